@@ -1,0 +1,418 @@
+//! A channel for exactly one value.
+//!
+//! [`channel`] returns a [`Sender`] whose [`send`](Sender::send) consumes
+//! it, and a [`Receiver`] that is itself a future of the value. It can also
+//! be received by blocking ([`Receiver::recv`]) or polled without waiting
+//! ([`Receiver::try_recv`]).
+//!
+//! ```
+//! use nimsync_channel::oneshot;
+//!
+//! let (tx, rx) = oneshot::channel();
+//! std::thread::spawn(move || tx.send("done").unwrap());
+//! assert_eq!(rx.recv(), Ok("done"));
+//! ```
+//!
+//! # Protocol
+//!
+//! One atomic byte of flags: `VALUE` (a value is stored and not yet taken),
+//! `TX_DONE` (the sender sent or was dropped) and `RX_CLOSED` (the receiver
+//! closed or was dropped). The sender writes the value into the cell, then
+//! sets `VALUE | TX_DONE` with a compare-and-swap that fails if `RX_CLOSED`
+//! is set; on failure it still owns the value and hands it back. The
+//! receiver reads the value only after an `Acquire` load sees `VALUE`, then
+//! clears `VALUE`. Whoever finds `VALUE` set when the shared state is freed
+//! drops the value. So the value is taken, handed back, or dropped exactly
+//! once.
+
+use core::fmt;
+use core::future::Future;
+use core::mem::MaybeUninit;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
+use crate::sync::{Arc, AtomicU8, Ordering, UnsafeCell};
+use crate::waiter::{WaitQueue, Waiter, block_on, poll_op};
+
+const VALUE: u8 = 1;
+const TX_DONE: u8 = 2;
+const RX_CLOSED: u8 = 4;
+
+/// Creates a oneshot channel.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let (tx, rx) = nimsync_channel::oneshot::channel();
+/// tx.send(42).unwrap();
+/// assert_eq!(rx.await, Ok(42));
+/// # });
+/// ```
+pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    let inner = Arc::new(Inner {
+        state: AtomicU8::new(0),
+        value: UnsafeCell::new(MaybeUninit::uninit()),
+        rx_wait: WaitQueue::new(),
+        close_wait: WaitQueue::new(),
+    });
+    (Sender { inner: Arc::clone(&inner) }, Receiver { inner, waiter: Waiter::new(), done: false })
+}
+
+/// # Invariants
+///
+/// `value` is initialised exactly while `state & VALUE != 0`, or while the
+/// sender has written it but not yet published `VALUE` (then only the
+/// sender touches it).
+struct Inner<T> {
+    state: AtomicU8,
+    value: UnsafeCell<MaybeUninit<T>>,
+    /// The receiver (or a select over it) waiting for the value.
+    rx_wait: WaitQueue,
+    /// `Sender::closed()` futures.
+    close_wait: WaitQueue,
+}
+
+// SAFETY: the value moves from the sender's thread to the receiver's through
+// the flag protocol (Release publish, Acquire observe): `T: Send` suffices.
+unsafe impl<T: Send> Send for Inner<T> {}
+// SAFETY: as above; no `&T` is ever shared.
+unsafe impl<T: Send> Sync for Inner<T> {}
+
+impl<T> Inner<T> {
+    fn try_recv(&self) -> Result<T, TryRecvError> {
+        let state = self.state.load(Ordering::Acquire);
+        if state & VALUE != 0 {
+            // SAFETY: `VALUE` was published with Release after the write;
+            // only the receiver reads, and it clears `VALUE` right after.
+            let v = self.value.with(|p| unsafe { (*p).assume_init_read() });
+            self.state.fetch_and(!VALUE, Ordering::AcqRel);
+            Ok(v)
+        } else if state & (TX_DONE | RX_CLOSED) != 0 {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        self.state.load(Ordering::Acquire) & (VALUE | TX_DONE | RX_CLOSED) != 0
+    }
+}
+
+impl<T> Drop for Inner<T> {
+    fn drop(&mut self) {
+        if self.state.load(Ordering::Acquire) & VALUE != 0 {
+            // SAFETY: `VALUE` is set, so the value is initialised and not
+            // taken; both endpoints are gone.
+            self.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
+
+/// The sending half of a oneshot channel. [`send`](Sender::send) consumes
+/// it; dropping it unsent closes the channel.
+pub struct Sender<T> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends the value, consuming the sender. Never waits.
+    ///
+    /// # Errors
+    ///
+    /// Hands the value back if the receiver was dropped or closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::oneshot::channel();
+    /// drop(rx);
+    /// assert_eq!(tx.send(1), Err(1));
+    /// ```
+    pub fn send(self, value: T) -> Result<(), T> {
+        let inner = &*self.inner;
+        // SAFETY: `VALUE` is not set (this sender has not sent), so nobody
+        // reads the cell until the compare-and-swap below publishes it.
+        inner.value.with_mut(|p| unsafe { (*p).write(value) });
+        let mut state = inner.state.load(Ordering::Acquire);
+        loop {
+            if state & RX_CLOSED != 0 {
+                // SAFETY: never published, so the value is still ours.
+                let v = inner.value.with(|p| unsafe { (*p).assume_init_read() });
+                return Err(v); // `Drop` sets TX_DONE.
+            }
+            match inner.state.compare_exchange_weak(
+                state,
+                state | VALUE | TX_DONE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(s) => state = s,
+            }
+        }
+        inner.rx_wait.notify_all();
+        Ok(())
+    }
+
+    /// True once the receiver was dropped or closed; a send would fail.
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::oneshot::channel::<u8>();
+    /// assert!(!tx.is_closed());
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.state.load(Ordering::Acquire) & RX_CLOSED != 0
+    }
+
+    /// Resolves once the receiver is dropped or closed: the result is no
+    /// longer wanted, so work on it can stop.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = nimsync_channel::oneshot::channel::<u8>();
+    /// drop(rx);
+    /// tx.closed().await;
+    /// # });
+    /// ```
+    pub fn closed(&self) -> Closed<'_, T> {
+        Closed { inner: &self.inner, waiter: Waiter::new() }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let prev = self.inner.state.fetch_or(TX_DONE, Ordering::AcqRel);
+        if prev & TX_DONE == 0 {
+            self.inner.rx_wait.notify_all();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("oneshot::Sender").field("closed", &self.is_closed()).finish()
+    }
+}
+
+/// Future returned by [`Sender::closed`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Closed<'a, T> {
+    inner: &'a Inner<T>,
+    waiter: Waiter,
+}
+
+impl<T> Future for Closed<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let inner = this.inner;
+        poll_op(&mut this.waiter, &inner.close_wait, cx, || {
+            (inner.state.load(Ordering::Acquire) & RX_CLOSED != 0).then_some(())
+        })
+    }
+}
+
+impl<T> Drop for Closed<'_, T> {
+    fn drop(&mut self) {
+        self.waiter.cancel(&self.inner.close_wait);
+    }
+}
+
+impl<T> fmt::Debug for Closed<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("oneshot::Closed")
+    }
+}
+
+/// The receiving half of a oneshot channel; a future of the value.
+///
+/// Polling it again after it returned `Ready` panics.
+pub struct Receiver<T> {
+    inner: Arc<Inner<T>>,
+    waiter: Waiter,
+    done: bool,
+}
+
+impl<T> Receiver<T> {
+    /// Takes the value if it was sent, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] while the sender may still send,
+    /// [`TryRecvError::Closed`] when it never will (dropped unsent, or the
+    /// value was already taken).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nimsync_channel::{oneshot, TryRecvError};
+    ///
+    /// let (tx, mut rx) = oneshot::channel();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let res = self.inner.try_recv();
+        if res.is_ok() {
+            self.done = true;
+        }
+        res
+    }
+
+    fn recv_deadline_opt(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let inner = &*self.inner;
+        let res = block_on(&inner.rx_wait, deadline, || match inner.try_recv() {
+            Ok(v) => Some(Ok(v)),
+            Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
+            Err(TryRecvError::Empty) => None,
+        });
+        let res = res.unwrap_or(Err(RecvTimeoutError::Timeout));
+        if res.is_ok() {
+            self.done = true;
+        }
+        res
+    }
+
+    /// Blocks the thread until the value arrives.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] if the sender was dropped without sending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::oneshot::channel::<u8>();
+    /// drop(tx);
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn recv(mut self) -> Result<T, RecvError> {
+        self.recv_deadline_opt(None).map_err(|_| RecvError)
+    }
+
+    /// Blocks for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] (the receiver stays usable) or
+    /// [`RecvTimeoutError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, mut rx) = nimsync_channel::oneshot::channel();
+    /// assert!(rx.recv_timeout(Duration::from_millis(1)).unwrap_err().is_timeout());
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Ok(1));
+    /// ```
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_deadline_opt(Instant::now().checked_add(timeout))
+    }
+
+    /// Closes the channel from the receiving side: a later `send` fails and
+    /// hands its value back. A value sent before the close can still be
+    /// received.
+    ///
+    /// ```
+    /// let (tx, mut rx) = nimsync_channel::oneshot::channel::<u8>();
+    /// rx.close();
+    /// assert_eq!(tx.send(1), Err(1));
+    /// assert!(rx.try_recv().unwrap_err().is_closed());
+    /// ```
+    pub fn close(&mut self) {
+        let prev = self.inner.state.fetch_or(RX_CLOSED, Ordering::AcqRel);
+        if prev & RX_CLOSED == 0 {
+            self.inner.close_wait.notify_all();
+        }
+    }
+
+    /// True once the value was taken, or the channel can no longer deliver
+    /// one.
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::oneshot::channel::<u8>();
+    /// drop(tx);
+    /// assert!(rx.is_terminated());
+    /// ```
+    pub fn is_terminated(&self) -> bool {
+        self.done || {
+            let s = self.inner.state.load(Ordering::Acquire);
+            s & VALUE == 0 && s & (TX_DONE | RX_CLOSED) != 0
+        }
+    }
+}
+
+impl<T> Future for Receiver<T> {
+    type Output = Result<T, RecvError>;
+
+    /// # Panics
+    ///
+    /// Panics if polled again after it returned `Ready`.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(
+            !this.done,
+            "oneshot::Receiver polled after it completed: the value can be received only once"
+        );
+        let inner = &*this.inner;
+        let res = poll_op(&mut this.waiter, &inner.rx_wait, cx, || match inner.try_recv() {
+            Ok(v) => Some(Ok(v)),
+            Err(TryRecvError::Closed) => Some(Err(RecvError)),
+            Err(TryRecvError::Empty) => None,
+        });
+        if res.is_ready() {
+            this.done = true;
+        }
+        res
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.waiter.cancel(&self.inner.rx_wait);
+        self.close();
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("oneshot::Receiver").field("terminated", &self.is_terminated()).finish()
+    }
+}
+
+// Crate-internal hooks for the select protocol (see `select.rs`).
+impl<T> Receiver<T> {
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.inner) as *const () as usize
+    }
+    pub(crate) fn recv_wait(&self) -> &WaitQueue {
+        &self.inner.rx_wait
+    }
+    pub(crate) fn poll_ready(&self) -> Result<(), TryRecvError> {
+        if self.inner.is_ready() {
+            let s = self.inner.state.load(Ordering::Acquire);
+            if s & VALUE != 0 { Ok(()) } else { Err(TryRecvError::Closed) }
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+    pub(crate) fn finish_recv(&self) -> Result<T, RecvError> {
+        self.inner.try_recv().map_err(|_| RecvError)
+    }
+}

@@ -1,0 +1,316 @@
+//! The handle protocol `nimsync-select` drives. Not part of the semver
+//! contract: reachable only through `nimsync_channel::__select`.
+//!
+//! # Protocol
+//!
+//! A select over operations `0 .. n` (each a [`RecvHandle`] or
+//! [`SendHandle`]) runs:
+//!
+//! 1. In its chosen order, call [`SelectHandle::try_reserve`] on each
+//!    operation. The first that returns true wins: its [`Token`] holds a
+//!    reservation (a claimed slot, or "ready" for single-owner endpoints) or
+//!    a final "closed". Nothing was taken from the operations that lost.
+//! 2. If none is ready, create one [`Context`], call
+//!    [`SelectHandle::register`] on every operation with its index, and
+//!    retry step 1. If still nothing, park (or return `Pending`) until the
+//!    context is claimed, then [`SelectHandle::unregister`] everywhere and
+//!    start again.
+//! 3. Complete the winner with `commit_recv` / `commit_send`, exactly once.
+//!    A token that holds a reservation and is dropped uncommitted panics:
+//!    a claimed slot left hanging would stall the channel.
+//! 4. If the context had been claimed by operation `k` but the select
+//!    completed a different one (or gave up), call `pass_on` on `k`, so the
+//!    wake-up reaches another waiter.
+
+use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::sync::Arc;
+use crate::waiter::Context;
+use crate::{mpmc, oneshot, spsc};
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// What a successful [`SelectHandle::try_reserve`] left for the commit.
+#[derive(Debug, Default)]
+pub struct Token {
+    /// Address of the channel that issued the reservation.
+    owner: usize,
+    state: TokenState,
+}
+
+#[derive(Debug, Default)]
+pub(crate) enum TokenState {
+    /// Nothing reserved.
+    #[default]
+    Empty,
+    /// The operation can complete without waiting (single-owner endpoints).
+    Ready,
+    /// The operation will fail with `Closed`.
+    Closed,
+    /// A claimed position in an MPMC ring.
+    Claim(mpmc::Claim),
+}
+
+impl Token {
+    /// An empty token.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True if the token holds a reservation or a final result.
+    pub fn is_reserved(&self) -> bool {
+        !matches!(self.state, TokenState::Empty)
+    }
+
+    pub(crate) fn set(&mut self, owner: usize, state: TokenState) {
+        assert!(!self.is_reserved(), "a select token was reserved twice without a commit");
+        self.owner = owner;
+        self.state = state;
+    }
+
+    /// Takes the reservation out, checking that `owner` issued it.
+    pub(crate) fn take(&mut self, owner: usize) -> TokenState {
+        assert!(
+            self.is_reserved() && self.owner == owner,
+            "select commit with a token that this channel did not reserve"
+        );
+        core::mem::take(&mut self.state)
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        if matches!(self.state, TokenState::Claim(_)) && !std::thread::panicking() {
+            panic!(
+                "a selected channel operation was never completed: its reserved slot would stall \
+                 the channel; call `.recv(..)` or `.send(..)` on the selected operation"
+            );
+        }
+    }
+}
+
+/// The part of the protocol every operation shares.
+pub trait SelectHandle: sealed::Sealed {
+    /// Reserves the operation if it can complete now (or fail for good);
+    /// true if it did, with the reservation in `token`.
+    fn try_reserve(&self, token: &mut Token) -> bool;
+    /// True if [`try_reserve`](Self::try_reserve) would succeed now.
+    fn is_ready(&self) -> bool;
+    /// Registers `cx` as waiting for this operation, as operation `op`.
+    /// Issues the waiter's fence: re-check readiness afterwards.
+    fn register(&self, cx: &Arc<Context>, op: usize);
+    /// Removes every registration of `cx`.
+    fn unregister(&self, cx: &Arc<Context>);
+    /// Hands a wake-up this operation gave the select to another waiter.
+    fn pass_on(&self);
+}
+
+/// A receive operation.
+pub trait RecvHandle: SelectHandle {
+    /// The message type.
+    type Item;
+    /// Completes a reservation made by this handle's `try_reserve`.
+    ///
+    /// # Panics
+    ///
+    /// If `token` was not reserved by this channel.
+    fn commit_recv(&self, token: &mut Token) -> Result<Self::Item, RecvError>;
+}
+
+/// A send operation.
+pub trait SendHandle: SelectHandle {
+    /// The message type.
+    type Item;
+    /// Completes a reservation made by this handle's `try_reserve`.
+    ///
+    /// # Panics
+    ///
+    /// If `token` was not reserved by this channel.
+    fn commit_send(&self, token: &mut Token, value: Self::Item) -> Result<(), SendError<Self::Item>>;
+}
+
+// ---- mpmc ----------------------------------------------------------------
+
+impl<T> sealed::Sealed for mpmc::Receiver<T> {}
+impl<T> sealed::Sealed for mpmc::Sender<T> {}
+
+impl<T> SelectHandle for mpmc::Receiver<T> {
+    fn try_reserve(&self, token: &mut Token) -> bool {
+        match self.start_recv() {
+            Ok(claim) => token.set(self.addr(), TokenState::Claim(claim)),
+            Err(TryRecvError::Closed) => token.set(self.addr(), TokenState::Closed),
+            Err(TryRecvError::Empty) => return false,
+        }
+        true
+    }
+    fn is_ready(&self) -> bool {
+        !self.is_empty() || self.is_closed()
+    }
+    fn register(&self, cx: &Arc<Context>, op: usize) {
+        self.recv_wait().register(cx, op);
+    }
+    fn unregister(&self, cx: &Arc<Context>) {
+        self.recv_wait().unregister(cx);
+    }
+    fn pass_on(&self) {
+        self.recv_wait().notify_one();
+    }
+}
+
+impl<T> RecvHandle for mpmc::Receiver<T> {
+    type Item = T;
+    fn commit_recv(&self, token: &mut Token) -> Result<T, RecvError> {
+        match token.take(self.addr()) {
+            TokenState::Claim(claim) => Ok(self.finish_recv(claim)),
+            _ => Err(RecvError),
+        }
+    }
+}
+
+impl<T> SelectHandle for mpmc::Sender<T> {
+    fn try_reserve(&self, token: &mut Token) -> bool {
+        match self.start_send() {
+            Ok(claim) => token.set(self.addr(), TokenState::Claim(claim)),
+            Err(TrySendError::Closed(())) => token.set(self.addr(), TokenState::Closed),
+            Err(TrySendError::Full(())) => return false,
+        }
+        true
+    }
+    fn is_ready(&self) -> bool {
+        !self.is_full() || self.is_closed()
+    }
+    fn register(&self, cx: &Arc<Context>, op: usize) {
+        self.send_wait().register(cx, op);
+    }
+    fn unregister(&self, cx: &Arc<Context>) {
+        self.send_wait().unregister(cx);
+    }
+    fn pass_on(&self) {
+        self.send_wait().notify_one();
+    }
+}
+
+impl<T> SendHandle for mpmc::Sender<T> {
+    type Item = T;
+    fn commit_send(&self, token: &mut Token, value: T) -> Result<(), SendError<T>> {
+        match token.take(self.addr()) {
+            TokenState::Claim(claim) => {
+                self.finish_send(claim, value);
+                Ok(())
+            }
+            _ => Err(SendError(value)),
+        }
+    }
+}
+
+// ---- spsc ----------------------------------------------------------------
+
+impl<T> sealed::Sealed for spsc::Receiver<T> {}
+impl<T> sealed::Sealed for spsc::Sender<T> {}
+
+impl<T> SelectHandle for spsc::Receiver<T> {
+    fn try_reserve(&self, token: &mut Token) -> bool {
+        match self.poll_ready() {
+            Ok(()) => token.set(self.addr(), TokenState::Ready),
+            Err(TryRecvError::Closed) => token.set(self.addr(), TokenState::Closed),
+            Err(TryRecvError::Empty) => return false,
+        }
+        true
+    }
+    fn is_ready(&self) -> bool {
+        self.poll_ready() != Err(TryRecvError::Empty)
+    }
+    fn register(&self, cx: &Arc<Context>, op: usize) {
+        self.recv_wait().register(cx, op);
+    }
+    fn unregister(&self, cx: &Arc<Context>) {
+        self.recv_wait().unregister(cx);
+    }
+    fn pass_on(&self) {
+        self.recv_wait().notify_one();
+    }
+}
+
+impl<T> RecvHandle for spsc::Receiver<T> {
+    type Item = T;
+    fn commit_recv(&self, token: &mut Token) -> Result<T, RecvError> {
+        match token.take(self.addr()) {
+            TokenState::Ready => Ok(self.finish_recv()),
+            _ => Err(RecvError),
+        }
+    }
+}
+
+impl<T> SelectHandle for spsc::Sender<T> {
+    fn try_reserve(&self, token: &mut Token) -> bool {
+        match self.poll_ready() {
+            Ok(()) => token.set(self.addr(), TokenState::Ready),
+            Err(TrySendError::Closed(())) => token.set(self.addr(), TokenState::Closed),
+            Err(TrySendError::Full(())) => return false,
+        }
+        true
+    }
+    fn is_ready(&self) -> bool {
+        !matches!(self.poll_ready(), Err(TrySendError::Full(())))
+    }
+    fn register(&self, cx: &Arc<Context>, op: usize) {
+        self.send_wait().register(cx, op);
+    }
+    fn unregister(&self, cx: &Arc<Context>) {
+        self.send_wait().unregister(cx);
+    }
+    fn pass_on(&self) {
+        self.send_wait().notify_one();
+    }
+}
+
+impl<T> SendHandle for spsc::Sender<T> {
+    type Item = T;
+    fn commit_send(&self, token: &mut Token, value: T) -> Result<(), SendError<T>> {
+        match token.take(self.addr()) {
+            TokenState::Ready => {
+                self.finish_send(value);
+                Ok(())
+            }
+            _ => Err(SendError(value)),
+        }
+    }
+}
+
+// ---- oneshot -------------------------------------------------------------
+
+impl<T> sealed::Sealed for oneshot::Receiver<T> {}
+
+impl<T> SelectHandle for oneshot::Receiver<T> {
+    fn try_reserve(&self, token: &mut Token) -> bool {
+        match self.poll_ready() {
+            Ok(()) => token.set(self.addr(), TokenState::Ready),
+            Err(TryRecvError::Closed) => token.set(self.addr(), TokenState::Closed),
+            Err(TryRecvError::Empty) => return false,
+        }
+        true
+    }
+    fn is_ready(&self) -> bool {
+        self.poll_ready() != Err(TryRecvError::Empty)
+    }
+    fn register(&self, cx: &Arc<Context>, op: usize) {
+        self.recv_wait().register(cx, op);
+    }
+    fn unregister(&self, cx: &Arc<Context>) {
+        self.recv_wait().unregister(cx);
+    }
+    fn pass_on(&self) {
+        self.recv_wait().notify_one();
+    }
+}
+
+impl<T> RecvHandle for oneshot::Receiver<T> {
+    type Item = T;
+    fn commit_recv(&self, token: &mut Token) -> Result<T, RecvError> {
+        match token.take(self.addr()) {
+            TokenState::Ready => self.finish_recv(),
+            _ => Err(RecvError),
+        }
+    }
+}

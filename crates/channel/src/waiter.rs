@@ -1,0 +1,435 @@
+//! Waiting without burning a core: contexts, wait queues, and the park/wake
+//! protocol every flavor shares.
+//!
+//! # Protocol
+//!
+//! A party that cannot make progress (a blocked thread, a pending future, or
+//! a select over several operations) owns a [`Context`]. It registers the
+//! context in the [`WaitQueue`] of each operation it waits for, then re-checks
+//! the operation, then parks (threads) or returns `Pending` (tasks).
+//!
+//! A party that makes progress possible (a send for receivers, a receive for
+//! senders, a close for everyone) publishes its change and then calls
+//! [`WaitQueue::notify_one`] or [`WaitQueue::notify_all`].
+//!
+//! The two sides form a store-buffering (Dekker) pattern:
+//!
+//! ```text
+//! waiter:   waiting := n (under the lock) ; fence(SeqCst) ; load channel state
+//! notifier: store channel state            ; fence(SeqCst) ; load waiting
+//! ```
+//!
+//! The two `SeqCst` fences are totally ordered, so at least one side sees
+//! the other's store: either the waiter's re-check sees the new state (and
+//! it does not park), or the notifier sees `waiting != 0` and wakes it. This
+//! is why a notify costs one fence and one load when nobody waits.
+//!
+//! # First notifier wins
+//!
+//! A context's `state` is `WAITING` (0) until someone claims it: a notifier
+//! by compare-and-swapping in `op + 1` (the index of the operation that
+//! became ready), or the owner by swapping in `ABORTED` (timeout, drop,
+//! completion through another path). Exactly one claim succeeds. Notifiers
+//! claim contexts while holding the queue lock, and owners unregister under
+//! the same lock, so once an owner has aborted and unregistered, no stale
+//! notifier can claim a later registration of the same context.
+//!
+//! A notifier that claims a context has handed it one wake-up. If the owner
+//! then gives up without acting on it (a future dropped after being woken, a
+//! select that completed another operation), it must pass the wake-up on
+//! with another `notify_one`, so no wake-up is lost.
+
+use core::task::Waker;
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::sync::{self, Arc, AtomicUsize, AtomicWaker, Mutex, Ordering, Thread, fence};
+
+/// The context waits; nobody has claimed it yet.
+const WAITING: usize = 0;
+/// The owner gave up waiting before any notifier claimed it.
+pub(crate) const ABORTED: usize = usize::MAX;
+
+/// How a context is woken.
+#[derive(Debug)]
+enum Unparker {
+    /// A thread blocked in `park`.
+    Thread(Thread),
+    /// An async task; the waker is refreshed on every poll.
+    Task(AtomicWaker),
+}
+
+/// A waiting party: one blocked thread, one pending future, or one select.
+///
+/// # Invariants
+///
+/// - `state` is `WAITING`, `ABORTED`, or `op + 1` for the operation whose
+///   notifier claimed the context; it leaves `WAITING` exactly once per
+///   registration, by a successful compare-and-swap.
+/// - Only the owner resets `state` to `WAITING`, and only while the context
+///   is registered in no queue.
+#[derive(Debug)]
+pub struct Context {
+    state: AtomicUsize,
+    unparker: Unparker,
+}
+
+#[cfg(not(loom))]
+std::thread_local! {
+    static THREAD_CONTEXT: Arc<Context> = Arc::new(Context::with_thread(sync::current()));
+}
+
+impl Context {
+    fn with_thread(thread: Thread) -> Self {
+        Self { state: AtomicUsize::new(WAITING), unparker: Unparker::Thread(thread) }
+    }
+
+    /// A context for the calling thread, reused across waits when no one
+    /// else still holds it.
+    pub fn for_current_thread() -> Arc<Context> {
+        #[cfg(not(loom))]
+        {
+            let cached = THREAD_CONTEXT.try_with(|cx| {
+                // Strong count 2 = the thread-local and the clone below: no
+                // queue and no notifier refers to it, so resetting is safe.
+                let cx = Arc::clone(cx);
+                if Arc::strong_count(&cx) == 2 {
+                    cx.state.store(WAITING, Ordering::Relaxed);
+                    Some(cx)
+                } else {
+                    None
+                }
+            });
+            if let Ok(Some(cx)) = cached {
+                return cx;
+            }
+        }
+        Arc::new(Self::with_thread(sync::current()))
+    }
+
+    /// A context for an async task, woken through `waker`.
+    pub fn for_task(waker: &Waker) -> Arc<Context> {
+        let atomic = AtomicWaker::new();
+        atomic.register(waker);
+        Arc::new(Self { state: AtomicUsize::new(WAITING), unparker: Unparker::Task(atomic) })
+    }
+
+    /// Replaces the waker a task context wakes. No-op for thread contexts.
+    pub fn set_waker(&self, waker: &Waker) {
+        if let Unparker::Task(w) = &self.unparker {
+            w.register(waker);
+        }
+    }
+
+    /// `0` while waiting, `op + 1` once operation `op` notified it,
+    /// [`ABORTED`] after the owner gave up.
+    #[inline]
+    pub fn selected(&self) -> usize {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Returns the context to the waiting state before it is registered
+    /// again. The caller must have unregistered it from every queue.
+    pub fn reset(&self) {
+        self.state.store(WAITING, Ordering::Relaxed);
+    }
+
+    /// Claims the context for operation `op`. True if this call won.
+    fn try_select(&self, op: usize) -> bool {
+        self.state
+            .compare_exchange(WAITING, op + 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The owner gives up waiting. `Ok` if nobody had claimed the context;
+    /// otherwise the state a notifier stored (`op + 1`).
+    pub fn try_abort(&self) -> Result<(), usize> {
+        match self.state.compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => Ok(()),
+            Err(s) => Err(s),
+        }
+    }
+
+    /// Wakes the owner.
+    fn unpark(&self) {
+        match &self.unparker {
+            Unparker::Thread(t) => t.unpark(),
+            Unparker::Task(w) => w.wake(),
+        }
+    }
+
+    /// Parks the calling thread until the context is claimed or `deadline`
+    /// passes; on timeout the context is aborted. Returns the final state.
+    ///
+    /// Only for thread contexts, called by the thread that owns it.
+    pub fn wait_until(&self, deadline: Option<Instant>) -> usize {
+        loop {
+            let s = self.selected();
+            if s != WAITING {
+                return s;
+            }
+            match deadline {
+                None => sync::park(),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return match self.try_abort() {
+                            Ok(()) => ABORTED,
+                            Err(s) => s,
+                        };
+                    }
+                    sync::park_timeout(d - now);
+                }
+            }
+        }
+    }
+}
+
+/// One registration: a context waiting for operation `op`.
+#[derive(Debug)]
+struct Entry {
+    cx: Arc<Context>,
+    op: usize,
+}
+
+/// A FIFO of contexts waiting for one kind of progress on one channel
+/// (room to send, a message to receive, or the close).
+///
+/// # Invariants
+///
+/// `waiting` equals the length of `entries` whenever the lock is free; it
+/// is written only under the lock and read without it, as the fast check.
+#[derive(Debug)]
+pub(crate) struct WaitQueue {
+    waiting: AtomicUsize,
+    entries: Mutex<VecDeque<Entry>>,
+}
+
+impl WaitQueue {
+    pub(crate) fn new() -> Self {
+        Self { waiting: AtomicUsize::new(0), entries: Mutex::new(VecDeque::new()) }
+    }
+
+    /// Adds `cx` as waiting for operation `op`, then issues the waiter's
+    /// `SeqCst` fence: the caller must re-check its condition afterwards.
+    pub(crate) fn register(&self, cx: &Arc<Context>, op: usize) {
+        {
+            let mut entries = sync::lock(&self.entries);
+            entries.push_back(Entry { cx: Arc::clone(cx), op });
+            self.waiting.store(entries.len(), Ordering::Relaxed);
+        }
+        fence(Ordering::SeqCst);
+    }
+
+    /// Removes every registration of `cx`.
+    pub(crate) fn unregister(&self, cx: &Arc<Context>) {
+        let mut entries = sync::lock(&self.entries);
+        entries.retain(|e| !Arc::ptr_eq(&e.cx, cx));
+        self.waiting.store(entries.len(), Ordering::Relaxed);
+    }
+
+    /// The notifier's side of the protocol: fence, then one load; wakes the
+    /// first waiter that can still be claimed, if any.
+    #[inline]
+    pub(crate) fn notify_one(&self) {
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::Relaxed) != 0 {
+            self.notify_one_slow();
+        }
+    }
+
+    #[cold]
+    fn notify_one_slow(&self) {
+        let woken = {
+            let mut entries = sync::lock(&self.entries);
+            let mut woken = None;
+            while let Some(e) = entries.pop_front() {
+                if e.cx.try_select(e.op) {
+                    woken = Some(e.cx);
+                    break;
+                }
+            }
+            self.waiting.store(entries.len(), Ordering::Relaxed);
+            woken
+        };
+        if let Some(cx) = woken {
+            cx.unpark();
+        }
+    }
+
+    /// Wakes up to `n` waiters: one per value a batch made available.
+    pub(crate) fn notify_many(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let woken: Vec<Arc<Context>> = {
+            let mut entries = sync::lock(&self.entries);
+            let mut woken = Vec::new();
+            while woken.len() < n {
+                let Some(e) = entries.pop_front() else { break };
+                if e.cx.try_select(e.op) {
+                    woken.push(e.cx);
+                }
+            }
+            self.waiting.store(entries.len(), Ordering::Relaxed);
+            woken
+        };
+        for cx in woken {
+            cx.unpark();
+        }
+    }
+
+    /// Wakes every waiter (used when the channel closes).
+    pub(crate) fn notify_all(&self) {
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let woken: Vec<Arc<Context>> = {
+            let mut entries = sync::lock(&self.entries);
+            let woken = entries.drain(..).filter(|e| e.cx.try_select(e.op)).map(|e| e.cx).collect();
+            self.waiting.store(0, Ordering::Relaxed);
+            woken
+        };
+        for cx in woken {
+            cx.unpark();
+        }
+    }
+
+    /// Number of registered waiters (for tests and `Debug`).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        sync::lock(&self.entries).len()
+    }
+}
+
+/// Blocks the calling thread until `attempt` returns `Some`, or `deadline`
+/// passes (then `None`).
+///
+/// `attempt` is tried, then retried while spinning briefly, then the thread
+/// registers in `queue` and parks. A woken thread always retries before it
+/// looks at the clock, so a wake-up it was handed is never dropped.
+pub(crate) fn block_on<R>(
+    queue: &WaitQueue,
+    deadline: Option<Instant>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    let mut backoff = sync::Backoff::new();
+    loop {
+        if let Some(r) = attempt() {
+            return Some(r);
+        }
+        if backoff.is_completed() {
+            break;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
+        backoff.snooze();
+    }
+    loop {
+        let cx = Context::for_current_thread();
+        queue.register(&cx, 0);
+        if let Some(r) = attempt() {
+            if cx.try_abort().is_ok() {
+                queue.unregister(&cx);
+            }
+            return Some(r);
+        }
+        if cx.wait_until(deadline) == ABORTED {
+            queue.unregister(&cx);
+            return attempt();
+        }
+    }
+}
+
+/// The registration a future or stream keeps between polls.
+///
+/// Created empty; allocates its context on the first `Pending` poll and
+/// reuses it afterwards.
+#[derive(Debug, Default)]
+pub(crate) struct Waiter {
+    cx: Option<Arc<Context>>,
+    registered: bool,
+}
+
+impl Waiter {
+    pub(crate) const fn new() -> Self {
+        Self { cx: None, registered: false }
+    }
+
+    /// Makes sure the task behind `waker` is registered in `queue`. The
+    /// caller must re-check its condition afterwards before returning
+    /// `Pending`.
+    pub(crate) fn register(&mut self, queue: &WaitQueue, waker: &Waker) {
+        if let Some(cx) = &self.cx {
+            cx.set_waker(waker);
+            if self.registered && cx.selected() == WAITING {
+                // Still queued: the fresh waker is enough. Fence so the
+                // caller's re-check is ordered after the waker update.
+                fence(Ordering::SeqCst);
+                return;
+            }
+            // Claimed by a notifier (so no longer queued) or never queued.
+            cx.reset();
+            queue.register(cx, 0);
+        } else {
+            let cx = Context::for_task(waker);
+            queue.register(&cx, 0);
+            self.cx = Some(cx);
+        }
+        self.registered = true;
+    }
+
+    /// Ends the registration. Returns true if a notifier had claimed it,
+    /// that is, if this waiter holds a wake-up it has not acted on.
+    pub(crate) fn cancel(&mut self, queue: &WaitQueue) -> bool {
+        if !self.registered {
+            return false;
+        }
+        self.registered = false;
+        let cx = self.cx.as_ref().expect("a registered waiter has a context");
+        match cx.try_abort() {
+            Ok(()) => {
+                queue.unregister(cx);
+                false
+            }
+            Err(_) => true,
+        }
+    }
+
+    /// Ends the registration of a future that is going away without having
+    /// completed: a wake-up it was handed passes to the next waiter.
+    pub(crate) fn cancel_and_pass_on(&mut self, queue: &WaitQueue) {
+        if self.cancel(queue) {
+            queue.notify_one();
+        }
+    }
+}
+
+/// One poll of an async operation: try, register, re-check.
+///
+/// `attempt` returns `Some` when the operation completed (successfully or
+/// with a final error). On completion the registration is ended; a wake-up
+/// it held was used by this completion.
+pub(crate) fn poll_op<R>(
+    waiter: &mut Waiter,
+    queue: &WaitQueue,
+    cx: &mut core::task::Context<'_>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> core::task::Poll<R> {
+    if let Some(r) = attempt() {
+        waiter.cancel(queue);
+        return core::task::Poll::Ready(r);
+    }
+    waiter.register(queue, cx.waker());
+    if let Some(r) = attempt() {
+        waiter.cancel(queue);
+        return core::task::Poll::Ready(r);
+    }
+    core::task::Poll::Pending
+}

@@ -1,0 +1,149 @@
+//! `cargo xtask miri`: runs the unit and integration tests under Miri.
+//!
+//! Miri needs the nightly toolchain with the `miri` and `rust-src`
+//! components. They are installed on demand; when that is impossible (no
+//! rustup, no nightly, no network) the run is skipped with a loud banner and
+//! exits successfully, so a machine without nightly is not a red build.
+//!
+//! The repository pins stable in `rust-toolchain.toml`, and `cargo xtask`
+//! runs with `RUSTUP_TOOLCHAIN` and `CARGO` pointing at stable. The child is
+//! therefore started as `rustup run nightly cargo miri ...` with
+//! `RUSTUP_TOOLCHAIN=nightly` and without `CARGO` (cargo-miri would use it).
+
+use std::fmt::Write as _;
+use std::io::ErrorKind;
+use std::process::{Command, Stdio};
+
+use crate::Args;
+use crate::util::{self, Result};
+
+/// The crates with `unsafe` code whose tests run under Miri.
+pub(crate) const MIRI_CRATES: &[&str] = &["nimsync-channel"];
+
+/// The toolchain Miri runs on.
+const TOOLCHAIN: &str = "nightly";
+
+/// The flags every run uses.
+const BASE_FLAGS: &str = "-Zmiri-strict-provenance -Zmiri-symbolic-alignment-check";
+
+/// Environment variables set by the outer (stable) cargo and rustup that
+/// would steer the nightly child back to stable.
+const STALE_ENV: &[&str] = &[
+    "CARGO",
+    "RUSTC",
+    "RUSTDOC",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTUP_TOOLCHAIN_SOURCE",
+];
+
+/// Installs Miri if needed, then runs the tests of [`MIRI_CRATES`].
+///
+/// # Errors
+/// On bad arguments or when a test fails under Miri. Missing tooling is not
+/// an error: it prints a banner and returns `Ok`.
+pub(crate) fn run(mut args: Args) -> Result {
+    let tree_borrows = args.flag("--tree-borrows");
+    let seeds = args.value("--seeds")?;
+    if let Some(extra) = args.positionals()?.first() {
+        return Err(format!("miri takes no positional arguments, got `{extra}`"));
+    }
+    let mut flags = BASE_FLAGS.to_owned();
+    if tree_borrows {
+        flags.push_str(" -Zmiri-tree-borrows");
+    }
+    if let Some(seeds) = seeds {
+        match seeds.parse::<u32>() {
+            Ok(n) if n > 0 => {
+                let _ = write!(flags, " -Zmiri-many-seeds=0..{n}");
+            }
+            _ => return Err(format!("`--seeds` needs a positive integer, got `{seeds}`")),
+        }
+    }
+
+    if let Err(reason) = ensure_components() {
+        skipped(&reason);
+        return Ok(());
+    }
+    let mut setup = nightly_cargo();
+    setup.args(["miri", "setup"]);
+    if let Err(reason) = util::run(&mut setup) {
+        skipped(&format!("the Miri sysroot could not be built: {reason}"));
+        return Ok(());
+    }
+
+    let mut cmd = nightly_cargo();
+    cmd.env("MIRIFLAGS", flags)
+        .env("CARGO_TARGET_DIR", util::target_dir("miri"))
+        .args(["miri", "test"]);
+    for krate in MIRI_CRATES {
+        cmd.args(["-p", krate]);
+    }
+    cmd.args(["--lib", "--tests"]);
+    util::run(&mut cmd)
+}
+
+/// `rustup run nightly cargo` at the workspace root, with the stable
+/// toolchain's environment removed.
+fn nightly_cargo() -> Command {
+    let mut cmd = Command::new("rustup");
+    for key in STALE_ENV {
+        cmd.env_remove(key);
+    }
+    cmd.env("RUSTUP_TOOLCHAIN", TOOLCHAIN)
+        .args(["run", TOOLCHAIN, "cargo"])
+        .current_dir(util::root());
+    cmd
+}
+
+/// Makes sure nightly has `miri` and `rust-src`, installing them if needed.
+///
+/// # Errors
+/// The reason Miri cannot run, for the skip banner.
+fn ensure_components() -> Result {
+    let mut list = Command::new("rustup");
+    list.args(["component", "list", "--installed", "--toolchain", TOOLCHAIN])
+        .stdout(Stdio::piped());
+    let output = match list.output() {
+        Ok(output) => output,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err("rustup is not installed".to_owned());
+        }
+        Err(e) => return Err(format!("cannot run rustup: {e}")),
+    };
+    if !output.status.success() {
+        return Err(format!(
+            "the {TOOLCHAIN} toolchain is not installed (`rustup toolchain install {TOOLCHAIN}`)"
+        ));
+    }
+    let installed = String::from_utf8_lossy(&output.stdout);
+    let has = |component: &str| {
+        installed.lines().any(|line| {
+            let line = line.trim();
+            line == component || line.starts_with(&format!("{component}-"))
+        })
+    };
+    let missing: Vec<&str> = ["miri", "rust-src"]
+        .into_iter()
+        .filter(|c| !has(c))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut add = Command::new("rustup");
+    add.args(["component", "add", "--toolchain", TOOLCHAIN])
+        .args(&missing);
+    util::run(&mut add).map_err(|e| format!("installing {} failed: {e}", missing.join(" and ")))
+}
+
+/// Prints the loud banner for a skipped run.
+fn skipped(reason: &str) {
+    let rule = "!".repeat(72);
+    eprintln!(
+        "\n{rule}\n\
+         !!! MIRI SKIPPED: {reason}\n\
+         !!! No test ran under Miri. Install it with\n\
+         !!!     rustup component add --toolchain {TOOLCHAIN} miri rust-src\n\
+         !!! and run `cargo xtask miri` again.\n\
+         {rule}\n"
+    );
+}
