@@ -13,6 +13,12 @@ mod imp {
 
     pub(crate) use atomic_waker::AtomicWaker;
 
+    /// Stores `waker` in `cell`, cloning only if it changed.
+    #[inline]
+    pub(crate) fn register_waker(cell: &AtomicWaker, waker: &core::task::Waker) {
+        cell.register(waker);
+    }
+
     /// `core::cell::UnsafeCell` behind loom's closure-based API.
     #[derive(Debug)]
     pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
@@ -55,6 +61,11 @@ mod imp {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
     pub(crate) use loom::thread::{Thread, current, park};
+
+    /// Stores `waker` in `cell`.
+    pub(crate) fn register_waker(cell: &AtomicWaker, waker: &core::task::Waker) {
+        cell.register_by_ref(waker);
+    }
 
     /// Loom does not model time: a timed park is a plain park. Models never
     /// rely on a timeout firing.
@@ -131,6 +142,8 @@ impl Backoff {
     /// True once spinning has stopped paying and the caller should park.
     #[inline]
     pub(crate) fn is_completed(&self) -> bool {
-        self.step > Self::YIELD_LIMIT
+        // Under loom a yield runs the other threads to completion first, so
+        // spinning would hide the parking path from the model: park at once.
+        cfg!(loom) || self.step > Self::YIELD_LIMIT
     }
 }

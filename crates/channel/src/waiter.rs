@@ -110,14 +110,14 @@ impl Context {
     /// A context for an async task, woken through `waker`.
     pub fn for_task(waker: &Waker) -> Arc<Context> {
         let atomic = AtomicWaker::new();
-        atomic.register(waker);
+        sync::register_waker(&atomic, waker);
         Arc::new(Self { state: AtomicUsize::new(WAITING), unparker: Unparker::Task(atomic) })
     }
 
     /// Replaces the waker a task context wakes. No-op for thread contexts.
     pub fn set_waker(&self, waker: &Waker) {
         if let Unparker::Task(w) = &self.unparker {
-            w.register(waker);
+            sync::register_waker(w, waker);
         }
     }
 
@@ -307,6 +307,11 @@ impl WaitQueue {
     }
 }
 
+/// How often a thread went to park in [`block_on`], across all loom
+/// iterations: models assert that the parking path was explored.
+#[cfg(loom)]
+pub(crate) static PARKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Blocks the calling thread until `attempt` returns `Some`, or `deadline`
 /// passes (then `None`).
 ///
@@ -340,6 +345,8 @@ pub(crate) fn block_on<R>(
             }
             return Some(r);
         }
+        #[cfg(loom)]
+        PARKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if cx.wait_until(deadline) == ABORTED {
             queue.unregister(&cx);
             return attempt();
@@ -432,4 +439,140 @@ pub(crate) fn poll_op<R>(
         return core::task::Poll::Ready(r);
     }
     core::task::Poll::Pending
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::task::Wake;
+
+    /// A waker that counts how often it was woken.
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting() -> (std::sync::Arc<CountingWaker>, Waker) {
+        let w = std::sync::Arc::new(CountingWaker(AtomicUsize::new(0)));
+        (w.clone(), Waker::from(w))
+    }
+
+    #[test]
+    fn notify_one_claims_in_fifo_order_and_skips_aborted() {
+        let q = WaitQueue::new();
+        let (wa, a) = counting();
+        let (wb, b) = counting();
+        let (cx_a, cx_b) = (Context::for_task(&a), Context::for_task(&b));
+        q.register(&cx_a, 0);
+        q.register(&cx_b, 0);
+        assert_eq!(q.len(), 2);
+        assert_eq!(cx_a.try_abort(), Ok(()));
+        q.notify_one();
+        assert_eq!(wa.0.load(Ordering::SeqCst), 0, "an aborted context is skipped");
+        assert_eq!(wb.0.load(Ordering::SeqCst), 1);
+        assert_eq!(cx_b.selected(), 1);
+        assert_eq!(q.len(), 0);
+        assert_eq!(cx_b.try_abort(), Err(1), "claimed contexts cannot abort");
+    }
+
+    #[test]
+    fn notify_many_and_all_wake_the_right_number() {
+        let q = WaitQueue::new();
+        let wakers: Vec<_> = (0..4).map(|_| counting()).collect();
+        let cxs: Vec<_> = wakers.iter().map(|(_, w)| Context::for_task(w)).collect();
+        for (i, cx) in cxs.iter().enumerate() {
+            q.register(cx, i);
+        }
+        q.notify_many(2);
+        let woken = |n: usize| wakers[n].0.0.load(Ordering::SeqCst);
+        assert_eq!((woken(0), woken(1), woken(2), woken(3)), (1, 1, 0, 0));
+        assert_eq!(cxs[1].selected(), 2, "claimed with its operation index");
+        q.notify_all();
+        assert_eq!((woken(2), woken(3)), (1, 1));
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn unregister_removes_only_that_context() {
+        let q = WaitQueue::new();
+        let (_, w) = counting();
+        let (a, b) = (Context::for_task(&w), Context::for_task(&w));
+        q.register(&a, 0);
+        q.register(&b, 0);
+        q.register(&a, 1);
+        q.unregister(&a);
+        assert_eq!(q.len(), 1);
+        q.notify_one();
+        assert_eq!(b.selected(), 1);
+    }
+
+    #[test]
+    fn waiter_passes_on_a_wakeup_it_did_not_use() {
+        let q = WaitQueue::new();
+        let (w1, k1) = counting();
+        let (w2, k2) = counting();
+        let mut first = Waiter::new();
+        let mut second = Waiter::new();
+        first.register(&q, &k1);
+        second.register(&q, &k2);
+        q.notify_one();
+        assert_eq!(w1.0.load(Ordering::SeqCst), 1);
+        // The first future is dropped after being woken: the wake-up moves on.
+        first.cancel_and_pass_on(&q);
+        assert_eq!(w2.0.load(Ordering::SeqCst), 1);
+        assert!(second.cancel(&q), "the second waiter holds the passed-on wake-up");
+    }
+
+    #[test]
+    fn waiter_reregisters_after_being_claimed_and_updates_waker() {
+        let q = WaitQueue::new();
+        let (w1, k1) = counting();
+        let (w2, k2) = counting();
+        let mut waiter = Waiter::new();
+        waiter.register(&q, &k1);
+        waiter.register(&q, &k2); // same registration, new waker
+        assert_eq!(q.len(), 1);
+        q.notify_one();
+        assert_eq!((w1.0.load(Ordering::SeqCst), w2.0.load(Ordering::SeqCst)), (0, 1));
+        waiter.register(&q, &k2);
+        assert_eq!(q.len(), 1, "claimed, so registered again");
+        assert!(!waiter.cancel(&q));
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn block_on_times_out_and_wakes() {
+        let q = std::sync::Arc::new(WaitQueue::new());
+        let start = Instant::now();
+        let d = std::time::Duration::from_millis(5);
+        let r: Option<()> = block_on(&q, Some(start + d), || None);
+        assert!(r.is_none());
+        assert!(start.elapsed() >= d, "never early");
+        assert_eq!(q.len(), 0, "a timed-out waiter unregisters");
+
+        let flag = std::sync::Arc::new(AtomicBool::new(false));
+        let (q2, f2) = (q.clone(), flag.clone());
+        let t = std::thread::spawn(move || {
+            block_on(&q2, None, || f2.load(Ordering::Acquire).then_some(7))
+        });
+        flag.store(true, Ordering::Release);
+        q.notify_one();
+        assert_eq!(t.join().unwrap(), Some(7));
+    }
+
+    #[test]
+    fn thread_context_is_reused_when_free() {
+        let a = Context::for_current_thread();
+        let p = Arc::as_ptr(&a);
+        drop(a);
+        let b = Context::for_current_thread();
+        assert_eq!(Arc::as_ptr(&b), p);
+        // While held, a second request gets a fresh context.
+        let c = Context::for_current_thread();
+        assert_ne!(Arc::as_ptr(&c), p);
+    }
 }
