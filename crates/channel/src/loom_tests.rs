@@ -47,7 +47,10 @@ fn loom_waitqueue_no_lost_wakeup() {
         assert_eq!(got, Some(()));
         t.join().unwrap();
     });
-    assert!(PARKS.load(Relaxed) > parks_before, "the parking path was never explored");
+    assert!(
+        PARKS.load(Relaxed) > parks_before,
+        "the parking path was never explored"
+    );
 }
 
 #[test]
@@ -146,7 +149,10 @@ fn loom_mpmc_two_producers_try_ops() {
         assert_eq!(sorted.len(), got.len());
         assert!(got.len() <= 3);
     });
-    assert!(SAW_FULL.load(Relaxed) > 0, "the full path was never explored");
+    assert!(
+        SAW_FULL.load(Relaxed) > 0,
+        "the full path was never explored"
+    );
 }
 
 #[test]
@@ -211,7 +217,10 @@ fn loom_oneshot_sender_dropped() {
         let (tx, mut rx) = oneshot::channel::<usize>();
         let t = thread::spawn(move || drop(tx));
         let r = rx.try_recv();
-        assert!(matches!(r, Err(TryRecvError::Empty) | Err(TryRecvError::Closed)));
+        assert!(matches!(
+            r,
+            Err(TryRecvError::Empty) | Err(TryRecvError::Closed)
+        ));
         t.join().unwrap();
         assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     });
@@ -264,7 +273,10 @@ fn loom_select_register_notify_unregister() {
         drop(tx_a);
         t.join().unwrap();
     });
-    assert!(WOKEN_BY_SECOND.load(Relaxed) > 0, "the select never parked and got woken");
+    assert!(
+        WOKEN_BY_SECOND.load(Relaxed) > 0,
+        "the select never parked and got woken"
+    );
 }
 
 #[test]

@@ -103,7 +103,10 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let mark_bit = (capacity as u64 + 1).next_power_of_two();
     let one_lap = mark_bit * 2;
     let buf = (0..capacity as u64)
-        .map(|i| Slot { stamp: AtomicU64::new(i), value: UnsafeCell::new(MaybeUninit::uninit()) })
+        .map(|i| Slot {
+            stamp: AtomicU64::new(i),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        })
         .collect();
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicU64::new(0)),
@@ -118,7 +121,12 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         recv_wait: WaitQueue::new(),
         close_wait: WaitQueue::new(),
     });
-    (Sender { shared: Arc::clone(&shared) }, Receiver { shared })
+    (
+        Sender {
+            shared: Arc::clone(&shared),
+        },
+        Receiver { shared },
+    )
 }
 
 /// One slot of the ring.
@@ -396,7 +404,10 @@ impl<T> Shared<T> {
         // SAFETY: the claim gives this thread the slot exclusively, and the
         // Acquire load of the stamp in `start_recv` saw the writer's Release.
         let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
-        slot.stamp.store(claim.pos.wrapping_add(self.one_lap) & POS_MASK, Ordering::Release);
+        slot.stamp.store(
+            claim.pos.wrapping_add(self.one_lap) & POS_MASK,
+            Ordering::Release,
+        );
         value
     }
 
@@ -464,7 +475,11 @@ impl<T> Shared<T> {
         prev & self.mark_bit == 0
     }
 
-    fn send_deadline(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+    fn send_deadline(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
         let mut slot = Some(value);
         let res = block_on(&self.send_wait, deadline, || {
             match self.try_send(slot.take().expect("value present while sending")) {
@@ -479,7 +494,9 @@ impl<T> Shared<T> {
         match res {
             Some(Ok(())) => Ok(()),
             Some(Err(v)) => Err(SendTimeoutError::Closed(v)),
-            None => Err(SendTimeoutError::Timeout(slot.take().expect("value kept on timeout"))),
+            None => Err(SendTimeoutError::Timeout(
+                slot.take().expect("value kept on timeout"),
+            )),
         }
     }
 
@@ -594,7 +611,9 @@ impl<T> Sender<T> {
     /// t.join().unwrap();
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.shared.send_deadline(value, None).map_err(|e| SendError(e.into_inner()))
+        self.shared
+            .send_deadline(value, None)
+            .map_err(|e| SendError(e.into_inner()))
     }
 
     /// Sends `value`, blocking for at most `timeout` while the channel is
@@ -659,7 +678,11 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn send_async(&self, value: T) -> SendFuture<'_, T> {
-        SendFuture { shared: &self.shared, value: Some(value), waiter: Waiter::new() }
+        SendFuture {
+            shared: &self.shared,
+            value: Some(value),
+            waiter: Waiter::new(),
+        }
     }
 
     /// Returns a [`Permit`] if length plus outstanding permits leaves room.
@@ -679,7 +702,9 @@ impl<T> Sender<T> {
     /// ```
     pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
         self.shared.try_reserve()?;
-        Ok(Permit { shared: &self.shared })
+        Ok(Permit {
+            shared: &self.shared,
+        })
     }
 
     /// Waits for room for one value and returns a [`Permit`] that holds it:
@@ -705,7 +730,11 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn reserve(&self) -> ReserveFuture<'_, T> {
-        ReserveFuture { shared: &self.shared, waiter: Waiter::new(), done: false }
+        ReserveFuture {
+            shared: &self.shared,
+            waiter: Waiter::new(),
+            done: false,
+        }
     }
 
     /// Sends values from `iter` while there is room, waking waiting
@@ -818,7 +847,10 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn closed(&self) -> Closed<'_, T> {
-        Closed { shared: &self.shared, waiter: Waiter::new() }
+        Closed {
+            shared: &self.shared,
+            waiter: Waiter::new(),
+        }
     }
 
     /// Number of values buffered right now.
@@ -878,7 +910,9 @@ impl<T> Clone for Sender<T> {
     /// Adds a sender; the channel stays open until the last one is dropped.
     fn clone(&self) -> Self {
         self.shared.senders.fetch_add(1, Ordering::Relaxed);
-        Self { shared: Arc::clone(&self.shared) }
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
 
@@ -995,7 +1029,10 @@ impl<T> Receiver<T> {
     /// # });
     /// ```
     pub fn recv_async(&self) -> RecvFuture<'_, T> {
-        RecvFuture { shared: &self.shared, waiter: Waiter::new() }
+        RecvFuture {
+            shared: &self.shared,
+            waiter: Waiter::new(),
+        }
     }
 
     /// Moves up to `limit` buffered values into `buf`, waking waiting
@@ -1085,7 +1122,10 @@ impl<T> Receiver<T> {
     /// # });
     /// ```
     pub fn into_stream(self) -> RecvStream<T> {
-        RecvStream { rx: self, waiter: Waiter::new() }
+        RecvStream {
+            rx: self,
+            waiter: Waiter::new(),
+        }
     }
 
     /// Closes the channel for every endpoint: sends fail from now on and
@@ -1182,7 +1222,9 @@ impl<T> Clone for Receiver<T> {
     /// Adds a receiver; each value still goes to exactly one receiver.
     fn clone(&self) -> Self {
         self.shared.receivers.fetch_add(1, Ordering::Relaxed);
-        Self { shared: Arc::clone(&self.shared) }
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
 
@@ -1270,7 +1312,9 @@ impl<T> Drop for SendFuture<'_, T> {
 
 impl<T> fmt::Debug for SendFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("mpmc::SendFuture").field("pending", &self.value.is_some()).finish()
+        f.debug_struct("mpmc::SendFuture")
+            .field("pending", &self.value.is_some())
+            .finish()
     }
 }
 
@@ -1287,10 +1331,12 @@ impl<T> Future for RecvFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let shared = this.shared;
-        poll_op(&mut this.waiter, &shared.recv_wait, cx, || match shared.try_recv() {
-            Ok(v) => Some(Ok(v)),
-            Err(TryRecvError::Closed) => Some(Err(RecvError)),
-            Err(TryRecvError::Empty) => None,
+        poll_op(&mut this.waiter, &shared.recv_wait, cx, || {
+            match shared.try_recv() {
+                Ok(v) => Some(Ok(v)),
+                Err(TryRecvError::Closed) => Some(Err(RecvError)),
+                Err(TryRecvError::Empty) => None,
+            }
         })
     }
 }
@@ -1322,10 +1368,12 @@ impl<'a, T> Future for ReserveFuture<'a, T> {
         let this = self.get_mut();
         assert!(!this.done, "`ReserveFuture` polled after it completed");
         let shared = this.shared;
-        let res = poll_op(&mut this.waiter, &shared.send_wait, cx, || match shared.try_reserve() {
-            Ok(()) => Some(Ok(Permit { shared })),
-            Err(TrySendError::Closed(())) => Some(Err(SendError(()))),
-            Err(TrySendError::Full(())) => None,
+        let res = poll_op(&mut this.waiter, &shared.send_wait, cx, || {
+            match shared.try_reserve() {
+                Ok(()) => Some(Ok(Permit { shared })),
+                Err(TrySendError::Closed(())) => Some(Err(SendError(()))),
+                Err(TrySendError::Full(())) => None,
+            }
         });
         if res.is_ready() {
             this.done = true;
@@ -1410,7 +1458,9 @@ impl<T> Future for Closed<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let shared = this.shared;
-        poll_op(&mut this.waiter, &shared.close_wait, cx, || shared.is_closed().then_some(()))
+        poll_op(&mut this.waiter, &shared.close_wait, cx, || {
+            shared.is_closed().then_some(())
+        })
     }
 }
 
@@ -1508,10 +1558,12 @@ impl<T> futures_core::Stream for RecvStream<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
         let shared = &*this.rx.shared;
-        poll_op(&mut this.waiter, &shared.recv_wait, cx, || match shared.try_recv() {
-            Ok(v) => Some(Some(v)),
-            Err(TryRecvError::Closed) => Some(None),
-            Err(TryRecvError::Empty) => None,
+        poll_op(&mut this.waiter, &shared.recv_wait, cx, || {
+            match shared.try_recv() {
+                Ok(v) => Some(Some(v)),
+                Err(TryRecvError::Closed) => Some(None),
+                Err(TryRecvError::Empty) => None,
+            }
         })
     }
 
@@ -1528,7 +1580,9 @@ impl<T> Drop for RecvStream<T> {
 
 impl<T> fmt::Debug for RecvStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("mpmc::RecvStream").field("rx", &self.rx).finish()
+        f.debug_struct("mpmc::RecvStream")
+            .field("rx", &self.rx)
+            .finish()
     }
 }
 

@@ -58,7 +58,16 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         rx_wait: WaitQueue::new(),
         close_wait: WaitQueue::new(),
     });
-    (Sender { inner: Arc::clone(&inner) }, Receiver { inner, waiter: Waiter::new(), done: false })
+    (
+        Sender {
+            inner: Arc::clone(&inner),
+        },
+        Receiver {
+            inner,
+            waiter: Waiter::new(),
+            done: false,
+        },
+    )
 }
 
 /// # Invariants
@@ -187,7 +196,10 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn closed(&self) -> Closed<'_, T> {
-        Closed { inner: &self.inner, waiter: Waiter::new() }
+        Closed {
+            inner: &self.inner,
+            waiter: Waiter::new(),
+        }
     }
 }
 
@@ -202,7 +214,9 @@ impl<T> Drop for Sender<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("oneshot::Sender").field("closed", &self.is_closed()).finish()
+        f.debug_struct("oneshot::Sender")
+            .field("closed", &self.is_closed())
+            .finish()
     }
 }
 
@@ -371,10 +385,12 @@ impl<T> Future for Receiver<T> {
             "oneshot::Receiver polled after it completed: the value can be received only once"
         );
         let inner = &*this.inner;
-        let res = poll_op(&mut this.waiter, &inner.rx_wait, cx, || match inner.try_recv() {
-            Ok(v) => Some(Ok(v)),
-            Err(TryRecvError::Closed) => Some(Err(RecvError)),
-            Err(TryRecvError::Empty) => None,
+        let res = poll_op(&mut this.waiter, &inner.rx_wait, cx, || {
+            match inner.try_recv() {
+                Ok(v) => Some(Ok(v)),
+                Err(TryRecvError::Closed) => Some(Err(RecvError)),
+                Err(TryRecvError::Empty) => None,
+            }
         });
         if res.is_ready() {
             this.done = true;
@@ -392,7 +408,9 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("oneshot::Receiver").field("terminated", &self.is_terminated()).finish()
+        f.debug_struct("oneshot::Receiver")
+            .field("terminated", &self.is_terminated())
+            .finish()
     }
 }
 
@@ -407,7 +425,11 @@ impl<T> Receiver<T> {
     pub(crate) fn poll_ready(&self) -> Result<(), TryRecvError> {
         if self.inner.is_ready() {
             let s = self.inner.state.load(Ordering::Acquire);
-            if s & VALUE != 0 { Ok(()) } else { Err(TryRecvError::Closed) }
+            if s & VALUE != 0 {
+                Ok(())
+            } else {
+                Err(TryRecvError::Closed)
+            }
         } else {
             Err(TryRecvError::Empty)
         }

@@ -64,7 +64,10 @@ impl Token {
     }
 
     pub(crate) fn set(&mut self, owner: usize, state: TokenState) {
-        assert!(!self.is_reserved(), "a select token was reserved twice without a commit");
+        assert!(
+            !self.is_reserved(),
+            "a select token was reserved twice without a commit"
+        );
         self.owner = owner;
         self.state = state;
     }
@@ -127,7 +130,11 @@ pub trait SendHandle: SelectHandle {
     /// # Panics
     ///
     /// If `token` was not reserved by this channel.
-    fn commit_send(&self, token: &mut Token, value: Self::Item) -> Result<(), SendError<Self::Item>>;
+    fn commit_send(
+        &self,
+        token: &mut Token,
+        value: Self::Item,
+    ) -> Result<(), SendError<Self::Item>>;
 }
 
 // ---- mpmc ----------------------------------------------------------------

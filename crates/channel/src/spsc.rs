@@ -75,7 +75,9 @@ use crate::waiter::{WaitQueue, Waiter, block_on, poll_op};
 /// ```
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     crate::check_capacity::<T>(capacity, "spsc");
-    let buf = (0..capacity).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect();
+    let buf = (0..capacity)
+        .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+        .collect();
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
@@ -92,7 +94,12 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         cached_head: Cell::new(0),
         _not_sync: PhantomData,
     };
-    let rx = Receiver { shared, head: Cell::new(0), cached_tail: Cell::new(0), _not_sync: PhantomData };
+    let rx = Receiver {
+        shared,
+        head: Cell::new(0),
+        cached_tail: Cell::new(0),
+        _not_sync: PhantomData,
+    };
     (tx, rx)
 }
 
@@ -137,12 +144,20 @@ impl<T> Shared<T> {
     #[inline(always)]
     fn advance(&self, pos: usize, n: usize) -> usize {
         let p = pos + n;
-        if p >= 2 * self.cap { p - 2 * self.cap } else { p }
+        if p >= 2 * self.cap {
+            p - 2 * self.cap
+        } else {
+            p
+        }
     }
 
     #[inline(always)]
     fn distance(&self, from: usize, to: usize) -> usize {
-        if to >= from { to - from } else { to + 2 * self.cap - from }
+        if to >= from {
+            to - from
+        } else {
+            to + 2 * self.cap - from
+        }
     }
 
     #[inline(always)]
@@ -214,7 +229,11 @@ impl<T> Drop for Shared<T> {
                 }
             }
         }
-        drop(Rest { shared: self, head: &mut head, tail });
+        drop(Rest {
+            shared: self,
+            head: &mut head,
+            tail,
+        });
     }
 }
 
@@ -358,7 +377,9 @@ impl<T> Sender<T> {
         match res {
             Some(Ok(())) => Ok(()),
             Some(Err(v)) => Err(SendTimeoutError::Closed(v)),
-            None => Err(SendTimeoutError::Timeout(slot.take().expect("value kept on timeout"))),
+            None => Err(SendTimeoutError::Timeout(
+                slot.take().expect("value kept on timeout"),
+            )),
         }
     }
 
@@ -383,7 +404,8 @@ impl<T> Sender<T> {
     /// t.join().unwrap();
     /// ```
     pub fn send(&mut self, value: T) -> Result<(), SendError<T>> {
-        self.send_until(value, None).map_err(|e| SendError(e.into_inner()))
+        self.send_until(value, None)
+            .map_err(|e| SendError(e.into_inner()))
     }
 
     /// Sends `value`, blocking for at most `timeout` while the channel is
@@ -422,7 +444,11 @@ impl<T> Sender<T> {
     /// let (mut tx, _rx) = nimsync_channel::spsc::channel(1);
     /// assert!(tx.send_deadline(1, Instant::now() + Duration::from_millis(1)).is_ok());
     /// ```
-    pub fn send_deadline(&mut self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+    pub fn send_deadline(
+        &mut self,
+        value: T,
+        deadline: Instant,
+    ) -> Result<(), SendTimeoutError<T>> {
         self.send_until(value, Some(deadline))
     }
 
@@ -451,7 +477,11 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn send_async(&mut self, value: T) -> SendFuture<'_, T> {
-        SendFuture { tx: self, value: Some(value), waiter: Waiter::new() }
+        SendFuture {
+            tx: self,
+            value: Some(value),
+            waiter: Waiter::new(),
+        }
     }
 
     /// Waits for room for one value and returns a [`Permit`] to send it
@@ -476,7 +506,10 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn reserve(&mut self) -> ReserveFuture<'_, T> {
-        ReserveFuture { tx: Some(self), waiter: Waiter::new() }
+        ReserveFuture {
+            tx: Some(self),
+            waiter: Waiter::new(),
+        }
     }
 
     /// Returns a [`Permit`] if there is room right now.
@@ -561,7 +594,11 @@ impl<T> Sender<T> {
             }
         }
         let s = &*self.shared;
-        let mut guard = Publish { tx: self, start: self.tail.get(), written: 0 };
+        let mut guard = Publish {
+            tx: self,
+            start: self.tail.get(),
+            written: 0,
+        };
         while guard.written < free {
             let Some(v) = iter.next() else { break };
             // SAFETY: `written < free`, so this slot is outside the
@@ -659,7 +696,11 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn closed(&mut self) -> Closed<'_> {
-        Closed { closed: &self.shared.closed, queue: &self.shared.close_wait, waiter: Waiter::new() }
+        Closed {
+            closed: &self.shared.closed,
+            queue: &self.shared.close_wait,
+            waiter: Waiter::new(),
+        }
     }
 
     /// Number of values buffered right now.
@@ -808,10 +849,12 @@ impl<T> Receiver<T> {
     }
 
     fn recv_deadline_opt(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let res = block_on(&self.shared.rx_wait, deadline, || match self.try_recv_ref() {
-            Ok(v) => Some(Ok(v)),
-            Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
-            Err(TryRecvError::Empty) => None,
+        let res = block_on(&self.shared.rx_wait, deadline, || {
+            match self.try_recv_ref() {
+                Ok(v) => Some(Ok(v)),
+                Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
+                Err(TryRecvError::Empty) => None,
+            }
         });
         res.unwrap_or(Err(RecvTimeoutError::Timeout))
     }
@@ -892,7 +935,10 @@ impl<T> Receiver<T> {
     /// # });
     /// ```
     pub fn recv_async(&mut self) -> RecvFuture<'_, T> {
-        RecvFuture { rx: self, waiter: Waiter::new() }
+        RecvFuture {
+            rx: self,
+            waiter: Waiter::new(),
+        }
     }
 
     /// Moves up to `limit` buffered values into `buf` with one index
@@ -952,10 +998,12 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv_many(&mut buf, 8), Ok(2));
     /// ```
     pub fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> Result<usize, RecvError> {
-        let res = block_on(&self.shared.rx_wait, None, || match self.recv_many_ref(buf, limit) {
-            Ok(n) => Some(Ok(n)),
-            Err(TryRecvError::Closed) => Some(Err(RecvError)),
-            Err(TryRecvError::Empty) => None,
+        let res = block_on(&self.shared.rx_wait, None, || {
+            match self.recv_many_ref(buf, limit) {
+                Ok(n) => Some(Ok(n)),
+                Err(TryRecvError::Closed) => Some(Err(RecvError)),
+                Err(TryRecvError::Empty) => None,
+            }
         });
         res.unwrap_or(Err(RecvError))
     }
@@ -997,7 +1045,10 @@ impl<T> Receiver<T> {
     /// # });
     /// ```
     pub fn into_stream(self) -> RecvStream<T> {
-        RecvStream { rx: self, waiter: Waiter::new() }
+        RecvStream {
+            rx: self,
+            waiter: Waiter::new(),
+        }
     }
 
     /// Closes the channel from the receiving side: sends fail from now on
@@ -1163,7 +1214,9 @@ impl<T> Drop for SendFuture<'_, T> {
 
 impl<T> fmt::Debug for SendFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("spsc::SendFuture").field("pending", &self.value.is_some()).finish()
+        f.debug_struct("spsc::SendFuture")
+            .field("pending", &self.value.is_some())
+            .finish()
     }
 }
 
@@ -1180,10 +1233,12 @@ impl<T> Future for RecvFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let rx = &*this.rx;
-        poll_op(&mut this.waiter, &rx.shared.rx_wait, cx, || match rx.try_recv_ref() {
-            Ok(v) => Some(Ok(v)),
-            Err(TryRecvError::Closed) => Some(Err(RecvError)),
-            Err(TryRecvError::Empty) => None,
+        poll_op(&mut this.waiter, &rx.shared.rx_wait, cx, || {
+            match rx.try_recv_ref() {
+                Ok(v) => Some(Ok(v)),
+                Err(TryRecvError::Closed) => Some(Err(RecvError)),
+                Err(TryRecvError::Empty) => None,
+            }
         })
     }
 }
@@ -1212,7 +1267,10 @@ impl<'a, T> Future for ReserveFuture<'a, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let tx = this.tx.as_deref().expect("`ReserveFuture` polled after it completed");
+        let tx = this
+            .tx
+            .as_deref()
+            .expect("`ReserveFuture` polled after it completed");
         let res = poll_op(&mut this.waiter, &tx.shared.tx_wait, cx, || {
             if tx.shared.is_closed() {
                 Some(false)
@@ -1300,7 +1358,9 @@ impl Future for Closed<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let closed = this.closed;
-        poll_op(&mut this.waiter, this.queue, cx, || closed.load(Ordering::Acquire).then_some(()))
+        poll_op(&mut this.waiter, this.queue, cx, || {
+            closed.load(Ordering::Acquire).then_some(())
+        })
     }
 }
 
@@ -1402,10 +1462,12 @@ impl<T> futures_core::Stream for RecvStream<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
         let rx = &this.rx;
-        poll_op(&mut this.waiter, &rx.shared.rx_wait, cx, || match rx.try_recv_ref() {
-            Ok(v) => Some(Some(v)),
-            Err(TryRecvError::Closed) => Some(None),
-            Err(TryRecvError::Empty) => None,
+        poll_op(&mut this.waiter, &rx.shared.rx_wait, cx, || {
+            match rx.try_recv_ref() {
+                Ok(v) => Some(Some(v)),
+                Err(TryRecvError::Closed) => Some(None),
+                Err(TryRecvError::Empty) => None,
+            }
         })
     }
 
@@ -1422,7 +1484,9 @@ impl<T> Drop for RecvStream<T> {
 
 impl<T> fmt::Debug for RecvStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("spsc::RecvStream").field("rx", &self.rx).finish()
+        f.debug_struct("spsc::RecvStream")
+            .field("rx", &self.rx)
+            .finish()
     }
 }
 
@@ -1440,7 +1504,10 @@ impl<T> Receiver<T> {
     pub(crate) fn finish_recv(&self) -> T {
         // Only this endpoint consumes, so what `poll_ready` saw is still
         // there; check anyway rather than trust the caller.
-        assert!(self.available() != 0, "spsc select commit without a buffered value");
+        assert!(
+            self.available() != 0,
+            "spsc select commit without a buffered value"
+        );
         self.pop_unchecked()
     }
 }

@@ -81,7 +81,10 @@ std::thread_local! {
 
 impl Context {
     fn with_thread(thread: Thread) -> Self {
-        Self { state: AtomicUsize::new(WAITING), unparker: Unparker::Thread(thread) }
+        Self {
+            state: AtomicUsize::new(WAITING),
+            unparker: Unparker::Thread(thread),
+        }
     }
 
     /// A context for the calling thread, reused across waits when no one
@@ -111,7 +114,10 @@ impl Context {
     pub fn for_task(waker: &Waker) -> Arc<Context> {
         let atomic = AtomicWaker::new();
         sync::register_waker(&atomic, waker);
-        Arc::new(Self { state: AtomicUsize::new(WAITING), unparker: Unparker::Task(atomic) })
+        Arc::new(Self {
+            state: AtomicUsize::new(WAITING),
+            unparker: Unparker::Task(atomic),
+        })
     }
 
     /// Replaces the waker a task context wakes. No-op for thread contexts.
@@ -144,7 +150,10 @@ impl Context {
     /// The owner gives up waiting. `Ok` if nobody had claimed the context;
     /// otherwise the state a notifier stored (`op + 1`).
     pub fn try_abort(&self) -> Result<(), usize> {
-        match self.state.compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire) {
+        match self
+            .state
+            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => Ok(()),
             Err(s) => Err(s),
         }
@@ -207,7 +216,10 @@ pub(crate) struct WaitQueue {
 
 impl WaitQueue {
     pub(crate) fn new() -> Self {
-        Self { waiting: AtomicUsize::new(0), entries: Mutex::new(VecDeque::new()) }
+        Self {
+            waiting: AtomicUsize::new(0),
+            entries: Mutex::new(VecDeque::new()),
+        }
     }
 
     /// Adds `cx` as waiting for operation `op`, then issues the waiter's
@@ -215,7 +227,10 @@ impl WaitQueue {
     pub(crate) fn register(&self, cx: &Arc<Context>, op: usize) {
         {
             let mut entries = sync::lock(&self.entries);
-            entries.push_back(Entry { cx: Arc::clone(cx), op });
+            entries.push_back(Entry {
+                cx: Arc::clone(cx),
+                op,
+            });
             self.waiting.store(entries.len(), Ordering::Relaxed);
         }
         fence(Ordering::SeqCst);
@@ -291,7 +306,11 @@ impl WaitQueue {
         }
         let woken: Vec<Arc<Context>> = {
             let mut entries = sync::lock(&self.entries);
-            let woken = entries.drain(..).filter(|e| e.cx.try_select(e.op)).map(|e| e.cx).collect();
+            let woken = entries
+                .drain(..)
+                .filter(|e| e.cx.try_select(e.op))
+                .map(|e| e.cx)
+                .collect();
             self.waiting.store(0, Ordering::Relaxed);
             woken
         };
@@ -366,7 +385,10 @@ pub(crate) struct Waiter {
 
 impl Waiter {
     pub(crate) const fn new() -> Self {
-        Self { cx: None, registered: false }
+        Self {
+            cx: None,
+            registered: false,
+        }
     }
 
     /// Makes sure the task behind `waker` is registered in `queue`. The
@@ -472,7 +494,11 @@ mod tests {
         assert_eq!(q.len(), 2);
         assert_eq!(cx_a.try_abort(), Ok(()));
         q.notify_one();
-        assert_eq!(wa.0.load(Ordering::SeqCst), 0, "an aborted context is skipped");
+        assert_eq!(
+            wa.0.load(Ordering::SeqCst),
+            0,
+            "an aborted context is skipped"
+        );
         assert_eq!(wb.0.load(Ordering::SeqCst), 1);
         assert_eq!(cx_b.selected(), 1);
         assert_eq!(q.len(), 0);
@@ -524,7 +550,10 @@ mod tests {
         // The first future is dropped after being woken: the wake-up moves on.
         first.cancel_and_pass_on(&q);
         assert_eq!(w2.0.load(Ordering::SeqCst), 1);
-        assert!(second.cancel(&q), "the second waiter holds the passed-on wake-up");
+        assert!(
+            second.cancel(&q),
+            "the second waiter holds the passed-on wake-up"
+        );
     }
 
     #[test]
@@ -537,7 +566,10 @@ mod tests {
         waiter.register(&q, &k2); // same registration, new waker
         assert_eq!(q.len(), 1);
         q.notify_one();
-        assert_eq!((w1.0.load(Ordering::SeqCst), w2.0.load(Ordering::SeqCst)), (0, 1));
+        assert_eq!(
+            (w1.0.load(Ordering::SeqCst), w2.0.load(Ordering::SeqCst)),
+            (0, 1)
+        );
         waiter.register(&q, &k2);
         assert_eq!(q.len(), 1, "claimed, so registered again");
         assert!(!waiter.cancel(&q));
