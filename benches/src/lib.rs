@@ -2,4 +2,5 @@
 //! compare nimsync with its peers, and the stress suite that checks
 //! exactly-once delivery under load. Not published.
 
+pub mod bench;
 pub mod stress;

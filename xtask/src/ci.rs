@@ -74,6 +74,11 @@ const STEPS: &[Step] = &[
         action: Action::Xtask(&["stress", "--quick"]),
     },
     Step {
+        name: "bench",
+        bound: minutes(8),
+        action: Action::Xtask(&["bench", "--quick"]),
+    },
+    Step {
         name: "loom",
         bound: minutes(12),
         action: Action::Xtask(&["loom", "--preemptions", "2"]),

@@ -26,7 +26,9 @@ fn main() {
     let (replies_tx, replies_rx) = mpmc::channel::<oneshot::Receiver<u64>>(256);
 
     let producer = std::thread::spawn(move || {
-        numbers_tx.send_iter(0..jobs).expect("the dispatcher outlives the producer");
+        numbers_tx
+            .send_iter(0..jobs)
+            .expect("the dispatcher outlives the producer");
     });
 
     let dispatcher = std::thread::spawn(move || {

@@ -8,7 +8,9 @@ use std::task::Poll;
 use std::time::Duration;
 
 use common::{counting_waker, poll_with};
-use nimsync_channel::{RecvError, RecvTimeoutError, TryRecvError, TrySendError, mpmc, oneshot, spsc};
+use nimsync_channel::{
+    RecvError, RecvTimeoutError, TryRecvError, TrySendError, mpmc, oneshot, spsc,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -75,7 +77,13 @@ struct Model {
 
 impl Model {
     fn new(cap: usize) -> Self {
-        Self { buf: VecDeque::new(), cap, closed: false, permits: 0, next: 0 }
+        Self {
+            buf: VecDeque::new(),
+            cap,
+            closed: false,
+            permits: 0,
+            next: 0,
+        }
     }
 
     fn fresh(&mut self) -> u32 {
@@ -129,7 +137,11 @@ impl Model {
             return Ok(Vec::new());
         }
         if self.buf.is_empty() {
-            return Err(if self.closed { TryRecvError::Closed } else { TryRecvError::Empty });
+            return Err(if self.closed {
+                TryRecvError::Closed
+            } else {
+                TryRecvError::Empty
+            });
         }
         let n = limit.min(self.buf.len());
         Ok(self.buf.drain(..n).collect())
@@ -197,7 +209,12 @@ fn run_spsc(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                 prop_assert_eq!(tx.try_reserve().is_ok(), ok, "step {}", step);
             }
             Op::Check => {
-                prop_assert_eq!((tx.len(), rx.len()), (m.buf.len(), m.buf.len()), "step {}", step);
+                prop_assert_eq!(
+                    (tx.len(), rx.len()),
+                    (m.buf.len(), m.buf.len()),
+                    "step {}",
+                    step
+                );
                 prop_assert_eq!(tx.is_empty(), m.buf.is_empty());
                 prop_assert_eq!(rx.is_empty(), m.buf.is_empty());
                 prop_assert_eq!(tx.is_full(), m.buf.len() == cap);
@@ -222,7 +239,11 @@ fn run_mpmc(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut permits: VecDeque<mpmc::Permit<'_, u32>> = VecDeque::new();
     let mut m = Model::new(cap);
     for (step, op) in ops.iter().enumerate() {
-        let (tx, rx) = if step % 2 == 0 { (&tx, &rx) } else { (&tx2, &rx2) };
+        let (tx, rx) = if step % 2 == 0 {
+            (&tx, &rx)
+        } else {
+            (&tx2, &rx2)
+        };
         match *op {
             Op::TrySend => {
                 let v = m.fresh();
@@ -257,7 +278,13 @@ fn run_mpmc(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
             Op::Reserve => {
                 let got = tx.try_reserve();
                 let want = m.try_reserve();
-                prop_assert_eq!(got.as_ref().err().copied(), want.err(), "step {}: {:?}", step, op);
+                prop_assert_eq!(
+                    got.as_ref().err().copied(),
+                    want.err(),
+                    "step {}: {:?}",
+                    step,
+                    op
+                );
                 if let Ok(p) = got {
                     permits.push_back(p);
                 }
@@ -281,7 +308,12 @@ fn run_mpmc(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                 }
             }
             Op::Check => {
-                prop_assert_eq!((tx.len(), rx.len()), (m.buf.len(), m.buf.len()), "step {}", step);
+                prop_assert_eq!(
+                    (tx.len(), rx.len()),
+                    (m.buf.len(), m.buf.len()),
+                    "step {}",
+                    step
+                );
                 prop_assert_eq!(tx.is_empty(), m.buf.is_empty());
                 prop_assert_eq!(rx.is_empty(), m.buf.is_empty());
                 prop_assert_eq!(tx.is_full(), m.buf.len() == cap);

@@ -1,0 +1,556 @@
+//! One trait per kind of contender; nimsync and each peer implement the
+//! kinds they offer. The workloads in `workloads.rs` are written once
+//! against these traits.
+
+use std::future::Future;
+
+/// A queue driven by non-blocking push/pop in a spin loop.
+pub trait SpinQueue: 'static {
+    /// Name in the tables.
+    const NAME: &'static str;
+    /// Producer endpoint.
+    type Tx: Send + 'static;
+    /// Consumer endpoint.
+    type Rx: Send + 'static;
+    /// Makes a queue of `cap` slots.
+    fn new(cap: usize) -> (Self::Tx, Self::Rx);
+    /// True if the value went in.
+    fn try_push(tx: &mut Self::Tx, v: u64) -> bool;
+    /// A value, if one was there.
+    fn try_pop(rx: &mut Self::Rx) -> Option<u64>;
+}
+
+/// A queue that moves runs of values at once.
+pub trait BatchQueue: 'static {
+    /// Name in the tables.
+    const NAME: &'static str;
+    /// Producer endpoint.
+    type Tx: Send + 'static;
+    /// Consumer endpoint.
+    type Rx: Send + 'static;
+    /// Makes a queue of `cap` slots.
+    fn new(cap: usize) -> (Self::Tx, Self::Rx);
+    /// Pushes a prefix of `src`; returns its length (0 when full).
+    fn push_batch(tx: &mut Self::Tx, src: &[u64]) -> usize;
+    /// Pops into a prefix of `dst`; returns its length (0 when empty).
+    fn pop_batch(rx: &mut Self::Rx, dst: &mut [u64]) -> usize;
+}
+
+/// A channel with blocking send and receive that closes when its senders
+/// are gone.
+pub trait BlockingChannel: 'static {
+    /// Name in the tables.
+    const NAME: &'static str;
+    /// True if it allows several senders / receivers.
+    const MULTI_CONSUMER: bool;
+    /// Sender endpoint.
+    type Tx: Send + 'static;
+    /// Receiver endpoint.
+    type Rx: Send + 'static;
+    /// Makes a channel of `cap` slots.
+    fn new(cap: usize) -> (Self::Tx, Self::Rx);
+    /// Another sender (for multi-producer scenarios).
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx;
+    /// Another receiver (only called when `MULTI_CONSUMER`).
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx;
+    /// Blocks until sent.
+    fn send(tx: &mut Self::Tx, v: u64);
+    /// Blocks until a value arrives; `None` once closed and drained.
+    fn recv(rx: &mut Self::Rx) -> Option<u64>;
+}
+
+/// A channel with async send and receive.
+pub trait AsyncChannel: 'static {
+    /// Name in the tables.
+    const NAME: &'static str;
+    /// True if it allows several receivers.
+    const MULTI_CONSUMER: bool;
+    /// Sender endpoint.
+    type Tx: Send + 'static;
+    /// Receiver endpoint.
+    type Rx: Send + 'static;
+    /// Makes a channel of `cap` slots.
+    fn new(cap: usize) -> (Self::Tx, Self::Rx);
+    /// Another sender.
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx;
+    /// Another receiver (only called when `MULTI_CONSUMER`).
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx;
+    /// Sends, waiting while full.
+    fn send(tx: &mut Self::Tx, v: u64) -> impl Future<Output = ()> + Send + '_;
+    /// Receives; `None` once closed and drained.
+    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_;
+}
+
+// ---- nimsync ---------------------------------------------------------------
+
+/// nimsync's SPSC channel.
+#[derive(Debug)]
+pub struct NimSpsc;
+/// nimsync's MPMC channel.
+#[derive(Debug)]
+pub struct NimMpmc;
+
+impl SpinQueue for NimSpsc {
+    const NAME: &'static str = "nimsync spsc";
+    type Tx = nimsync_channel::spsc::Sender<u64>;
+    type Rx = nimsync_channel::spsc::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        nimsync_channel::spsc::channel(cap)
+    }
+    #[inline]
+    fn try_push(tx: &mut Self::Tx, v: u64) -> bool {
+        tx.try_send(v).is_ok()
+    }
+    #[inline]
+    fn try_pop(rx: &mut Self::Rx) -> Option<u64> {
+        rx.try_recv().ok()
+    }
+}
+
+impl BatchQueue for NimSpsc {
+    const NAME: &'static str = "nimsync spsc";
+    type Tx = nimsync_channel::spsc::Sender<u64>;
+    type Rx = (nimsync_channel::spsc::Receiver<u64>, Vec<u64>);
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        let (tx, rx) = nimsync_channel::spsc::channel(cap);
+        (tx, (rx, Vec::with_capacity(cap)))
+    }
+    #[inline]
+    fn push_batch(tx: &mut Self::Tx, src: &[u64]) -> usize {
+        tx.try_send_iter(&mut src.iter().copied()).unwrap_or(0)
+    }
+    #[inline]
+    fn pop_batch((rx, buf): &mut Self::Rx, dst: &mut [u64]) -> usize {
+        buf.clear();
+        match rx.try_recv_many(buf, dst.len()) {
+            Ok(n) => {
+                dst[..n].copy_from_slice(buf);
+                n
+            }
+            Err(_) => 0,
+        }
+    }
+}
+
+impl BlockingChannel for NimSpsc {
+    const NAME: &'static str = "nimsync spsc";
+    const MULTI_CONSUMER: bool = false;
+    type Tx = nimsync_channel::spsc::Sender<u64>;
+    type Rx = nimsync_channel::spsc::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        nimsync_channel::spsc::channel(cap)
+    }
+    fn clone_tx(_: &Self::Tx) -> Self::Tx {
+        unreachable!("spsc has one sender")
+    }
+    fn clone_rx(_: &Self::Rx) -> Self::Rx {
+        unreachable!("spsc has one receiver")
+    }
+    #[inline]
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).unwrap()
+    }
+    #[inline]
+    fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+}
+
+impl BlockingChannel for NimMpmc {
+    const NAME: &'static str = "nimsync mpmc";
+    const MULTI_CONSUMER: bool = true;
+    type Tx = nimsync_channel::mpmc::Sender<u64>;
+    type Rx = nimsync_channel::mpmc::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        nimsync_channel::mpmc::channel(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+        rx.clone()
+    }
+    #[inline]
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).unwrap()
+    }
+    #[inline]
+    fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+}
+
+impl AsyncChannel for NimSpsc {
+    const NAME: &'static str = "nimsync spsc";
+    const MULTI_CONSUMER: bool = false;
+    type Tx = nimsync_channel::spsc::Sender<u64>;
+    type Rx = nimsync_channel::spsc::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        nimsync_channel::spsc::channel(cap)
+    }
+    fn clone_tx(_: &Self::Tx) -> Self::Tx {
+        unreachable!("spsc has one sender")
+    }
+    fn clone_rx(_: &Self::Rx) -> Self::Rx {
+        unreachable!("spsc has one receiver")
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send_async(v).await.unwrap()
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv_async().await.ok()
+    }
+}
+
+impl AsyncChannel for NimMpmc {
+    const NAME: &'static str = "nimsync mpmc";
+    const MULTI_CONSUMER: bool = true;
+    type Tx = nimsync_channel::mpmc::Sender<u64>;
+    type Rx = nimsync_channel::mpmc::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        nimsync_channel::mpmc::channel(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+        rx.clone()
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send_async(v).await.unwrap()
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv_async().await.ok()
+    }
+}
+
+// ---- spinning peers ----------------------------------------------------------
+
+/// rtrb's `RingBuffer`.
+#[derive(Debug)]
+pub struct Rtrb;
+
+impl SpinQueue for Rtrb {
+    const NAME: &'static str = "rtrb";
+    type Tx = rtrb::Producer<u64>;
+    type Rx = rtrb::Consumer<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        rtrb::RingBuffer::new(cap)
+    }
+    #[inline]
+    fn try_push(tx: &mut Self::Tx, v: u64) -> bool {
+        tx.push(v).is_ok()
+    }
+    #[inline]
+    fn try_pop(rx: &mut Self::Rx) -> Option<u64> {
+        rx.pop().ok()
+    }
+}
+
+impl BatchQueue for Rtrb {
+    const NAME: &'static str = "rtrb chunks";
+    type Tx = rtrb::Producer<u64>;
+    type Rx = rtrb::Consumer<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        rtrb::RingBuffer::new(cap)
+    }
+    #[inline]
+    fn push_batch(tx: &mut Self::Tx, src: &[u64]) -> usize {
+        let n = tx.slots().min(src.len());
+        if n == 0 {
+            return 0;
+        }
+        tx.write_chunk_uninit(n)
+            .expect("slots checked")
+            .fill_from_iter(src.iter().copied())
+    }
+    #[inline]
+    fn pop_batch(rx: &mut Self::Rx, dst: &mut [u64]) -> usize {
+        let n = rx.slots().min(dst.len());
+        if n == 0 {
+            return 0;
+        }
+        let chunk = rx.read_chunk(n).expect("slots checked");
+        let (a, b) = chunk.as_slices();
+        dst[..a.len()].copy_from_slice(a);
+        dst[a.len()..n].copy_from_slice(b);
+        chunk.commit_all();
+        n
+    }
+}
+
+/// ringbuf's `HeapRb`.
+#[derive(Debug)]
+pub struct Ringbuf;
+
+type RbProd = ringbuf::HeapProd<u64>;
+type RbCons = ringbuf::HeapCons<u64>;
+
+impl SpinQueue for Ringbuf {
+    const NAME: &'static str = "ringbuf";
+    type Tx = RbProd;
+    type Rx = RbCons;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        use ringbuf::traits::Split;
+        ringbuf::HeapRb::<u64>::new(cap).split()
+    }
+    #[inline]
+    fn try_push(tx: &mut Self::Tx, v: u64) -> bool {
+        use ringbuf::traits::Producer;
+        tx.try_push(v).is_ok()
+    }
+    #[inline]
+    fn try_pop(rx: &mut Self::Rx) -> Option<u64> {
+        use ringbuf::traits::Consumer;
+        rx.try_pop()
+    }
+}
+
+impl BatchQueue for Ringbuf {
+    const NAME: &'static str = "ringbuf slices";
+    type Tx = RbProd;
+    type Rx = RbCons;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        use ringbuf::traits::Split;
+        ringbuf::HeapRb::<u64>::new(cap).split()
+    }
+    #[inline]
+    fn push_batch(tx: &mut Self::Tx, src: &[u64]) -> usize {
+        use ringbuf::traits::Producer;
+        tx.push_slice(src)
+    }
+    #[inline]
+    fn pop_batch(rx: &mut Self::Rx, dst: &mut [u64]) -> usize {
+        use ringbuf::traits::Consumer;
+        rx.pop_slice(dst)
+    }
+}
+
+/// crossbeam's `ArrayQueue` (an MPMC queue used SPSC here).
+#[derive(Debug)]
+pub struct ArrayQueue;
+
+impl SpinQueue for ArrayQueue {
+    const NAME: &'static str = "crossbeam ArrayQueue";
+    type Tx = std::sync::Arc<crossbeam_queue::ArrayQueue<u64>>;
+    type Rx = std::sync::Arc<crossbeam_queue::ArrayQueue<u64>>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        let q = std::sync::Arc::new(crossbeam_queue::ArrayQueue::new(cap));
+        (q.clone(), q)
+    }
+    #[inline]
+    fn try_push(tx: &mut Self::Tx, v: u64) -> bool {
+        tx.push(v).is_ok()
+    }
+    #[inline]
+    fn try_pop(rx: &mut Self::Rx) -> Option<u64> {
+        rx.pop()
+    }
+}
+
+// ---- blocking peers ----------------------------------------------------------
+
+/// std's `sync_channel`.
+#[derive(Debug)]
+pub struct StdSync;
+/// crossbeam-channel's `bounded`.
+#[derive(Debug)]
+pub struct Crossbeam;
+/// flume's `bounded`.
+#[derive(Debug)]
+pub struct Flume;
+/// kanal's `bounded`.
+#[derive(Debug)]
+pub struct Kanal;
+/// tokio's `mpsc::channel`.
+#[derive(Debug)]
+pub struct TokioMpsc;
+/// async-channel's `bounded`.
+#[derive(Debug)]
+pub struct AsyncChan;
+
+impl BlockingChannel for StdSync {
+    const NAME: &'static str = "std sync_channel";
+    const MULTI_CONSUMER: bool = false;
+    type Tx = std::sync::mpsc::SyncSender<u64>;
+    type Rx = std::sync::mpsc::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        std::sync::mpsc::sync_channel(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(_: &Self::Rx) -> Self::Rx {
+        unreachable!("std mpsc has one receiver")
+    }
+    #[inline]
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).unwrap()
+    }
+    #[inline]
+    fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+}
+
+impl BlockingChannel for Crossbeam {
+    const NAME: &'static str = "crossbeam-channel";
+    const MULTI_CONSUMER: bool = true;
+    type Tx = crossbeam_channel::Sender<u64>;
+    type Rx = crossbeam_channel::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        crossbeam_channel::bounded(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+        rx.clone()
+    }
+    #[inline]
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).unwrap()
+    }
+    #[inline]
+    fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+}
+
+impl BlockingChannel for Flume {
+    const NAME: &'static str = "flume";
+    const MULTI_CONSUMER: bool = true;
+    type Tx = flume::Sender<u64>;
+    type Rx = flume::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        flume::bounded(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+        rx.clone()
+    }
+    #[inline]
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).unwrap()
+    }
+    #[inline]
+    fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+}
+
+impl BlockingChannel for Kanal {
+    const NAME: &'static str = "kanal";
+    const MULTI_CONSUMER: bool = true;
+    type Tx = kanal::Sender<u64>;
+    type Rx = kanal::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        kanal::bounded(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+        rx.clone()
+    }
+    #[inline]
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).unwrap()
+    }
+    #[inline]
+    fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+}
+
+// ---- async peers ---------------------------------------------------------------
+
+impl AsyncChannel for TokioMpsc {
+    const NAME: &'static str = "tokio mpsc";
+    const MULTI_CONSUMER: bool = false;
+    type Tx = tokio::sync::mpsc::Sender<u64>;
+    type Rx = tokio::sync::mpsc::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        tokio::sync::mpsc::channel(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(_: &Self::Rx) -> Self::Rx {
+        unreachable!("tokio mpsc has one receiver")
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).await.unwrap()
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await
+    }
+}
+
+impl AsyncChannel for AsyncChan {
+    const NAME: &'static str = "async-channel";
+    const MULTI_CONSUMER: bool = true;
+    type Tx = async_channel::Sender<u64>;
+    type Rx = async_channel::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        async_channel::bounded(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+        rx.clone()
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).await.unwrap()
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await.ok()
+    }
+}
+
+impl AsyncChannel for Flume {
+    const NAME: &'static str = "flume";
+    const MULTI_CONSUMER: bool = true;
+    type Tx = flume::Sender<u64>;
+    type Rx = flume::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        flume::bounded(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+        rx.clone()
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send_async(v).await.unwrap()
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv_async().await.ok()
+    }
+}
+
+impl AsyncChannel for Kanal {
+    const NAME: &'static str = "kanal";
+    const MULTI_CONSUMER: bool = true;
+    type Tx = kanal::AsyncSender<u64>;
+    type Rx = kanal::AsyncReceiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        kanal::bounded_async(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+        rx.clone()
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).await.unwrap()
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await.ok()
+    }
+}

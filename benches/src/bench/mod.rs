@@ -1,0 +1,141 @@
+//! The throughput harness behind `cargo xtask bench`.
+//!
+//! Each scenario moves a fixed number of messages (a message is one send
+//! plus its receive) through every contender, round by round, with the
+//! contenders interleaved (A B C A B C ...), so that the machine's drift
+//! hits them alike. Figures are medians over the rounds with min and max,
+//! each beside the CPU-seconds the process spent per million messages, and
+//! nimsync is compared with the best peer of the same kind by the median of
+//! the per-round ratios.
+
+pub mod contenders;
+pub mod report;
+pub mod scenarios;
+pub mod targets;
+pub mod workloads;
+
+use std::time::Duration;
+
+pub use report::Results;
+pub use workloads::Sample;
+
+/// Options from the command line.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Small runs, for correctness checks in CI.
+    pub quick: bool,
+    /// Rounds per scenario (at least 5 unless quick).
+    pub rounds: Option<usize>,
+    /// Only scenarios whose id contains one of these.
+    pub filters: Vec<String>,
+    /// Apply `benches/targets.toml` and fail on a missed target.
+    pub check: bool,
+    /// Write results as JSON.
+    pub json: Option<String>,
+    /// Write a Markdown table.
+    pub md: Option<String>,
+    /// Write an SVG bar chart.
+    pub svg: Option<String>,
+    /// Path of the targets file.
+    pub targets: Option<String>,
+}
+
+/// What one run of a contender produced.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A throughput run.
+    Run(Sample),
+    /// Round-trip latencies.
+    Latencies(Vec<Duration>),
+}
+
+/// One contender in a scenario.
+pub struct Contender {
+    /// Name in the tables.
+    pub name: &'static str,
+    /// True for nimsync's own entry.
+    pub nimsync: bool,
+    /// Runs it once.
+    pub run: Box<dyn Fn() -> Outcome>,
+}
+
+impl std::fmt::Debug for Contender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Contender")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// One scenario: a workload shape and its contenders.
+#[derive(Debug)]
+pub struct Scenario {
+    /// Short id, used by filters, targets and reports.
+    pub id: &'static str,
+    /// What it measures.
+    pub title: &'static str,
+    /// Spinning, blocking, async or latency: peers are compared within a
+    /// kind only.
+    pub kind: &'static str,
+    /// Threads against cores.
+    pub shape: &'static str,
+    /// Messages per run (for latency scenarios: round trips).
+    pub messages: u64,
+    /// nimsync first, then the peers.
+    pub contenders: Vec<Contender>,
+}
+
+/// Runs the harness; returns false if `--check` found a missed target.
+pub fn main(opts: &Options) -> bool {
+    let rounds = opts.rounds.unwrap_or(if opts.quick { 5 } else { 7 });
+    let scenarios: Vec<Scenario> = scenarios::all(opts.quick)
+        .into_iter()
+        .filter(|s| {
+            opts.filters.is_empty() || opts.filters.iter().any(|f| s.id.contains(f.as_str()))
+        })
+        .collect();
+    if scenarios.is_empty() {
+        eprintln!(
+            "no scenario matches {:?}; ids: {}",
+            opts.filters,
+            scenarios::ids(opts.quick).join(", ")
+        );
+        return false;
+    }
+    println!(
+        "nimsync bench: {} scenarios x {rounds} rounds, contenders interleaved per round{}",
+        scenarios.len(),
+        if opts.quick {
+            " (quick: correctness only, figures are not comparable)"
+        } else {
+            ""
+        }
+    );
+    let mut results = Results::default();
+    for s in &scenarios {
+        let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); s.contenders.len()];
+        for round in 0..rounds {
+            // Rotate the starting contender so no one always goes first.
+            for k in 0..s.contenders.len() {
+                let i = (k + round) % s.contenders.len();
+                runs[i].push((s.contenders[i].run)());
+            }
+        }
+        let r = report::summarize(s, runs);
+        report::print_scenario(&r);
+        results.scenarios.push(r);
+    }
+    let targets = targets::load(opts.targets.as_deref());
+    let verdicts = report::verdicts(&results, &targets);
+    report::print_verdicts(&verdicts, opts.check);
+    if let Some(path) = &opts.json {
+        report::write_json(path, &results, &verdicts);
+    }
+    if let Some(path) = &opts.md {
+        report::write_md(path, &results, &verdicts);
+    }
+    if let Some(path) = &opts.svg {
+        report::write_svg(path, &results);
+    }
+    !opts.check || verdicts.iter().all(|v| v.pass != Some(false))
+}

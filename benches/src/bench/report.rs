@@ -1,0 +1,501 @@
+//! Summaries, verdicts and the table, Markdown, JSON and SVG outputs.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::targets::Targets;
+use super::{Outcome, Scenario};
+
+/// Summary of one contender in one scenario.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Contender name.
+    pub name: String,
+    /// nimsync's own entry.
+    pub nimsync: bool,
+    /// Per-round throughput in messages per second (throughput scenarios).
+    pub per_round: Vec<f64>,
+    /// Per-round CPU-seconds per million messages.
+    pub cpu_per_m: Vec<f64>,
+    /// Pooled round-trip latencies in ns, sorted (latency scenarios).
+    pub latencies: Vec<u64>,
+}
+
+impl Row {
+    fn median_rate(&self) -> f64 {
+        median(&self.per_round)
+    }
+    fn pct(&self, p: f64) -> f64 {
+        percentile(&self.latencies, p)
+    }
+}
+
+/// Summary of one scenario.
+#[derive(Debug, Clone)]
+pub struct ScenarioResult {
+    /// Scenario id.
+    pub id: String,
+    /// What it measures.
+    pub title: String,
+    /// Kind of contenders.
+    pub kind: String,
+    /// Threads against cores.
+    pub shape: String,
+    /// Messages (or round trips) per run.
+    pub messages: u64,
+    /// Contenders, nimsync first.
+    pub rows: Vec<Row>,
+}
+
+impl ScenarioResult {
+    fn latency(&self) -> bool {
+        self.kind.starts_with("latency")
+    }
+    fn nim(&self) -> &Row {
+        self.rows
+            .iter()
+            .find(|r| r.nimsync)
+            .expect("every scenario has a nimsync contender")
+    }
+    /// The best peer: highest median throughput, or lowest p50.
+    fn best_peer(&self) -> Option<&Row> {
+        let peers = self.rows.iter().filter(|r| !r.nimsync);
+        if self.latency() {
+            peers.min_by(|a, b| a.pct(50.0).total_cmp(&b.pct(50.0)))
+        } else {
+            peers.max_by(|a, b| a.median_rate().total_cmp(&b.median_rate()))
+        }
+    }
+    /// Median over rounds of nimsync's throughput divided by the best peer's.
+    fn ratio(&self) -> Option<f64> {
+        let (nim, peer) = (self.nim(), self.best_peer()?);
+        if self.latency() {
+            return Some(peer.pct(50.0) / self.nim().pct(50.0));
+        }
+        let per: Vec<f64> = nim
+            .per_round
+            .iter()
+            .zip(&peer.per_round)
+            .map(|(a, b)| a / b)
+            .collect();
+        Some(median(&per))
+    }
+}
+
+/// Everything one run measured.
+#[derive(Debug, Default)]
+pub struct Results {
+    /// In run order.
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+/// One target's outcome.
+#[derive(Debug)]
+pub struct Verdict {
+    /// Scenario id.
+    pub scenario: String,
+    /// What was compared.
+    pub what: String,
+    /// Measured value.
+    pub measured: f64,
+    /// Target value.
+    pub target: f64,
+    /// `Some(pass)` for gated targets, `None` for informational floors.
+    pub pass: Option<bool>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let m = s.len() / 2;
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        (s[m - 1] + s[m]) / 2.0
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i.min(sorted.len() - 1)] as f64
+}
+
+fn min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn max(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// Turns raw runs into rows.
+pub fn summarize(s: &Scenario, runs: Vec<Vec<Outcome>>) -> ScenarioResult {
+    let rows = s
+        .contenders
+        .iter()
+        .zip(runs)
+        .map(|(c, outs)| {
+            let mut row = Row {
+                name: c.name.to_string(),
+                nimsync: c.nimsync,
+                per_round: Vec::new(),
+                cpu_per_m: Vec::new(),
+                latencies: Vec::new(),
+            };
+            for o in outs {
+                match o {
+                    Outcome::Run(sample) => {
+                        row.per_round
+                            .push(s.messages as f64 / sample.wall.as_secs_f64());
+                        row.cpu_per_m
+                            .push(sample.cpu.as_secs_f64() / (s.messages as f64 / 1e6));
+                    }
+                    Outcome::Latencies(l) => row
+                        .latencies
+                        .extend(l.iter().map(|d: &Duration| d.as_nanos() as u64)),
+                }
+            }
+            row.latencies.sort_unstable();
+            row
+        })
+        .collect();
+    ScenarioResult {
+        id: s.id.to_string(),
+        title: s.title.to_string(),
+        kind: s.kind.to_string(),
+        shape: s.shape.to_string(),
+        messages: s.messages,
+        rows,
+    }
+}
+
+fn fmt_rate(r: f64) -> String {
+    format!("{:.1}", r / 1e6)
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2}ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2}us", ns / 1e3)
+    } else {
+        format!("{ns:.0}ns")
+    }
+}
+
+/// Prints one scenario as an aligned table.
+pub fn print_scenario(r: &ScenarioResult) {
+    let best = r.best_peer().map(|p| p.name.clone());
+    println!();
+    println!("== {} — {}", r.id, r.title);
+    println!(
+        "   {} kind, {}; {} {} per run",
+        r.kind,
+        r.shape,
+        r.messages,
+        if r.latency() {
+            "round trips"
+        } else {
+            "messages"
+        }
+    );
+    if r.latency() {
+        println!(
+            "   {:<24} {:>10} {:>10} {:>10}",
+            "contender", "p50", "p99", "p99.9"
+        );
+        for row in &r.rows {
+            let mark = mark(row, best.as_deref());
+            println!(
+                "{mark} {:<24} {:>10} {:>10} {:>10}",
+                row.name,
+                fmt_ns(row.pct(50.0)),
+                fmt_ns(row.pct(99.0)),
+                fmt_ns(row.pct(99.9))
+            );
+        }
+    } else {
+        println!(
+            "   {:<24} {:>9} {:>9} {:>9} {:>12}",
+            "contender", "M msg/s", "min", "max", "CPU-s/M msg"
+        );
+        for row in &r.rows {
+            let mark = mark(row, best.as_deref());
+            println!(
+                "{mark} {:<24} {:>9} {:>9} {:>9} {:>12.4}",
+                row.name,
+                fmt_rate(row.median_rate()),
+                fmt_rate(min(&row.per_round)),
+                fmt_rate(max(&row.per_round)),
+                median(&row.cpu_per_m)
+            );
+        }
+    }
+    if let (Some(ratio), Some(best)) = (r.ratio(), best) {
+        println!("   nimsync / best peer ({best}): {ratio:.2}x");
+    }
+}
+
+fn mark(row: &Row, best: Option<&str>) -> &'static str {
+    if row.nimsync {
+        " >"
+    } else if Some(row.name.as_str()) == best {
+        " *"
+    } else {
+        "  "
+    }
+}
+
+/// Applies the targets.
+pub fn verdicts(results: &Results, targets: &Targets) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    for r in &results.scenarios {
+        let Some(t) = targets.get(&r.id) else {
+            continue;
+        };
+        let Some(peer) = r.best_peer() else { continue };
+        let nim = r.nim();
+        let gated = |measured: f64, target: f64| Some(measured >= 0.95 * target);
+        if let Some(&target) = t.get("min_ratio") {
+            let measured = r.ratio().unwrap_or(f64::NAN);
+            out.push(Verdict {
+                scenario: r.id.clone(),
+                what: format!("throughput vs {} (median of per-round ratios)", peer.name),
+                measured,
+                target,
+                pass: gated(measured, target),
+            });
+        }
+        if let Some(&target) = t.get("max_cpu_ratio") {
+            let measured = median(&nim.cpu_per_m) / median(&peer.cpu_per_m);
+            out.push(Verdict {
+                scenario: r.id.clone(),
+                what: format!("CPU-s per M msg vs {} (lower is better)", peer.name),
+                measured,
+                target,
+                pass: Some(measured * 0.95 <= target),
+            });
+        }
+        for (key, p) in [("min_p50_ratio", 50.0), ("min_p99_ratio", 99.0)] {
+            if let Some(&target) = t.get(key) {
+                let measured = peer.pct(p) / nim.pct(p);
+                out.push(Verdict {
+                    scenario: r.id.clone(),
+                    what: format!("p{p} round trip vs {} (peer / nimsync)", peer.name),
+                    measured,
+                    target,
+                    pass: gated(measured, target),
+                });
+            }
+        }
+        if let Some(&floor) = t.get("floor_mmsgs") {
+            out.push(Verdict {
+                scenario: r.id.clone(),
+                what: "absolute floor from the v0.1.0 report, M msg/s (informational)".into(),
+                measured: nim.median_rate() / 1e6,
+                target: floor,
+                pass: None,
+            });
+        }
+    }
+    out
+}
+
+/// Prints a one-line verdict per target.
+pub fn print_verdicts(vs: &[Verdict], check: bool) {
+    if vs.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "targets (benches/targets.toml){}:",
+        if check {
+            ""
+        } else {
+            " — not gated; pass --check to gate"
+        }
+    );
+    for v in vs {
+        let status = match v.pass {
+            Some(true) => "PASS",
+            Some(false) => "MISS",
+            None if v.measured >= v.target => "info: above",
+            None => "info: below",
+        };
+        println!(
+            "  {status:<12} {:<18} {:.2} (target {:.2}): {}",
+            v.scenario, v.measured, v.target, v.what
+        );
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Writes the results as JSON.
+pub fn write_json(path: &str, results: &Results, verdicts: &[Verdict]) {
+    use serde_json::json;
+    let scenarios: Vec<_> = results
+        .scenarios
+        .iter()
+        .map(|r| {
+            let rows: Vec<_> = r
+                .rows
+                .iter()
+                .map(|row| {
+                    json!({
+                        "name": row.name, "nimsync": row.nimsync,
+                        "msgs_per_s": row.per_round, "cpu_s_per_m_msgs": row.cpu_per_m,
+                        "median_msgs_per_s": if r.latency() { None } else { Some(row.median_rate()) },
+                        "p50_ns": if r.latency() { Some(row.pct(50.0)) } else { None },
+                        "p99_ns": if r.latency() { Some(row.pct(99.0)) } else { None },
+                        "p999_ns": if r.latency() { Some(row.pct(99.9)) } else { None },
+                    })
+                })
+                .collect();
+            json!({
+                "id": r.id, "title": r.title, "kind": r.kind, "shape": r.shape,
+                "messages": r.messages, "ratio_to_best_peer": r.ratio(),
+                "best_peer": r.best_peer().map(|p| p.name.clone()), "contenders": rows,
+            })
+        })
+        .collect();
+    let vs: Vec<_> = verdicts
+        .iter()
+        .map(|v| json!({"scenario": v.scenario, "what": v.what, "measured": v.measured, "target": v.target, "pass": v.pass}))
+        .collect();
+    let doc = json!({ "scenarios": scenarios, "verdicts": vs });
+    std::fs::write(
+        path,
+        serde_json::to_string_pretty(&doc).expect("serializable"),
+    )
+    .unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+    println!("wrote {path}");
+}
+
+/// Writes a Markdown table of nimsync against the best peer.
+pub fn write_md(path: &str, results: &Results, verdicts: &[Verdict]) {
+    let mut s = String::new();
+    s.push_str(
+        "| scenario | shape | nimsync | best peer | ratio | CPU-s/M msg (nimsync / peer) |\n",
+    );
+    s.push_str("|---|---|---|---|---|---|\n");
+    for r in &results.scenarios {
+        let nim = r.nim();
+        let Some(peer) = r.best_peer() else { continue };
+        if r.latency() {
+            let _ = writeln!(
+                s,
+                "| {} | {} | p50 {} / p99 {} | {}: p50 {} / p99 {} | {:.2}x | — |",
+                r.id,
+                r.shape,
+                fmt_ns(nim.pct(50.0)),
+                fmt_ns(nim.pct(99.0)),
+                peer.name,
+                fmt_ns(peer.pct(50.0)),
+                fmt_ns(peer.pct(99.0)),
+                r.ratio().unwrap_or(f64::NAN)
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} M msg/s | {}: {} M msg/s | {:.2}x | {:.4} / {:.4} |",
+                r.id,
+                r.shape,
+                fmt_rate(nim.median_rate()),
+                peer.name,
+                fmt_rate(peer.median_rate()),
+                r.ratio().unwrap_or(f64::NAN),
+                median(&nim.cpu_per_m),
+                median(&peer.cpu_per_m)
+            );
+        }
+    }
+    if !verdicts.is_empty() {
+        s.push_str("\n| target | measured | wanted | verdict |\n|---|---|---|---|\n");
+        for v in verdicts {
+            let verdict = match v.pass {
+                Some(true) => "pass",
+                Some(false) => "miss",
+                None => "info",
+            };
+            let _ = writeln!(
+                s,
+                "| {}: {} | {:.2} | {:.2} | {verdict} |",
+                v.scenario, v.what, v.measured, v.target
+            );
+        }
+    }
+    std::fs::write(path, s).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+    println!("wrote {path}");
+}
+
+/// Writes an SVG bar chart: one group per scenario, one bar per contender,
+/// normalised to the scenario's best (throughput) or fastest p50 (latency).
+pub fn write_svg(path: &str, results: &Results) {
+    let (bar_h, gap, label_w, chart_w) = (14.0, 6.0, 170.0, 420.0);
+    let mut y = 30.0;
+    let mut body = String::new();
+    for r in &results.scenarios {
+        let _ = writeln!(
+            body,
+            r#"<text x="8" y="{y}" font-weight="bold">{} ({})</text>"#,
+            esc(&r.id),
+            esc(&r.shape)
+        );
+        y += 8.0;
+        let values: Vec<f64> = r
+            .rows
+            .iter()
+            .map(|row| {
+                if r.latency() {
+                    1.0 / row.pct(50.0)
+                } else {
+                    row.median_rate()
+                }
+            })
+            .collect();
+        let top = values
+            .iter()
+            .copied()
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
+        for (row, v) in r.rows.iter().zip(&values) {
+            let w = chart_w * v / top;
+            let color = if row.nimsync { "#d9480f" } else { "#868e96" };
+            let label = if r.latency() {
+                format!("p50 {}", fmt_ns(row.pct(50.0)))
+            } else {
+                format!("{} M msg/s", fmt_rate(row.median_rate()))
+            };
+            let _ = writeln!(
+                body,
+                r#"<text x="8" y="{ty}" font-size="11">{}</text><rect x="{label_w}" y="{y}" width="{w:.1}" height="{bar_h}" fill="{color}"/><text x="{tx:.1}" y="{ty}" font-size="11">{}</text>"#,
+                esc(&row.name),
+                esc(&label),
+                ty = y + bar_h - 3.0,
+                tx = label_w + w + 4.0,
+            );
+            y += bar_h + 2.0;
+        }
+        y += gap + 14.0;
+    }
+    let width = label_w + chart_w + 130.0;
+    let svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="#fff"/><text x="8" y="16" font-size="13">nimsync (orange) vs peers: median throughput, or p50 round trip (shorter is slower)</text>
+{body}</svg>
+"##
+    );
+    std::fs::write(path, svg).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+    println!("wrote {path}");
+}

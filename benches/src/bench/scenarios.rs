@@ -1,0 +1,261 @@
+//! The scenario table: adding a contender or a scenario is a line here.
+
+use super::contenders::*;
+use super::workloads::*;
+use super::{Contender, Outcome, Scenario};
+
+fn c(name: &'static str, nimsync: bool, run: impl Fn() -> Outcome + 'static) -> Contender {
+    Contender {
+        name,
+        nimsync,
+        run: Box::new(run),
+    }
+}
+
+fn spin<Q: SpinQueue>(n: u64) -> Contender {
+    c(Q::NAME, Q::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(spin_spsc::<Q>(n, 1024))
+    })
+}
+
+fn single<Q: SpinQueue>(n: u64) -> Contender {
+    c(Q::NAME, Q::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(single_thread::<Q>(n, 1024))
+    })
+}
+
+fn batch<Q: BatchQueue>(n: u64) -> Contender {
+    c(Q::NAME, Q::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(batch_spsc::<Q>(n, 1024, 64))
+    })
+}
+
+fn block_spsc<C: BlockingChannel>(n: u64) -> Contender {
+    c(C::NAME, C::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(blocking_spsc::<C>(n, 1024))
+    })
+}
+
+fn block<C: BlockingChannel>(n: u64, p: usize, k: usize) -> Contender {
+    c(C::NAME, C::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(blocking::<C>(n, 1024, p, k))
+    })
+}
+
+fn tokio_rt() -> std::rc::Rc<tokio::runtime::Runtime> {
+    std::rc::Rc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("a 2-worker tokio runtime"),
+    )
+}
+
+fn async_c<C: AsyncChannel>(
+    rt: &std::rc::Rc<tokio::runtime::Runtime>,
+    n: u64,
+    p: usize,
+    k: usize,
+) -> Contender {
+    let rt = rt.clone();
+    c(C::NAME, C::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(async_tokio::<C>(&rt, n, 1024, p, k))
+    })
+}
+
+fn ping<C: BlockingChannel>(n: u64) -> Contender {
+    c(C::NAME, C::NAME.starts_with("nimsync"), move || {
+        Outcome::Latencies(pingpong_blocking::<C>(n as usize))
+    })
+}
+
+fn ping_spin<Q: SpinQueue>(n: u64) -> Contender {
+    c(Q::NAME, Q::NAME.starts_with("nimsync"), move || {
+        Outcome::Latencies(pingpong_spin::<Q>(n as usize))
+    })
+}
+
+/// Ids of every scenario.
+pub fn ids(quick: bool) -> Vec<&'static str> {
+    all(quick).iter().map(|s| s.id).collect()
+}
+
+/// Every scenario, with message counts for a full or a quick run.
+pub fn all(quick: bool) -> Vec<Scenario> {
+    let n = |full: u64| if quick { full / 500 } else { full };
+    let rt = tokio_rt();
+    let mut v = vec![
+        Scenario {
+            id: "spsc-spin",
+            title: "SPSC 1P1C u64, capacity 1024, try ops in a spin loop",
+            kind: "spinning",
+            shape: "2 threads on 2 cores",
+            messages: n(20_000_000),
+            contenders: vec![
+                spin::<NimSpsc>(n(20_000_000)),
+                spin::<Rtrb>(n(20_000_000)),
+                spin::<Ringbuf>(n(20_000_000)),
+                spin::<ArrayQueue>(n(20_000_000)),
+            ],
+        },
+        Scenario {
+            id: "spsc-block",
+            title: "SPSC 1P1C u64, capacity 1024, blocking send/recv",
+            kind: "blocking",
+            shape: "2 threads on 2 cores",
+            messages: n(10_000_000),
+            contenders: vec![
+                block_spsc::<NimSpsc>(n(10_000_000)),
+                block_spsc::<StdSync>(n(10_000_000)),
+                block_spsc::<Crossbeam>(n(10_000_000)),
+                block_spsc::<Flume>(n(10_000_000)),
+                block_spsc::<Kanal>(n(10_000_000)),
+            ],
+        },
+        Scenario {
+            id: "spsc-batch",
+            title: "SPSC 1P1C u64, capacity 1024, batches of 64",
+            kind: "spinning",
+            shape: "2 threads on 2 cores",
+            messages: n(50_000_000),
+            contenders: vec![
+                batch::<NimSpsc>(n(50_000_000)),
+                batch::<Rtrb>(n(50_000_000)),
+                batch::<Ringbuf>(n(50_000_000)),
+            ],
+        },
+        Scenario {
+            id: "spsc-single-thread",
+            title: "SPSC push-then-pop loop on one thread (the report's 213M measure)",
+            kind: "spinning",
+            shape: "1 thread",
+            messages: n(50_000_000),
+            contenders: vec![
+                single::<NimSpsc>(n(50_000_000)),
+                single::<Rtrb>(n(50_000_000)),
+                single::<Ringbuf>(n(50_000_000)),
+                single::<ArrayQueue>(n(50_000_000)),
+            ],
+        },
+    ];
+    for (id, title, shape, p, k) in [
+        (
+            "mpmc-1p1c",
+            "MPMC 1P1C u64, capacity 1024, blocking",
+            "2 threads on 2 cores",
+            1,
+            1,
+        ),
+        (
+            "mpmc-4p1c",
+            "MPMC 4P1C u64, capacity 1024, blocking",
+            "5 threads on 2 cores (oversubscribed)",
+            4,
+            1,
+        ),
+        (
+            "mpmc-4p4c",
+            "MPMC 4P4C u64, capacity 1024, blocking",
+            "8 threads on 2 cores (oversubscribed)",
+            4,
+            4,
+        ),
+        (
+            "mpmc-5p3c",
+            "MPMC 5P3C u64, capacity 1024, blocking (multi-producer thrash)",
+            "8 threads on 2 cores (oversubscribed)",
+            5,
+            3,
+        ),
+    ] {
+        let m = n(4_000_000);
+        let mut cs = vec![
+            block::<NimMpmc>(m, p, k),
+            block::<Crossbeam>(m, p, k),
+            block::<Flume>(m, p, k),
+            block::<Kanal>(m, p, k),
+        ];
+        if k == 1 {
+            cs.push(block::<StdSync>(m, p, k));
+        }
+        v.push(Scenario {
+            id,
+            title,
+            kind: "blocking",
+            shape,
+            messages: m,
+            contenders: cs,
+        });
+    }
+    let m = n(2_000_000);
+    v.push(Scenario {
+        id: "async-spsc",
+        title: "async 1P1C u64, capacity 1024, on a 2-worker tokio runtime",
+        kind: "async",
+        shape: "2 tasks on 2 workers",
+        messages: m,
+        contenders: vec![
+            async_c::<NimSpsc>(&rt, m, 1, 1),
+            async_c::<TokioMpsc>(&rt, m, 1, 1),
+            async_c::<AsyncChan>(&rt, m, 1, 1),
+            async_c::<Flume>(&rt, m, 1, 1),
+            async_c::<Kanal>(&rt, m, 1, 1),
+        ],
+    });
+    v.push(Scenario {
+        id: "async-mpmc-4p1c",
+        title: "async MPMC 4P1C u64, capacity 1024, on a 2-worker tokio runtime",
+        kind: "async",
+        shape: "5 tasks on 2 workers",
+        messages: m,
+        contenders: vec![
+            async_c::<NimMpmc>(&rt, m, 4, 1),
+            async_c::<TokioMpsc>(&rt, m, 4, 1),
+            async_c::<AsyncChan>(&rt, m, 4, 1),
+            async_c::<Flume>(&rt, m, 4, 1),
+            async_c::<Kanal>(&rt, m, 4, 1),
+        ],
+    });
+    v.push(Scenario {
+        id: "async-mpmc-4p4c",
+        title: "async MPMC 4P4C u64, capacity 1024, on a 2-worker tokio runtime",
+        kind: "async",
+        shape: "8 tasks on 2 workers",
+        messages: m,
+        contenders: vec![
+            async_c::<NimMpmc>(&rt, m, 4, 4),
+            async_c::<AsyncChan>(&rt, m, 4, 4),
+            async_c::<Flume>(&rt, m, 4, 4),
+            async_c::<Kanal>(&rt, m, 4, 4),
+        ],
+    });
+    let r = if quick { 500 } else { 20_000 };
+    v.push(Scenario {
+        id: "pingpong",
+        title: "blocking ping-pong round trip over two capacity-1 channels",
+        kind: "latency",
+        shape: "2 threads on 2 cores",
+        messages: r,
+        contenders: vec![
+            ping::<NimSpsc>(r),
+            ping::<NimMpmc>(r),
+            ping::<StdSync>(r),
+            ping::<Crossbeam>(r),
+            ping::<Flume>(r),
+            ping::<Kanal>(r),
+        ],
+    });
+    v.push(Scenario {
+        id: "pingpong-spin",
+        title: "spinning ping-pong round trip over two capacity-1 queues (reference)",
+        kind: "latency-spinning",
+        shape: "2 threads on 2 cores",
+        messages: r,
+        contenders: vec![
+            ping_spin::<NimSpsc>(r),
+            ping_spin::<Rtrb>(r),
+            ping_spin::<Ringbuf>(r),
+        ],
+    });
+    v
+}

@@ -1,0 +1,48 @@
+//! `cargo xtask bench [--quick] [--check] [--rounds N] [--json F] [--md F]
+//! [--svg F] [--targets F] [FILTER...]`: nimsync against its peers.
+
+use nimsync_benches::bench::{self, Options};
+
+const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--targets FILE] [FILTER...]";
+
+fn main() {
+    let mut opts = Options::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = |name: &str| {
+            args.next().unwrap_or_else(|| {
+                eprintln!("{name} needs a value; {USAGE}");
+                std::process::exit(2)
+            })
+        };
+        match a.as_str() {
+            "--quick" => opts.quick = true,
+            "--check" => opts.check = true,
+            "--rounds" => {
+                let v = value("--rounds");
+                opts.rounds = Some(v.parse().unwrap_or_else(|_| {
+                    eprintln!("--rounds takes a number, got `{v}`");
+                    std::process::exit(2)
+                }))
+            }
+            "--json" => opts.json = Some(value("--json")),
+            "--md" => opts.md = Some(value("--md")),
+            "--svg" => opts.svg = Some(value("--svg")),
+            "--targets" => opts.targets = Some(value("--targets")),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return;
+            }
+            _ if a.starts_with('-') => {
+                eprintln!("unknown option `{a}`; {USAGE}");
+                std::process::exit(2)
+            }
+            _ => opts.filters.push(a),
+        }
+    }
+    if opts.quick && opts.check {
+        eprintln!("--check needs full runs: quick figures are for correctness only");
+        std::process::exit(2)
+    }
+    std::process::exit(if bench::main(&opts) { 0 } else { 1 });
+}

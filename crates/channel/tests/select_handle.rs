@@ -1,0 +1,469 @@
+//! The hidden select protocol (`nimsync_channel::__select`) on each flavor:
+//! reserve/commit, registration of a shared context, claims and hand-offs.
+
+mod common;
+
+use std::sync::{Arc, mpsc as std_mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::counting_waker;
+use nimsync_channel::__select::{Context, RecvHandle, SelectHandle, SendHandle, Token};
+use nimsync_channel::{RecvError, SendError, TryRecvError, mpmc, oneshot, spsc};
+
+/// The state of a context whose owner gave up (`Context::try_abort`).
+const ABORTED: usize = usize::MAX;
+
+#[test]
+fn new_token_is_empty() {
+    assert!(!Token::new().is_reserved());
+    assert!(!Token::default().is_reserved());
+    assert!(format!("{:?}", Token::new()).contains("Token"));
+}
+
+// ---- receive side -------------------------------------------------------------
+
+#[test]
+fn mpmc_recv_reserve_and_commit() {
+    let (tx, rx) = mpmc::channel(2);
+    let mut token = Token::new();
+    assert!(!SelectHandle::is_ready(&rx));
+    assert!(
+        !SelectHandle::try_reserve(&rx, &mut token),
+        "empty: nothing to reserve"
+    );
+    assert!(!token.is_reserved());
+    tx.send(5).unwrap();
+    assert!(SelectHandle::is_ready(&rx));
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    assert!(token.is_reserved());
+    assert_eq!(RecvHandle::commit_recv(&rx, &mut token), Ok(5));
+    assert!(!token.is_reserved(), "the commit consumed the reservation");
+    assert_eq!(
+        rx.try_recv(),
+        Err(TryRecvError::Empty),
+        "the value was taken once"
+    );
+}
+
+#[test]
+fn mpmc_recv_reserve_on_closed_and_drained_channel_commits_an_error() {
+    let (tx, rx) = mpmc::channel::<u8>(2);
+    tx.send(1).unwrap();
+    drop(tx);
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    assert_eq!(
+        RecvHandle::commit_recv(&rx, &mut token),
+        Ok(1),
+        "drain first"
+    );
+    assert!(SelectHandle::is_ready(&rx), "closed counts as ready");
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    assert_eq!(RecvHandle::commit_recv(&rx, &mut token), Err(RecvError));
+}
+
+#[test]
+fn spsc_recv_reserve_and_commit() {
+    let (mut tx, rx) = spsc::channel(2);
+    let mut token = Token::new();
+    assert!(!SelectHandle::is_ready(&rx));
+    assert!(!SelectHandle::try_reserve(&rx, &mut token));
+    tx.send(7).unwrap();
+    tx.send(8).unwrap();
+    assert!(SelectHandle::is_ready(&rx));
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    assert_eq!(RecvHandle::commit_recv(&rx, &mut token), Ok(7));
+    drop(tx);
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    assert_eq!(RecvHandle::commit_recv(&rx, &mut token), Ok(8));
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    assert_eq!(RecvHandle::commit_recv(&rx, &mut token), Err(RecvError));
+}
+
+#[test]
+fn oneshot_recv_reserve_and_commit() {
+    let (tx, rx) = oneshot::channel();
+    let mut token = Token::new();
+    assert!(!SelectHandle::is_ready(&rx));
+    assert!(!SelectHandle::try_reserve(&rx, &mut token));
+    tx.send(3).unwrap();
+    assert!(SelectHandle::is_ready(&rx));
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    assert_eq!(RecvHandle::commit_recv(&rx, &mut token), Ok(3));
+    assert!(
+        SelectHandle::try_reserve(&rx, &mut token),
+        "taken: final Closed"
+    );
+    assert_eq!(RecvHandle::commit_recv(&rx, &mut token), Err(RecvError));
+}
+
+#[test]
+fn oneshot_recv_reserve_after_sender_dropped_commits_an_error() {
+    let (tx, rx) = oneshot::channel::<u8>();
+    drop(tx);
+    let mut token = Token::new();
+    assert!(SelectHandle::is_ready(&rx));
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    assert_eq!(RecvHandle::commit_recv(&rx, &mut token), Err(RecvError));
+}
+
+// ---- send side ------------------------------------------------------------------
+
+#[test]
+fn mpmc_send_reserve_and_commit() {
+    let (tx, rx) = mpmc::channel(1);
+    let mut token = Token::new();
+    assert!(SelectHandle::is_ready(&tx));
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    assert_eq!(SendHandle::commit_send(&tx, &mut token, 9), Ok(()));
+    assert!(!token.is_reserved());
+    assert!(!SelectHandle::is_ready(&tx), "full");
+    assert!(
+        !SelectHandle::try_reserve(&tx, &mut token),
+        "full: nothing to reserve"
+    );
+    assert_eq!(rx.try_recv(), Ok(9));
+    drop(rx);
+    assert!(SelectHandle::is_ready(&tx), "closed counts as ready");
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    assert_eq!(
+        SendHandle::commit_send(&tx, &mut token, 10),
+        Err(SendError(10))
+    );
+}
+
+#[test]
+fn mpmc_send_reservation_holds_its_slot() {
+    let (tx, rx) = mpmc::channel(2);
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    tx.try_send(2).unwrap();
+    assert!(
+        tx.try_send(3).unwrap_err().is_full(),
+        "the reserved slot is taken"
+    );
+    SendHandle::commit_send(&tx, &mut token, 1).unwrap();
+    assert_eq!(
+        rx.try_iter().collect::<Vec<_>>(),
+        [1, 2],
+        "claim order is ring order"
+    );
+}
+
+#[test]
+fn spsc_send_reserve_and_commit() {
+    let (tx, mut rx) = spsc::channel(1);
+    let mut token = Token::new();
+    assert!(SelectHandle::is_ready(&tx));
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    assert_eq!(SendHandle::commit_send(&tx, &mut token, 4), Ok(()));
+    assert!(!SelectHandle::is_ready(&tx));
+    assert!(!SelectHandle::try_reserve(&tx, &mut token));
+    assert_eq!(rx.try_recv(), Ok(4));
+    rx.close();
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    assert_eq!(
+        SendHandle::commit_send(&tx, &mut token, 5),
+        Err(SendError(5))
+    );
+}
+
+// ---- misuse -----------------------------------------------------------------------
+
+#[test]
+#[should_panic(expected = "did not reserve")]
+fn spsc_commit_with_a_token_from_another_channel_panics() {
+    let (mut tx1, rx1) = spsc::channel(1);
+    let (_tx2, rx2) = spsc::channel::<u8>(1);
+    tx1.send(1).unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx1, &mut token));
+    let _ = RecvHandle::commit_recv(&rx2, &mut token);
+}
+
+#[test]
+#[should_panic(expected = "did not reserve")]
+fn mpmc_commit_with_a_token_from_another_channel_panics() {
+    // Capacity 2, so the abandoned receive claim cannot stall the drops.
+    let (tx1, rx1) = mpmc::channel(2);
+    let (_tx2, rx2) = mpmc::channel::<u8>(2);
+    tx1.send(1).unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx1, &mut token));
+    let _ = RecvHandle::commit_recv(&rx2, &mut token);
+}
+
+#[test]
+#[should_panic(expected = "did not reserve")]
+fn commit_with_an_empty_token_panics() {
+    let (tx, _rx) = mpmc::channel::<u8>(1);
+    let _ = SendHandle::commit_send(&tx, &mut Token::new(), 1);
+}
+
+#[test]
+#[should_panic(expected = "never completed")]
+fn dropping_a_token_that_holds_an_mpmc_claim_panics() {
+    let (tx, rx) = mpmc::channel(2);
+    tx.send(1).unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    drop(token);
+}
+
+#[test]
+fn dropping_a_token_without_a_claim_is_fine() {
+    let (mut tx, rx) = spsc::channel(1);
+    tx.send(1).unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    drop(token); // spsc reservations hold nothing in the ring
+    let (tx, rx) = mpmc::channel::<u8>(1);
+    drop(tx);
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    drop(token); // a final Closed holds no claim either
+}
+
+#[test]
+#[should_panic(expected = "reserved twice")]
+fn reserving_a_reserved_token_again_panics() {
+    let (mut tx, rx) = spsc::channel(2);
+    tx.send(1).unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    SelectHandle::try_reserve(&rx, &mut token);
+}
+
+// ---- contexts and wait queues ---------------------------------------------------------
+
+#[test]
+fn thread_context_is_claimed_by_the_operation_that_became_ready() {
+    let (_tx0, rx0) = mpmc::channel::<u32>(1);
+    let (tx1, rx1) = mpmc::channel::<u32>(1);
+    let cx = Context::for_current_thread();
+    assert_eq!(cx.selected(), 0);
+    SelectHandle::register(&rx0, &cx, 0);
+    SelectHandle::register(&rx1, &cx, 1);
+    // Re-check after registering, as the protocol requires.
+    assert!(!SelectHandle::is_ready(&rx0) && !SelectHandle::is_ready(&rx1));
+    let sender = thread::spawn(move || tx1.send(11).unwrap());
+    assert_eq!(cx.wait_until(None), 2, "operation 1 claimed the context");
+    assert_eq!(cx.selected(), 2);
+    SelectHandle::unregister(&rx0, &cx);
+    SelectHandle::unregister(&rx1, &cx);
+    sender.join().unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx1, &mut token));
+    assert_eq!(RecvHandle::commit_recv(&rx1, &mut token), Ok(11));
+}
+
+#[test]
+fn thread_context_across_flavors() {
+    let (_stx, srx) = spsc::channel::<u32>(1);
+    let (otx, orx) = oneshot::channel::<u32>();
+    let (_mtx, mrx) = mpmc::channel::<u32>(1);
+    let cx = Context::for_current_thread();
+    SelectHandle::register(&srx, &cx, 0);
+    SelectHandle::register(&orx, &cx, 1);
+    SelectHandle::register(&mrx, &cx, 2);
+    let sender = thread::spawn(move || otx.send(5).unwrap());
+    assert_eq!(cx.wait_until(None), 2, "the oneshot (operation 1) won");
+    SelectHandle::unregister(&srx, &cx);
+    SelectHandle::unregister(&orx, &cx);
+    SelectHandle::unregister(&mrx, &cx);
+    sender.join().unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&orx, &mut token));
+    assert_eq!(RecvHandle::commit_recv(&orx, &mut token), Ok(5));
+}
+
+#[test]
+fn thread_context_on_send_queues() {
+    let (mut stx, mut srx) = spsc::channel::<u32>(1);
+    let (mtx, mrx) = mpmc::channel::<u32>(1);
+    stx.send(0).unwrap();
+    mtx.send(0).unwrap();
+    let cx = Context::for_current_thread();
+    SelectHandle::register(&stx, &cx, 0);
+    SelectHandle::register(&mtx, &cx, 1);
+    assert!(!SelectHandle::is_ready(&stx) && !SelectHandle::is_ready(&mtx));
+    let receiver = thread::spawn(move || srx.recv().map(|v| (v, srx)));
+    assert_eq!(
+        cx.wait_until(None),
+        1,
+        "the spsc send (operation 0) has room"
+    );
+    SelectHandle::unregister(&stx, &cx);
+    SelectHandle::unregister(&mtx, &cx);
+    let (v, _srx) = receiver.join().unwrap().unwrap();
+    assert_eq!(v, 0);
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&stx, &mut token));
+    SendHandle::commit_send(&stx, &mut token, 1).unwrap();
+    assert_eq!(mrx.len(), 1, "the mpmc channel was not touched");
+}
+
+#[test]
+fn thread_context_times_out_and_is_not_claimed_afterwards() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let cx = Context::for_current_thread();
+    SelectHandle::register(&rx, &cx, 0);
+    let timeout = Duration::from_millis(2);
+    let start = Instant::now();
+    assert_eq!(cx.wait_until(Some(start + timeout)), ABORTED);
+    assert!(start.elapsed() >= timeout);
+    // Still queued, but aborted: a notifier skips it.
+    tx.send(1).unwrap();
+    assert_eq!(cx.selected(), ABORTED);
+    SelectHandle::unregister(&rx, &cx);
+    assert_eq!(rx.try_recv(), Ok(1));
+}
+
+#[test]
+fn try_abort_after_notification_reports_the_operation() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let (wakes, waker) = counting_waker();
+    let cx = Context::for_task(&waker);
+    SelectHandle::register(&rx, &cx, 5);
+    tx.send(1).unwrap();
+    assert_eq!(wakes.count(), 1);
+    assert_eq!(cx.selected(), 6);
+    assert_eq!(cx.try_abort(), Err(6));
+    assert_eq!(cx.selected(), 6, "a failed abort changes nothing");
+    SelectHandle::unregister(&rx, &cx);
+}
+
+#[test]
+fn try_abort_before_notification_wins() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let (wakes, waker) = counting_waker();
+    let cx = Context::for_task(&waker);
+    SelectHandle::register(&rx, &cx, 0);
+    assert_eq!(cx.try_abort(), Ok(()));
+    assert_eq!(cx.selected(), ABORTED);
+    tx.send(1).unwrap();
+    assert_eq!(wakes.count(), 0, "an aborted context is not woken");
+    SelectHandle::unregister(&rx, &cx);
+    // After a reset it can wait again.
+    cx.reset();
+    assert_eq!(cx.selected(), 0);
+    assert_eq!(rx.try_recv(), Ok(1));
+    SelectHandle::register(&rx, &cx, 2);
+    tx.send(2).unwrap();
+    assert_eq!((wakes.count(), cx.selected()), (1, 3));
+    SelectHandle::unregister(&rx, &cx);
+}
+
+#[test]
+fn pass_on_wakes_the_next_registered_context() {
+    let (tx, rx) = mpmc::channel::<u32>(2);
+    let (w1, waker1) = counting_waker();
+    let (w2, waker2) = counting_waker();
+    let cx1 = Context::for_task(&waker1);
+    let cx2 = Context::for_task(&waker2);
+    SelectHandle::register(&rx, &cx1, 0);
+    SelectHandle::register(&rx, &cx2, 3);
+    tx.send(1).unwrap();
+    assert_eq!(
+        (cx1.selected(), cx2.selected()),
+        (1, 0),
+        "first come, first woken"
+    );
+    assert_eq!((w1.count(), w2.count()), (1, 0));
+    // The first select completes something else and hands its wake-up on.
+    SelectHandle::pass_on(&rx);
+    assert_eq!(cx2.selected(), 4);
+    assert_eq!(w2.count(), 1);
+    SelectHandle::unregister(&rx, &cx1);
+    SelectHandle::unregister(&rx, &cx2);
+    assert_eq!(
+        rx.try_recv(),
+        Ok(1),
+        "no value was consumed by the wake-ups"
+    );
+}
+
+#[test]
+fn pass_on_works_for_every_flavor() {
+    fn check<H: SelectHandle>(h: &H) {
+        let (w, waker) = counting_waker();
+        let cx = Context::for_task(&waker);
+        h.register(&cx, 7);
+        h.pass_on();
+        assert_eq!((cx.selected(), w.count()), (8, 1));
+        h.unregister(&cx);
+        // Nobody is registered: passing on is a no-op.
+        h.pass_on();
+        assert_eq!(w.count(), 1);
+    }
+    let (stx, srx) = spsc::channel::<u8>(1);
+    let (mtx, mrx) = mpmc::channel::<u8>(1);
+    let (_otx, orx) = oneshot::channel::<u8>();
+    check(&stx);
+    check(&srx);
+    check(&mtx);
+    check(&mrx);
+    check(&orx);
+}
+
+#[test]
+fn set_waker_replaces_the_woken_waker() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let (old, old_waker) = counting_waker();
+    let (new, new_waker) = counting_waker();
+    let cx = Context::for_task(&old_waker);
+    cx.set_waker(&new_waker);
+    SelectHandle::register(&rx, &cx, 0);
+    tx.send(1).unwrap();
+    assert_eq!((old.count(), new.count()), (0, 1));
+    SelectHandle::unregister(&rx, &cx);
+}
+
+#[test]
+fn unregister_removes_every_registration() {
+    let (tx, rx) = mpmc::channel::<u32>(4);
+    let (w, waker) = counting_waker();
+    let cx = Context::for_task(&waker);
+    SelectHandle::register(&rx, &cx, 0);
+    SelectHandle::register(&rx, &cx, 1);
+    SelectHandle::unregister(&rx, &cx);
+    tx.send(1).unwrap();
+    tx.send(2).unwrap();
+    assert_eq!((w.count(), cx.selected()), (0, 0));
+    assert_eq!(
+        Arc::strong_count(&cx),
+        1,
+        "no queue holds the context any more"
+    );
+}
+
+#[test]
+fn blocked_thread_and_select_context_share_a_queue() {
+    // A thread blocked in `recv` and a select context wait on one channel;
+    // two sends wake both, each exactly once.
+    let (tx, rx) = mpmc::channel::<u32>(2);
+    let (w, waker) = counting_waker();
+    let cx = Context::for_task(&waker);
+    let (ready_tx, ready_rx) = std_mpsc::channel();
+    let rx2 = rx.clone();
+    let blocked = thread::spawn(move || {
+        ready_tx.send(()).unwrap();
+        rx2.recv()
+    });
+    ready_rx.recv().unwrap();
+    SelectHandle::register(&rx, &cx, 0);
+    tx.send(1).unwrap();
+    tx.send(2).unwrap();
+    let got = blocked.join().unwrap().unwrap();
+    // The select context was woken by one of the sends, or the thread took
+    // a value without parking; either way one value is left for the select.
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    let other = RecvHandle::commit_recv(&rx, &mut token).unwrap();
+    let mut both = [got, other];
+    both.sort_unstable();
+    assert_eq!(both, [1, 2]);
+    assert!(w.count() <= 1);
+    SelectHandle::unregister(&rx, &cx);
+}
