@@ -75,6 +75,7 @@ use crate::waiter::{WaitQueue, Waiter, block_on, poll_op};
 /// ```
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     crate::check_capacity::<T>(capacity, "spsc");
+    crate::sync::prepare_fences();
     let buf = (0..capacity)
         .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
         .collect();

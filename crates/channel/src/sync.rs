@@ -90,6 +90,119 @@ mod imp {
 
 pub(crate) use imp::*;
 
+/// The notifier's half of the wait protocol's store-load fence (see the
+/// `waiter` module): called on every publish, so it must be cheap.
+///
+/// NB: with Linux `membarrier` available this is only a compiler fence: the
+/// rare waiting side pays with [`heavy_fence`] instead. Measured with
+/// `cargo xtask bench` against a build with `--cfg nimsync_full_fence`
+/// (a `SeqCst` fence on both sides); the figures are in
+/// `docs/perf-notes.md`.
+#[inline(always)]
+pub(crate) fn light_fence() {
+    if asymmetric::enabled() {
+        core::sync::atomic::compiler_fence(Ordering::SeqCst);
+    } else {
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// Sets up the asymmetric fence once per process, so that notifiers take
+/// the cheap path from the first publish. Called by every channel
+/// constructor; after the first call it is one load.
+#[inline]
+pub(crate) fn prepare_fences() {
+    asymmetric::prepare();
+}
+
+/// The waiter's half of the store-load fence: a process-wide barrier when
+/// `membarrier` is available, else a `SeqCst` fence.
+#[inline]
+pub(crate) fn heavy_fence() {
+    if !asymmetric::heavy() {
+        fence(Ordering::SeqCst);
+    }
+}
+
+#[cfg(all(target_os = "linux", not(loom), not(miri), not(nimsync_full_fence)))]
+mod asymmetric {
+    //! Asymmetric fences through `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`.
+    //!
+    //! After `membarrier` returns, every thread of this process that was
+    //! running has executed a full barrier, and a thread that was not
+    //! running passes one when it is scheduled. So a waiter that stores its
+    //! registration and then calls `membarrier` pairs with a notifier whose
+    //! own store-load ordering is only a compiler fence: either the
+    //! notifier's load comes after its barrier point and sees the
+    //! registration, or its earlier store is visible to the waiter's
+    //! re-check. This is the classic Dekker argument with one side's fence
+    //! executed remotely.
+    //!
+    //! `STATE` starts `UNKNOWN`; the first waiter registers the process for
+    //! expedited barriers and sets `ON` or `OFF`. A notifier that reads
+    //! `UNKNOWN` or `OFF` uses a real `SeqCst` fence, which pairs with either
+    //! kind of waiter fence, so the switch-over is safe at any moment.
+
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    const UNKNOWN: u8 = 0;
+    const ON: u8 = 1;
+    const OFF: u8 = 2;
+    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    const CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
+    const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+
+    fn membarrier(cmd: libc::c_int) -> bool {
+        // SAFETY: `membarrier` takes two integer arguments and touches no
+        // memory of ours; an unsupported command fails with an error code.
+        unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                cmd,
+                0 as libc::c_uint,
+                0 as libc::c_int,
+            ) == 0
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn enabled() -> bool {
+        STATE.load(Ordering::Relaxed) == ON
+    }
+
+    /// Registers the process for expedited barriers (once).
+    pub(super) fn prepare() {
+        if STATE.load(Ordering::Acquire) == UNKNOWN {
+            let on = membarrier(CMD_REGISTER_PRIVATE_EXPEDITED);
+            STATE.store(if on { ON } else { OFF }, Ordering::Release);
+        }
+    }
+
+    /// Runs the process-wide barrier; false if it is not available.
+    pub(super) fn heavy() -> bool {
+        prepare();
+        STATE.load(Ordering::Acquire) == ON && membarrier(CMD_PRIVATE_EXPEDITED)
+    }
+}
+
+#[cfg(not(all(target_os = "linux", not(loom), not(miri), not(nimsync_full_fence))))]
+mod asymmetric {
+    //! No `membarrier` here (or a model checker): both sides use `SeqCst`
+    //! fences.
+
+    #[inline(always)]
+    pub(super) fn enabled() -> bool {
+        false
+    }
+
+    pub(super) fn heavy() -> bool {
+        false
+    }
+
+    pub(super) fn prepare() {}
+}
+
 /// Locks `m`, ignoring poisoning: every critical section in this crate
 /// leaves the protected data consistent before anything that can panic.
 #[inline]
@@ -110,8 +223,8 @@ pub(crate) struct Backoff {
 }
 
 impl Backoff {
-    const SPIN_LIMIT: u32 = 6;
-    const YIELD_LIMIT: u32 = if cfg!(loom) { 1 } else { 10 };
+    const SPIN_LIMIT: u32 = 2;
+    const YIELD_LIMIT: u32 = if cfg!(loom) { 1 } else { 20 };
 
     pub(crate) const fn new() -> Self {
         Self { step: 0 }

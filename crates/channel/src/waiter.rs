@@ -43,7 +43,7 @@ use core::task::Waker;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::sync::{self, Arc, AtomicUsize, AtomicWaker, Mutex, Ordering, Thread, fence};
+use crate::sync::{self, Arc, AtomicUsize, AtomicWaker, Mutex, Ordering, Thread};
 
 /// The context waits; nobody has claimed it yet.
 const WAITING: usize = 0;
@@ -233,7 +233,7 @@ impl WaitQueue {
             });
             self.waiting.store(entries.len(), Ordering::Relaxed);
         }
-        fence(Ordering::SeqCst);
+        sync::heavy_fence();
     }
 
     /// Removes every registration of `cx`.
@@ -247,7 +247,7 @@ impl WaitQueue {
     /// first waiter that can still be claimed, if any.
     #[inline]
     pub(crate) fn notify_one(&self) {
-        fence(Ordering::SeqCst);
+        sync::light_fence();
         if self.waiting.load(Ordering::Relaxed) != 0 {
             self.notify_one_slow();
         }
@@ -277,7 +277,7 @@ impl WaitQueue {
         if n == 0 {
             return;
         }
-        fence(Ordering::SeqCst);
+        sync::light_fence();
         if self.waiting.load(Ordering::Relaxed) == 0 {
             return;
         }
@@ -300,7 +300,7 @@ impl WaitQueue {
 
     /// Wakes every waiter (used when the channel closes).
     pub(crate) fn notify_all(&self) {
-        fence(Ordering::SeqCst);
+        sync::light_fence();
         if self.waiting.load(Ordering::Relaxed) == 0 {
             return;
         }
@@ -398,9 +398,9 @@ impl Waiter {
         if let Some(cx) = &self.cx {
             cx.set_waker(waker);
             if self.registered && cx.selected() == WAITING {
-                // Still queued: the fresh waker is enough. Fence so the
-                // caller's re-check is ordered after the waker update.
-                fence(Ordering::SeqCst);
+                // Still queued: the fresh waker is enough. The fence of the
+                // original registration still orders the caller's re-check
+                // against every later publish.
                 return;
             }
             // Claimed by a notifier (so no longer queued) or never queued.
