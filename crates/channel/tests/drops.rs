@@ -183,7 +183,7 @@ fn spsc_batches_drop_each_value_once() {
 fn spsc_panicking_drop_while_draining_drops_every_other_value_once() {
     for first in [First::Sender, First::Receiver] {
         let n = 6;
-        let t = Tracker::with_panic(n, Some(2));
+        let t = Tracker::with_panics(n, &[2]);
         let (mut tx, rx) = spsc::channel(n);
         for i in 0..n {
             tx.try_send(t.item(i)).unwrap();
@@ -207,7 +207,7 @@ fn spsc_panicking_drop_while_draining_drops_every_other_value_once() {
 
 #[test]
 fn spsc_channel_stays_usable_after_a_received_value_panics_on_drop() {
-    let t = Tracker::with_panic(8, Some(1));
+    let t = Tracker::with_panics(8, &[1]);
     let (mut tx, mut rx) = spsc::channel(4);
     tx.send_iter((0..4).map(|i| t.item(i))).unwrap();
     drop(rx.recv().unwrap());
@@ -251,12 +251,31 @@ fn spsc_iterator_that_panics_mid_batch_leaves_the_channel_consistent() {
     t.assert_alive([2]);
 }
 
+#[test]
+fn spsc_panicking_drops_in_two_drains_drop_every_other_value_once() {
+    // The receiver's drop panics on value 1 while the sender lives, so
+    // values 2.. stay buffered; the sender's drop then drains them and
+    // value 3 panics too. Each drain has one panicking value, and every
+    // other value must still be dropped exactly once.
+    let n = 6;
+    let t = Tracker::with_panics(n, &[1, 3]);
+    let (mut tx, rx) = spsc::channel(n);
+    for i in 0..n {
+        tx.try_send(t.item(i)).unwrap();
+    }
+    assert!(catch_unwind(AssertUnwindSafe(move || drop(rx))).is_err());
+    t.assert_once(0..2);
+    assert!(catch_unwind(AssertUnwindSafe(move || drop(tx))).is_err());
+    assert_eq!(t.all(), vec![1; n], "drop count per value");
+}
+
 // ---- mpmc -------------------------------------------------------------------
 
 #[test]
 fn mpmc_values_are_dropped_once_with_many_threads() {
     let per = scale(15, 2_000);
     let threads = scale(2, 3);
+    let consumers = scale(1, 3);
     let t = Tracker::new(per * threads);
     let (tx, rx) = mpmc::channel(3);
     let producers: Vec<_> = (0..threads)
@@ -270,7 +289,7 @@ fn mpmc_values_are_dropped_once_with_many_threads() {
         })
         .collect();
     drop(tx);
-    let consumers: Vec<_> = (0..threads)
+    let receivers: Vec<_> = (0..consumers)
         .map(|_| {
             let rx = rx.clone();
             thread::spawn(move || rx.iter().count())
@@ -280,7 +299,7 @@ fn mpmc_values_are_dropped_once_with_many_threads() {
     for p in producers {
         p.join().unwrap();
     }
-    let received: usize = consumers.into_iter().map(|c| c.join().unwrap()).sum();
+    let received: usize = receivers.into_iter().map(|c| c.join().unwrap()).sum();
     assert_eq!(received, per * threads);
     t.assert_once(0..per * threads);
 }
@@ -417,7 +436,7 @@ fn mpmc_batches_and_permits_drop_each_value_once() {
 fn mpmc_panicking_drop_while_draining_drops_every_other_value_once() {
     for first in [First::Sender, First::Receiver] {
         let n = 6;
-        let t = Tracker::with_panic(n, Some(2));
+        let t = Tracker::with_panics(n, &[2]);
         let (tx, rx) = mpmc::channel(n);
         for i in 0..n {
             tx.try_send(t.item(i)).unwrap();
@@ -441,7 +460,7 @@ fn mpmc_panicking_drop_while_draining_drops_every_other_value_once() {
 
 #[test]
 fn mpmc_channel_stays_usable_after_a_received_value_panics_on_drop() {
-    let t = Tracker::with_panic(7, Some(1));
+    let t = Tracker::with_panics(7, &[1]);
     let (tx, rx) = mpmc::channel(4);
     tx.send_iter((0..4).map(|i| t.item(i))).unwrap();
     drop(rx.recv().unwrap());
@@ -457,6 +476,24 @@ fn mpmc_channel_stays_usable_after_a_received_value_panics_on_drop() {
     assert_eq!(ids, [3, 4, 5, 6]);
     assert_eq!(rx.try_recv().map(|v| v.id), Err(TryRecvError::Empty));
     t.assert_once(0..7);
+}
+
+#[test]
+fn mpmc_panicking_drops_in_two_drains_drop_every_other_value_once() {
+    // The receiver's drop panics on value 1 while the sender lives, so
+    // values 2.. stay buffered; the sender's drop then drains them and
+    // value 3 panics too. Each drain has one panicking value, and every
+    // other value must still be dropped exactly once.
+    let n = 6;
+    let t = Tracker::with_panics(n, &[1, 3]);
+    let (tx, rx) = mpmc::channel(n);
+    for i in 0..n {
+        tx.try_send(t.item(i)).unwrap();
+    }
+    assert!(catch_unwind(AssertUnwindSafe(move || drop(rx))).is_err());
+    t.assert_once(0..2);
+    assert!(catch_unwind(AssertUnwindSafe(move || drop(tx))).is_err());
+    assert_eq!(t.all(), vec![1; n], "drop count per value");
 }
 
 // ---- oneshot ----------------------------------------------------------------

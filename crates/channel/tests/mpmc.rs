@@ -199,16 +199,26 @@ fn close_from_receiver_stops_every_kind_of_send() {
 #[test]
 fn closed_is_final_when_receiver_closes_during_sends() {
     // As the spsc test of the same name: after `Closed`, nothing arrives.
-    let rounds = scale(10, 3_000);
+    let rounds = scale(10, 2_000);
     let (job_tx, job_rx) = mpsc::channel::<mpmc::Sender<u32>>();
     let (done_tx, done_rx) = mpsc::channel::<u32>();
     let producer = thread::spawn(move || {
         for tx in job_rx {
             let mut sent = 0u32;
+            let mut spins = 0u32;
             loop {
                 match tx.try_send(sent) {
                     Ok(()) => sent += 1,
-                    Err(TrySendError::Full(_)) => std::hint::spin_loop(),
+                    // Stay hot (the race needs a send in flight at the
+                    // close), but let the receiver run on a busy machine.
+                    Err(TrySendError::Full(_)) => {
+                        spins += 1;
+                        if spins % 128 == 0 {
+                            thread::yield_now();
+                        } else {
+                            std::hint::spin_loop();
+                        }
+                    }
                     Err(TrySendError::Closed(_)) => break,
                 }
             }
@@ -223,6 +233,8 @@ fn closed_is_final_when_receiver_closes_during_sends() {
         while received == 0 {
             if rx.try_recv().is_ok() {
                 received += 1;
+            } else {
+                thread::yield_now();
             }
         }
         rx.close();
@@ -293,7 +305,7 @@ fn blocked_receivers_are_released_when_last_sender_drops() {
 
 #[test]
 fn each_producer_is_received_in_order() {
-    let producers = scale(3, 3) as u32;
+    let producers = scale(2, 3) as u32;
     let consumers = scale(1, 2);
     let per = scale(30, 20_000) as u32;
     let (tx, rx) = mpmc::channel(4);
@@ -338,6 +350,7 @@ fn each_producer_is_received_in_order() {
 #[test]
 fn every_value_is_received_exactly_once_with_many_endpoints() {
     let threads = scale(2, 4) as u64;
+    let consumers = scale(1, 4);
     let per = scale(25, 10_000) as u64;
     let (tx, rx) = mpmc::channel(3);
     let sends: Vec<_> = (0..threads)
@@ -347,7 +360,7 @@ fn every_value_is_received_exactly_once_with_many_endpoints() {
         })
         .collect();
     drop(tx);
-    let recvs: Vec<_> = (0..threads)
+    let recvs: Vec<_> = (0..consumers)
         .map(|_| {
             let rx = rx.clone();
             thread::spawn(move || {
@@ -1052,4 +1065,59 @@ fn endpoints_are_shared_between_threads_by_reference() {
             }
         });
     });
+}
+
+// ---- park / wake round trips ----------------------------------------------------
+
+#[test]
+fn ping_pong_blocking_parks_and_wakes_every_round() {
+    // Each side waits for the other on every message, so almost every
+    // receive parks; a lost wake-up hangs this test.
+    let n = scale(30, 20_000) as u32;
+    let (ping_tx, ping_rx) = mpmc::channel::<u32>(1);
+    let (pong_tx, pong_rx) = mpmc::channel::<u32>(1);
+    let echo = thread::spawn(move || {
+        for v in &ping_rx {
+            pong_tx.send(v + 1).unwrap();
+        }
+    });
+    for i in 0..n {
+        ping_tx.send(i).unwrap();
+        assert_eq!(pong_rx.recv(), Ok(i + 1));
+    }
+    drop(ping_tx);
+    echo.join().unwrap();
+    assert_eq!(pong_rx.recv(), Err(RecvError));
+}
+
+#[test]
+fn ping_pong_async_with_two_echo_tasks() {
+    // Two echo threads wait on the same receiver: each message wakes one.
+    let n = scale(30, 20_000) as u32;
+    let (ping_tx, ping_rx) = mpmc::channel::<u32>(1);
+    let (pong_tx, pong_rx) = mpmc::channel::<u32>(1);
+    let echoes: Vec<_> = (0..2)
+        .map(|_| {
+            let (ping_rx, pong_tx) = (ping_rx.clone(), pong_tx.clone());
+            thread::spawn(move || {
+                block_on(async {
+                    while let Ok(v) = ping_rx.recv_async().await {
+                        pong_tx.send_async(v + 1).await.unwrap();
+                    }
+                });
+            })
+        })
+        .collect();
+    drop((ping_rx, pong_tx));
+    block_on(async {
+        for i in 0..n {
+            ping_tx.send_async(i).await.unwrap();
+            assert_eq!(pong_rx.recv_async().await, Ok(i + 1));
+        }
+    });
+    drop(ping_tx);
+    for e in echoes {
+        e.join().unwrap();
+    }
+    assert_eq!(pong_rx.try_recv(), Err(TryRecvError::Closed));
 }

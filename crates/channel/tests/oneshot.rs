@@ -244,3 +244,28 @@ fn endpoints_move_to_other_threads() {
     tx.send(String::from("moved")).unwrap();
     assert_eq!(rx.recv().as_deref(), Ok("moved"));
 }
+
+#[test]
+fn request_reply_round_trips_park_and_wake() {
+    // A oneshot per request, answered by another thread: the receiver parks
+    // (or its task waits) on almost every round.
+    let n = if cfg!(miri) { 20 } else { 5_000 };
+    let (req_tx, req_rx) = mpsc::channel::<(u32, oneshot::Sender<u32>)>();
+    let server = thread::spawn(move || {
+        for (v, reply) in req_rx {
+            reply.send(v * 2).unwrap();
+        }
+    });
+    for i in 0..n {
+        let (reply, answer) = oneshot::channel();
+        req_tx.send((i, reply)).unwrap();
+        let got = if i % 2 == 0 {
+            answer.recv()
+        } else {
+            block_on(answer)
+        };
+        assert_eq!(got, Ok(i * 2));
+    }
+    drop(req_tx);
+    server.join().unwrap();
+}

@@ -138,17 +138,35 @@ fn mpmc_send_reservation_holds_its_slot() {
     let (tx, rx) = mpmc::channel(2);
     let mut token = Token::new();
     assert!(SelectHandle::try_reserve(&tx, &mut token));
+    assert_eq!(tx.len(), 1, "a claimed slot counts as taken");
     tx.try_send(2).unwrap();
-    assert!(
-        tx.try_send(3).unwrap_err().is_full(),
-        "the reserved slot is taken"
-    );
+    assert!(tx.is_full());
+    // (A `try_send` now would spin until the claim is committed: a claimed
+    // slot is complete only after its commit, so commit right away.)
     SendHandle::commit_send(&tx, &mut token, 1).unwrap();
     assert_eq!(
         rx.try_iter().collect::<Vec<_>>(),
         [1, 2],
         "claim order is ring order"
     );
+}
+
+#[test]
+fn mpmc_send_is_ready_agrees_with_try_reserve_while_a_permit_is_held() {
+    // `is_ready` is documented as "true if `try_reserve` would succeed now";
+    // a select that trusts it must not spin while a permit holds the room.
+    let (tx, _rx) = mpmc::channel::<u8>(1);
+    let permit = tx.try_reserve().unwrap();
+    let mut token = Token::new();
+    let reserved = SelectHandle::try_reserve(&tx, &mut token);
+    assert!(!reserved, "the only slot is promised to the permit");
+    assert_eq!(
+        SelectHandle::is_ready(&tx),
+        reserved,
+        "is_ready disagrees with try_reserve while a permit is held"
+    );
+    drop(permit);
+    assert!(SelectHandle::is_ready(&tx));
 }
 
 #[test]

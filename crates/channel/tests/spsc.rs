@@ -487,7 +487,9 @@ fn try_reserve_and_permit_send() {
 #[test]
 fn dropped_permit_sends_nothing_and_keeps_the_room() {
     let (mut tx, mut rx) = spsc::channel(1);
-    drop(tx.try_reserve().unwrap());
+    {
+        let _permit = tx.try_reserve().unwrap();
+    } // dropped unused
     assert_eq!(tx.len(), 0);
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
     assert_eq!(tx.try_send(1), Ok(()));
@@ -672,10 +674,11 @@ fn iter_try_iter_and_into_iter() {
     assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(rx.try_iter().next(), None, "try_iter stops when empty");
     tx.send_iter([4, 5]).unwrap();
-    let mut it = rx.iter();
-    assert_eq!(it.next(), Some(4));
-    assert!(format!("{it:?}").starts_with("Iter"));
-    drop(it);
+    {
+        let mut it = rx.iter();
+        assert_eq!(it.next(), Some(4));
+        assert!(format!("{it:?}").starts_with("Iter"));
+    }
     let mut seen = Vec::new();
     tx.send(6).unwrap();
     drop(tx);
@@ -884,16 +887,26 @@ fn closed_is_final_when_receiver_closes_during_sends() {
     // Once `try_recv` reported `Closed` ("closed and everything buffered has
     // been received"), no value may show up later, and every send that
     // returned `Ok` must have been received before that `Closed`.
-    let rounds = scale(10, 3_000);
+    let rounds = scale(10, 2_000);
     let (job_tx, job_rx) = mpsc::channel::<spsc::Sender<u32>>();
     let (done_tx, done_rx) = mpsc::channel::<u32>();
     let producer = thread::spawn(move || {
         for mut tx in job_rx {
             let mut sent = 0u32;
+            let mut spins = 0u32;
             loop {
                 match tx.try_send(sent) {
                     Ok(()) => sent += 1,
-                    Err(TrySendError::Full(_)) => std::hint::spin_loop(),
+                    // Stay hot (the race needs a send in flight at the
+                    // close), but let the receiver run on a busy machine.
+                    Err(TrySendError::Full(_)) => {
+                        spins += 1;
+                        if spins % 128 == 0 {
+                            thread::yield_now();
+                        } else {
+                            std::hint::spin_loop();
+                        }
+                    }
                     Err(TrySendError::Closed(_)) => break,
                 }
             }
@@ -908,6 +921,8 @@ fn closed_is_final_when_receiver_closes_during_sends() {
         while received == 0 {
             if rx.try_recv().is_ok() {
                 received += 1;
+            } else {
+                thread::yield_now();
             }
         }
         rx.close();
@@ -933,4 +948,49 @@ fn closed_is_final_when_receiver_closes_during_sends() {
         violations.len(),
         &violations[..violations.len().min(5)]
     );
+}
+
+// ---- park / wake round trips ----------------------------------------------------
+
+#[test]
+fn ping_pong_blocking_parks_and_wakes_every_round() {
+    // Each side waits for the other on every message, so almost every
+    // receive parks; a lost wake-up hangs this test.
+    let n = scale(30, 20_000) as u32;
+    let (mut ping_tx, mut ping_rx) = spsc::channel::<u32>(1);
+    let (mut pong_tx, mut pong_rx) = spsc::channel::<u32>(1);
+    let echo = thread::spawn(move || {
+        while let Ok(v) = ping_rx.recv() {
+            pong_tx.send(v + 1).unwrap();
+        }
+    });
+    for i in 0..n {
+        ping_tx.send(i).unwrap();
+        assert_eq!(pong_rx.recv(), Ok(i + 1));
+    }
+    drop(ping_tx);
+    echo.join().unwrap();
+    assert_eq!(pong_rx.recv(), Err(RecvError));
+}
+
+#[test]
+fn ping_pong_async_wakes_every_round() {
+    let n = scale(30, 20_000) as u32;
+    let (mut ping_tx, mut ping_rx) = spsc::channel::<u32>(1);
+    let (mut pong_tx, mut pong_rx) = spsc::channel::<u32>(1);
+    let echo = thread::spawn(move || {
+        block_on(async {
+            while let Ok(v) = ping_rx.recv_async().await {
+                pong_tx.send_async(v + 1).await.unwrap();
+            }
+        });
+    });
+    block_on(async {
+        for i in 0..n {
+            ping_tx.send_async(i).await.unwrap();
+            assert_eq!(pong_rx.recv_async().await, Ok(i + 1));
+        }
+    });
+    drop(ping_tx);
+    echo.join().unwrap();
 }

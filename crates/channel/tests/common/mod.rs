@@ -88,24 +88,24 @@ impl<F: Future + Unpin> Future for SignalPending<F> {
     }
 }
 
-/// Counts drops per value id; optionally one id panics when dropped.
+/// Counts drops per value id; dropping some chosen ids panics.
 #[derive(Debug)]
 pub(crate) struct Tracker {
     drops: Vec<AtomicUsize>,
-    panic_id: Option<usize>,
+    panic_ids: Vec<usize>,
 }
 
 impl Tracker {
     /// A tracker for ids `0..n`.
     pub(crate) fn new(n: usize) -> Arc<Self> {
-        Self::with_panic(n, None)
+        Self::with_panics(n, &[])
     }
 
-    /// A tracker for ids `0..n` where dropping `panic_id` panics.
-    pub(crate) fn with_panic(n: usize, panic_id: Option<usize>) -> Arc<Self> {
+    /// A tracker for ids `0..n` where dropping any of `panic_ids` panics.
+    pub(crate) fn with_panics(n: usize, panic_ids: &[usize]) -> Arc<Self> {
         Arc::new(Self {
             drops: (0..n).map(|_| AtomicUsize::new(0)).collect(),
-            panic_id,
+            panic_ids: panic_ids.to_vec(),
         })
     }
 
@@ -167,7 +167,7 @@ pub(crate) struct Item {
 impl Drop for Item {
     fn drop(&mut self) {
         self.tracker.drops[self.id].fetch_add(1, Ordering::SeqCst);
-        if self.tracker.panic_id == Some(self.id) && !std::thread::panicking() {
+        if self.tracker.panic_ids.contains(&self.id) && !std::thread::panicking() {
             panic!("deliberate panic while dropping value {}", self.id);
         }
     }
