@@ -209,7 +209,7 @@ fn spsc_backpressure(size: Size) -> String {
                 tx.send_iter(ids).map_err(|_| "closed").unwrap();
             } else {
                 let mut it = ids;
-                while it.len() > 0 {
+                while !it.is_empty() {
                     match tx.try_send_iter(&mut it) {
                         Ok(_) => {}
                         Err(TrySendError::Full(())) => {

@@ -231,6 +231,15 @@ impl<T> Shared<T> {
         self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
     }
 
+    /// True if a plain send would find room: buffered values plus
+    /// outstanding permits leave a slot.
+    fn has_room(&self) -> bool {
+        let word = self.tail.load(Ordering::SeqCst);
+        let head = self.head.load(Ordering::SeqCst);
+        let permits = (word >> 48) as usize;
+        self.len_of(head, word & POS_MASK & !self.mark_bit) + permits < self.cap
+    }
+
     /// Claims a position to send into.
     ///
     /// `with_permit`: the caller holds a permit, which this claim consumes;
@@ -875,15 +884,18 @@ impl<T> Sender<T> {
         self.len() == 0
     }
 
-    /// True when every slot is taken.
+    /// True when no send could find room now: every slot is taken by a
+    /// buffered value or promised to an outstanding [`Permit`].
     ///
     /// ```
     /// let (tx, _rx) = nimsync_channel::mpmc::channel(1);
-    /// tx.send(1).unwrap();
+    /// let permit = tx.try_reserve().unwrap();
     /// assert!(tx.is_full());
+    /// drop(permit);
+    /// assert!(!tx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        self.len() == self.shared.cap
+        !self.shared.has_room()
     }
 
     /// The number of slots, exactly as given to [`channel`].
@@ -1396,7 +1408,8 @@ impl<T> fmt::Debug for ReserveFuture<'_, T> {
 }
 
 /// Room for one value, promised to its holder until [`Permit::send`] or
-/// drop: other senders see the channel as one slot fuller while it lives.
+/// drop: other senders (`try_send`, `is_full`) see the channel as one slot
+/// fuller while it lives; `len` counts buffered values only.
 ///
 /// Hold permits briefly; each one is capacity nobody else can use.
 pub struct Permit<'a, T> {

@@ -25,6 +25,7 @@
 //! drops the value. So the value is taken, handed back, or dropped exactly
 //! once.
 
+use core::cell::Cell;
 use core::fmt;
 use core::future::Future;
 use core::mem::MaybeUninit;
@@ -66,7 +67,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Receiver {
             inner,
             waiter: Waiter::new(),
-            done: false,
+            done: Cell::new(false),
         },
     )
 }
@@ -258,7 +259,8 @@ impl<T> fmt::Debug for Closed<'_, T> {
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
     waiter: Waiter,
-    done: bool,
+    /// Set once the value was taken (or the final `Closed` returned).
+    done: Cell<bool>,
 }
 
 impl<T> Receiver<T> {
@@ -284,7 +286,7 @@ impl<T> Receiver<T> {
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let res = self.inner.try_recv();
         if res.is_ok() {
-            self.done = true;
+            self.done.set(true);
         }
         res
     }
@@ -298,7 +300,7 @@ impl<T> Receiver<T> {
         });
         let res = res.unwrap_or(Err(RecvTimeoutError::Timeout));
         if res.is_ok() {
-            self.done = true;
+            self.done.set(true);
         }
         res
     }
@@ -366,7 +368,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_terminated());
     /// ```
     pub fn is_terminated(&self) -> bool {
-        self.done || {
+        self.done.get() || {
             let s = self.inner.state.load(Ordering::Acquire);
             s & VALUE == 0 && s & (TX_DONE | RX_CLOSED) != 0
         }
@@ -382,7 +384,7 @@ impl<T> Future for Receiver<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(
-            !this.done,
+            !this.done.get(),
             "oneshot::Receiver polled after it completed: the value can be received only once"
         );
         let inner = &*this.inner;
@@ -394,7 +396,7 @@ impl<T> Future for Receiver<T> {
             }
         });
         if res.is_ready() {
-            this.done = true;
+            this.done.set(true);
         }
         res
     }
@@ -436,6 +438,7 @@ impl<T> Receiver<T> {
         }
     }
     pub(crate) fn finish_recv(&self) -> Result<T, RecvError> {
+        self.done.set(true);
         self.inner.try_recv().map_err(|_| RecvError)
     }
 }

@@ -18,6 +18,9 @@
 //! 3. Complete the winner with `commit_recv` / `commit_send`, exactly once.
 //!    A token that holds a reservation and is dropped uncommitted panics:
 //!    a claimed slot left hanging would stall the channel.
+//!    Complete it before touching the same channel again from this thread:
+//!    an MPMC reservation is a claimed slot, and an operation that wraps
+//!    onto it waits for the commit.
 //! 4. If the context had been claimed by operation `k` but the select
 //!    completed a different one (or gave up), call `pass_on` on `k`, so the
 //!    wake-up reaches another waiter.
@@ -187,6 +190,8 @@ impl<T> SelectHandle for mpmc::Sender<T> {
     fn is_ready(&self) -> bool {
         !self.is_full() || self.is_closed()
     }
+    // (`is_full` counts outstanding permits, so this agrees with
+    // `try_reserve`.)
     fn register(&self, cx: &Arc<Context>, op: usize) {
         self.send_wait().register(cx, op);
     }

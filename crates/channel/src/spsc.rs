@@ -35,6 +35,12 @@
 //! consumer that sees `closed` and then re-loads `tail` sees every value
 //! sent before the close: receivers drain, then get `Closed`.
 //!
+//! The receiver's close and a send already past its `closed` check can
+//! race: that send returns `Ok` and its value lands after the close. The
+//! receiver never reports it (once it has returned `Closed` it always does),
+//! and the value is dropped with the buffer, exactly once, as for a send
+//! racing with the receiver's drop.
+//!
 //! Waiting goes through [`WaitQueue`](crate::waiter::WaitQueue): each publish
 //! is followed by a `SeqCst` fence and one load of the other side's waiter
 //! count (see the `waiter` module for why that loses no wake-up).
@@ -99,6 +105,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         shared,
         head: Cell::new(0),
         cached_tail: Cell::new(0),
+        finished: Cell::new(false),
         _not_sync: PhantomData,
     };
     (tx, rx)
@@ -209,20 +216,19 @@ impl<T> Shared<T> {
 
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
-        let mut head = self.head.load(Ordering::Relaxed);
-        let tail = self.tail.load(Ordering::Relaxed);
-        // Drop what is still buffered. A guard keeps going if a value's drop
-        // panics, so every other value is still dropped exactly once.
+        /// Drops what is still buffered. If a value's drop panics, the
+        /// guard's own drop finishes the job during unwinding, so every
+        /// other value is still dropped exactly once.
         struct Rest<'a, T> {
             shared: &'a Shared<T>,
-            head: &'a mut usize,
+            head: usize,
             tail: usize,
         }
-        impl<T> Drop for Rest<'_, T> {
-            fn drop(&mut self) {
-                while *self.head != self.tail {
-                    let pos = *self.head;
-                    *self.head = self.shared.next(pos);
+        impl<T> Rest<'_, T> {
+            fn drain(&mut self) {
+                while self.head != self.tail {
+                    let pos = self.head;
+                    self.head = self.shared.next(pos);
                     // SAFETY: `pos` is in the initialised range and both
                     // endpoints are gone, so nobody else touches the slot;
                     // advancing first means a panicking drop is not repeated.
@@ -230,11 +236,19 @@ impl<T> Drop for Shared<T> {
                 }
             }
         }
-        drop(Rest {
+        impl<T> Drop for Rest<'_, T> {
+            fn drop(&mut self) {
+                self.drain();
+            }
+        }
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed);
+        let mut rest = Rest {
             shared: self,
-            head: &mut head,
+            head,
             tail,
-        });
+        };
+        rest.drain();
     }
 }
 
@@ -288,6 +302,10 @@ pub struct Receiver<T> {
     head: Cell<usize>,
     /// Last `tail` seen; the true tail is never behind it.
     cached_tail: Cell<usize>,
+    /// Set once this receiver reported `Closed`: from then on it always
+    /// does, even if a send that raced with the close lands later (such a
+    /// value is dropped with the buffer).
+    finished: Cell<bool>,
     _not_sync: PhantomData<*const ()>,
 }
 
@@ -312,6 +330,16 @@ impl<T> Sender<T> {
         let head = s.head.load(Ordering::Acquire);
         self.cached_head.set(head);
         s.cap - s.distance(head, tail)
+    }
+
+    /// Room left, always reading the receiver's current head (for batches,
+    /// which want every free slot, not just one).
+    #[inline]
+    fn free_fresh(&self) -> usize {
+        let s = &*self.shared;
+        let head = s.head.load(Ordering::Acquire);
+        self.cached_head.set(head);
+        s.cap - s.distance(head, self.tail.get())
     }
 
     /// Writes `value` at the tail and publishes it. The caller checked that
@@ -547,7 +575,8 @@ impl<T> Sender<T> {
     ///
     /// [`TrySendError::Full`]`(())` when there was no room for even one value,
     /// [`TrySendError::Closed`]`(())` when the channel is closed; in both
-    /// cases nothing was taken from `iter`.
+    /// cases nothing was taken from `iter` (it is not looked at, so this
+    /// holds for an empty `iter` too).
     ///
     /// # Examples
     ///
@@ -567,7 +596,7 @@ impl<T> Sender<T> {
         if self.shared.is_closed() {
             return Err(TrySendError::Closed(()));
         }
-        let free = self.free();
+        let free = self.free_fresh();
         if free == 0 {
             return Err(TrySendError::Full(()));
         }
@@ -644,7 +673,7 @@ impl<T> Sender<T> {
             if ok != Some(true) {
                 return Err(SendError(iter));
             }
-            let free = self.free();
+            let free = self.free_fresh();
             self.push_batch(&mut iter, free);
         }
         Ok(())
@@ -795,17 +824,36 @@ impl<T> Receiver<T> {
     #[inline(always)]
     fn ready(&self) -> Result<usize, TryRecvError> {
         let n = self.available();
-        if n != 0 {
+        if n != 0 && !self.finished.get() {
             return Ok(n);
+        }
+        self.ready_slow()
+    }
+
+    #[cold]
+    fn ready_slow(&self) -> Result<usize, TryRecvError> {
+        if self.finished.get() {
+            return Err(TryRecvError::Closed);
         }
         if !self.shared.is_closed() {
             return Err(TryRecvError::Empty);
         }
         // Values sent before the close were published before `closed`.
         match self.available() {
-            0 => Err(TryRecvError::Closed),
+            0 => {
+                self.finished.set(true);
+                Err(TryRecvError::Closed)
+            }
             n => Ok(n),
         }
+    }
+
+    /// Like `ready`, but always reads the sender's current tail (for
+    /// batches, which want everything buffered).
+    fn ready_fresh(&self) -> Result<usize, TryRecvError> {
+        let s = &*self.shared;
+        self.cached_tail.set(s.tail.load(Ordering::Acquire));
+        self.ready()
     }
 
     #[inline(always)]
@@ -967,7 +1015,7 @@ impl<T> Receiver<T> {
         if limit == 0 {
             return Ok(0);
         }
-        let n = self.ready()?.min(limit);
+        let n = self.ready_fresh()?.min(limit);
         buf.reserve(n);
         let s = &*self.shared;
         let start = self.head.get();
@@ -1449,10 +1497,11 @@ impl<T> RecvStream<T> {
     /// ```
     pub fn into_inner(mut self) -> Receiver<T> {
         self.waiter.cancel_and_pass_on(&self.rx.shared.rx_wait);
-        // SAFETY: `self` is forgotten right after, so `rx` is moved out
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so each field is moved out
         // exactly once and `RecvStream::drop` does not run.
-        let rx = unsafe { core::ptr::read(&self.rx) };
-        core::mem::forget(self);
+        let (rx, waiter) = unsafe { (core::ptr::read(&this.rx), core::ptr::read(&this.waiter)) };
+        drop(waiter);
         rx
     }
 }

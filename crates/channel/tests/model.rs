@@ -25,7 +25,7 @@ fn config() -> ProptestConfig {
 }
 
 fn max_ops() -> usize {
-    if cfg!(miri) { 24 } else { 96 }
+    if cfg!(miri) { 16 } else { 96 }
 }
 
 /// One step of a ring-channel model test.
@@ -316,7 +316,8 @@ fn run_mpmc(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                 );
                 prop_assert_eq!(tx.is_empty(), m.buf.is_empty());
                 prop_assert_eq!(rx.is_empty(), m.buf.is_empty());
-                prop_assert_eq!(tx.is_full(), m.buf.len() == cap);
+                // A sender's view counts promised room: held permits make it fuller.
+                prop_assert_eq!(tx.is_full(), m.buf.len() + m.permits == cap);
                 prop_assert_eq!(rx.is_full(), m.buf.len() == cap);
                 prop_assert_eq!((tx.is_closed(), rx.is_closed()), (m.closed, m.closed));
                 prop_assert_eq!((tx.capacity(), rx.capacity()), (cap, cap));
@@ -463,7 +464,7 @@ proptest! {
     }
 
     #[test]
-    fn oneshot_matches_the_model(ops in vec(oneshot_op(), 0..32)) {
+    fn oneshot_matches_the_model(ops in vec(oneshot_op(), 0..if cfg!(miri) { 12 } else { 32 })) {
         run_oneshot(&ops)?;
     }
 }
