@@ -888,7 +888,7 @@ impl<T> Sender<T> {
     /// buffered value or promised to an outstanding [`Permit`].
     ///
     /// ```
-    /// let (tx, _rx) = nimsync_channel::mpmc::channel(1);
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
     /// let permit = tx.try_reserve().unwrap();
     /// assert!(tx.is_full());
     /// drop(permit);
