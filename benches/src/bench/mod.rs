@@ -38,6 +38,8 @@ pub struct Options {
     pub svg: Option<String>,
     /// Path of the targets file.
     pub targets: Option<String>,
+    /// Only contenders whose name contains this (for profiling one).
+    pub contender: Option<String>,
 }
 
 /// What one run of a contender produced.

@@ -3,7 +3,7 @@
 
 use nimsync_benches::bench::{self, Options};
 
-const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--targets FILE] [FILTER...]";
+const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--targets FILE] [--contender NAME] [FILTER...]";
 
 fn main() {
     let mut opts = Options::default();
@@ -29,6 +29,7 @@ fn main() {
             "--md" => opts.md = Some(value("--md")),
             "--svg" => opts.svg = Some(value("--svg")),
             "--targets" => opts.targets = Some(value("--targets")),
+            "--contender" => opts.contender = Some(value("--contender")),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return;

@@ -565,6 +565,12 @@ impl<T> Drop for Shared<T> {
 ///
 /// The channel closes when the last sender is dropped (receivers drain what
 /// is buffered, then get `Closed`) or when anyone calls `close()`.
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// let (tx, _rx) = nimsync_channel::mpmc::channel::<Rc<u8>>(1);
+/// std::thread::spawn(move || drop(tx)); // Rc is not Send
+/// ```
 pub struct Sender<T> {
     shared: Arc<Shared<T>>,
 }
@@ -574,6 +580,12 @@ pub struct Sender<T> {
 ///
 /// When the last receiver is dropped the channel closes and what is
 /// buffered is dropped.
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// let (_tx, rx) = nimsync_channel::mpmc::channel::<Rc<u8>>(1);
+/// std::thread::spawn(move || drop(rx)); // Rc is not Send
+/// ```
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
 }

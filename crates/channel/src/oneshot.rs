@@ -125,6 +125,12 @@ impl<T> Drop for Inner<T> {
 
 /// The sending half of a oneshot channel. [`send`](Sender::send) consumes
 /// it; dropping it unsent closes the channel.
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// let (tx, _rx) = nimsync_channel::oneshot::channel::<Rc<u8>>();
+/// std::thread::spawn(move || drop(tx)); // Rc is not Send
+/// ```
 pub struct Sender<T> {
     inner: Arc<Inner<T>>,
 }
@@ -256,6 +262,12 @@ impl<T> fmt::Debug for Closed<'_, T> {
 /// The receiving half of a oneshot channel; a future of the value.
 ///
 /// Polling it again after it returned `Ready` panics.
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// let (_tx, rx) = nimsync_channel::oneshot::channel::<Rc<u8>>();
+/// std::thread::spawn(move || drop(rx)); // Rc is not Send
+/// ```
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
     waiter: Waiter,
