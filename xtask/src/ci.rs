@@ -83,6 +83,11 @@ const STEPS: &[Step] = &[
         bound: minutes(12),
         action: Action::Xtask(&["loom", "--preemptions", "2"]),
     },
+    Step {
+        name: "miri",
+        bound: minutes(20),
+        action: Action::Xtask(&["miri"]),
+    },
 ];
 
 impl Step {

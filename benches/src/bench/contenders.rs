@@ -369,101 +369,47 @@ pub struct TokioMpsc;
 #[derive(Debug)]
 pub struct AsyncChan;
 
-impl BlockingChannel for StdSync {
-    const NAME: &'static str = "std sync_channel";
-    const MULTI_CONSUMER: bool = false;
-    type Tx = std::sync::mpsc::SyncSender<u64>;
-    type Rx = std::sync::mpsc::Receiver<u64>;
-    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-        std::sync::mpsc::sync_channel(cap)
-    }
-    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-        tx.clone()
-    }
-    fn clone_rx(_: &Self::Rx) -> Self::Rx {
-        unreachable!("std mpsc has one receiver")
-    }
-    #[inline]
-    fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).unwrap()
-    }
-    #[inline]
-    fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().ok()
-    }
+/// Implements [`BlockingChannel`] for a peer whose senders are `Clone` and
+/// whose blocking `send`/`recv` return `Result`.
+macro_rules! blocking_peer {
+    ($ty:ty, $name:literal, multi: $multi:literal, $tx:ty, $rx:ty, new: $new:expr, clone_rx: $clone_rx:expr) => {
+        impl BlockingChannel for $ty {
+            const NAME: &'static str = $name;
+            const MULTI_CONSUMER: bool = $multi;
+            type Tx = $tx;
+            type Rx = $rx;
+            fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+                ($new)(cap)
+            }
+            fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+                tx.clone()
+            }
+            fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+                ($clone_rx)(rx)
+            }
+            #[inline]
+            fn send(tx: &mut Self::Tx, v: u64) {
+                tx.send(v).unwrap()
+            }
+            #[inline]
+            fn recv(rx: &mut Self::Rx) -> Option<u64> {
+                rx.recv().ok()
+            }
+        }
+    };
 }
 
-impl BlockingChannel for Crossbeam {
-    const NAME: &'static str = "crossbeam-channel";
-    const MULTI_CONSUMER: bool = true;
-    type Tx = crossbeam_channel::Sender<u64>;
-    type Rx = crossbeam_channel::Receiver<u64>;
-    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-        crossbeam_channel::bounded(cap)
-    }
-    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-        tx.clone()
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).unwrap()
-    }
-    #[inline]
-    fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().ok()
-    }
-}
-
-impl BlockingChannel for Flume {
-    const NAME: &'static str = "flume";
-    const MULTI_CONSUMER: bool = true;
-    type Tx = flume::Sender<u64>;
-    type Rx = flume::Receiver<u64>;
-    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-        flume::bounded(cap)
-    }
-    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-        tx.clone()
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).unwrap()
-    }
-    #[inline]
-    fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().ok()
-    }
-}
-
-impl BlockingChannel for Kanal {
-    const NAME: &'static str = "kanal";
-    const MULTI_CONSUMER: bool = true;
-    type Tx = kanal::Sender<u64>;
-    type Rx = kanal::Receiver<u64>;
-    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-        kanal::bounded(cap)
-    }
-    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-        tx.clone()
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).unwrap()
-    }
-    #[inline]
-    fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().ok()
-    }
-}
+blocking_peer!(StdSync, "std sync_channel", multi: false,
+    std::sync::mpsc::SyncSender<u64>, std::sync::mpsc::Receiver<u64>,
+    new: std::sync::mpsc::sync_channel,
+    clone_rx: |_: &std::sync::mpsc::Receiver<u64>| unreachable!("std mpsc has one receiver"));
+blocking_peer!(Crossbeam, "crossbeam-channel", multi: true,
+    crossbeam_channel::Sender<u64>, crossbeam_channel::Receiver<u64>,
+    new: crossbeam_channel::bounded, clone_rx: Clone::clone);
+blocking_peer!(Flume, "flume", multi: true, flume::Sender<u64>, flume::Receiver<u64>,
+    new: flume::bounded, clone_rx: Clone::clone);
+blocking_peer!(Kanal, "kanal", multi: true, kanal::Sender<u64>, kanal::Receiver<u64>,
+    new: kanal::bounded, clone_rx: Clone::clone);
 
 // ---- async peers ---------------------------------------------------------------
 
@@ -489,68 +435,37 @@ impl AsyncChannel for TokioMpsc {
     }
 }
 
-impl AsyncChannel for AsyncChan {
-    const NAME: &'static str = "async-channel";
-    const MULTI_CONSUMER: bool = true;
-    type Tx = async_channel::Sender<u64>;
-    type Rx = async_channel::Receiver<u64>;
-    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-        async_channel::bounded(cap)
-    }
-    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-        tx.clone()
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).await.unwrap()
-    }
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
+/// Implements [`AsyncChannel`] for a multi-consumer peer whose async
+/// `send`/`recv` methods return futures of `Result`.
+macro_rules! async_peer {
+    ($ty:ty, $name:literal, $tx:ty, $rx:ty, new: $new:expr, $send:ident, $recv:ident) => {
+        impl AsyncChannel for $ty {
+            const NAME: &'static str = $name;
+            const MULTI_CONSUMER: bool = true;
+            type Tx = $tx;
+            type Rx = $rx;
+            fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+                ($new)(cap)
+            }
+            fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+                tx.clone()
+            }
+            fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+                rx.clone()
+            }
+            async fn send(tx: &mut Self::Tx, v: u64) {
+                tx.$send(v).await.unwrap()
+            }
+            async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+                rx.$recv().await.ok()
+            }
+        }
+    };
 }
 
-impl AsyncChannel for Flume {
-    const NAME: &'static str = "flume";
-    const MULTI_CONSUMER: bool = true;
-    type Tx = flume::Sender<u64>;
-    type Rx = flume::Receiver<u64>;
-    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-        flume::bounded(cap)
-    }
-    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-        tx.clone()
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send_async(v).await.unwrap()
-    }
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv_async().await.ok()
-    }
-}
-
-impl AsyncChannel for Kanal {
-    const NAME: &'static str = "kanal";
-    const MULTI_CONSUMER: bool = true;
-    type Tx = kanal::AsyncSender<u64>;
-    type Rx = kanal::AsyncReceiver<u64>;
-    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-        kanal::bounded_async(cap)
-    }
-    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-        tx.clone()
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).await.unwrap()
-    }
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
-}
+async_peer!(AsyncChan, "async-channel", async_channel::Sender<u64>, async_channel::Receiver<u64>,
+    new: async_channel::bounded, send, recv);
+async_peer!(Flume, "flume", flume::Sender<u64>, flume::Receiver<u64>,
+    new: flume::bounded, send_async, recv_async);
+async_peer!(Kanal, "kanal", kanal::AsyncSender<u64>, kanal::AsyncReceiver<u64>,
+    new: kanal::bounded_async, send, recv);
