@@ -32,8 +32,9 @@ pub trait BatchQueue: 'static {
     fn new(cap: usize) -> (Self::Tx, Self::Rx);
     /// Pushes a prefix of `src`; returns its length (0 when full).
     fn push_batch(tx: &mut Self::Tx, src: &[u64]) -> usize;
-    /// Pops into a prefix of `dst`; returns its length (0 when empty).
-    fn pop_batch(rx: &mut Self::Rx, dst: &mut [u64]) -> usize;
+    /// Pops up to `max` values, handing each to `visit`; returns how many
+    /// (0 when empty).
+    fn pop_batch(rx: &mut Self::Rx, max: usize, visit: impl FnMut(u64)) -> usize;
 }
 
 /// A channel with blocking send and receive that closes when its senders
@@ -110,25 +111,20 @@ impl SpinQueue for NimSpsc {
 impl BatchQueue for NimSpsc {
     const NAME: &'static str = "nimsync spsc";
     type Tx = nimsync_channel::spsc::Sender<u64>;
-    type Rx = (nimsync_channel::spsc::Receiver<u64>, Vec<u64>);
+    type Rx = nimsync_channel::spsc::Receiver<u64>;
     fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-        let (tx, rx) = nimsync_channel::spsc::channel(cap);
-        (tx, (rx, Vec::with_capacity(cap)))
+        nimsync_channel::spsc::channel(cap)
     }
     #[inline]
     fn push_batch(tx: &mut Self::Tx, src: &[u64]) -> usize {
         tx.try_send_iter(&mut src.iter().copied()).unwrap_or(0)
     }
     #[inline]
-    fn pop_batch((rx, buf): &mut Self::Rx, dst: &mut [u64]) -> usize {
-        buf.clear();
-        match rx.try_recv_many(buf, dst.len()) {
-            Ok(n) => {
-                dst[..n].copy_from_slice(buf);
-                n
-            }
-            Err(_) => 0,
-        }
+    fn pop_batch(rx: &mut Self::Rx, max: usize, visit: impl FnMut(u64)) -> usize {
+        let drain = rx.drain(max);
+        let n = drain.len();
+        drain.for_each(visit);
+        n
     }
 }
 
@@ -265,15 +261,14 @@ impl BatchQueue for Rtrb {
             .fill_from_iter(src.iter().copied())
     }
     #[inline]
-    fn pop_batch(rx: &mut Self::Rx, dst: &mut [u64]) -> usize {
-        let n = rx.slots().min(dst.len());
+    fn pop_batch(rx: &mut Self::Rx, max: usize, mut visit: impl FnMut(u64)) -> usize {
+        let n = rx.slots().min(max);
         if n == 0 {
             return 0;
         }
         let chunk = rx.read_chunk(n).expect("slots checked");
         let (a, b) = chunk.as_slices();
-        dst[..a.len()].copy_from_slice(a);
-        dst[a.len()..n].copy_from_slice(b);
+        a.iter().chain(b).copied().for_each(&mut visit);
         chunk.commit_all();
         n
     }
@@ -320,9 +315,15 @@ impl BatchQueue for Ringbuf {
         tx.push_slice(src)
     }
     #[inline]
-    fn pop_batch(rx: &mut Self::Rx, dst: &mut [u64]) -> usize {
+    fn pop_batch(rx: &mut Self::Rx, max: usize, mut visit: impl FnMut(u64)) -> usize {
         use ringbuf::traits::Consumer;
-        rx.pop_slice(dst)
+        let (a, b) = rx.as_slices();
+        let n = (a.len() + b.len()).min(max);
+        a.iter().chain(b).take(n).copied().for_each(&mut visit);
+        // SAFETY: the `n` values just visited are initialised `u64`s
+        // (`Copy`, nothing to drop); skipping them hands the slots back.
+        unsafe { rx.advance_read_index(n) };
+        n
     }
 }
 

@@ -123,16 +123,14 @@ pub fn batch_spsc<Q: BatchQueue>(n: u64, cap: usize, batch: usize) -> Sample {
             }
         }),
         Box::new(move || {
-            let mut dst = vec![0u64; batch];
             let mut expect = 0u64;
             while expect < n {
-                let got = Q::pop_batch(&mut rx, &mut dst);
-                if got == 0 {
-                    spin_loop();
-                }
-                for &v in &dst[..got] {
+                let got = Q::pop_batch(&mut rx, batch, |v| {
                     assert_eq!(v, expect, "{}: out of order", Q::NAME);
                     expect += 1;
+                });
+                if got == 0 {
+                    spin_loop();
                 }
             }
         }),

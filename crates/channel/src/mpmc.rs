@@ -100,7 +100,6 @@ const MAX_PERMITS: u64 = (1 << 16) - 1;
 /// ```
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     crate::check_capacity::<T>(capacity, "mpmc");
-    crate::sync::prepare_fences();
     let mark_bit = (capacity as u64 + 1).next_power_of_two();
     let one_lap = mark_bit * 2;
     let buf = (0..capacity as u64)

@@ -53,7 +53,6 @@ const RX_CLOSED: u8 = 4;
 /// # });
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    crate::sync::prepare_fences();
     let inner = Arc::new(Inner {
         state: AtomicU8::new(0),
         value: UnsafeCell::new(MaybeUninit::uninit()),

@@ -81,7 +81,6 @@ use crate::waiter::{WaitQueue, Waiter, block_on, poll_op};
 /// ```
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     crate::check_capacity::<T>(capacity, "spsc");
-    crate::sync::prepare_fences();
     let buf = (0..capacity)
         .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
         .collect();
@@ -174,6 +173,33 @@ impl<T> Shared<T> {
         debug_assert!(i < self.buf.len());
         // SAFETY: `pos < 2 * cap`, so `i < cap == buf.len()`.
         unsafe { self.buf.get_unchecked(i) }
+    }
+
+    #[inline(always)]
+    fn slot_index(&self, pos: usize) -> usize {
+        if pos >= self.cap { pos - self.cap } else { pos }
+    }
+
+    /// # Safety
+    /// As [`write`](Self::write), for the slot with index `idx < cap`.
+    #[inline(always)]
+    unsafe fn write_slot(&self, idx: usize, value: T) {
+        debug_assert!(idx < self.buf.len());
+        // SAFETY: `idx < cap == buf.len()`; exclusivity as in `write`.
+        let slot = unsafe { self.buf.get_unchecked(idx) };
+        // SAFETY: forwarded from the caller.
+        slot.with_mut(|p| unsafe { (*p).write(value) });
+    }
+
+    /// # Safety
+    /// As [`read`](Self::read), for the slot with index `idx < cap`.
+    #[inline(always)]
+    unsafe fn read_slot(&self, idx: usize) -> T {
+        debug_assert!(idx < self.buf.len());
+        // SAFETY: `idx < cap == buf.len()`; exclusivity as in `read`.
+        let slot = unsafe { self.buf.get_unchecked(idx) };
+        // SAFETY: forwarded from the caller.
+        slot.with(|p| unsafe { (*p).assume_init_read() })
     }
 
     /// # Safety
@@ -629,12 +655,15 @@ impl<T> Sender<T> {
             start: self.tail.get(),
             written: 0,
         };
+        // Walk slot indices directly: no position arithmetic per value.
+        let mut idx = s.slot_index(guard.start);
         while guard.written < free {
             let Some(v) = iter.next() else { break };
             // SAFETY: `written < free`, so this slot is outside the
             // initialised range; only this endpoint writes.
-            unsafe { s.write(s.advance(guard.start, guard.written), v) };
+            unsafe { s.write_slot(idx, v) };
             guard.written += 1;
+            idx = if idx + 1 == s.cap { 0 } else { idx + 1 };
         }
         guard.written
     }
@@ -1016,19 +1045,57 @@ impl<T> Receiver<T> {
             return Ok(0);
         }
         let n = self.ready_fresh()?.min(limit);
-        buf.reserve(n);
         let s = &*self.shared;
         let start = self.head.get();
-        for i in 0..n {
-            // SAFETY: positions `start .. start + n` are in the initialised
-            // range; `reserve` above means `push` cannot unwind midway.
-            buf.push(unsafe { s.read(s.advance(start, i)) });
-        }
+        let mut idx = s.slot_index(start);
+        // An exact-size source: `extend` reserves once and cannot unwind
+        // midway (a failed allocation aborts before any slot is read).
+        buf.extend((0..n).map(|_| {
+            let i = idx;
+            idx = if idx + 1 == s.cap { 0 } else { idx + 1 };
+            // SAFETY: the `n` slots from `start` are in the initialised range
+            // and only this endpoint reads them; `head` is published past
+            // them right after.
+            unsafe { s.read_slot(i) }
+        }));
         let next = s.advance(start, n);
         self.head.set(next);
         s.head.store(next, Ordering::Release);
         s.tx_wait.notify_one();
         Ok(n)
+    }
+
+    /// Takes up to `limit` of the values buffered right now, as an iterator
+    /// that reads them straight from the ring. The slots are handed back to
+    /// the sender, with one index publish, when the iterator is dropped;
+    /// values it did not yield stay buffered.
+    ///
+    /// Never waits: the iterator is empty when nothing is buffered (check
+    /// [`is_closed`](Self::is_closed) to tell an empty channel from a
+    /// finished one).
+    ///
+    /// ```
+    /// let (mut tx, mut rx) = nimsync_channel::spsc::channel(8);
+    /// tx.send_iter(0..6).unwrap();
+    /// let firsts: Vec<_> = rx.drain(4).collect();
+    /// assert_eq!(firsts, [0, 1, 2, 3]);
+    /// let mut rest = rx.drain(8);
+    /// assert_eq!(rest.next(), Some(4));
+    /// drop(rest); // 5 stays buffered
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// ```
+    pub fn drain(&mut self, limit: usize) -> Drain<'_, T> {
+        let n = match self.ready_fresh() {
+            Ok(n) => n.min(limit),
+            Err(_) => 0,
+        };
+        let idx = self.shared.slot_index(self.head.get());
+        Drain {
+            rx: self,
+            left: n,
+            taken: 0,
+            idx,
+        }
     }
 
     /// Moves up to `limit` values into `buf`, blocking until at least one is
@@ -1583,5 +1650,68 @@ impl<T> Sender<T> {
         // there; check anyway rather than trust the caller.
         assert!(self.free() != 0, "spsc select commit without room");
         self.push_unchecked(value);
+    }
+}
+
+/// Iterator returned by [`Receiver::drain`]: moves values out of the ring
+/// and hands the slots back when dropped.
+pub struct Drain<'a, T> {
+    rx: &'a mut Receiver<T>,
+    /// Values still to yield.
+    left: usize,
+    /// Values yielded so far (published on drop).
+    taken: usize,
+    /// Slot index of the next value.
+    idx: usize,
+}
+
+impl<T> Iterator for Drain<'_, T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        if self.left == 0 {
+            return None;
+        }
+        let s = &*self.rx.shared;
+        // SAFETY: `drain` counted `left` initialised slots from `head`; this
+        // one is the `taken`-th, not read before, and `head` is only
+        // published past it when the iterator is dropped.
+        let v = unsafe { s.read_slot(self.idx) };
+        self.idx = if self.idx + 1 == s.cap {
+            0
+        } else {
+            self.idx + 1
+        };
+        self.left -= 1;
+        self.taken += 1;
+        Some(v)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<T> ExactSizeIterator for Drain<'_, T> {}
+
+impl<T> Drop for Drain<'_, T> {
+    fn drop(&mut self) {
+        if self.taken == 0 {
+            return;
+        }
+        let s = &*self.rx.shared;
+        let next = s.advance(self.rx.head.get(), self.taken);
+        self.rx.head.set(next);
+        s.head.store(next, Ordering::Release);
+        s.tx_wait.notify_one();
+    }
+}
+
+impl<T> fmt::Debug for Drain<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("spsc::Drain")
+            .field("left", &self.left)
+            .finish()
     }
 }

@@ -99,16 +99,22 @@ pub(crate) use imp::*;
 /// (a `SeqCst` fence on both sides); the figures are in
 /// `docs/perf-notes.md`.
 #[inline(always)]
-pub(crate) fn light_fence() {
-    if asymmetric::enabled() {
+pub(crate) fn light_fence(asymmetric: bool) {
+    if asymmetric {
         core::sync::atomic::compiler_fence(Ordering::SeqCst);
     } else {
         fence(Ordering::SeqCst);
     }
 }
 
+/// True if the process uses asymmetric fences (after [`prepare_fences`]).
+#[inline]
+pub(crate) fn asymmetric_fences() -> bool {
+    asymmetric::enabled()
+}
+
 /// Sets up the asymmetric fence once per process, so that notifiers take
-/// the cheap path from the first publish. Called by every channel
+/// the cheap path from the first publish. Called by every wait queue's
 /// constructor; after the first call it is one load.
 #[inline]
 pub(crate) fn prepare_fences() {

@@ -212,13 +212,18 @@ struct Entry {
 pub(crate) struct WaitQueue {
     waiting: AtomicUsize,
     entries: Mutex<VecDeque<Entry>>,
+    /// The process's fence mode, read once at construction (it never
+    /// changes afterwards): saves a load of the global on every notify.
+    asymmetric: bool,
 }
 
 impl WaitQueue {
     pub(crate) fn new() -> Self {
+        sync::prepare_fences();
         Self {
             waiting: AtomicUsize::new(0),
             entries: Mutex::new(VecDeque::new()),
+            asymmetric: sync::asymmetric_fences(),
         }
     }
 
@@ -247,7 +252,7 @@ impl WaitQueue {
     /// first waiter that can still be claimed, if any.
     #[inline]
     pub(crate) fn notify_one(&self) {
-        sync::light_fence();
+        sync::light_fence(self.asymmetric);
         if self.waiting.load(Ordering::Relaxed) != 0 {
             self.notify_one_slow();
         }
@@ -277,7 +282,7 @@ impl WaitQueue {
         if n == 0 {
             return;
         }
-        sync::light_fence();
+        sync::light_fence(self.asymmetric);
         if self.waiting.load(Ordering::Relaxed) == 0 {
             return;
         }
@@ -300,7 +305,7 @@ impl WaitQueue {
 
     /// Wakes every waiter (used when the channel closes).
     pub(crate) fn notify_all(&self) {
-        sync::light_fence();
+        sync::light_fence(self.asymmetric);
         if self.waiting.load(Ordering::Relaxed) == 0 {
             return;
         }
