@@ -844,6 +844,9 @@ impl<T> Receiver<T> {
         if n != 0 {
             return n;
         }
+        if self.finished.get() {
+            return 0;
+        }
         let tail = s.tail.load(Ordering::Acquire);
         self.cached_tail.set(tail);
         s.distance(head, tail)
@@ -852,8 +855,11 @@ impl<T> Receiver<T> {
     /// Like `available`, but tells "empty" from "closed and drained".
     #[inline(always)]
     fn ready(&self) -> Result<usize, TryRecvError> {
+        // Once finished, `cached_tail == head` and `available` checks
+        // `finished` before it looks at the shared tail, so the fast path
+        // needs no extra test.
         let n = self.available();
-        if n != 0 && !self.finished.get() {
+        if n != 0 {
             return Ok(n);
         }
         self.ready_slow()
@@ -871,6 +877,7 @@ impl<T> Receiver<T> {
         match self.available() {
             0 => {
                 self.finished.set(true);
+                self.cached_tail.set(self.head.get());
                 Err(TryRecvError::Closed)
             }
             n => Ok(n),
@@ -880,8 +887,10 @@ impl<T> Receiver<T> {
     /// Like `ready`, but always reads the sender's current tail (for
     /// batches, which want everything buffered).
     fn ready_fresh(&self) -> Result<usize, TryRecvError> {
-        let s = &*self.shared;
-        self.cached_tail.set(s.tail.load(Ordering::Acquire));
+        if !self.finished.get() {
+            self.cached_tail
+                .set(self.shared.tail.load(Ordering::Acquire));
+        }
         self.ready()
     }
 
