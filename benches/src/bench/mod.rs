@@ -90,12 +90,18 @@ pub struct Scenario {
 /// Runs the harness; returns false if `--check` found a missed target.
 pub fn main(opts: &Options) -> bool {
     let rounds = opts.rounds.unwrap_or(if opts.quick { 5 } else { 7 });
-    let scenarios: Vec<Scenario> = scenarios::all(opts.quick)
+    let mut scenarios: Vec<Scenario> = scenarios::all(opts.quick)
         .into_iter()
         .filter(|s| {
             opts.filters.is_empty() || opts.filters.iter().any(|f| s.id.contains(f.as_str()))
         })
         .collect();
+    if let Some(only) = &opts.contender {
+        // nimsync always stays: it is what the others are compared with.
+        for s in &mut scenarios {
+            s.contenders.retain(|c| c.nimsync || c.name.contains(only.as_str()));
+        }
+    }
     if scenarios.is_empty() {
         eprintln!(
             "no scenario matches {:?}; ids: {}",
