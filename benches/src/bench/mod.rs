@@ -99,7 +99,8 @@ pub fn main(opts: &Options) -> bool {
     if let Some(only) = &opts.contender {
         // nimsync always stays: it is what the others are compared with.
         for s in &mut scenarios {
-            s.contenders.retain(|c| c.nimsync || c.name.contains(only.as_str()));
+            s.contenders
+                .retain(|c| c.nimsync || c.name.contains(only.as_str()));
         }
     }
     if scenarios.is_empty() {

@@ -115,6 +115,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         cap: capacity,
         mark_bit,
         one_lap,
+        id: next_channel_id(),
         senders: AtomicUsize::new(1),
         receivers: AtomicUsize::new(1),
         send_wait: WaitQueue::new(),
@@ -127,6 +128,25 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         },
         Receiver { shared },
     )
+}
+
+/// Wakes `n` waiters of `queue` when dropped: batches notify once, and
+/// still notify if they unwind midway.
+struct NotifyOnDrop<'a> {
+    queue: &'a WaitQueue,
+    n: usize,
+}
+
+impl Drop for NotifyOnDrop<'_> {
+    fn drop(&mut self) {
+        self.queue.notify_many(self.n);
+    }
+}
+
+/// A fresh, process-unique channel id.
+fn next_channel_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// One slot of the ring.
@@ -155,6 +175,9 @@ pub(crate) struct Claim {
 ///   claims `pos` moves it out.
 /// - Claimed length plus outstanding permits never exceeds `cap`.
 struct Shared<T> {
+    /// A process-unique id, so a select token can name its channel even
+    /// after the channel is gone and its memory reused.
+    id: u64,
     head: CachePadded<AtomicU64>,
     tail: CachePadded<AtomicU64>,
     buf: Box<[Slot<T>]>,
@@ -233,8 +256,13 @@ impl<T> Shared<T> {
     /// True if a plain send would find room: buffered values plus
     /// outstanding permits leave a slot.
     fn has_room(&self) -> bool {
-        let word = self.tail.load(Ordering::SeqCst);
-        let head = self.head.load(Ordering::SeqCst);
+        let (word, head) = loop {
+            let word = self.tail.load(Ordering::SeqCst);
+            let head = self.head.load(Ordering::SeqCst);
+            if self.tail.load(Ordering::SeqCst) == word {
+                break (word, head);
+            }
+        };
         let permits = (word >> 48) as usize;
         self.len_of(head, word & POS_MASK & !self.mark_bit) + permits < self.cap
     }
@@ -260,7 +288,13 @@ impl<T> Shared<T> {
             if stamp == pos {
                 if others != 0 {
                     // Room promised to permit holders is not ours to take.
+                    // Judge it on a consistent (head, tail) snapshot.
                     let head = self.head.load(Ordering::SeqCst);
+                    let again = self.tail.load(Ordering::SeqCst);
+                    if again != word {
+                        word = again;
+                        continue;
+                    }
                     if self.len_of(head, pos) + others as usize >= self.cap {
                         if with_permit {
                             backoff.snooze();
@@ -330,27 +364,39 @@ impl<T> Shared<T> {
         &self,
         iter: &mut core::iter::Peekable<I>,
     ) -> Result<usize, TrySendError<()>> {
-        let mut sent = 0;
-        let res = loop {
+        // Wakes one receiver per value published, even if `iter` panics.
+        let mut sent = NotifyOnDrop {
+            queue: &self.recv_wait,
+            n: 0,
+        };
+        loop {
             if iter.peek().is_none() {
-                break Ok(sent);
+                return Ok(sent.n);
             }
             let claim = match self.start_send(false) {
                 Ok(c) => c,
-                Err(e) if sent == 0 => break Err(e),
-                Err(_) => break Ok(sent),
+                Err(e) if sent.n == 0 => return Err(e),
+                Err(_) => return Ok(sent.n),
             };
             let v = iter.next().expect("peeked above");
             // SAFETY: a fresh claim from `start_send`.
             unsafe { self.write_quiet(claim, v) };
-            sent += 1;
-        };
-        self.recv_wait.notify_many(sent);
-        res
+            sent.n += 1;
+        }
     }
 
     /// Claims a position to receive from.
     fn start_recv(&self) -> Result<Claim, TryRecvError> {
+        self.start_recv_with(true)
+    }
+
+    /// Like `start_recv`, but reports `Empty` instead of waiting for a
+    /// sender that has claimed the next slot and not written it yet.
+    fn start_recv_nowait(&self) -> Result<Claim, TryRecvError> {
+        self.start_recv_with(false)
+    }
+
+    fn start_recv_with(&self, wait_for_writer: bool) -> Result<Claim, TryRecvError> {
         let mut backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -381,6 +427,9 @@ impl<T> Shared<T> {
                     } else {
                         TryRecvError::Empty
                     });
+                }
+                if !wait_for_writer {
+                    return Err(TryRecvError::Empty);
                 }
                 backoff.snooze();
                 head = self.head.load(Ordering::Relaxed);
@@ -451,6 +500,12 @@ impl<T> Shared<T> {
             }
             let permits = word >> 48;
             let head = self.head.load(Ordering::SeqCst);
+            let again = self.tail.load(Ordering::SeqCst);
+            if again != word {
+                // The tail moved between the loads: no consistent snapshot.
+                word = again;
+                continue;
+            }
             if permits == MAX_PERMITS || self.len_of(head, pos) + permits as usize >= self.cap {
                 return Err(TrySendError::Full(()));
             }
@@ -519,44 +574,71 @@ impl<T> Shared<T> {
     }
 
     fn try_recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, TryRecvError> {
-        let mut n = 0;
-        let res = loop {
-            if n == limit {
-                break Ok(n);
+        // Wakes one sender per slot freed, even if `push` panics.
+        let mut n = NotifyOnDrop {
+            queue: &self.send_wait,
+            n: 0,
+        };
+        loop {
+            if n.n == limit {
+                return Ok(n.n);
             }
             let claim = match self.start_recv() {
                 Ok(c) => c,
-                Err(e) if n == 0 => break Err(e),
-                Err(_) => break Ok(n),
+                Err(e) if n.n == 0 => return Err(e),
+                Err(_) => return Ok(n.n),
             };
             // SAFETY: a fresh claim from `start_recv`.
             let v = unsafe { self.read_quiet(claim) };
+            n.n += 1;
             buf.push(v);
-            n += 1;
-        };
-        self.send_wait.notify_many(n);
-        res
+        }
     }
 }
 
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
-        // Every endpoint is gone: move out and drop what is left. Claims
-        // were all completed (each endpoint finishes its claims before it
-        // returns), so the slots between head and tail hold values. If a
-        // drop panics, the loop continues in the guard's drop.
-        struct Rest<'a, T>(&'a Shared<T>);
-        impl<T> Drop for Rest<'_, T> {
-            fn drop(&mut self) {
-                while let Ok(v) = self.0.try_recv() {
-                    drop(v);
+        // Every endpoint is gone, so nothing runs concurrently: walk the
+        // positions from head to tail and drop each written value. A
+        // position claimed but never written (only a select token abandoned
+        // while unwinding leaves one) is skipped rather than waited for. If
+        // a drop panics, the guard's drop finishes the walk.
+        struct Rest<'a, T> {
+            shared: &'a Shared<T>,
+            pos: u64,
+            end: u64,
+        }
+        impl<T> Rest<'_, T> {
+            fn walk(&mut self) {
+                while self.pos != self.end {
+                    let pos = self.pos;
+                    self.pos = self.shared.next_pos(pos);
+                    let index = (pos & (self.shared.mark_bit - 1)) as usize;
+                    let slot = self.shared.slot(index);
+                    if slot.stamp.load(Ordering::Acquire) == pos + 1 {
+                        // SAFETY: the stamp says a sender wrote this slot for
+                        // `pos` and no receiver claimed it (head is at or
+                        // before `pos`); with every endpoint gone this is
+                        // the only access, and `pos` moved on first, so a
+                        // panicking drop is not repeated.
+                        drop(slot.value.with(|p| unsafe { (*p).assume_init_read() }));
+                    }
                 }
             }
         }
-        let rest = Rest(self);
-        while let Ok(v) = rest.0.try_recv() {
-            drop(v);
+        impl<T> Drop for Rest<'_, T> {
+            fn drop(&mut self) {
+                self.walk();
+            }
         }
+        let pos = self.head.load(Ordering::Relaxed);
+        let end = self.tail.load(Ordering::Relaxed) & POS_MASK & !self.mark_bit;
+        let mut rest = Rest {
+            shared: self,
+            pos,
+            end,
+        };
+        rest.walk();
     }
 }
 
@@ -1256,10 +1338,12 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         if self.shared.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.shared.close();
-            // Nobody can receive any more: drop what is buffered now. If a
-            // value's drop panics, the rest is dropped with the shared state.
-            while let Ok(v) = self.shared.try_recv() {
-                drop(v);
+            // Nobody can receive any more: drop what is buffered now. A
+            // slot still being written is left for the shared state's drop,
+            // as is the rest if a value's drop panics.
+            while let Ok(claim) = self.shared.start_recv_nowait() {
+                // SAFETY: a fresh claim from `start_recv_nowait`.
+                drop(unsafe { self.shared.read(claim) });
             }
         }
     }
@@ -1613,8 +1697,8 @@ impl<T> fmt::Debug for RecvStream<T> {
 
 // Crate-internal hooks for the select protocol (see `select.rs`).
 impl<T> Receiver<T> {
-    pub(crate) fn addr(&self) -> usize {
-        Arc::as_ptr(&self.shared) as *const () as usize
+    pub(crate) fn addr(&self) -> u64 {
+        self.shared.id
     }
     pub(crate) fn recv_wait(&self) -> &WaitQueue {
         &self.shared.recv_wait
@@ -1623,15 +1707,20 @@ impl<T> Receiver<T> {
         self.shared.start_recv()
     }
     pub(crate) fn finish_recv(&self, claim: Claim) -> T {
-        // SAFETY: claims reach here only through a `Token` that this channel
-        // filled in `start_recv` and that is consumed by this call.
+        assert!(
+            claim.index < self.shared.cap,
+            "select token from another channel"
+        );
+        // SAFETY: receive claims reach here only through a `Token` that this
+        // channel (its unique id is checked) filled in `start_recv`, marked
+        // as a receive, and that is consumed by this call.
         unsafe { self.shared.read(claim) }
     }
 }
 
 impl<T> Sender<T> {
-    pub(crate) fn addr(&self) -> usize {
-        Arc::as_ptr(&self.shared) as *const () as usize
+    pub(crate) fn addr(&self) -> u64 {
+        self.shared.id
     }
     pub(crate) fn send_wait(&self) -> &WaitQueue {
         &self.shared.send_wait
@@ -1640,8 +1729,13 @@ impl<T> Sender<T> {
         self.shared.start_send(false)
     }
     pub(crate) fn finish_send(&self, claim: Claim, value: T) {
-        // SAFETY: claims reach here only through a `Token` that this channel
-        // filled in `start_send` and that is consumed by this call.
+        assert!(
+            claim.index < self.shared.cap,
+            "select token from another channel"
+        );
+        // SAFETY: send claims reach here only through a `Token` that this
+        // channel (its unique id is checked) filled in `start_send`, marked
+        // as a send, and that is consumed by this call.
         unsafe { self.shared.write(claim, value) }
     }
 }

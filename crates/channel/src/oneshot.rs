@@ -430,8 +430,8 @@ impl<T> fmt::Debug for Receiver<T> {
 
 // Crate-internal hooks for the select protocol (see `select.rs`).
 impl<T> Receiver<T> {
-    pub(crate) fn addr(&self) -> usize {
-        Arc::as_ptr(&self.inner) as *const () as usize
+    pub(crate) fn addr(&self) -> u64 {
+        Arc::as_ptr(&self.inner) as *const () as usize as u64
     }
     pub(crate) fn recv_wait(&self) -> &WaitQueue {
         &self.inner.rx_wait

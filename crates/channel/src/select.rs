@@ -20,7 +20,10 @@
 //!    a claimed slot left hanging would stall the channel.
 //!    Complete it before touching the same channel again from this thread:
 //!    an MPMC reservation is a claimed slot, and an operation that wraps
-//!    onto it waits for the commit.
+//!    onto it waits for the commit. A token dropped while its thread
+//!    unwinds from a panic leaves its claim unresolved, and the channel's
+//!    other operations on that slot then wait forever: a select must
+//!    commit before anything else on its thread can unwind.
 //! 4. If the context had been claimed by operation `k` but the select
 //!    completed a different one (or gave up), call `pass_on` on `k`, so the
 //!    wake-up reaches another waiter.
@@ -37,8 +40,9 @@ mod sealed {
 /// What a successful [`SelectHandle::try_reserve`] left for the commit.
 #[derive(Debug, Default)]
 pub struct Token {
-    /// Address of the channel that issued the reservation.
-    owner: usize,
+    /// Identity of the channel that issued the reservation (MPMC: its
+    /// unique id; others: their address, compared only while borrowed).
+    owner: u64,
     state: TokenState,
 }
 
@@ -51,8 +55,10 @@ pub(crate) enum TokenState {
     Ready,
     /// The operation will fail with `Closed`.
     Closed,
-    /// A claimed position in an MPMC ring.
-    Claim(mpmc::Claim),
+    /// A claimed position in an MPMC ring, to receive from.
+    ClaimRecv(mpmc::Claim),
+    /// A claimed position in an MPMC ring, to send into.
+    ClaimSend(mpmc::Claim),
 }
 
 impl Token {
@@ -66,17 +72,21 @@ impl Token {
         !matches!(self.state, TokenState::Empty)
     }
 
-    pub(crate) fn set(&mut self, owner: usize, state: TokenState) {
-        assert!(
-            !self.is_reserved(),
-            "a select token was reserved twice without a commit"
-        );
+    pub(crate) fn set(&mut self, owner: u64, state: TokenState) {
         self.owner = owner;
         self.state = state;
     }
 
+    /// Panics before a second reservation could overwrite a first one.
+    fn check_empty(&self) {
+        assert!(
+            !self.is_reserved(),
+            "a select token was reserved twice without a commit"
+        );
+    }
+
     /// Takes the reservation out, checking that `owner` issued it.
-    pub(crate) fn take(&mut self, owner: usize) -> TokenState {
+    pub(crate) fn take(&mut self, owner: u64) -> TokenState {
         assert!(
             self.is_reserved() && self.owner == owner,
             "select commit with a token that this channel did not reserve"
@@ -87,7 +97,11 @@ impl Token {
 
 impl Drop for Token {
     fn drop(&mut self) {
-        if matches!(self.state, TokenState::Claim(_)) && !std::thread::panicking() {
+        if matches!(
+            self.state,
+            TokenState::ClaimRecv(_) | TokenState::ClaimSend(_)
+        ) && !std::thread::panicking()
+        {
             panic!(
                 "a selected channel operation was never completed: its reserved slot would stall \
                  the channel; call `.recv(..)` or `.send(..)` on the selected operation"
@@ -147,8 +161,9 @@ impl<T> sealed::Sealed for mpmc::Sender<T> {}
 
 impl<T> SelectHandle for mpmc::Receiver<T> {
     fn try_reserve(&self, token: &mut Token) -> bool {
+        token.check_empty();
         match self.start_recv() {
-            Ok(claim) => token.set(self.addr(), TokenState::Claim(claim)),
+            Ok(claim) => token.set(self.addr(), TokenState::ClaimRecv(claim)),
             Err(TryRecvError::Closed) => token.set(self.addr(), TokenState::Closed),
             Err(TryRecvError::Empty) => return false,
         }
@@ -172,7 +187,8 @@ impl<T> RecvHandle for mpmc::Receiver<T> {
     type Item = T;
     fn commit_recv(&self, token: &mut Token) -> Result<T, RecvError> {
         match token.take(self.addr()) {
-            TokenState::Claim(claim) => Ok(self.finish_recv(claim)),
+            TokenState::ClaimRecv(claim) => Ok(self.finish_recv(claim)),
+            TokenState::ClaimSend(_) => panic!("a send reservation committed as a receive"),
             _ => Err(RecvError),
         }
     }
@@ -180,8 +196,9 @@ impl<T> RecvHandle for mpmc::Receiver<T> {
 
 impl<T> SelectHandle for mpmc::Sender<T> {
     fn try_reserve(&self, token: &mut Token) -> bool {
+        token.check_empty();
         match self.start_send() {
-            Ok(claim) => token.set(self.addr(), TokenState::Claim(claim)),
+            Ok(claim) => token.set(self.addr(), TokenState::ClaimSend(claim)),
             Err(TrySendError::Closed(())) => token.set(self.addr(), TokenState::Closed),
             Err(TrySendError::Full(())) => return false,
         }
@@ -207,10 +224,11 @@ impl<T> SendHandle for mpmc::Sender<T> {
     type Item = T;
     fn commit_send(&self, token: &mut Token, value: T) -> Result<(), SendError<T>> {
         match token.take(self.addr()) {
-            TokenState::Claim(claim) => {
+            TokenState::ClaimSend(claim) => {
                 self.finish_send(claim, value);
                 Ok(())
             }
+            TokenState::ClaimRecv(_) => panic!("a receive reservation committed as a send"),
             _ => Err(SendError(value)),
         }
     }
@@ -223,6 +241,7 @@ impl<T> sealed::Sealed for spsc::Sender<T> {}
 
 impl<T> SelectHandle for spsc::Receiver<T> {
     fn try_reserve(&self, token: &mut Token) -> bool {
+        token.check_empty();
         match self.poll_ready() {
             Ok(()) => token.set(self.addr(), TokenState::Ready),
             Err(TryRecvError::Closed) => token.set(self.addr(), TokenState::Closed),
@@ -256,6 +275,7 @@ impl<T> RecvHandle for spsc::Receiver<T> {
 
 impl<T> SelectHandle for spsc::Sender<T> {
     fn try_reserve(&self, token: &mut Token) -> bool {
+        token.check_empty();
         match self.poll_ready() {
             Ok(()) => token.set(self.addr(), TokenState::Ready),
             Err(TrySendError::Closed(())) => token.set(self.addr(), TokenState::Closed),
@@ -296,6 +316,7 @@ impl<T> sealed::Sealed for oneshot::Receiver<T> {}
 
 impl<T> SelectHandle for oneshot::Receiver<T> {
     fn try_reserve(&self, token: &mut Token) -> bool {
+        token.check_empty();
         match self.poll_ready() {
             Ok(()) => token.set(self.addr(), TokenState::Ready),
             Err(TryRecvError::Closed) => token.set(self.addr(), TokenState::Closed),

@@ -1057,16 +1057,16 @@ impl<T> Receiver<T> {
         let s = &*self.shared;
         let start = self.head.get();
         let mut idx = s.slot_index(start);
-        // An exact-size source: `extend` reserves once and cannot unwind
-        // midway (a failed allocation aborts before any slot is read).
-        buf.extend((0..n).map(|_| {
-            let i = idx;
-            idx = if idx + 1 == s.cap { 0 } else { idx + 1 };
+        // Reserve first: `push` then cannot fail or unwind midway, so no
+        // value is read without being handed over.
+        buf.reserve(n);
+        for _ in 0..n {
             // SAFETY: the `n` slots from `start` are in the initialised range
             // and only this endpoint reads them; `head` is published past
             // them right after.
-            unsafe { s.read_slot(i) }
-        }));
+            buf.push(unsafe { s.read_slot(idx) });
+            idx = if idx + 1 == s.cap { 0 } else { idx + 1 };
+        }
         let next = s.advance(start, n);
         self.head.set(next);
         s.head.store(next, Ordering::Release);
@@ -1258,6 +1258,9 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        // A leaked `Drain` may have moved values out without publishing the
+        // shared head: publish it, so the shared state never drops them.
+        self.shared.head.store(self.head.get(), Ordering::Release);
         self.shared.close();
         // Drop what is buffered now rather than when the sender goes. If a
         // value's drop panics, the rest stays buffered and is dropped with
@@ -1618,8 +1621,8 @@ impl<T> fmt::Debug for RecvStream<T> {
 
 // Crate-internal hooks for the select protocol (see `select.rs`).
 impl<T> Receiver<T> {
-    pub(crate) fn addr(&self) -> usize {
-        Arc::as_ptr(&self.shared) as *const () as usize
+    pub(crate) fn addr(&self) -> u64 {
+        Arc::as_ptr(&self.shared) as *const () as usize as u64
     }
     pub(crate) fn recv_wait(&self) -> &WaitQueue {
         &self.shared.rx_wait
@@ -1639,8 +1642,8 @@ impl<T> Receiver<T> {
 }
 
 impl<T> Sender<T> {
-    pub(crate) fn addr(&self) -> usize {
-        Arc::as_ptr(&self.shared) as *const () as usize
+    pub(crate) fn addr(&self) -> u64 {
+        Arc::as_ptr(&self.shared) as *const () as usize as u64
     }
     pub(crate) fn send_wait(&self) -> &WaitQueue {
         &self.shared.tx_wait
@@ -1684,9 +1687,12 @@ impl<T> Iterator for Drain<'_, T> {
         }
         let s = &*self.rx.shared;
         // SAFETY: `drain` counted `left` initialised slots from `head`; this
-        // one is the `taken`-th, not read before, and `head` is only
-        // published past it when the iterator is dropped.
+        // one is at the receiver's local head, which moves past it right
+        // away, so it is never read again, even if this iterator is leaked
+        // (the shared head is then published by the receiver's next
+        // operation or its drop).
         let v = unsafe { s.read_slot(self.idx) };
+        self.rx.head.set(s.next(self.rx.head.get()));
         self.idx = if self.idx + 1 == s.cap {
             0
         } else {
@@ -1710,9 +1716,7 @@ impl<T> Drop for Drain<'_, T> {
             return;
         }
         let s = &*self.rx.shared;
-        let next = s.advance(self.rx.head.get(), self.taken);
-        self.rx.head.set(next);
-        s.head.store(next, Ordering::Release);
+        s.head.store(self.rx.head.get(), Ordering::Release);
         s.tx_wait.notify_one();
     }
 }

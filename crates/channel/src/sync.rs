@@ -188,7 +188,23 @@ mod asymmetric {
     /// Runs the process-wide barrier; false if it is not available.
     pub(super) fn heavy() -> bool {
         prepare();
-        STATE.load(Ordering::Acquire) == ON && membarrier(CMD_PRIVATE_EXPEDITED)
+        if STATE.load(Ordering::Acquire) != ON {
+            return false;
+        }
+        // Notifiers of queues created while `ON` rely on this barrier: a
+        // plain fence would not pair with them. The kernel can fail it
+        // transiently (memory pressure), so retry; never fall back.
+        for _ in 0..1000 {
+            if membarrier(CMD_PRIVATE_EXPEDITED) {
+                return true;
+            }
+            std::thread::yield_now();
+        }
+        eprintln!(
+            "nimsync-channel: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) keeps failing; \
+             continuing could lose wake-ups, so the process aborts"
+        );
+        std::process::abort()
     }
 }
 

@@ -230,6 +230,10 @@ impl WaitQueue {
     /// Adds `cx` as waiting for operation `op`, then issues the waiter's
     /// `SeqCst` fence: the caller must re-check its condition afterwards.
     pub(crate) fn register(&self, cx: &Arc<Context>, op: usize) {
+        assert!(
+            op < ABORTED - 1,
+            "select operation index {op} is out of range"
+        );
         {
             let mut entries = sync::lock(&self.entries);
             entries.push_back(Entry {

@@ -559,3 +559,23 @@ fn oneshot_value_sent_across_threads_is_dropped_once_either_way() {
         assert_eq!(t.drops(i), 1, "round {i}");
     }
 }
+
+#[test]
+fn spsc_leaked_drain_never_drops_a_value_twice() {
+    let t = Tracker::new(4);
+    let (mut tx, mut rx) = spsc::channel(4);
+    for i in 0..4 {
+        tx.try_send(t.item(i)).unwrap();
+    }
+    let mut drain = rx.drain(4);
+    let first = drain.next().expect("a buffered value");
+    std::mem::forget(drain);
+    drop(first);
+    // The leaked iterator moved value 0 out: the receiver must go on at 1.
+    let next = rx.try_recv().expect("value 1 is still buffered");
+    assert_eq!(next.id, 1);
+    drop(next);
+    drop(rx);
+    drop(tx);
+    t.assert_once(0..4);
+}

@@ -485,3 +485,51 @@ fn blocked_thread_and_select_context_share_a_queue() {
     assert!(w.count() <= 1);
     SelectHandle::unregister(&rx, &cx);
 }
+
+#[test]
+#[should_panic(expected = "a receive reservation committed as a send")]
+fn mpmc_receive_reservation_cannot_be_committed_as_a_send() {
+    let (tx, rx) = mpmc::channel::<u32>(2);
+    tx.send(1).unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    let _ = tx.commit_send(&mut token, 2);
+}
+
+#[test]
+fn dropping_a_channel_with_an_abandoned_send_claim_does_not_hang() {
+    let (tx, rx) = mpmc::channel::<u32>(2);
+    tx.send(1).unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    // Abandon the claim the way an unwinding select would: forget the token.
+    std::mem::forget(token);
+    assert_eq!(rx.try_recv(), Ok(1));
+    drop(tx);
+    drop(rx); // must return: the claimed, unwritten slot is skipped
+}
+
+#[test]
+#[should_panic(expected = "did not reserve")]
+fn token_of_a_dropped_channel_is_rejected_by_a_new_one() {
+    let mut token = Token::new();
+    {
+        let (tx, rx) = mpmc::channel::<u32>(2);
+        tx.send(1).unwrap();
+        // A receive reservation that outlives its channel.
+        assert!(SelectHandle::try_reserve(&rx, &mut token));
+    }
+    // Same type, possibly the same address once freed: the ids differ.
+    let (_tx, rx) = mpmc::channel::<u32>(2);
+    let _ = rx.commit_recv(&mut token);
+}
+
+#[test]
+#[should_panic(expected = "reserved twice")]
+fn reserving_twice_with_one_token_panics_before_claiming() {
+    let (tx, rx) = mpmc::channel::<u32>(4);
+    tx.send(1).unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    SelectHandle::try_reserve(&rx, &mut token);
+}
