@@ -82,6 +82,64 @@ pub trait AsyncChannel: 'static {
     fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_;
 }
 
+/// Implements [`BlockingChannel`] for a channel whose senders are `Clone` and
+/// whose blocking `send`/`recv` return `Result`.
+macro_rules! blocking_peer {
+    ($ty:ty, $name:literal, multi: $multi:literal, $tx:ty, $rx:ty, new: $new:expr, clone_rx: $clone_rx:expr) => {
+        impl BlockingChannel for $ty {
+            const NAME: &'static str = $name;
+            const MULTI_CONSUMER: bool = $multi;
+            type Tx = $tx;
+            type Rx = $rx;
+            fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+                ($new)(cap)
+            }
+            fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+                tx.clone()
+            }
+            fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+                ($clone_rx)(rx)
+            }
+            #[inline]
+            fn send(tx: &mut Self::Tx, v: u64) {
+                tx.send(v).unwrap()
+            }
+            #[inline]
+            fn recv(rx: &mut Self::Rx) -> Option<u64> {
+                rx.recv().ok()
+            }
+        }
+    };
+}
+
+/// Implements [`AsyncChannel`] for a multi-consumer channel whose async
+/// `send`/`recv` methods return futures of `Result`.
+macro_rules! async_peer {
+    ($ty:ty, $name:literal, $tx:ty, $rx:ty, new: $new:expr, $send:ident, $recv:ident) => {
+        impl AsyncChannel for $ty {
+            const NAME: &'static str = $name;
+            const MULTI_CONSUMER: bool = true;
+            type Tx = $tx;
+            type Rx = $rx;
+            fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+                ($new)(cap)
+            }
+            fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+                tx.clone()
+            }
+            fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+                rx.clone()
+            }
+            async fn send(tx: &mut Self::Tx, v: u64) {
+                tx.$send(v).await.unwrap()
+            }
+            async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+                rx.$recv().await.ok()
+            }
+        }
+    };
+}
+
 // ---- nimsync ---------------------------------------------------------------
 
 /// nimsync's SPSC channel.
@@ -152,29 +210,9 @@ impl BlockingChannel for NimSpsc {
     }
 }
 
-impl BlockingChannel for NimMpmc {
-    const NAME: &'static str = "nimsync mpmc";
-    const MULTI_CONSUMER: bool = true;
-    type Tx = nimsync_channel::mpmc::Sender<u64>;
-    type Rx = nimsync_channel::mpmc::Receiver<u64>;
-    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-        nimsync_channel::mpmc::channel(cap)
-    }
-    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-        tx.clone()
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).unwrap()
-    }
-    #[inline]
-    fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().ok()
-    }
-}
+blocking_peer!(NimMpmc, "nimsync mpmc", multi: true,
+    nimsync_channel::mpmc::Sender<u64>, nimsync_channel::mpmc::Receiver<u64>,
+    new: nimsync_channel::mpmc::channel, clone_rx: Clone::clone);
 
 impl AsyncChannel for NimSpsc {
     const NAME: &'static str = "nimsync spsc";
@@ -198,27 +236,8 @@ impl AsyncChannel for NimSpsc {
     }
 }
 
-impl AsyncChannel for NimMpmc {
-    const NAME: &'static str = "nimsync mpmc";
-    const MULTI_CONSUMER: bool = true;
-    type Tx = nimsync_channel::mpmc::Sender<u64>;
-    type Rx = nimsync_channel::mpmc::Receiver<u64>;
-    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-        nimsync_channel::mpmc::channel(cap)
-    }
-    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-        tx.clone()
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send_async(v).await.unwrap()
-    }
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv_async().await.ok()
-    }
-}
+async_peer!(NimMpmc, "nimsync mpmc", nimsync_channel::mpmc::Sender<u64>,
+    nimsync_channel::mpmc::Receiver<u64>, new: nimsync_channel::mpmc::channel, send_async, recv_async);
 
 // ---- spinning peers ----------------------------------------------------------
 
@@ -370,36 +389,6 @@ pub struct TokioMpsc;
 #[derive(Debug)]
 pub struct AsyncChan;
 
-/// Implements [`BlockingChannel`] for a peer whose senders are `Clone` and
-/// whose blocking `send`/`recv` return `Result`.
-macro_rules! blocking_peer {
-    ($ty:ty, $name:literal, multi: $multi:literal, $tx:ty, $rx:ty, new: $new:expr, clone_rx: $clone_rx:expr) => {
-        impl BlockingChannel for $ty {
-            const NAME: &'static str = $name;
-            const MULTI_CONSUMER: bool = $multi;
-            type Tx = $tx;
-            type Rx = $rx;
-            fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-                ($new)(cap)
-            }
-            fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-                tx.clone()
-            }
-            fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-                ($clone_rx)(rx)
-            }
-            #[inline]
-            fn send(tx: &mut Self::Tx, v: u64) {
-                tx.send(v).unwrap()
-            }
-            #[inline]
-            fn recv(rx: &mut Self::Rx) -> Option<u64> {
-                rx.recv().ok()
-            }
-        }
-    };
-}
-
 blocking_peer!(StdSync, "std sync_channel", multi: false,
     std::sync::mpsc::SyncSender<u64>, std::sync::mpsc::Receiver<u64>,
     new: std::sync::mpsc::sync_channel,
@@ -434,34 +423,6 @@ impl AsyncChannel for TokioMpsc {
     async fn recv(rx: &mut Self::Rx) -> Option<u64> {
         rx.recv().await
     }
-}
-
-/// Implements [`AsyncChannel`] for a multi-consumer peer whose async
-/// `send`/`recv` methods return futures of `Result`.
-macro_rules! async_peer {
-    ($ty:ty, $name:literal, $tx:ty, $rx:ty, new: $new:expr, $send:ident, $recv:ident) => {
-        impl AsyncChannel for $ty {
-            const NAME: &'static str = $name;
-            const MULTI_CONSUMER: bool = true;
-            type Tx = $tx;
-            type Rx = $rx;
-            fn new(cap: usize) -> (Self::Tx, Self::Rx) {
-                ($new)(cap)
-            }
-            fn clone_tx(tx: &Self::Tx) -> Self::Tx {
-                tx.clone()
-            }
-            fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-                rx.clone()
-            }
-            async fn send(tx: &mut Self::Tx, v: u64) {
-                tx.$send(v).await.unwrap()
-            }
-            async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-                rx.$recv().await.ok()
-            }
-        }
-    };
 }
 
 async_peer!(AsyncChan, "async-channel", async_channel::Sender<u64>, async_channel::Receiver<u64>,
