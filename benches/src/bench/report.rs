@@ -492,7 +492,7 @@ pub fn write_svg(path: &str, results: &Results) {
     }
     let width = label_w + chart_w + 130.0;
     let svg = format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="#fff"/><text x="8" y="16" font-size="13">nimsync (orange) vs peers: median throughput, or p50 round trip (shorter is slower)</text>
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="#fff"/><text x="8" y="16" font-size="13">nimsync (orange) vs peers: median throughput, or 1 / p50 round trip; a longer bar is faster</text>
 {body}</svg>
 "##
     );
