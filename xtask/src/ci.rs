@@ -88,6 +88,11 @@ const STEPS: &[Step] = &[
         bound: minutes(20),
         action: Action::Xtask(&["miri"]),
     },
+    Step {
+        name: "tsan",
+        bound: minutes(20),
+        action: Action::Xtask(&["tsan"]),
+    },
 ];
 
 impl Step {

@@ -10,6 +10,7 @@ mod layers;
 mod loom;
 mod miri;
 mod stress;
+mod tsan;
 mod util;
 
 use std::process::ExitCode;
@@ -27,11 +28,13 @@ commands:
   miri [--tree-borrows] [--seeds N]
                                  run unit and integration tests under Miri (nightly);
                                  skips loudly if Miri cannot be installed
+  tsan                           run unit and integration tests under ThreadSanitizer
+                                 (nightly, -Zbuild-std); skips loudly without it
   stress [--quick] [NAME...]     run the stress tests (nimsync-benches `stress` binary)
   bench [ARGS...]                run the throughput harness (nimsync-benches `bench` binary);
                                  `--quick` builds with the light `ci` profile
   ci [--skip STEP]...            run every CI step in order, each time-bounded:
-                                 fmt, clippy, layers, test, stress, loom
+                                 fmt, clippy, layers, test, stress, bench, loom, miri, tsan
   help                           print this message
 
 See docs/xtask.md for details.";
@@ -139,6 +142,7 @@ fn main() -> ExitCode {
         "layers" => layers::run(args),
         "loom" => loom::run(args),
         "miri" => miri::run(args),
+        "tsan" => tsan::run(args),
         "stress" => stress::run(args),
         "bench" => bench::run(args),
         "ci" => ci::run(args),

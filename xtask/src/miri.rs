@@ -84,7 +84,7 @@ pub(crate) fn run(mut args: Args) -> Result {
 
 /// `rustup run nightly cargo` at the workspace root, with the stable
 /// toolchain's environment removed.
-fn nightly_cargo() -> Command {
+pub(crate) fn nightly_cargo() -> Command {
     let mut cmd = Command::new("rustup");
     for key in STALE_ENV {
         cmd.env_remove(key);
@@ -99,7 +99,7 @@ fn nightly_cargo() -> Command {
 ///
 /// # Errors
 /// The reason Miri cannot run, for the skip banner.
-fn ensure_components() -> Result {
+pub(crate) fn ensure_components() -> Result {
     let mut list = Command::new("rustup");
     list.args(["component", "list", "--installed", "--toolchain", TOOLCHAIN])
         .stdout(Stdio::piped());
