@@ -21,8 +21,13 @@
 //!
 //! The two `SeqCst` fences are totally ordered, so at least one side sees
 //! the other's store: either the waiter's re-check sees the new state (and
-//! it does not park), or the notifier sees `waiting != 0` and wakes it. This
-//! is why a notify costs one fence and one load when nobody waits.
+//! it does not park), or the notifier sees `waiting != 0` and wakes it.
+//!
+//! On Linux the fences are asymmetric (`sync::light_fence` /
+//! `sync::heavy_fence`): the waiter's fence is `membarrier`, which runs a
+//! full barrier on every thread of the process, so the notifier's only needs
+//! to stop the compiler from reordering. A notify then costs one load when
+//! nobody waits.
 //!
 //! # First notifier wins
 //!
