@@ -41,9 +41,10 @@
 //! and the value is dropped with the buffer, exactly once, as for a send
 //! racing with the receiver's drop.
 //!
-//! Waiting goes through [`WaitQueue`](crate::waiter::WaitQueue): each publish
-//! is followed by a `SeqCst` fence and one load of the other side's waiter
-//! count (see the `waiter` module for why that loses no wake-up).
+//! Waiting goes through the crate's wait queues: each publish is followed by
+//! the notifier's half of a store-load fence (on Linux only a compiler fence;
+//! the waiting side pays with `membarrier`) and one load of the other side's
+//! waiter count (the `waiter` module explains why no wake-up is lost).
 
 use core::cell::Cell;
 use core::fmt;
