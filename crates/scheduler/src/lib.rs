@@ -1,0 +1,147 @@
+//! A work-stealing async runtime with adaptive victim selection.
+//!
+//! ```
+//! use nimsync_scheduler::Runtime;
+//! use std::time::Duration;
+//!
+//! let rt = Runtime::builder().worker_threads(2).build().unwrap();
+//! let total = rt.block_on(async {
+//!     let tasks: Vec<_> = (0..100u64)
+//!         .map(|i| nimsync_scheduler::spawn(async move { i * 2 }))
+//!         .collect();
+//!     let mut total = 0;
+//!     for task in tasks {
+//!         total += task.await.unwrap();
+//!     }
+//!     nimsync_scheduler::time::sleep(Duration::from_millis(1)).await;
+//!     total
+//! });
+//! assert_eq!(total, 9_900);
+//! ```
+//!
+//! # What it does
+//! - **Work stealing** on `crossbeam-deque`: a local queue per worker, a
+//!   global injector, a LIFO slot for the task just woken (bounded, and
+//!   stealable), batch steals, at most half of the workers searching at
+//!   once, and adaptive victim selection ([`VictimSelection`]).
+//! - **Fairness**: a task that wakes itself ([`yield_now`]) goes behind the
+//!   tasks already waiting; the LIFO slot runs at most three times in a
+//!   row; the global queue is checked every 61 polls even when the local
+//!   queue is busy.
+//! - **Parking** without lost wake-ups and without periodic wake-ups: an idle
+//!   worker sleeps until woken, or until the next timer deadline when it
+//!   drives the timers.
+//! - **Timers**: nimsync-time's wheel (re-exported as [`time`]) is driven by
+//!   the runtime's parked workers while the runtime lives.
+//! - **Tasks**: [`JoinHandle`] with `abort`, task names and ids, task-local
+//!   values ([`task_local!`]), [`spawn_blocking`], [`spawn_local`] for
+//!   `!Send` futures, panics caught per task ([`JoinError`]).
+//! - **Metrics** ([`Runtime::metrics`]) and opt-in slow-poll detection
+//!   ([`Builder::on_slow_poll`]).
+//!
+//! # I/O
+//! The runtime has no I/O reactor of its own. Executor-agnostic I/O crates
+//! such as `async-io` and `async-net` (which run their own reactor thread)
+//! work on it; tokio's I/O types need tokio's reactor and do not.
+//!
+//! # Panics and shutdown
+//! A panic inside a task is caught and returned as a [`JoinError`]; it
+//! never kills a worker. With `panic = "abort"` in the build profile a
+//! panic aborts the process, as everywhere. Dropping the [`Runtime`] stops
+//! the workers, drops the future of every unfinished task, and joins all
+//! threads.
+
+mod blocking;
+mod cell;
+mod idle;
+mod lifo;
+mod local;
+mod metrics;
+mod runtime;
+mod sync;
+pub mod task;
+mod worker;
+mod yield_now;
+
+#[cfg(loom)]
+mod loom_tests;
+
+pub use cell::{JoinError, JoinHandle};
+pub use metrics::{RuntimeMetrics, SlowPoll};
+pub use runtime::{Builder, Handle, Runtime, VictimSelection};
+pub use yield_now::yield_now;
+
+/// nimsync-time's timers, driven by the runtime while it lives.
+pub use nimsync_time as time;
+
+/// Spawns a task on the current runtime.
+///
+/// # Panics
+/// Outside a runtime (not in a task, `block_on` or blocking closure); use
+/// [`Runtime::spawn`] or [`Handle::spawn`] there.
+///
+/// # Examples
+/// ```
+/// let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// let v = rt.block_on(async { nimsync_scheduler::spawn(async { 5 }).await.unwrap() });
+/// assert_eq!(v, 5);
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: core::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    task::current("spawn").spawn(future)
+}
+
+/// Runs a blocking closure on the current runtime's blocking pool.
+///
+/// # Panics
+/// Outside a runtime; use [`Runtime::spawn_blocking`] there.
+///
+/// # Examples
+/// ```
+/// let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// let v = rt.block_on(async {
+///     nimsync_scheduler::spawn_blocking(|| std::thread::current().name().map(str::to_owned))
+///         .await
+///         .unwrap()
+/// });
+/// assert_eq!(v.as_deref(), Some("nimsync-worker"));
+/// ```
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    task::current("spawn_blocking").spawn_blocking(f)
+}
+
+/// Spawns a `!Send` future on the current thread: it runs only on this
+/// thread (a worker, or the thread in `block_on`), is never stolen, and is
+/// dropped when the thread leaves the runtime (the worker stops, or the
+/// `block_on` call returns).
+///
+/// # Panics
+/// Outside a runtime thread (a plain thread or a blocking closure): the
+/// message says how to get one.
+///
+/// # Examples
+/// ```
+/// use std::rc::Rc;
+///
+/// let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// let v = rt.block_on(async {
+///     let shared = Rc::new(5);
+///     let local = Rc::clone(&shared);
+///     nimsync_scheduler::spawn_local(async move { *local + 1 }).await.unwrap()
+/// });
+/// assert_eq!(v, 6);
+/// ```
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: core::future::Future + 'static,
+    F::Output: 'static,
+{
+    runtime::spawn_local_inner(future, None)
+}

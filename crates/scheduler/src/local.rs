@@ -1,0 +1,86 @@
+//! `spawn_local`: tasks that stay on the thread that spawned them.
+
+use std::sync::{Arc, Mutex};
+
+use crossbeam_deque::{Injector, Steal};
+use crossbeam_utils::sync::Unparker;
+
+use crate::cell::{Registry, Runnable};
+
+/// The `!Send` tasks of one thread: a queue any thread may push to (wakers
+/// are `Send`) and only the owner pops, and the registry of its live tasks.
+#[derive(Debug)]
+pub(crate) struct LocalQueue {
+    /// Tasks ready to run on the owner thread.
+    queue: Injector<Runnable>,
+    /// The owner's live local tasks.
+    pub(crate) registry: Registry,
+    /// Wakes the owner thread (replaced when a current-thread `block_on`
+    /// takes over the runtime's core and its parker).
+    unparker: Mutex<Unparker>,
+}
+
+impl LocalQueue {
+    /// A queue whose owner is woken through `unparker`.
+    pub(crate) fn new(unparker: Unparker) -> Arc<Self> {
+        Arc::new(Self {
+            queue: Injector::new(),
+            registry: Registry::new(),
+            unparker: Mutex::new(unparker),
+        })
+    }
+
+    /// The schedule function of local tasks.
+    pub(crate) fn schedule(&self, runnable: Runnable) {
+        self.queue.push(runnable);
+        self.unparker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unpark();
+    }
+
+    /// Wakes the owner through `unparker` from now on.
+    pub(crate) fn set_unparker(&self, unparker: Unparker) {
+        *self
+            .unparker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = unparker;
+        // A wake-up sent to the old parker must not be lost.
+        self.unparker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unpark();
+    }
+
+    /// The next ready local task (owner thread only).
+    pub(crate) fn pop(&self) -> Option<Runnable> {
+        loop {
+            match self.queue.steal() {
+                Steal::Success(task) => return Some(task),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    /// Whether no local task is ready.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Drops every unfinished local task, on the owner thread, when the
+    /// thread leaves the runtime.
+    pub(crate) fn shutdown(&self) {
+        loop {
+            while let Some(task) = self.pop() {
+                drop(task);
+            }
+            let wakers = self.registry.take_wakers();
+            if wakers.is_empty() {
+                break;
+            }
+            // Each wake queues the task here; the next round drops it.
+            wakers.into_iter().for_each(std::task::Waker::wake);
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! Task identity, naming and task-local values.
+//!
+//! - [`Builder`] spawns a task with a name.
+//! - [`id`], [`try_id`] and [`name`] tell a task who it is.
+//! - [`task_local!`](crate::task_local) declares values that are set for the
+//!   extent of a future ([`LocalKey::scope`]) and read inside it, whichever
+//!   worker polls it.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::cell::JoinHandle;
+pub use crate::cell::{Id, id, name, try_id};
+use crate::runtime::{Handle, spawn_blocking_on, spawn_local_inner, spawn_on};
+
+/// Spawns tasks with options (a name).
+///
+/// # Examples
+/// ```
+/// use nimsync_scheduler::{Runtime, task};
+///
+/// let rt = Runtime::new().unwrap();
+/// let name = rt.block_on(async {
+///     task::Builder::new().name("fetch").spawn(async { task::name() }).await.unwrap()
+/// });
+/// assert_eq!(name.as_deref(), Some("fetch"));
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    /// The task's name.
+    name: Option<Arc<str>>,
+}
+
+impl Builder {
+    /// A builder with no options set.
+    ///
+    /// # Examples
+    /// ```
+    /// let _ = nimsync_scheduler::task::Builder::new();
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Names the task: [`name`] returns it inside the task, and join errors
+    /// and slow-poll reports carry it.
+    ///
+    /// # Examples
+    /// ```
+    /// let _ = nimsync_scheduler::task::Builder::new().name("worker-7");
+    /// ```
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawns on the current runtime.
+    ///
+    /// # Panics
+    /// Outside a runtime; use [`Builder::spawn_on`] with a [`Handle`].
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// let v = rt.block_on(async {
+    ///     nimsync_scheduler::task::Builder::new().spawn(async { 1 }).await.unwrap()
+    /// });
+    /// assert_eq!(v, 1);
+    /// ```
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_on(future, &current("spawn"))
+    }
+
+    /// Spawns on the runtime of `handle`.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// let h = nimsync_scheduler::task::Builder::new().name("x").spawn_on(async { 2 }, &rt.handle());
+    /// assert_eq!(rt.block_on(h).unwrap(), 2);
+    /// ```
+    pub fn spawn_on<F>(self, future: F, handle: &Handle) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_on(handle.shared(), future, self.name)
+    }
+
+    /// Spawns a `!Send` future on the current thread; see
+    /// [`spawn_local`](crate::spawn_local).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// let v = rt.block_on(async {
+    ///     let rc = std::rc::Rc::new(3);
+    ///     nimsync_scheduler::task::Builder::new()
+    ///         .name("local")
+    ///         .spawn_local(async move { *rc })
+    ///         .await
+    ///         .unwrap()
+    /// });
+    /// assert_eq!(v, 3);
+    /// ```
+    pub fn spawn_local<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        spawn_local_inner(future, self.name)
+    }
+
+    /// Runs a blocking closure on the current runtime's blocking pool; see
+    /// [`spawn_blocking`](crate::spawn_blocking).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// let v = rt.block_on(async {
+    ///     nimsync_scheduler::task::Builder::new().name("io").spawn_blocking(|| 4).await.unwrap()
+    /// });
+    /// assert_eq!(v, 4);
+    /// ```
+    pub fn spawn_blocking<F, R>(self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        spawn_blocking_on(current("spawn_blocking").shared(), f, self.name)
+    }
+}
+
+/// The current runtime, or a panic that says how to get one.
+pub(crate) fn current(what: &str) -> Handle {
+    Handle::try_current().unwrap_or_else(|| {
+        panic!(
+            "nimsync_scheduler::{what} called outside a runtime: call it from a task or inside \
+             Runtime::block_on, or use Runtime::{what} / Handle::{what} with a handle"
+        )
+    })
+}
+
+/// A task-local value declared with [`task_local!`](crate::task_local).
+///
+/// The value is set for the extent of one future with [`LocalKey::scope`]
+/// and read inside it with [`LocalKey::with`] or [`LocalKey::get`]. It moves
+/// with the future across workers: it lives in the future, and is installed
+/// in the polling thread only during each poll.
+pub struct LocalKey<T: 'static> {
+    #[doc(hidden)]
+    pub inner: std::thread::LocalKey<RefCell<Option<T>>>,
+}
+
+impl<T: 'static> fmt::Debug for LocalKey<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalKey").finish_non_exhaustive()
+    }
+}
+
+/// The error of [`LocalKey::try_with`] outside a scope of the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessError(());
+
+impl fmt::Display for AccessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "task-local value not set: read it inside a future wrapped by LocalKey::scope \
+             (or a closure run by LocalKey::sync_scope)",
+        )
+    }
+}
+
+impl std::error::Error for AccessError {}
+
+impl<T: 'static> LocalKey<T> {
+    /// Runs `future` with the key set to `value`.
+    ///
+    /// # Examples
+    /// ```
+    /// nimsync_scheduler::task_local! {
+    ///     static REQUEST_ID: u64;
+    /// }
+    ///
+    /// let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// let seen = rt.block_on(REQUEST_ID.scope(42, async {
+    ///     nimsync_scheduler::yield_now().await;
+    ///     REQUEST_ID.get()
+    /// }));
+    /// assert_eq!(seen, 42);
+    /// ```
+    pub fn scope<F: Future>(&'static self, value: T, future: F) -> TaskLocalFuture<T, F> {
+        TaskLocalFuture {
+            key: self,
+            slot: Some(value),
+            future: Some(future),
+        }
+    }
+
+    /// Runs `f` with the key set to `value`.
+    ///
+    /// # Examples
+    /// ```
+    /// nimsync_scheduler::task_local! {
+    ///     static DEPTH: u32;
+    /// }
+    /// assert_eq!(DEPTH.sync_scope(3, || DEPTH.get()), 3);
+    /// ```
+    pub fn sync_scope<F: FnOnce() -> R, R>(&'static self, value: T, f: F) -> R {
+        let mut slot = Some(value);
+        let _guard = self.enter(&mut slot);
+        f()
+    }
+
+    /// Swaps `slot` into the key until the guard drops.
+    fn enter<'a>(&'static self, slot: &'a mut Option<T>) -> Swap<'a, T> {
+        self.inner
+            .with(|cell| std::mem::swap(&mut *cell.borrow_mut(), slot));
+        Swap { key: self, slot }
+    }
+
+    /// Calls `f` with the value.
+    ///
+    /// # Panics
+    /// Outside a scope of this key; use [`LocalKey::try_with`].
+    ///
+    /// # Examples
+    /// ```
+    /// nimsync_scheduler::task_local! {
+    ///     static NAME: String;
+    /// }
+    /// NAME.sync_scope("a".to_owned(), || NAME.with(|n| assert_eq!(n, "a")));
+    /// ```
+    pub fn with<F: FnOnce(&T) -> R, R>(&'static self, f: F) -> R {
+        self.try_with(f).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    /// Calls `f` with the value, or fails outside a scope of this key.
+    ///
+    /// # Errors
+    /// [`AccessError`] outside a scope.
+    ///
+    /// # Examples
+    /// ```
+    /// nimsync_scheduler::task_local! {
+    ///     static USER: u32;
+    /// }
+    /// assert!(USER.try_with(|u| *u).is_err());
+    /// ```
+    pub fn try_with<F: FnOnce(&T) -> R, R>(&'static self, f: F) -> Result<R, AccessError> {
+        self.inner.with(|cell| {
+            let value = cell.borrow();
+            value.as_ref().map(f).ok_or(AccessError(()))
+        })
+    }
+
+    /// A clone of the value.
+    ///
+    /// # Panics
+    /// Outside a scope of this key.
+    ///
+    /// # Examples
+    /// ```
+    /// nimsync_scheduler::task_local! {
+    ///     static N: u8;
+    /// }
+    /// assert_eq!(N.sync_scope(1, || N.get()), 1);
+    /// ```
+    pub fn get(&'static self) -> T
+    where
+        T: Clone,
+    {
+        self.with(T::clone)
+    }
+}
+
+/// Puts the value back into its future when a scope's poll ends.
+struct Swap<'a, T: 'static> {
+    /// The key.
+    key: &'static LocalKey<T>,
+    /// The future's copy of the value (empty while installed).
+    slot: &'a mut Option<T>,
+}
+
+impl<T: 'static> Drop for Swap<'_, T> {
+    fn drop(&mut self) {
+        self.key
+            .inner
+            .with(|cell| std::mem::swap(&mut *cell.borrow_mut(), self.slot));
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future running with a task-local value set; see [`LocalKey::scope`].
+    pub struct TaskLocalFuture<T: 'static, F> {
+        key: &'static LocalKey<T>,
+        slot: Option<T>,
+        #[pin]
+        future: Option<F>,
+    }
+
+    impl<T: 'static, F> PinnedDrop for TaskLocalFuture<T, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            // The future is dropped inside its scope, so its drop code can
+            // still read the value.
+            let _guard = this.key.enter(this.slot);
+            let mut future = this.future;
+            future.set(None);
+        }
+    }
+}
+
+impl<T: 'static, F> fmt::Debug for TaskLocalFuture<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskLocalFuture").finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static, F: Future> Future for TaskLocalFuture<T, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _guard = this.key.enter(this.slot);
+        match this.future.as_pin_mut() {
+            Some(future) => future.poll(cx),
+            None => panic!("a TaskLocalFuture was polled after it completed"),
+        }
+    }
+}
+
+/// Declares task-local values: `static NAME: Type;` items, each a
+/// [`LocalKey`].
+///
+/// # Examples
+/// ```
+/// nimsync_scheduler::task_local! {
+///     /// The id of the request being served.
+///     pub static REQUEST: u64;
+///     static TRACE: String;
+/// }
+///
+/// let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// rt.block_on(REQUEST.scope(7, async {
+///     let inner = TRACE.scope("abc".into(), async { TRACE.get() });
+///     assert_eq!(inner.await, "abc");
+///     assert_eq!(REQUEST.get(), 7);
+/// }));
+/// ```
+#[macro_export]
+macro_rules! task_local {
+    () => {};
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty; $($rest:tt)*) => {
+        $crate::__task_local_inner!($(#[$attr])* $vis $name, $t);
+        $crate::task_local!($($rest)*);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty) => {
+        $crate::__task_local_inner!($(#[$attr])* $vis $name, $t);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __task_local_inner {
+    ($(#[$attr:meta])* $vis:vis $name:ident, $t:ty) => {
+        $(#[$attr])*
+        $vis static $name: $crate::task::LocalKey<$t> = {
+            ::std::thread_local! {
+                static __KEY: ::std::cell::RefCell<::core::option::Option<$t>> =
+                    const { ::std::cell::RefCell::new(::core::option::Option::None) };
+            }
+            $crate::task::LocalKey { inner: __KEY }
+        };
+    };
+}

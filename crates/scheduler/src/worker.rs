@@ -1,0 +1,540 @@
+//! The shared state of a runtime and the loop each worker runs.
+//!
+//! Each worker owns a `crossbeam_deque::Worker` (its local queue) and a
+//! [`Lifo`] slot; all workers share a global `Injector`. A task woken by the
+//! task running on a worker goes to that worker's LIFO slot, so a message
+//! handed from one task to another is handled while it is hot in cache; the
+//! slot is run at most [`MAX_LIFO_STREAK`] times in a row (two tasks waking
+//! each other cannot starve the queue), and other workers steal from it, so
+//! a task parked there is never stranded behind a long poll while another
+//! worker looks for work. A task that wakes itself (yields) goes to the back
+//! of the local queue. Every [`GLOBAL_INTERVAL`] ticks the injector is
+//! checked first, so spawns from outside are not starved by a busy local
+//! queue.
+//!
+//! An idle worker steals a batch from a victim (adaptive selection: the
+//! victim with the most queued work and the best record of recent
+//! successful steals first, then the others from a random start), then from
+//! the injector; at most half of the workers search at once (see
+//! [`Idle`]). A worker that finds nothing parks; the one that parks holding
+//! the timer-driver role turns nimsync-time's wheel and sleeps only until
+//! the next deadline, the others sleep until woken.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_utils::CachePadded;
+use crossbeam_utils::sync::{Parker, Unparker};
+
+use crate::blocking::BlockingPool;
+use crate::cell::{self, Registry, Runnable};
+use crate::idle::Idle;
+use crate::lifo::Lifo;
+use crate::local::LocalQueue;
+use crate::metrics::SlowPoll;
+use crate::runtime::{Config, Handle, VictimSelection};
+
+/// How many times in a row a worker runs the task in its LIFO slot before
+/// it goes to the back of the local queue.
+pub(crate) const MAX_LIFO_STREAK: u32 = 3;
+
+/// Every this many ticks a worker looks at the global queue first and checks
+/// whether a timer is due.
+pub(crate) const GLOBAL_INTERVAL: u32 = 61;
+
+/// Per-worker counters, written by their worker (and `unparks` by
+/// notifiers).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// Polls run.
+    pub(crate) polls: AtomicU64,
+    /// Successful steals (batches) from other workers.
+    pub(crate) steals: AtomicU64,
+    /// Steal attempts on other workers.
+    pub(crate) steal_attempts: AtomicU64,
+    /// Times the worker parked.
+    pub(crate) parks: AtomicU64,
+    /// Times the worker was unparked by a notifier.
+    pub(crate) unparks: AtomicU64,
+    /// Timer-wheel turns done by the worker.
+    pub(crate) timer_turns: AtomicU64,
+    /// Polls slower than the slow-poll threshold.
+    pub(crate) slow_polls: AtomicU64,
+}
+
+/// Adds one to a counter only its owner thread writes.
+#[inline]
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+/// What other threads see of a worker.
+#[derive(Debug)]
+pub(crate) struct WorkerShared {
+    /// Steals from its local queue.
+    pub(crate) stealer: Stealer<Runnable>,
+    /// Its LIFO slot.
+    pub(crate) lifo: Lifo,
+    /// Wakes it.
+    pub(crate) unparker: Unparker,
+    /// Its counters.
+    pub(crate) counters: CachePadded<Counters>,
+}
+
+/// The parts of a worker that move into the thread that runs it.
+#[derive(Debug)]
+pub(crate) struct Core {
+    /// The worker's index.
+    pub(crate) index: usize,
+    /// Its local queue.
+    pub(crate) local: Worker<Runnable>,
+    /// Its parker.
+    pub(crate) parker: Parker,
+}
+
+/// The state every worker, handle and task of a runtime shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The global queue.
+    pub(crate) injector: Injector<Runnable>,
+    /// The workers.
+    pub(crate) workers: Box<[WorkerShared]>,
+    /// Parked and searching workers.
+    pub(crate) idle: Idle,
+    /// Every live task.
+    pub(crate) registry: Registry,
+    /// Set when the runtime shuts down: workers exit.
+    pub(crate) shutdown: AtomicBool,
+    /// Set when shutdown finished: late wake-ups drop their task at once.
+    pub(crate) closed: AtomicBool,
+    /// The builder's settings.
+    pub(crate) config: Config,
+    /// The `spawn_blocking` pool.
+    pub(crate) blocking: BlockingPool,
+    /// The timer hook, detached at shutdown.
+    pub(crate) timer: Mutex<Option<nimsync_time::driver::Hook>>,
+    /// 1 + the index of the worker parked as the timer driver, or 0.
+    pub(crate) timer_driver: AtomicUsize,
+    /// The current-thread flavor's single core, taken by `block_on`.
+    pub(crate) core: Mutex<Option<Core>>,
+    /// `block_on` calls waiting for the current-thread core.
+    pub(crate) block_on_waiters: Mutex<Vec<(usize, Unparker)>>,
+}
+
+impl Shared {
+    /// Queues `runnable` from a thread that is not one of this runtime's
+    /// workers (or for a spawn), then wakes a worker if needed.
+    pub(crate) fn push_global(&self, runnable: Runnable) {
+        if self.closed.load(Ordering::Acquire) {
+            drop(runnable);
+            return;
+        }
+        self.injector.push(runnable);
+        self.notify_work();
+    }
+
+    /// Wakes a parked worker if nobody is searching.
+    pub(crate) fn notify_work(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            self.unpark(index);
+        }
+    }
+
+    /// Unparks worker `index` and counts it.
+    fn unpark(&self, index: usize) {
+        let worker = &self.workers[index];
+        worker.counters.unparks.fetch_add(1, Ordering::Relaxed);
+        worker.unparker.unpark();
+    }
+
+    /// The schedule function of every runtime task.
+    pub(crate) fn schedule(self: &Arc<Self>, runnable: Runnable, info: async_task::ScheduleInfo) {
+        let local = CONTEXT.with(|ctx| {
+            let ctx = ctx.borrow();
+            match ctx.as_ref().and_then(|c| c.worker.as_ref()) {
+                Some(worker) if Arc::ptr_eq(&worker.shared, self) => {
+                    worker.schedule_local(runnable, info.woken_while_running);
+                    None
+                }
+                _ => Some(runnable),
+            }
+        });
+        if let Some(runnable) = local {
+            self.push_global(runnable);
+        }
+    }
+
+    /// Wakes whoever drives the timer wheel (the hook's unpark callback).
+    pub(crate) fn unpark_timer_driver(&self) {
+        match self.timer_driver.load(Ordering::SeqCst) {
+            0 => {
+                if let Some(index) = self.idle.pop_sleeper() {
+                    self.unpark(index);
+                }
+            }
+            driver => self.workers[driver - 1].unparker.unpark(),
+        }
+    }
+
+    /// Turns the timer wheel if a timer is due (for busy workers).
+    fn turn_timers_if_due(&self, counters: &Counters) {
+        let timer = self
+            .timer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(hook) = timer.as_ref() {
+            if hook.is_due() {
+                hook.turn();
+                bump(&counters.timer_turns);
+            }
+        }
+    }
+
+    /// Whether any queue a worker can take from holds a task.
+    fn has_work(&self, core: &Core, local: &LocalQueue) -> bool {
+        !core.local.is_empty()
+            || !self.injector.is_empty()
+            || !local.is_empty()
+            || self
+                .workers
+                .iter()
+                .any(|w| !w.stealer.is_empty() || !w.lifo.is_empty())
+    }
+}
+
+/// A worker while it runs on its thread.
+#[derive(Debug)]
+pub(crate) struct WorkerCtx {
+    /// The runtime.
+    pub(crate) shared: Arc<Shared>,
+    /// The worker's own parts.
+    pub(crate) core: Core,
+    /// Whether the worker counts as searching.
+    searching: Cell<bool>,
+    /// Ticks, for the periodic global-queue check.
+    tick: Cell<u32>,
+    /// LIFO-slot runs in a row.
+    lifo_streak: Cell<u32>,
+    /// xorshift state for victim selection.
+    rng: Cell<u64>,
+    /// Recent steal success per victim (adaptive selection).
+    scores: Box<[Cell<u32>]>,
+    /// This thread's `spawn_local` queue.
+    pub(crate) local_tasks: Arc<LocalQueue>,
+}
+
+/// What a thread inside a runtime knows about it.
+#[derive(Debug)]
+pub(crate) struct ThreadContext {
+    /// The runtime.
+    pub(crate) handle: Handle,
+    /// The worker this thread runs, if any.
+    pub(crate) worker: Option<Rc<WorkerCtx>>,
+    /// This thread's `spawn_local` queue (none on blocking threads).
+    pub(crate) local: Option<Arc<LocalQueue>>,
+}
+
+thread_local! {
+    /// The runtime this thread is in, set by worker threads and `block_on`.
+    pub(crate) static CONTEXT: RefCell<Option<ThreadContext>> = const { RefCell::new(None) };
+}
+
+/// Clears [`CONTEXT`] when dropped.
+#[derive(Debug)]
+pub(crate) struct ContextGuard(());
+
+impl ContextGuard {
+    /// Enters `context` on this thread.
+    ///
+    /// # Panics
+    /// If the thread is already inside a runtime.
+    pub(crate) fn enter(context: ThreadContext) -> Self {
+        CONTEXT.with(|ctx| {
+            let mut ctx = ctx.borrow_mut();
+            assert!(
+                ctx.is_none(),
+                "cannot enter a nimsync runtime from inside a runtime: `block_on` was called \
+                 from a task or from inside another `block_on`; `.await` the future instead, \
+                 or run the blocking code with `spawn_blocking`"
+            );
+            *ctx = Some(context);
+        });
+        ContextGuard(())
+    }
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        let context = CONTEXT.with(|ctx| ctx.borrow_mut().take());
+        drop(context);
+    }
+}
+
+impl WorkerCtx {
+    /// A worker for `core` of `shared`.
+    pub(crate) fn new(shared: Arc<Shared>, core: Core, local_tasks: Arc<LocalQueue>) -> Self {
+        let workers = shared.workers.len();
+        let seed = 0x9E37_79B9_7F4A_7C15_u64 ^ ((core.index as u64 + 1) << 17);
+        Self {
+            shared,
+            core,
+            searching: Cell::new(false),
+            tick: Cell::new(0),
+            lifo_streak: Cell::new(0),
+            rng: Cell::new(seed),
+            scores: (0..workers).map(|_| Cell::new(0)).collect(),
+            local_tasks,
+        }
+    }
+
+    /// This worker's shared half.
+    fn me(&self) -> &WorkerShared {
+        &self.shared.workers[self.core.index]
+    }
+
+    /// Schedules a task woken on this worker.
+    fn schedule_local(&self, runnable: Runnable, woken_while_running: bool) {
+        if woken_while_running {
+            // It yielded: to the back of the queue, behind the others.
+            self.core.local.push(runnable);
+            self.shared.notify_work();
+        } else if let Some(displaced) = self.me().lifo.swap(runnable) {
+            self.core.local.push(displaced);
+            self.shared.notify_work();
+        }
+    }
+
+    /// Queues a task spawned from this worker.
+    pub(crate) fn push_spawned(&self, runnable: Runnable) {
+        self.core.local.push(runnable);
+        self.shared.notify_work();
+    }
+
+    /// The next random number.
+    fn random(&self) -> u64 {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x
+    }
+
+    /// The next task from this worker's own queues or the global queue.
+    fn next_task(&self) -> Option<Runnable> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % GLOBAL_INTERVAL == 0 {
+            self.shared.turn_timers_if_due(&self.me().counters);
+            if let Some(task) = self.pop_global().or_else(|| self.local_tasks.pop()) {
+                return Some(task);
+            }
+        }
+        let lifo = &self.me().lifo;
+        if self.lifo_streak.get() < MAX_LIFO_STREAK {
+            if let Some(task) = lifo.take() {
+                self.lifo_streak.set(self.lifo_streak.get() + 1);
+                return Some(task);
+            }
+        } else if let Some(task) = lifo.take() {
+            self.core.local.push(task);
+        }
+        self.lifo_streak.set(0);
+        self.core
+            .local
+            .pop()
+            .or_else(|| self.pop_global())
+            .or_else(|| self.local_tasks.pop())
+    }
+
+    /// A batch from the global queue.
+    fn pop_global(&self) -> Option<Runnable> {
+        loop {
+            match self.shared.injector.steal_batch_and_pop(&self.core.local) {
+                Steal::Success(task) => return Some(task),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    /// Steals from other workers, in adaptive or random victim order.
+    fn steal(&self) -> Option<Runnable> {
+        let shared = &self.shared;
+        let n = shared.workers.len();
+        if n == 1 {
+            return None;
+        }
+        if !self.searching.get() {
+            if !shared.idle.try_start_search(n) {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let me = self.core.index;
+        let start = (self.random() % n as u64) as usize;
+        let best = match shared.config.victim_selection {
+            VictimSelection::Random => None,
+            VictimSelection::Adaptive => (0..n)
+                .filter(|&v| v != me)
+                .map(|v| {
+                    let worker = &shared.workers[v];
+                    let queued = worker.stealer.len() as u64 + u64::from(!worker.lifo.is_empty());
+                    (queued * 8 + u64::from(self.scores[v].get()), v)
+                })
+                .filter(|&(weight, _)| weight > 0)
+                .max()
+                .map(|(_, v)| v),
+        };
+        let order = best.into_iter().chain(
+            (0..n)
+                .map(|i| (start + i) % n)
+                .filter(|&v| v != me && Some(v) != best),
+        );
+        for victim in order {
+            if let Some(task) = self.steal_from(victim) {
+                return Some(task);
+            }
+        }
+        self.pop_global()
+    }
+
+    /// One steal attempt on `victim`: a batch from its queue, else its LIFO
+    /// slot. Updates the victim's score.
+    fn steal_from(&self, victim: usize) -> Option<Runnable> {
+        let counters = &self.me().counters;
+        let worker = &self.shared.workers[victim];
+        bump(&counters.steal_attempts);
+        let stolen = loop {
+            match worker.stealer.steal_batch_and_pop(&self.core.local) {
+                Steal::Success(task) => break Some(task),
+                Steal::Empty => break worker.lifo.take(),
+                Steal::Retry => {}
+            }
+        };
+        let score = &self.scores[victim];
+        if stolen.is_some() {
+            bump(&counters.steals);
+            score.set((score.get() + 8).min(64));
+        } else {
+            score.set(score.get() / 2);
+        }
+        stolen
+    }
+
+    /// Runs one task.
+    fn run_task(&self, runnable: Runnable) {
+        if self.searching.replace(false) && self.shared.idle.stop_search() {
+            // The last searcher found work: there may be more.
+            self.shared.notify_work();
+        }
+        let counters = &self.me().counters;
+        bump(&counters.polls);
+        match &self.shared.config.slow_poll {
+            None => {
+                cell::run(runnable);
+            }
+            Some(slow) => {
+                let id = runnable.metadata().id;
+                let name = runnable.metadata().name.clone();
+                let start = Instant::now();
+                cell::run(runnable);
+                let duration = start.elapsed();
+                if duration >= slow.threshold {
+                    bump(&counters.slow_polls);
+                    (slow.hook)(&SlowPoll { id, name, duration });
+                }
+            }
+        }
+    }
+
+    /// Runs one task if there is one anywhere. Returns whether it ran one.
+    pub(crate) fn step(&self) -> bool {
+        match self.next_task().or_else(|| self.steal()) {
+            Some(task) => {
+                self.run_task(task);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Parks until woken (or until the next timer deadline when this worker
+    /// drives the timers). `woken` reports a pending wake-up that must not
+    /// be slept through (the main future of a current-thread `block_on`).
+    pub(crate) fn park(&self, woken: &dyn Fn() -> bool) {
+        let shared = &self.shared;
+        let index = self.core.index;
+        shared.idle.register(index, self.searching.replace(false));
+        if woken()
+            || shared.shutdown.load(Ordering::SeqCst)
+            || shared.has_work(&self.core, &self.local_tasks)
+        {
+            if !shared.idle.unregister(index) {
+                self.searching.set(true);
+            }
+            return;
+        }
+        let counters = &self.me().counters;
+        bump(&counters.parks);
+        let driver = shared
+            .timer_driver
+            .compare_exchange(0, index + 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if driver {
+            let next = {
+                let timer = shared
+                    .timer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                timer.as_ref().and_then(|hook| {
+                    bump(&counters.timer_turns);
+                    hook.turn()
+                })
+            };
+            // Timers fired by the turn may have queued tasks on this worker.
+            if self.me().lifo.is_empty() && self.core.local.is_empty() {
+                match next {
+                    Some(deadline) => self.core.parker.park_deadline(deadline),
+                    None => self.core.parker.park(),
+                }
+            }
+            shared.timer_driver.store(0, Ordering::SeqCst);
+            let timer = shared
+                .timer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(hook) = timer.as_ref() {
+                if hook.is_due() {
+                    bump(&counters.timer_turns);
+                    hook.turn();
+                }
+            }
+        } else {
+            self.core.parker.park();
+        }
+        if !shared.idle.unregister(index) {
+            self.searching.set(true);
+        }
+    }
+
+    /// Gives the worker's own parts back (current-thread `block_on`).
+    pub(crate) fn into_core(self) -> Core {
+        self.core
+    }
+
+    /// Drops what is left in this worker's queues (at shutdown).
+    pub(crate) fn drain(&self) {
+        while let Some(task) = self.core.local.pop() {
+            drop(task);
+        }
+        drop(self.me().lifo.take());
+        if self.searching.replace(false) {
+            self.shared.idle.stop_search();
+        }
+    }
+}
