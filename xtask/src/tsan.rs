@@ -30,15 +30,16 @@ pub(crate) fn run(args: Args) -> Result {
         skipped(&reason);
         return Ok(());
     }
-    let mut cmd = nightly_cargo();
-    cmd.env("RUSTFLAGS", "-Zsanitizer=thread")
-        .env("CARGO_TARGET_DIR", util::target_dir("tsan"))
-        .args(["test", "-Zbuild-std", "--target", TARGET]);
     for krate in MIRI_CRATES {
-        cmd.args(["-p", krate]);
+        let mut cmd = nightly_cargo();
+        cmd.env("RUSTFLAGS", "-Zsanitizer=thread")
+            .env("CARGO_TARGET_DIR", util::target_dir("tsan"))
+            .args(["test", "-Zbuild-std", "--target", TARGET, "-p", krate.name])
+            .args(krate.targets)
+            .args(["--", "--test-threads=1"]);
+        util::run(&mut cmd)?;
     }
-    cmd.args(["--lib", "--tests", "--", "--test-threads=1"]);
-    util::run(&mut cmd)
+    Ok(())
 }
 
 /// Prints the loud banner for a skipped run.

@@ -9,6 +9,7 @@
 //! the per-round ratios.
 
 pub mod contenders;
+pub mod executors;
 pub mod report;
 pub mod scenarios;
 pub mod targets;

@@ -1,6 +1,7 @@
 //! The scenario table: adding a contender or a scenario is a line here.
 
 use super::contenders::*;
+use super::executors::*;
 use super::workloads::*;
 use super::{Contender, Outcome, Scenario};
 
@@ -257,5 +258,117 @@ pub fn all(quick: bool) -> Vec<Scenario> {
             ping_spin::<Ringbuf>(r),
         ],
     });
+    v.extend(runtime(quick));
+    v
+}
+
+fn storm<E: Exec>(n: u64) -> Contender {
+    c(E::NAME, E::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(spawn_storm::<E>(n, 2))
+    })
+}
+
+fn chan_storm<E: Exec, C: AsyncChannel>(name: &'static str, per: u64) -> Contender {
+    c(name, E::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(channel_storm::<E, C>(10, per, 1024, 2))
+    })
+}
+
+fn wake<E: Exec>(iters: u64, split: bool) -> Contender {
+    c(E::NAME, E::NAME.starts_with("nimsync"), move || {
+        Outcome::Latencies(wake_pingpong::<E>(iters as usize, split))
+    })
+}
+
+fn tree<E: Exec>(depth: u32, workers: usize) -> Contender {
+    c(E::NAME, E::NAME == "nimsync", move || {
+        Outcome::Run(steal_tree::<E>(depth, workers))
+    })
+}
+
+/// The runtime scenarios (nimsync-scheduler against tokio and
+/// async-executor, 2 workers each unless said otherwise).
+pub fn runtime(quick: bool) -> Vec<Scenario> {
+    let n = |full: u64| if quick { full / 500 } else { full };
+    let tasks = n(1_000_000);
+    let per = n(1_000_000);
+    let iters = if quick { 500 } else { 20_000 };
+    let depth = if quick { 8 } else { 16 };
+    let mut v = vec![
+        Scenario {
+            id: "rt-spawn-storm",
+            title: "spawn 1M trivial tasks from a task and join them all (a message = one task)",
+            kind: "runtime",
+            shape: "2 workers on 2 cores",
+            messages: tasks,
+            contenders: vec![
+                storm::<NimRt>(tasks),
+                storm::<TokioRt>(tasks),
+                storm::<SmolRt>(tasks),
+            ],
+        },
+        Scenario {
+            id: "rt-channel-storm",
+            title: "10 channels x 1M messages, a producer and a consumer task per channel, capacity 1024",
+            kind: "runtime",
+            shape: "20 tasks on 2 workers",
+            messages: 10 * per,
+            contenders: vec![
+                chan_storm::<NimRt, NimSpsc>("nimsync spsc on nimsync", per),
+                chan_storm::<TokioRt, Kanal>("kanal on tokio", per),
+                chan_storm::<TokioRt, Flume>("flume on tokio", per),
+                chan_storm::<TokioRt, AsyncChan>("async-channel on tokio", per),
+                chan_storm::<TokioRt, TokioMpsc>("tokio mpsc on tokio", per),
+            ],
+        },
+        Scenario {
+            id: "rt-wake-same-worker",
+            title: "two tasks ping-pong through wakers on one 1-worker runtime (round trip)",
+            kind: "latency-wake",
+            shape: "both tasks on the same worker",
+            messages: iters,
+            contenders: vec![
+                wake::<NimRt>(iters, false),
+                wake::<TokioRt>(iters, false),
+                wake::<SmolRt>(iters, false),
+            ],
+        },
+        Scenario {
+            id: "rt-wake-cross-worker",
+            title: "two tasks ping-pong through wakers, each on its own 1-worker runtime (round trip)",
+            kind: "latency-wake",
+            shape: "tasks on different worker threads (2 threads on 2 cores)",
+            messages: iters,
+            contenders: vec![
+                wake::<NimRt>(iters, true),
+                wake::<TokioRt>(iters, true),
+                wake::<SmolRt>(iters, true),
+            ],
+        },
+    ];
+    for (id, workers, shape) in [
+        (
+            "rt-steal-ablation-4w",
+            4,
+            "4 workers on 2 cores (oversubscribed)",
+        ),
+        (
+            "rt-steal-ablation-8w",
+            8,
+            "8 workers on 2 cores (oversubscribed)",
+        ),
+    ] {
+        v.push(Scenario {
+            id,
+            title: "binary task tree, 2^16 leaves: adaptive vs uniformly random victim selection",
+            kind: "ablation",
+            shape,
+            messages: (2u64 << depth) - 1,
+            contenders: vec![
+                tree::<NimRt>(depth, workers),
+                tree::<NimRandomRt>(depth, workers),
+            ],
+        });
+    }
     v
 }

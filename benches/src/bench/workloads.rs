@@ -30,7 +30,7 @@ pub fn process_cpu() -> Duration {
 }
 
 /// Runs `body` between a start and a stop mark of both clocks.
-fn timed(body: impl FnOnce()) -> Sample {
+pub(crate) fn timed(body: impl FnOnce()) -> Sample {
     let (c0, w0) = (process_cpu(), Instant::now());
     body();
     Sample {

@@ -63,8 +63,10 @@ pub mod task;
 mod worker;
 mod yield_now;
 
-#[cfg(loom)]
+#[cfg(all(loom, test))]
 mod loom_tests;
+#[cfg(all(test, not(loom)))]
+mod tests;
 
 pub use cell::{JoinError, JoinHandle};
 pub use metrics::{RuntimeMetrics, SlowPoll};

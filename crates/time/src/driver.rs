@@ -48,7 +48,7 @@ use crate::sync::{self, Arc, Mutex, Ordering};
 use crate::wheel::{Clock, Entry, Inserted, Key, NEVER, Wheel};
 
 /// A callback that wakes whoever drives the wheel.
-type Unpark = Arc<dyn Fn() + Send + Sync>;
+type Unpark = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// The process-wide wheel and its drivers.
 struct Driver {
@@ -91,7 +91,12 @@ impl State {
     /// Chooses who must wake up to see an earlier deadline.
     fn plan(&mut self) -> Notify {
         if !self.hooks.is_empty() {
-            Notify::Hooks(self.hooks.iter().map(|(_, f)| Arc::clone(f)).collect())
+            Notify::Hooks(
+                self.hooks
+                    .iter()
+                    .map(|(_, f)| std::sync::Arc::clone(f))
+                    .collect(),
+            )
         } else if let Some(thread) = &self.thread {
             Notify::Thread(thread.clone())
         } else if self.starting {
@@ -150,7 +155,7 @@ fn driver() -> &'static Driver {
 /// deadline already passed (the entry is then marked fired).
 pub(crate) fn arm(entry: &Arc<Entry>, deadline: Instant) -> Option<Key> {
     let driver = driver();
-    let tick = driver.clock.tick_ceil(deadline);
+    let tick = deadline_tick(driver, deadline);
     let (inserted, notify) = {
         let mut state = sync::lock(&driver.state);
         let inserted = state.wheel.insert(entry, tick);
@@ -168,9 +173,17 @@ pub(crate) fn arm(entry: &Arc<Entry>, deadline: Instant) -> Option<Key> {
     }
 }
 
-/// Disarms the timer `key` names, if it is still armed.
-pub(crate) fn disarm(key: Key) {
-    let removed = sync::lock(&driver().state).wheel.remove(key);
+/// Disarms the timer `key` names, if `entry` is still armed (checked under
+/// the lock, where it is exact: a fired entry's key may be stale).
+pub(crate) fn disarm(entry: &Arc<Entry>, key: Key) {
+    let removed = {
+        let mut state = sync::lock(&driver().state);
+        if entry.is_armed() {
+            state.wheel.remove(key)
+        } else {
+            None
+        }
+    };
     // Dropped here, after the lock is released.
     drop(removed);
 }
@@ -180,10 +193,14 @@ pub(crate) fn disarm(key: Key) {
 /// passed (the entry is then fired and its task woken).
 pub(crate) fn rearm(entry: &Arc<Entry>, key: Option<Key>, deadline: Instant) -> Option<Key> {
     let driver = driver();
-    let tick = driver.clock.tick_ceil(deadline);
+    let tick = deadline_tick(driver, deadline);
     let (old, inserted, notify) = {
         let mut state = sync::lock(&driver.state);
-        let old = key.and_then(|key| state.wheel.remove(key));
+        // Under the lock `is_armed` is exact. A fired entry's key is stale:
+        // skip it rather than trust the node's generation, which wraps.
+        let old = key
+            .filter(|_| entry.is_armed())
+            .and_then(|key| state.wheel.remove(key));
         let inserted = state.wheel.insert(entry, tick);
         driver.next.store(state.wheel.next(), Ordering::Relaxed);
         let notify = match inserted {
@@ -200,6 +217,18 @@ pub(crate) fn rearm(entry: &Arc<Entry>, key: Option<Key>, deadline: Instant) -> 
             entry.wake();
             None
         }
+    }
+}
+
+/// The tick to insert a timer due at `deadline` at: its first tick, or tick
+/// 0 (due at once) when `deadline` has passed by the clock. The wheel's own
+/// "now" is only as recent as the last turn, so without this a timer moved
+/// into the past stayed pending until the driver's next turn.
+fn deadline_tick(driver: &Driver, deadline: Instant) -> u64 {
+    if deadline <= Instant::now() {
+        0
+    } else {
+        driver.clock.tick_ceil(deadline)
     }
 }
 
@@ -269,7 +298,7 @@ pub fn attach(unpark: impl Fn() + Send + Sync + 'static) -> Hook {
     let mut state = sync::lock(&driver.state);
     let id = state.next_hook;
     state.next_hook += 1;
-    state.hooks.push((id, Arc::new(unpark)));
+    state.hooks.push((id, std::sync::Arc::new(unpark)));
     // The new driver learns the deadlines at its first turn; until then any
     // new timer must reach it.
     state.wheel.set_wake_at(NEVER);
@@ -319,11 +348,15 @@ impl Drop for Hook {
         let notify = {
             let mut state = sync::lock(&driver.state);
             state.hooks.retain(|(id, _)| *id != self.id);
+            // Whoever drives next must learn the current deadlines: the
+            // wake-up this hook's runtime planned no longer stands, so the
+            // next timer armed must count as earlier than any plan. (Left
+            // in place with no timer thread yet, it hid every later timer:
+            // the thread was never started and those timers never fired.)
+            state.wheel.set_wake_at(NEVER);
             if state.wheel.len() == 0 && state.hooks.is_empty() && state.thread.is_none() {
                 Notify::Nothing
             } else {
-                // Whoever drives now must learn the current deadlines.
-                state.wheel.set_wake_at(NEVER);
                 state.plan()
             }
         };

@@ -39,23 +39,16 @@
 mod sync;
 mod wheel;
 
-#[cfg(not(loom))]
 pub mod driver;
-#[cfg(not(loom))]
 mod interval;
-#[cfg(not(loom))]
 mod sleep;
-#[cfg(not(loom))]
 mod timeout;
 
-#[cfg(loom)]
+#[cfg(all(loom, test))]
 mod loom_tests;
 
-#[cfg(not(loom))]
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
-#[cfg(not(loom))]
 pub use sleep::{Sleep, sleep, sleep_until};
-#[cfg(not(loom))]
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
 
 /// The resolution of the timer wheel: deadlines are rounded up to it.

@@ -87,7 +87,8 @@ impl Sleep {
         self.deadline
     }
 
-    /// Whether the deadline has passed.
+    /// Whether the deadline has passed (by the clock; a poll may still
+    /// return `Pending` for up to a tick until the wheel fires it).
     ///
     /// # Examples
     /// ```
@@ -98,8 +99,10 @@ impl Sleep {
         self.entry.as_ref().is_some_and(|e| e.is_fired()) || Instant::now() >= self.deadline
     }
 
-    /// Moves the deadline, whether or not the sleep completed already. The
-    /// task that last polled it is woken at the new deadline.
+    /// Moves the deadline, whether or not the sleep completed already. While
+    /// it is pending, the task that last polled it is woken at the new
+    /// deadline; a sleep that had completed is armed again and completes
+    /// when polled after the new deadline.
     ///
     /// # Examples
     /// ```
@@ -157,7 +160,7 @@ impl Drop for Sleep {
     fn drop(&mut self) {
         if let (Some(entry), Some(key)) = (&self.entry, self.key) {
             if entry.is_armed() {
-                driver::disarm(key);
+                driver::disarm(entry, key);
             }
         }
     }

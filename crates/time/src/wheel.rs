@@ -92,7 +92,7 @@ impl Entry {
     }
 
     /// The raw state, for models.
-    #[cfg(loom)]
+    #[cfg(all(loom, test))]
     pub(crate) fn state_for_tests(&self) -> &AtomicU8 {
         &self.state
     }
