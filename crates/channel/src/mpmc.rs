@@ -118,8 +118,8 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         id: next_channel_id(),
         senders: AtomicUsize::new(1),
         receivers: AtomicUsize::new(1),
-        send_wait: WaitQueue::new(),
-        recv_wait: WaitQueue::new(),
+        send_wait: CachePadded::new(WaitQueue::new()),
+        recv_wait: CachePadded::new(WaitQueue::new()),
         close_wait: WaitQueue::new(),
     });
     (
@@ -188,10 +188,11 @@ struct Shared<T> {
     one_lap: u64,
     senders: AtomicUsize,
     receivers: AtomicUsize,
-    /// Senders (and permit requests, and selects) waiting for room.
-    send_wait: WaitQueue,
-    /// Receivers (and selects) waiting for a value.
-    recv_wait: WaitQueue,
+    /// Senders (and permit requests, and selects) waiting for room. Padded:
+    /// receivers write its counter on every receive in symmetric mode.
+    send_wait: CachePadded<WaitQueue>,
+    /// Receivers (and selects) waiting for a value. Padded likewise.
+    recv_wait: CachePadded<WaitQueue>,
     /// `closed()` futures.
     close_wait: WaitQueue,
 }

@@ -91,8 +91,8 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         cap: capacity,
         buf,
         closed: AtomicBool::new(false),
-        rx_wait: WaitQueue::new(),
-        tx_wait: WaitQueue::new(),
+        rx_wait: CachePadded::new(WaitQueue::new()),
+        tx_wait: CachePadded::new(WaitQueue::new()),
         close_wait: WaitQueue::new(),
     });
     let tx = Sender {
@@ -128,10 +128,11 @@ struct Shared<T> {
     cap: usize,
     buf: Box<[UnsafeCell<MaybeUninit<T>>]>,
     closed: AtomicBool,
-    /// The receiver (or a select over it) waiting for a message.
-    rx_wait: WaitQueue,
-    /// The sender (or a select over it) waiting for room.
-    tx_wait: WaitQueue,
+    /// The receiver (or a select over it) waiting for a message. Padded:
+    /// the sender writes its counter on every send in symmetric mode.
+    rx_wait: CachePadded<WaitQueue>,
+    /// The sender (or a select over it) waiting for room. Padded likewise.
+    tx_wait: CachePadded<WaitQueue>,
     /// `closed()` futures.
     close_wait: WaitQueue,
 }

@@ -90,23 +90,6 @@ mod imp {
 
 pub(crate) use imp::*;
 
-/// The notifier's half of the wait protocol's store-load fence (see the
-/// `waiter` module): called on every publish, so it must be cheap.
-///
-/// NB: with Linux `membarrier` available this is only a compiler fence: the
-/// rare waiting side pays with [`heavy_fence`] instead. Measured with
-/// `cargo xtask bench` against a build with `--cfg nimsync_full_fence`
-/// (a `SeqCst` fence on both sides); the figures are in
-/// `docs/perf-notes.md`.
-#[inline(always)]
-pub(crate) fn light_fence(asymmetric: bool) {
-    if asymmetric {
-        core::sync::atomic::compiler_fence(Ordering::SeqCst);
-    } else {
-        fence(Ordering::SeqCst);
-    }
-}
-
 /// True if the process uses asymmetric fences (after [`prepare_fences`]).
 #[inline]
 pub(crate) fn asymmetric_fences() -> bool {

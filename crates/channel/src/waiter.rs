@@ -23,11 +23,12 @@
 //! the other's store: either the waiter's re-check sees the new state (and
 //! it does not park), or the notifier sees `waiting != 0` and wakes it.
 //!
-//! On Linux the fences are asymmetric (`sync::light_fence` /
-//! `sync::heavy_fence`): the waiter's fence is `membarrier`, which runs a
-//! full barrier on every thread of the process, so the notifier's only needs
-//! to stop the compiler from reordering. A notify then costs one load when
-//! nobody waits.
+//! On Linux the fences start asymmetric (`sync::heavy_fence`): the waiter's
+//! fence is `membarrier`, which runs a full barrier on every thread of the
+//! process, so the notifier's only needs to stop the compiler from
+//! reordering. A notify then costs one load when nobody waits. A queue whose
+//! waiters register often switches to `SeqCst` fences on both sides (see
+//! [`WaitQueue`]).
 //!
 //! # First notifier wins
 //!
@@ -48,7 +49,9 @@ use core::task::Waker;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::sync::{self, Arc, AtomicUsize, AtomicWaker, Mutex, Ordering, Thread};
+#[cfg(not(loom))]
+use crate::sync::AtomicU64;
+use crate::sync::{self, Arc, AtomicU8, AtomicUsize, AtomicWaker, Mutex, Ordering, Thread};
 
 /// The context waits; nobody has claimed it yet.
 const WAITING: usize = 0;
@@ -206,30 +209,179 @@ struct Entry {
     op: usize,
 }
 
+/// The queue pairs a notifier's compiler fence with a waiter's
+/// `membarrier`.
+const FENCE_ASYM: u8 = 0;
+/// The queue is switching to symmetric mode: notifiers already use
+/// read-modify-writes, waiters still use `membarrier`.
+const FENCE_SWITCHING: u8 = 1;
+/// Both sides use read-modify-writes of `waiting`; no fences.
+const FENCE_SYM: u8 = 2;
+
+/// Registrations counted between two looks at the clock.
+#[cfg(not(loom))]
+const HEAVY_BURST: usize = 64;
+
+/// A queue whose last [`HEAVY_BURST`] `membarrier`s came within this many
+/// nanoseconds switches to symmetric fences.
+#[cfg(not(loom))]
+const HEAVY_WINDOW_NS: u64 = 20_000_000;
+
 /// A FIFO of contexts waiting for one kind of progress on one channel
 /// (room to send, a message to receive, or the close).
+///
+/// # Fence mode
+///
+/// A queue starts with asymmetric fences when the process has them: each
+/// notify costs a compiler fence, each registration a `membarrier`. That
+/// wins while waiting is rare. When registrations come often (tasks that
+/// take turns on a shared runtime, threads that ping-pong), the
+/// `membarrier`s cost far more than the fences they save, so a queue that
+/// sees [`HEAVY_BURST`] of them within [`HEAVY_WINDOW_NS`] switches, once
+/// and for good, to symmetric mode.
+///
+/// In symmetric mode there are no fences: the notifier reads `waiting` with
+/// a read-modify-write (`fetch_add(0)`), and every write of `waiting` (all
+/// under the lock) is a read-modify-write too. `waiting` then has one
+/// modification order holding both sides' operations: if the notifier's
+/// comes first, the waiter's read-modify-write reads from its release
+/// sequence and so sees the change the notifier published before it; if the
+/// waiter's comes first, the notifier reads a non-zero count and wakes it.
+///
+/// NB: in `cargo xtask bench`'s channel storm (20 tasks taking turns on 2
+/// workers) a `membarrier` per registration held nimsync spsc to 30-37M
+/// msg/s; switching to `SeqCst` fences gave 72-80M in the same runs, and
+/// read-modify-writes instead of fences gave more (see docs/perf-notes.md).
+///
+/// The switch goes through [`FENCE_SWITCHING`]: notifiers use the
+/// read-modify-write as soon as the mode is not [`FENCE_ASYM`], but waiters
+/// keep using `membarrier` until the switching waiter's own `membarrier`
+/// has run after its store. After that barrier every notifier either sees
+/// the new mode or was serialised by the barrier (its published change is
+/// visible to any later re-check), so a waiter that reads [`FENCE_SYM`] may
+/// skip the barrier.
 ///
 /// # Invariants
 ///
 /// `waiting` equals the length of `entries` whenever the lock is free; it
 /// is written only under the lock and read without it, as the fast check.
+/// `fence_mode` only moves forward: ASYM, SWITCHING, SYM.
 #[derive(Debug)]
 pub(crate) struct WaitQueue {
     waiting: AtomicUsize,
+    /// [`FENCE_ASYM`], [`FENCE_SWITCHING`] or [`FENCE_SYM`].
+    fence_mode: AtomicU8,
     entries: Mutex<VecDeque<Entry>>,
-    /// The process's fence mode, read once at construction (it never
-    /// changes afterwards): saves a load of the global on every notify.
-    asymmetric: bool,
+    /// `membarrier` registrations so far (asymmetric mode only).
+    #[cfg(not(loom))]
+    heavy: AtomicUsize,
+    /// When the current burst of registrations began (see
+    /// [`monotonic_nanos`]).
+    #[cfg(not(loom))]
+    window: AtomicU64,
+}
+
+/// Nanoseconds on a monotonic clock, from a per-process origin.
+#[cfg(not(loom))]
+fn monotonic_nanos() -> u64 {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let origin = *ORIGIN.get_or_init(Instant::now);
+    u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl WaitQueue {
     pub(crate) fn new() -> Self {
         sync::prepare_fences();
+        let mode = if sync::asymmetric_fences() {
+            FENCE_ASYM
+        } else {
+            FENCE_SYM
+        };
         Self {
             waiting: AtomicUsize::new(0),
+            fence_mode: AtomicU8::new(mode),
             entries: Mutex::new(VecDeque::new()),
-            asymmetric: sync::asymmetric_fences(),
+            #[cfg(not(loom))]
+            heavy: AtomicUsize::new(0),
+            #[cfg(not(loom))]
+            window: AtomicU64::new(0),
         }
+    }
+
+    /// The notifier's side: after publishing its change, whether anyone
+    /// waits. In asymmetric mode a compiler fence and a load; otherwise a
+    /// read-modify-write of `waiting`, which pairs with the waiter's own
+    /// read-modify-write (see the type's docs).
+    #[inline(always)]
+    fn has_waiters(&self) -> bool {
+        if self.fence_mode.load(Ordering::Relaxed) == FENCE_ASYM {
+            core::sync::atomic::compiler_fence(Ordering::SeqCst);
+            self.waiting.load(Ordering::Relaxed) != 0
+        } else {
+            self.waiting.fetch_add(0, Ordering::AcqRel) != 0
+        }
+    }
+
+    /// Stores the number of waiters (under the lock). Always a
+    /// read-modify-write, so every write to `waiting` continues the release
+    /// sequence a notifier's read-modify-write heads.
+    #[inline]
+    fn publish_waiting(&self, n: usize) {
+        self.waiting.swap(n, Ordering::AcqRel);
+    }
+
+    /// The waiter's side after it published its registration: in the
+    /// asymmetric modes the `membarrier` that pairs with notifiers'
+    /// compiler fences; in symmetric mode nothing more (its
+    /// read-modify-write of `waiting` did the job).
+    #[inline]
+    fn waiter_fence(&self) {
+        if self.fence_mode.load(Ordering::Acquire) != FENCE_SYM {
+            sync::heavy_fence();
+            #[cfg(not(loom))]
+            self.count_heavy();
+        }
+    }
+
+    /// Counts a `membarrier` registration; switches to symmetric fences
+    /// when they come too often.
+    #[cfg(not(loom))]
+    #[cold]
+    fn count_heavy(&self) {
+        let n = self.heavy.fetch_add(1, Ordering::Relaxed) + 1;
+        if n % HEAVY_BURST != 0 {
+            return;
+        }
+        let now = monotonic_nanos();
+        let start = self.window.swap(now, Ordering::Relaxed);
+        if n > HEAVY_BURST && now.saturating_sub(start) < HEAVY_WINDOW_NS {
+            self.switch_to_symmetric();
+        }
+    }
+
+    /// Moves the queue to symmetric fences (see the type's docs).
+    #[cfg(not(loom))]
+    fn switch_to_symmetric(&self) {
+        if self
+            .fence_mode
+            .compare_exchange(
+                FENCE_ASYM,
+                FENCE_SWITCHING,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+        {
+            // Every notifier past this barrier sees SWITCHING and fences.
+            sync::heavy_fence();
+            self.fence_mode.store(FENCE_SYM, Ordering::Release);
+        }
+    }
+
+    /// Whether the queue uses symmetric fences now.
+    #[cfg(test)]
+    pub(crate) fn is_symmetric(&self) -> bool {
+        self.fence_mode.load(Ordering::Acquire) == FENCE_SYM
     }
 
     /// Adds `cx` as waiting for operation `op`, then issues the waiter's
@@ -245,24 +397,23 @@ impl WaitQueue {
                 cx: Arc::clone(cx),
                 op,
             });
-            self.waiting.store(entries.len(), Ordering::Relaxed);
+            self.publish_waiting(entries.len());
         }
-        sync::heavy_fence();
+        self.waiter_fence();
     }
 
     /// Removes every registration of `cx`.
     pub(crate) fn unregister(&self, cx: &Arc<Context>) {
         let mut entries = sync::lock(&self.entries);
         entries.retain(|e| !Arc::ptr_eq(&e.cx, cx));
-        self.waiting.store(entries.len(), Ordering::Relaxed);
+        self.publish_waiting(entries.len());
     }
 
     /// The notifier's side of the protocol: fence, then one load; wakes the
     /// first waiter that can still be claimed, if any.
     #[inline]
     pub(crate) fn notify_one(&self) {
-        sync::light_fence(self.asymmetric);
-        if self.waiting.load(Ordering::Relaxed) != 0 {
+        if self.has_waiters() {
             self.notify_one_slow();
         }
     }
@@ -278,7 +429,7 @@ impl WaitQueue {
                     break;
                 }
             }
-            self.waiting.store(entries.len(), Ordering::Relaxed);
+            self.publish_waiting(entries.len());
             woken
         };
         if let Some(cx) = woken {
@@ -291,8 +442,7 @@ impl WaitQueue {
         if n == 0 {
             return;
         }
-        sync::light_fence(self.asymmetric);
-        if self.waiting.load(Ordering::Relaxed) == 0 {
+        if !self.has_waiters() {
             return;
         }
         let woken: Vec<Arc<Context>> = {
@@ -304,7 +454,7 @@ impl WaitQueue {
                     woken.push(e.cx);
                 }
             }
-            self.waiting.store(entries.len(), Ordering::Relaxed);
+            self.publish_waiting(entries.len());
             woken
         };
         for cx in woken {
@@ -314,8 +464,7 @@ impl WaitQueue {
 
     /// Wakes every waiter (used when the channel closes).
     pub(crate) fn notify_all(&self) {
-        sync::light_fence(self.asymmetric);
-        if self.waiting.load(Ordering::Relaxed) == 0 {
+        if !self.has_waiters() {
             return;
         }
         let woken: Vec<Arc<Context>> = {
@@ -325,7 +474,7 @@ impl WaitQueue {
                 .filter(|e| e.cx.try_select(e.op))
                 .map(|e| e.cx)
                 .collect();
-            self.waiting.store(0, Ordering::Relaxed);
+            self.publish_waiting(0);
             woken
         };
         for cx in woken {
@@ -620,5 +769,29 @@ mod tests {
         // While held, a second request gets a fresh context.
         let c = Context::for_current_thread();
         assert_ne!(Arc::as_ptr(&c), p);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod fence_mode_tests {
+    use super::*;
+
+    /// A queue whose waiters register in a quick burst ends with symmetric
+    /// fences, and still delivers wake-ups after the switch.
+    #[test]
+    fn frequent_registrations_switch_to_symmetric_fences() {
+        let queue = WaitQueue::new();
+        let waker = Waker::noop();
+        for _ in 0..4 * HEAVY_BURST {
+            let cx = Context::for_task(waker);
+            queue.register(&cx, 0);
+            queue.unregister(&cx);
+        }
+        assert!(queue.is_symmetric());
+        let cx = Context::for_task(waker);
+        queue.register(&cx, 0);
+        queue.notify_one();
+        assert_eq!(queue.len(), 0, "the waiter was claimed");
+        assert_ne!(cx.try_abort(), Ok(()), "a notifier claimed the context");
     }
 }
