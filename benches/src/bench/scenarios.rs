@@ -269,7 +269,8 @@ fn storm<E: Exec>(n: u64) -> Contender {
 }
 
 fn chan_storm<E: Exec, C: AsyncChannel>(name: &'static str, per: u64) -> Contender {
-    c(name, E::NAME.starts_with("nimsync"), move || {
+    let nimsync = E::NAME == "nimsync" && C::NAME.starts_with("nimsync");
+    c(name, nimsync, move || {
         Outcome::Run(channel_storm::<E, C>(10, per, 1024, 2))
     })
 }
@@ -319,6 +320,8 @@ pub fn runtime(quick: bool) -> Vec<Scenario> {
                 chan_storm::<TokioRt, Flume>("flume on tokio", per),
                 chan_storm::<TokioRt, AsyncChan>("async-channel on tokio", per),
                 chan_storm::<TokioRt, TokioMpsc>("tokio mpsc on tokio", per),
+                chan_storm::<TokioRt, NimSpsc>("nimsync spsc on tokio", per),
+                chan_storm::<NimRt, Kanal>("kanal on nimsync", per),
             ],
         },
         Scenario {

@@ -45,6 +45,11 @@ impl Ledger {
         self.returned[id].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// How often `id` was dropped so far.
+    pub fn drops(&self, id: usize) -> u8 {
+        self.dropped[id].load(Ordering::Relaxed)
+    }
+
     /// Makes a tracked message with this id.
     pub fn make(self: &Arc<Self>, id: usize) -> Tracked {
         self.created.fetch_add(1, Ordering::Relaxed);

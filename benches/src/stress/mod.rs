@@ -7,6 +7,7 @@
 
 mod channel;
 mod ledger;
+mod runtime;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -46,7 +47,9 @@ pub struct Test {
 
 /// Every stress test, in the order they run.
 pub fn all() -> Vec<Test> {
-    channel::tests()
+    let mut tests = channel::tests();
+    tests.extend(runtime::tests());
+    tests
 }
 
 /// Runs the named tests (all when `names` is empty). Returns false if any

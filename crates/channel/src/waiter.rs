@@ -220,7 +220,7 @@ const FENCE_SYM: u8 = 2;
 
 /// Registrations counted between two looks at the clock.
 #[cfg(not(loom))]
-const HEAVY_BURST: usize = 64;
+const HEAVY_BURST: usize = 16;
 
 /// A queue whose last [`HEAVY_BURST`] `membarrier`s came within this many
 /// nanoseconds switches to symmetric fences.
@@ -275,7 +275,8 @@ pub(crate) struct WaitQueue {
     /// `membarrier` registrations so far (asymmetric mode only).
     #[cfg(not(loom))]
     heavy: AtomicUsize,
-    /// When the current burst of registrations began (see
+    /// When the current burst of registrations began: the queue's creation,
+    /// then the last look at the clock (see
     /// [`monotonic_nanos`]).
     #[cfg(not(loom))]
     window: AtomicU64,
@@ -304,7 +305,7 @@ impl WaitQueue {
             #[cfg(not(loom))]
             heavy: AtomicUsize::new(0),
             #[cfg(not(loom))]
-            window: AtomicU64::new(0),
+            window: AtomicU64::new(monotonic_nanos()),
         }
     }
 
@@ -354,7 +355,7 @@ impl WaitQueue {
         }
         let now = monotonic_nanos();
         let start = self.window.swap(now, Ordering::Relaxed);
-        if n > HEAVY_BURST && now.saturating_sub(start) < HEAVY_WINDOW_NS {
+        if now.saturating_sub(start) < HEAVY_WINDOW_NS {
             self.switch_to_symmetric();
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! # Invariants
 //! The slot holds either null or a pointer made by `Runnable::into_raw`
-//! that nobody else owns: the slot owns it. Every access is a `swap`, so
+//! that nobody else owns: the slot owns it. Only the owner worker makes the
+//! slot non-null; every access that takes a pointer out is a `swap`, so
 //! ownership moves whole from the slot to exactly one caller.
 
 use std::fmt;
@@ -34,9 +35,18 @@ impl Lifo {
         }
     }
 
-    /// Puts `runnable` in the slot and returns the task it displaced.
+    /// Puts `runnable` in the slot and returns the task it displaced. Only
+    /// the owner worker calls this.
     pub(crate) fn swap(&self, runnable: Runnable) -> Option<Runnable> {
         let new = runnable.into_raw().as_ptr();
+        if self.slot.load(Ordering::Relaxed).is_null() {
+            // NB: only the owner fills the slot and stealers only empty
+            // it, so an empty slot stays empty until this store: a plain
+            // release store suffices, saving a locked instruction on every
+            // wake-up of a task by the task running beside it.
+            self.slot.store(new, Ordering::Release);
+            return None;
+        }
         Self::own(self.slot.swap(new, Ordering::AcqRel))
     }
 
