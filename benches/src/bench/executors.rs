@@ -368,40 +368,63 @@ pub fn steal_tree<E: Exec>(depth: u32, workers: usize) -> Sample {
     sample
 }
 
-/// Resident memory of the process in bytes.
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
-/// Bytes of resident memory per idle task: spawns `n` tasks that wait on a
-/// signal, lets every one of them poll once, and divides the growth.
+/// Heap bytes per idle task: spawns `n` tasks that wait forever, lets
+/// every one of them poll once, and divides the growth of live heap bytes
+/// (counted by [`super::alloc::CountingAlloc`]; NaN when it is not the
+/// global allocator). The runtime's own start-up is outside the count.
 pub fn idle_task_bytes<E: Exec>(n: usize) -> f64 {
     let rt = E::start(2);
     let spawner = rt.spawner();
     let started = Arc::new(AtomicU64::new(0));
-    let before = rss_bytes();
-    let handles: Vec<_> = (0..n)
-        .map(|_| {
-            let started = Arc::clone(&started);
-            let never = std::future::pending::<()>();
-            spawner.spawn(async move {
-                started.fetch_add(1, Ordering::Relaxed);
-                never.await;
+    let (bytes, installed) = super::alloc::live_bytes_during(|live| {
+        let before = live();
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let started = Arc::clone(&started);
+                spawner.spawn(async move {
+                    started.fetch_add(1, Ordering::Relaxed);
+                    std::future::pending::<()>().await;
+                })
             })
-        })
-        .collect();
-    while started.load(Ordering::Relaxed) < n as u64 {
-        std::thread::yield_now();
-    }
-    let after = rss_bytes();
+            .collect();
+        while started.load(Ordering::Relaxed) < n as u64 {
+            std::thread::yield_now();
+        }
+        // The handles' own vector is the caller's, not the tasks'.
+        let handles_vec = std::mem::size_of_val(handles.as_slice()) as isize;
+        let bytes = live() - before - handles_vec;
+        (bytes, handles)
+    });
+    let (bytes, handles) = bytes;
     // The tasks never finish: the runtime's shutdown drops them.
     drop(rt);
     drop(handles);
-    after.saturating_sub(before) as f64 / n as f64
+    match installed {
+        Some(()) => bytes as f64 / n as f64,
+        None => f64::NAN,
+    }
+}
+
+/// Bytes per idle task for each runtime, interleaved over `rounds` rounds:
+/// (name, median, min, max).
+pub fn memory_table(tasks: usize, rounds: usize) -> Vec<(String, f64, f64, f64)> {
+    let runs: [(&str, fn(usize) -> f64); 3] = [
+        (NimRt::NAME, idle_task_bytes::<NimRt>),
+        (TokioRt::NAME, idle_task_bytes::<TokioRt>),
+        (SmolRt::NAME, idle_task_bytes::<SmolRt>),
+    ];
+    let mut per: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
+    for round in 0..rounds {
+        for k in 0..runs.len() {
+            let i = (k + round) % runs.len();
+            per[i].push((runs[i].1)(tasks));
+        }
+    }
+    runs.iter()
+        .zip(per)
+        .map(|((name, _), v)| {
+            let (med, lo, hi) = super::report::spread(&v);
+            ((*name).to_owned(), med, lo, hi)
+        })
+        .collect()
 }

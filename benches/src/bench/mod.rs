@@ -8,6 +8,7 @@
 //! nimsync is compared with the best peer of the same kind by the median of
 //! the per-round ratios.
 
+pub mod alloc;
 pub mod contenders;
 pub mod executors;
 pub mod report;
@@ -104,7 +105,12 @@ pub fn main(opts: &Options) -> bool {
                 .retain(|c| c.nimsync || c.name.contains(only.as_str()));
         }
     }
-    if scenarios.is_empty() {
+    if scenarios.is_empty()
+        && !opts
+            .filters
+            .iter()
+            .any(|f| "rt-memory".contains(f.as_str()))
+    {
         eprintln!(
             "no scenario matches {:?}; ids: {}",
             opts.filters,
@@ -122,6 +128,11 @@ pub fn main(opts: &Options) -> bool {
         }
     );
     let mut results = Results::default();
+    let memory_wanted = opts.filters.is_empty()
+        || opts
+            .filters
+            .iter()
+            .any(|f| "rt-memory".contains(f.as_str()));
     for s in &scenarios {
         let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); s.contenders.len()];
         for round in 0..rounds {
@@ -134,6 +145,11 @@ pub fn main(opts: &Options) -> bool {
         let r = report::summarize(s, runs);
         report::print_scenario(&r);
         results.scenarios.push(r);
+    }
+    if memory_wanted {
+        let tasks = if opts.quick { 2_000 } else { 100_000 };
+        results.memory = executors::memory_table(tasks, rounds.min(5));
+        report::print_memory(&results.memory, tasks);
     }
     let targets = targets::load(opts.targets.as_deref());
     let verdicts = report::verdicts(&results, &targets);

@@ -87,6 +87,32 @@ impl ScenarioResult {
 pub struct Results {
     /// In run order.
     pub scenarios: Vec<ScenarioResult>,
+    /// Heap bytes per idle task, per runtime: (name, median, min, max).
+    pub memory: Vec<(String, f64, f64, f64)>,
+}
+
+/// Summarises per-round byte counts as (median, min, max).
+pub fn spread(v: &[f64]) -> (f64, f64, f64) {
+    (median(v), min(v), max(v))
+}
+
+/// Prints the memory table.
+pub fn print_memory(memory: &[(String, f64, f64, f64)], tasks: usize) {
+    println!(
+        "\n== rt-memory — heap bytes per idle task ({tasks} tasks parked on a 2-worker runtime, live heap growth counted by the allocator)"
+    );
+    println!(
+        "   {:<24} {:>10} {:>10} {:>10}",
+        "runtime", "bytes", "min", "max"
+    );
+    for (name, med, lo, hi) in memory {
+        let mark = if name.starts_with("nimsync") {
+            '>'
+        } else {
+            ' '
+        };
+        println!(" {mark} {name:<24} {med:>10.0} {lo:>10.0} {hi:>10.0}");
+    }
 }
 
 /// One target's outcome.
@@ -374,7 +400,12 @@ pub fn write_json(path: &str, results: &Results, verdicts: &[Verdict]) {
         .iter()
         .map(|v| json!({"scenario": v.scenario, "what": v.what, "measured": v.measured, "target": v.target, "pass": v.pass}))
         .collect();
-    let doc = json!({ "scenarios": scenarios, "verdicts": vs });
+    let memory: Vec<_> = results
+        .memory
+        .iter()
+        .map(|(name, med, lo, hi)| json!({"runtime": name, "bytes_per_idle_task": med, "min": lo, "max": hi}))
+        .collect();
+    let doc = json!({ "scenarios": scenarios, "verdicts": vs, "memory": memory });
     std::fs::write(
         path,
         serde_json::to_string_pretty(&doc).expect("serializable"),
@@ -419,6 +450,12 @@ pub fn write_md(path: &str, results: &Results, verdicts: &[Verdict]) {
                 median(&nim.cpu_per_m),
                 median(&peer.cpu_per_m)
             );
+        }
+    }
+    if !results.memory.is_empty() {
+        s.push_str("\n| runtime | heap bytes per idle task (median, min-max) |\n|---|---|\n");
+        for (name, med, lo, hi) in &results.memory {
+            let _ = writeln!(s, "| {name} | {med:.0} ({lo:.0}-{hi:.0}) |");
         }
     }
     if !verdicts.is_empty() {

@@ -3,6 +3,10 @@
 
 use nimsync_benches::bench::{self, Options};
 
+/// Counts live heap bytes for the memory table (off otherwise).
+#[global_allocator]
+static ALLOC: bench::alloc::CountingAlloc = bench::alloc::CountingAlloc;
+
 const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--targets FILE] [--contender NAME] [FILTER...]";
 
 fn main() {
