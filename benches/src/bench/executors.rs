@@ -351,7 +351,8 @@ pub fn steal_tree<E: Exec>(depth: u32, workers: usize) -> Sample {
                 for i in 0..200u64 {
                     x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
                 }
-                return 1 + (x & 0);
+                std::hint::black_box(x);
+                return 1;
             }
             let left = s.spawn(node(s.clone(), depth - 1));
             let right = s.spawn(node(s.clone(), depth - 1));
@@ -408,7 +409,9 @@ pub fn idle_task_bytes<E: Exec>(n: usize) -> f64 {
 /// Bytes per idle task for each runtime, interleaved over `rounds` rounds:
 /// (name, median, min, max).
 pub fn memory_table(tasks: usize, rounds: usize) -> Vec<(String, f64, f64, f64)> {
-    let runs: [(&str, fn(usize) -> f64); 3] = [
+    /// A runtime's name and its measurement.
+    type Measure = (&'static str, fn(usize) -> f64);
+    let runs: [Measure; 3] = [
         (NimRt::NAME, idle_task_bytes::<NimRt>),
         (TokioRt::NAME, idle_task_bytes::<TokioRt>),
         (SmolRt::NAME, idle_task_bytes::<SmolRt>),
