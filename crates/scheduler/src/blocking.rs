@@ -22,6 +22,9 @@ struct State {
     queue: VecDeque<Runnable>,
     /// Threads waiting for work.
     idle: usize,
+    /// Wake-ups sent to idle threads that no thread has taken yet: that
+    /// many idle threads are spoken for.
+    notified: usize,
     /// Live threads.
     threads: usize,
     /// Set at shutdown: threads exit, new work is dropped.
@@ -70,7 +73,12 @@ impl BlockingPool {
             return;
         }
         state.queue.push_back(runnable);
-        if state.idle > 0 {
+        // Only an idle thread no earlier closure has claimed can take this
+        // one. (Counting every idle thread queued a second closure behind
+        // the first on one thread, even below the thread limit: a closure
+        // that waits for the next one then deadlocked.)
+        if state.idle > state.notified {
+            state.notified += 1;
             self.work.notify_one();
             return;
         }
@@ -146,7 +154,7 @@ impl BlockingPool {
 /// The loop of one blocking thread.
 fn blocking_thread(shared: &Arc<Shared>) {
     if let Some(start) = &shared.config.on_thread_start {
-        start();
+        crate::worker::run_hook(&**start, "on_thread_start");
     }
     let guard = ContextGuard::enter(ThreadContext {
         handle: Handle::from_shared(Arc::clone(shared)),
@@ -172,6 +180,10 @@ fn blocking_thread(shared: &Arc<Shared>) {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         state = next;
         state.idle -= 1;
+        // This thread takes one of the wake-ups sent (or, woken spuriously
+        // or by the timeout, stands in for the thread it was sent to, which
+        // then finds its claim gone and waits again).
+        state.notified = state.notified.saturating_sub(1);
         if timeout.timed_out() && state.queue.is_empty() && !shared.shutdown.load(Ordering::Relaxed)
         {
             break;
@@ -182,6 +194,6 @@ fn blocking_thread(shared: &Arc<Shared>) {
     drop(state);
     drop(guard);
     if let Some(stop) = &shared.config.on_thread_stop {
-        stop();
+        crate::worker::run_hook(&**stop, "on_thread_stop");
     }
 }

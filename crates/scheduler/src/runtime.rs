@@ -23,7 +23,7 @@ use crate::local::LocalQueue;
 use crate::metrics::{RuntimeMetrics, SlowPoll};
 use crate::worker::{
     CONTEXT, ContextGuard, Core, Counters, GLOBAL_INTERVAL, Shared, ThreadContext, WorkerCtx,
-    WorkerShared,
+    WorkerShared, assert_outside_runtime,
 };
 
 /// How idle workers pick the worker to steal from.
@@ -302,21 +302,23 @@ impl Builder {
     /// to `hook` (on the worker thread, right after the poll). Off by
     /// default, and then polls are not timed at all.
     ///
+    /// The report of a task's last poll may arrive after the task's
+    /// completion was observed (its join handle wakes during the poll).
+    ///
     /// # Examples
     /// ```
-    /// use std::sync::{Arc, Mutex};
+    /// use std::sync::mpsc;
     /// use std::time::Duration;
     ///
-    /// let seen = Arc::new(Mutex::new(Vec::new()));
-    /// let s = seen.clone();
+    /// let (tx, rx) = mpsc::channel();
     /// let rt = nimsync_scheduler::Runtime::builder()
-    ///     .on_slow_poll(Duration::from_millis(5), move |poll| s.lock().unwrap().push(poll.id))
+    ///     .on_slow_poll(Duration::from_millis(5), move |poll| tx.send(poll.id).unwrap())
     ///     .build()
     ///     .unwrap();
     /// let blocking = rt.spawn(async { std::thread::sleep(Duration::from_millis(10)) });
     /// let id = blocking.id();
     /// rt.block_on(blocking).unwrap();
-    /// assert_eq!(*seen.lock().unwrap(), [id]);
+    /// assert_eq!(rx.recv().unwrap(), id);
     /// ```
     pub fn on_slow_poll(
         mut self,
@@ -345,7 +347,10 @@ impl Builder {
         let mut cores = Vec::with_capacity(workers);
         let mut shared_workers = Vec::with_capacity(workers);
         for index in 0..workers {
-            let local = Worker::new_lifo();
+            // FIFO: a yielding task and a task displaced from the LIFO slot
+            // are pushed to the back and must run after the tasks already
+            // queued (a LIFO deque would pop them straight back).
+            let local = Worker::new_fifo();
             let parker = Parker::new();
             shared_workers.push(WorkerShared {
                 stealer: local.stealer(),
@@ -418,7 +423,7 @@ impl Builder {
 /// A worker thread's body.
 fn worker_thread(shared: Arc<Shared>, core: Core) {
     if let Some(start) = &shared.config.on_thread_start {
-        start();
+        crate::worker::run_hook(&**start, "on_thread_start");
     }
     let local = LocalQueue::new(core.parker.unparker().clone());
     let ctx = Rc::new(WorkerCtx::new(
@@ -441,7 +446,7 @@ fn worker_thread(shared: Arc<Shared>, core: Core) {
     local.shutdown();
     drop(ctx);
     if let Some(stop) = &shared.config.on_thread_stop {
-        stop();
+        crate::worker::run_hook(&**stop, "on_thread_stop");
     }
 }
 
@@ -580,6 +585,10 @@ impl Runtime {
     /// assert_eq!(v, 7);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        // Refuse nesting before taking the current-thread core: a panic
+        // after the take would lose the core, and every later `block_on`
+        // would wait for it forever.
+        assert_outside_runtime();
         let core = self
             .shared
             .core
@@ -598,6 +607,9 @@ impl Runtime {
     fn block_on_thread<F: Future>(&self, future: F) -> F::Output {
         let parker = Parker::new();
         let local = LocalQueue::new(parker.unparker().clone());
+        // Declared before the context guard: dropped after it, also when
+        // the future panics.
+        let _local_tasks = LocalShutdown(Arc::clone(&local));
         let guard = ContextGuard::enter(ThreadContext {
             handle: self.handle(),
             worker: None,
@@ -638,7 +650,6 @@ impl Runtime {
             remove_waiter(&self.shared, id);
         }
         drop(guard);
-        local.shutdown();
         output
     }
 
@@ -646,6 +657,7 @@ impl Runtime {
     /// the runtime's only worker.
     fn block_on_core<F: Future>(&self, core: Core, future: F) -> F::Output {
         let local = LocalQueue::new(core.parker.unparker().clone());
+        let _local_tasks = LocalShutdown(Arc::clone(&local));
         let woken = Arc::new(ThreadWaker::new(core.parker.unparker().clone()));
         let waker = Waker::from(Arc::clone(&woken));
         let mut cx = Context::from_waker(&waker);
@@ -657,7 +669,6 @@ impl Runtime {
         });
         let output = self.drive_core(core, &local, &woken, &mut cx, future.as_mut());
         drop(guard);
-        local.shutdown();
         output
     }
 
@@ -679,7 +690,14 @@ impl Runtime {
         // The core's parker wakes this thread from now on.
         woken.set_unparker(ctx.core.parker.unparker().clone());
         local.set_unparker(ctx.core.parker.unparker().clone());
-        let worker_guard = WorkerSlot::set(Rc::clone(&ctx));
+        // Gives the core back when this returns or unwinds (a panic in the
+        // future or a hook must not leave the runtime without its core).
+        let held = HeldCore {
+            slot: Some(WorkerSlot::set(Rc::clone(&ctx))),
+            ctx: Some(ctx),
+            shared: &self.shared,
+        };
+        let ctx = held.ctx.as_deref().expect("set above");
         let output = loop {
             if woken.take() {
                 if let Poll::Ready(output) = future.as_mut().poll(cx) {
@@ -694,18 +712,7 @@ impl Runtime {
                 ctx.park(&|| woken.is_set());
             }
         };
-        drop(worker_guard);
-        let ctx = Rc::try_unwrap(ctx).expect("the worker context is released when block_on ends");
-        let core = ctx.into_core();
-        *self
-            .shared
-            .core
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(core);
-        // Another block_on may be waiting for the core.
-        for (_, waiter) in lock(&self.shared.block_on_waiters).iter() {
-            waiter.unpark();
-        }
+        drop(held);
         output
     }
 
@@ -783,13 +790,7 @@ impl Runtime {
     /// Drops every queued task.
     fn drain_queues(&self) {
         let shared = &self.shared;
-        loop {
-            match shared.injector.steal() {
-                crossbeam_deque::Steal::Success(task) => drop(task),
-                crossbeam_deque::Steal::Empty => break,
-                crossbeam_deque::Steal::Retry => {}
-            }
-        }
+        crate::worker::drain_injector(&shared.injector);
         for worker in shared.workers.iter() {
             drop(worker.lifo.take());
             loop {
@@ -829,6 +830,44 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The current-thread core while a `block_on` drives it: puts it back in
+/// the runtime, and wakes the `block_on` calls waiting for it, when
+/// dropped, also on unwinding.
+struct HeldCore<'a> {
+    /// Makes the core this thread's worker; dropped first.
+    slot: Option<WorkerSlot>,
+    /// The worker context owning the core.
+    ctx: Option<Rc<WorkerCtx>>,
+    /// The runtime to give the core back to.
+    shared: &'a Shared,
+}
+
+impl Drop for HeldCore<'_> {
+    fn drop(&mut self) {
+        drop(self.slot.take());
+        let Some(ctx) = self.ctx.take() else { return };
+        // The slot held the only other reference. Should that ever not
+        // hold, the core is lost rather than a panic raised in a drop.
+        let Ok(ctx) = Rc::try_unwrap(ctx) else { return };
+        *lock(&self.shared.core) = Some(ctx.into_core());
+        // Another block_on may be waiting for the core.
+        for (_, waiter) in lock(&self.shared.block_on_waiters).iter() {
+            waiter.unpark();
+        }
+    }
+}
+
+/// Drops a `block_on`'s unfinished `spawn_local` tasks when the `block_on`
+/// ends, also on unwinding (the tasks' schedule functions hold the queue,
+/// so skipped, they would leak with their futures).
+struct LocalShutdown(Arc<LocalQueue>);
+
+impl Drop for LocalShutdown {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
 }
 
 /// Sets the current thread's worker while the current-thread core runs.

@@ -134,6 +134,14 @@ impl Shared {
             return;
         }
         self.injector.push(runnable);
+        if self.closed.load(Ordering::SeqCst) {
+            // Shutdown finished while this task was being queued: nobody
+            // drains the injector any more, so drop what it holds here
+            // (a queued task holds the runtime alive; left there, it would
+            // never be dropped).
+            drain_injector(&self.injector);
+            return;
+        }
         self.notify_work();
     }
 
@@ -243,6 +251,18 @@ thread_local! {
     pub(crate) static CONTEXT: RefCell<Option<ThreadContext>> = const { RefCell::new(None) };
 }
 
+/// Panics if this thread is inside a runtime (a worker, a blocking thread
+/// or a `block_on`).
+pub(crate) fn assert_outside_runtime() {
+    let inside = CONTEXT.with(|ctx| ctx.borrow().is_some());
+    assert!(
+        !inside,
+        "cannot enter a nimsync runtime from inside a runtime: `block_on` was called \
+         from a task or from inside another `block_on`; `.await` the future instead, \
+         or run the blocking code with `spawn_blocking`"
+    );
+}
+
 /// Clears [`CONTEXT`] when dropped.
 #[derive(Debug)]
 pub(crate) struct ContextGuard(());
@@ -253,16 +273,8 @@ impl ContextGuard {
     /// # Panics
     /// If the thread is already inside a runtime.
     pub(crate) fn enter(context: ThreadContext) -> Self {
-        CONTEXT.with(|ctx| {
-            let mut ctx = ctx.borrow_mut();
-            assert!(
-                ctx.is_none(),
-                "cannot enter a nimsync runtime from inside a runtime: `block_on` was called \
-                 from a task or from inside another `block_on`; `.await` the future instead, \
-                 or run the blocking code with `spawn_blocking`"
-            );
-            *ctx = Some(context);
-        });
+        assert_outside_runtime();
+        CONTEXT.with(|ctx| *ctx.borrow_mut() = Some(context));
         ContextGuard(())
     }
 }
@@ -446,7 +458,11 @@ impl WorkerCtx {
                 let duration = start.elapsed();
                 if duration >= slow.threshold {
                     bump(&counters.slow_polls);
-                    (slow.hook)(&SlowPoll { id, name, duration });
+                    let report = SlowPoll { id, name, duration };
+                    // A panicking hook must not take the worker down.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        (slow.hook)(&report);
+                    }));
                 }
             }
         }
@@ -524,6 +540,14 @@ impl WorkerCtx {
 
     /// Gives the worker's own parts back (current-thread `block_on`).
     pub(crate) fn into_core(self) -> Core {
+        // A worker woken as a notified sleeper counts as searching until it
+        // runs a task. If `block_on`'s future completes first, that count
+        // must go with this context: left behind, it told every later
+        // notifier that someone was searching, and spawns from other
+        // threads no longer woke the next `block_on`.
+        if self.searching.replace(false) {
+            self.shared.idle.stop_search();
+        }
         self.core
     }
 
@@ -536,5 +560,24 @@ impl WorkerCtx {
         if self.searching.replace(false) {
             self.shared.idle.stop_search();
         }
+    }
+}
+
+/// Drops every task in `injector`.
+pub(crate) fn drain_injector(injector: &Injector<Runnable>) {
+    loop {
+        match injector.steal() {
+            Steal::Success(task) => drop(task),
+            Steal::Empty => break,
+            Steal::Retry => {}
+        }
+    }
+}
+
+/// Runs a user hook on a runtime thread; a panic in it is reported and
+/// does not take the thread down.
+pub(crate) fn run_hook(hook: &(dyn Fn() + Send + Sync), what: &str) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook)).is_err() {
+        eprintln!("nimsync-scheduler: the {what} hook panicked; the thread carries on");
     }
 }

@@ -20,8 +20,7 @@ fn current() -> Runtime {
     Builder::new_current_thread().build().unwrap()
 }
 
-/// `Runtime::spawn` from the test thread runs the task and its handle,
-/// awaited in `block_on`, yields the output.
+/// `Runtime::spawn` from the test thread runs the task; `block_on` on its handle gives the output.
 #[test]
 fn spawn_from_outside_the_runtime() {
     let rt = rt(2);
@@ -29,8 +28,7 @@ fn spawn_from_outside_the_runtime() {
     assert_eq!(rt.block_on(handle).unwrap(), 42);
 }
 
-/// The free `spawn` works inside `block_on` and inside tasks (spawned from
-/// a worker).
+/// The free `spawn` works inside `block_on` and inside tasks.
 #[test]
 fn free_spawn_inside_block_on_and_tasks() {
     let rt = rt(2);
@@ -44,8 +42,7 @@ fn free_spawn_inside_block_on_and_tasks() {
     assert_eq!(v, 7);
 }
 
-/// A `Handle` moved to a plain thread spawns onto the runtime, and the
-/// task runs on a runtime worker, not on that thread.
+/// A `Handle` on a plain thread spawns onto the runtime; the task runs on a runtime worker.
 #[test]
 fn handle_spawns_from_another_thread() {
     let rt = Runtime::builder()
@@ -65,8 +62,7 @@ fn handle_spawns_from_another_thread() {
     );
 }
 
-/// `Handle::current` / `try_current` find the runtime in `block_on`, in
-/// tasks and in blocking closures, and nothing on a plain thread.
+/// `Handle::current`/`try_current` work in `block_on`, tasks and blocking closures, not outside.
 #[test]
 fn handle_current_and_try_current() {
     assert!(Handle::try_current().is_none());
@@ -84,24 +80,21 @@ fn handle_current_and_try_current() {
     );
 }
 
-/// `Handle::current` outside a runtime panics with a message that says
-/// how to get a handle.
+/// `Handle::current` outside a runtime panics with a message saying so.
 #[test]
 #[should_panic(expected = "outside a nimsync runtime")]
 fn handle_current_outside_panics() {
     let _ = Handle::current();
 }
 
-/// The free `spawn` outside a runtime panics with a message that says
-/// what to use instead.
+/// The free `spawn` outside a runtime panics with a message saying so.
 #[test]
 #[should_panic(expected = "called outside a runtime")]
 fn free_spawn_outside_panics() {
-    let _ = spawn(async {});
+    drop(spawn(async {}));
 }
 
-/// 10 000 tasks spawned from inside a task all run once and return their
-/// own results.
+/// 10 000 tasks spawned inside the runtime all run once and return their own results.
 #[test]
 fn ten_thousand_tasks_all_joined() {
     let rt = rt(4);
@@ -111,7 +104,8 @@ fn ten_thousand_tasks_all_joined() {
     assert_eq!(sum, (0..10_000u64).map(|i| i * 3).sum::<u64>());
     assert_eq!(runs.load(Ordering::SeqCst), 10_000);
     let m = rt.metrics();
-    assert!(m.tasks_completed >= 10_001, "{m:?}");
+    assert_eq!(m.tasks_completed, 10_000, "{m:?}");
+    assert_eq!(m.tasks_alive, 0, "{m:?}");
 }
 
 /// Spawns 10 000 tasks and sums their outputs.
@@ -134,7 +128,7 @@ async fn spawn_all(runs: Arc<AtomicUsize>) -> u64 {
     sum
 }
 
-/// 10 000 tasks spawned from the test thread through a handle all run.
+/// 10 000 tasks spawned from outside through the runtime all run and return their results.
 #[test]
 fn ten_thousand_tasks_spawned_from_outside() {
     let rt = rt(2);
@@ -163,8 +157,7 @@ fn tree(depth: u32) -> JoinHandle<u64> {
     })
 }
 
-/// A binary tree of nested spawns (2^11 - 1 tasks) completes with the
-/// right node count on a multi-thread runtime.
+/// A binary tree of 2047 nested spawns counts its nodes right on a multi-thread runtime.
 #[test]
 fn nested_spawn_tree() {
     let rt = rt(3);
@@ -172,7 +165,7 @@ fn nested_spawn_tree() {
     assert_eq!(nodes, (1 << 11) - 1);
 }
 
-/// The same tree completes on a current-thread runtime.
+/// A binary tree of 511 nested spawns counts its nodes right on a current-thread runtime.
 #[test]
 fn nested_spawn_tree_current_thread() {
     let rt = current();
@@ -180,8 +173,7 @@ fn nested_spawn_tree_current_thread() {
     assert_eq!(nodes, (1 << 9) - 1);
 }
 
-/// On the current-thread flavor every task runs on the thread in
-/// `block_on`, and the runtime reports one worker.
+/// On the current-thread flavor every task runs on the `block_on` thread.
 #[test]
 fn current_thread_tasks_run_on_block_on_thread() {
     let rt = current();
@@ -205,8 +197,7 @@ fn current_thread_tasks_run_on_block_on_thread() {
     assert!(ids.iter().all(|id| *id == here));
 }
 
-/// On the current-thread flavor, tasks spawned before `block_on` (from
-/// this thread and from another one) wait, then run during it.
+/// Current-thread tasks spawned before `block_on` (from any thread) wait, then run during it.
 #[test]
 fn current_thread_tasks_spawned_before_block_on_run_during_it() {
     let rt = current();
@@ -235,9 +226,7 @@ fn current_thread_tasks_spawned_before_block_on_run_during_it() {
     assert_eq!(ran.load(Ordering::SeqCst), 2);
 }
 
-/// Two threads in `block_on` on one current-thread runtime both complete,
-/// each waiting on a task only the other's `block_on` can run (the second
-/// takes over the runtime when the first returns).
+/// Two threads in `block_on` on one current-thread runtime both complete.
 #[test]
 fn current_thread_two_block_on_threads() {
     within("two block_on threads", || {
@@ -266,10 +255,7 @@ fn current_thread_two_block_on_threads() {
     });
 }
 
-/// A current-thread runtime whose `block_on` returned while a wake-up from
-/// another thread was in flight still wakes for tasks spawned from other
-/// threads in the next `block_on` (the idle bookkeeping is not left
-/// claiming a searching worker).
+/// A current-thread `block_on` is woken by outside spawns even after a prior one ended mid-wake.
 #[test]
 fn current_thread_wakes_for_outside_spawns_across_block_on_calls() {
     within("outside spawns on current-thread", || {
@@ -290,34 +276,24 @@ fn current_thread_wakes_for_outside_spawns_across_block_on_calls() {
             });
             rt.block_on(rx).unwrap();
             helper.join().unwrap();
-            // Now the runtime is parked in block_on, waiting for a task
-            // spawned from another thread.
+            // Now block_on parks waiting for a task spawned from another
+            // thread: only the spawn's notification can wake it.
             let handle = rt.handle();
             let m1 = rt.metrics().parks;
-            let (tx, rx) = mpsc::channel();
+            let (tx, rx) = common::oneshot::<u32>();
             let spawner = std::thread::spawn(move || {
                 while handle.metrics().parks == m1 {
                     std::thread::yield_now();
                 }
-                tx.send(handle.spawn(async { 9 })).unwrap();
+                drop(handle.spawn(async move { tx.send(9) }));
             });
-            let v = rt.block_on(async {
-                let task = loop {
-                    match rx.try_recv() {
-                        Ok(task) => break task,
-                        Err(_) => yield_now().await,
-                    }
-                };
-                task.await.unwrap()
-            });
-            assert_eq!(v, 9);
+            assert_eq!(rt.block_on(rx), Some(9));
             spawner.join().unwrap();
         }
     });
 }
 
-/// `JoinHandle::is_finished` is false while the task waits and true once
-/// it completed, before the handle is awaited; the output is still there.
+/// `is_finished` is false while a task waits and true once it completed, before it is awaited.
 #[test]
 fn join_handle_is_finished() {
     let rt = rt(2);
@@ -342,9 +318,7 @@ fn join_handle_is_finished() {
     assert!(err.is_cancelled());
 }
 
-/// Task ids are unique across many tasks (and across runtimes), the
-/// handle's id is the id the task sees, and `task::id()` is stable across
-/// yields.
+/// Task ids are unique (also across runtimes), match `task::id()`, and are stable across yields.
 #[test]
 fn task_ids_unique_and_match() {
     let rt1 = rt(2);
@@ -373,9 +347,7 @@ fn task_ids_unique_and_match() {
     }
 }
 
-/// `task::try_id` and `task::name` are `None` outside tasks (plain thread,
-/// `block_on`'s own future) and set inside them, including in
-/// `spawn_blocking` and `spawn_local` tasks.
+/// `try_id`/`name` are `None` outside tasks and set inside spawned, blocking and local tasks.
 #[test]
 fn task_id_and_name_inside_and_outside() {
     assert_eq!(task::try_id(), None);
@@ -396,15 +368,14 @@ fn task_id_and_name_inside_and_outside() {
     });
 }
 
-/// `task::id()` outside a task panics with a message naming `try_id`.
+/// `task::id()` outside a task panics with a message pointing to `try_id`.
 #[test]
 #[should_panic(expected = "task::try_id()")]
 fn task_id_outside_panics() {
     let _ = task::id();
 }
 
-/// `task::Builder` names tasks of every kind; the name is visible inside
-/// and in the `JoinError` of a panicking named task.
+/// `task::Builder` names show in `task::name()` for every spawn kind and in `JoinError` text.
 #[test]
 fn builder_names_visible_in_task_and_join_error() {
     let rt = rt(2);
@@ -447,8 +418,7 @@ fn builder_names_visible_in_task_and_join_error() {
     );
 }
 
-/// A detached task spawned with a handle keeps running and its side
-/// effect is observed; the flag is set by the task, not the test.
+/// A task spawned through a handle and detached at once still runs.
 #[test]
 fn handle_spawn_detached_runs() {
     let rt = rt(2);
