@@ -320,8 +320,6 @@ pub fn runtime(quick: bool) -> Vec<Scenario> {
                 chan_storm::<TokioRt, Flume>("flume on tokio", per),
                 chan_storm::<TokioRt, AsyncChan>("async-channel on tokio", per),
                 chan_storm::<TokioRt, TokioMpsc>("tokio mpsc on tokio", per),
-                chan_storm::<TokioRt, NimSpsc>("nimsync spsc on tokio", per),
-                chan_storm::<NimRt, Kanal>("kanal on nimsync", per),
             ],
         },
         Scenario {

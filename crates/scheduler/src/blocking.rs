@@ -85,11 +85,14 @@ impl BlockingPool {
         if state.threads >= self.max_threads {
             return;
         }
+        // The user's naming function runs before the count changes: if it
+        // panics, the count stays true (shutdown waits on it).
+        let name = (shared.config.thread_name)();
         state.threads += 1;
         state.handles.retain(|h| !h.is_finished());
         let shared_for_thread = Arc::clone(shared);
         let spawned = std::thread::Builder::new()
-            .name((shared.config.thread_name)())
+            .name(name)
             .spawn(move || blocking_thread(&shared_for_thread));
         match spawned {
             Ok(handle) => state.handles.push(handle),

@@ -111,12 +111,18 @@ pub(crate) fn run(runnable: Runnable) -> bool {
     woken
 }
 
+/// Forgets the current task (its future finished: see `TaskFuture::poll`).
+fn clear_current() {
+    CURRENT.with(|c| c.set(core::ptr::null()));
+}
+
 /// Calls `f` with the current task's header, if a task is being polled.
 fn with_current<R>(f: impl FnOnce(&TaskMeta) -> R) -> Option<R> {
     let meta = CURRENT.with(Cell::get);
-    // SAFETY: `CURRENT` is non-null only inside `run`, while the runnable it
-    // came from is alive, and the header outlives the runnable (module
-    // invariants).
+    // SAFETY: `CURRENT` is non-null only inside `run`, from before the
+    // task's poll until its future finishes (`TaskFuture::poll` clears it
+    // then). Until then async-task holds the task's own reference for the
+    // run, so the header is alive (module invariants).
     unsafe { meta.as_ref() }.map(f)
 }
 
@@ -172,6 +178,8 @@ struct Slab {
     wakers: Vec<Option<Waker>>,
     /// Whether each slot is taken.
     used: Vec<bool>,
+    /// The id of the task in each slot (of the last one, once vacant).
+    ids: Vec<u64>,
     /// Vacant slots.
     free: Vec<u32>,
     /// Taken slots.
@@ -259,10 +267,12 @@ impl Registry {
             None => {
                 slab.wakers.push(None);
                 slab.used.push(false);
+                slab.ids.push(0);
                 u32::try_from(slab.wakers.len() - 1).expect("fewer than 2^32 tasks per shard")
             }
         };
         slab.used[index as usize] = true;
+        slab.ids[index as usize] = id.as_u64();
         slab.len += 1;
         slab.spawned += 1;
         let (result, waker) = spawn(Slot { shard, index });
@@ -288,9 +298,14 @@ impl Registry {
         slab.wakers[i].take()
     }
 
-    /// A clone of the waker in `slot`, if the task is alive.
-    fn waker(&self, slot: Slot) -> Option<Waker> {
-        self.lock(slot.shard).wakers[slot.index as usize].clone()
+    /// A clone of the waker in `slot`, if task `id` is still the one there.
+    fn waker(&self, slot: Slot, id: Id) -> Option<Waker> {
+        let slab = self.lock(slot.shard);
+        let i = slot.index as usize;
+        if slab.ids[i] != id.as_u64() {
+            return None;
+        }
+        slab.wakers[i].clone()
     }
 
     /// Takes every waker out (the slots stay taken until the futures drop).
@@ -381,13 +396,13 @@ pin_project_lite::pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             // Drop the user's future first, then free the slot: the slot
-            // must outlive the future (shutdown waits for empty slots).
-            let dropped = catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
+            // must outlive the future (shutdown waits for empty slots). A
+            // panic in the future's drop (here only when the task is
+            // cancelled) is contained: async-task would abort the process
+            // if it escaped. The panic hook has reported it already.
+            let _ = catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
             let waker = this.registry.get().remove(*this.slot, *this.outcome);
             drop(waker);
-            if let Err(payload) = dropped {
-                std::panic::resume_unwind(payload);
-            }
         }
     }
 }
@@ -415,25 +430,42 @@ impl<F: Future> Future for TaskFuture<F> {
         assert!(!*this.finished, "a task future is polled after it finished");
         if meta.aborted.load(Ordering::Acquire) {
             *this.finished = true;
-            return Poll::Ready(Err(drop_future(this.future, meta, Repr::Cancelled)));
+            let error = drop_future(this.future, meta, Repr::Cancelled);
+            clear_current();
+            return Poll::Ready(Err(error));
         }
         let Some(future) = this.future.as_mut().as_pin_mut() else {
             unreachable!("the user's future is present until the task finishes");
         };
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
+        let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(output)) => {
-                *this.finished = true;
-                *this.outcome = Outcome::Completed;
-                Poll::Ready(Ok(output))
+                // Drop the future now, under `catch_unwind`: a panic in its
+                // drop makes the task a panicked one.
+                let mut future = this.future;
+                match catch_unwind(AssertUnwindSafe(|| future.set(None))) {
+                    Ok(()) => {
+                        *this.outcome = Outcome::Completed;
+                        Ok(output)
+                    }
+                    Err(payload) => {
+                        *this.outcome = Outcome::Panicked;
+                        Err(JoinError::new(meta, Repr::Panic(Mutex::new(payload))))
+                    }
+                }
             }
             Err(payload) => {
-                *this.finished = true;
                 *this.outcome = Outcome::Panicked;
                 let repr = Repr::Panic(Mutex::new(payload));
-                Poll::Ready(Err(drop_future(this.future, meta, repr)))
+                Err(drop_future(this.future, meta, repr))
             }
-        }
+        };
+        *this.finished = true;
+        // No user code of this task runs after this; async-task may free
+        // the header (and so `meta`) before `run` returns, while it wakes
+        // the awaiter, so the current-task pointer must not outlive it.
+        clear_current();
+        Poll::Ready(result)
     }
 }
 
@@ -540,7 +572,7 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort(&self) {
         self.meta.get().aborted.store(true, Ordering::Release);
-        if let Some(waker) = self.registry.get().waker(self.slot) {
+        if let Some(waker) = self.registry.get().waker(self.slot, self.id()) {
             waker.wake();
         }
     }

@@ -43,21 +43,26 @@ impl Idle {
     /// After new work was published: picks a parked worker to wake, when
     /// nobody is searching. The picked worker counts as searching. Returns
     /// the worker to unpark.
-    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+    pub(crate) fn worker_to_notify(&self, avoid: Option<usize>) -> Option<usize> {
         fence(Ordering::SeqCst);
         if self.num_searching.load(Ordering::SeqCst) != 0
             || self.num_idle.load(Ordering::SeqCst) == 0
         {
             return None;
         }
-        self.pop_sleeper()
+        self.pop_sleeper(avoid)
     }
 
     /// Pops a parked worker regardless of searchers (for timers); it counts
-    /// as searching.
-    pub(crate) fn pop_sleeper(&self) -> Option<usize> {
+    /// as searching. The most recently parked one is taken, except `avoid`
+    /// (the timer driver) while another one is parked.
+    pub(crate) fn pop_sleeper(&self, avoid: Option<usize>) -> Option<usize> {
         let mut sleepers = self.sleepers();
-        let index = sleepers.pop()?;
+        let at = sleepers
+            .iter()
+            .rposition(|&i| Some(i) != avoid)
+            .or_else(|| sleepers.len().checked_sub(1))?;
+        let index = sleepers.remove(at);
         self.num_idle.fetch_sub(1, Ordering::SeqCst);
         self.num_searching.fetch_add(1, Ordering::SeqCst);
         Some(index)

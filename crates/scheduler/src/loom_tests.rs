@@ -62,7 +62,7 @@ fn worker(
         }
         if queue.try_take() {
             if std::mem::take(&mut searching) && idle.stop_search() {
-                if let Some(i) = idle.worker_to_notify() {
+                if let Some(i) = idle.worker_to_notify(None) {
                     threads[i].unpark();
                 }
             }
@@ -112,7 +112,7 @@ fn loom_park_unpark_one_worker() {
         };
         let worker_thread = rx.recv().unwrap();
         queue.queued.fetch_add(1, Ordering::Release);
-        if let Some(i) = idle.worker_to_notify() {
+        if let Some(i) = idle.worker_to_notify(None) {
             assert_eq!(i, 0);
             worker_thread.unpark();
         }
@@ -161,7 +161,7 @@ fn loom_park_unpark_two_workers() {
         go0.send(threads.clone()).unwrap();
         go1.send(threads.clone()).unwrap();
         queue.queued.fetch_add(1, Ordering::Release);
-        if let Some(i) = idle.worker_to_notify() {
+        if let Some(i) = idle.worker_to_notify(None) {
             threads[i].unpark();
         }
         for handle in handles {

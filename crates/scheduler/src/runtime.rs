@@ -7,7 +7,7 @@ use std::fmt;
 use std::io;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::task::Wake;
 use std::time::{Duration, Instant};
 
@@ -384,16 +384,12 @@ impl Builder {
             core: Mutex::new(None),
             block_on_waiters: Mutex::new(Vec::new()),
         });
-        let weak: Weak<Shared> = Arc::downgrade(&shared);
-        let hook = nimsync_time::driver::attach(move || {
-            if let Some(shared) = weak.upgrade() {
-                shared.unpark_timer_driver();
-            }
-        });
-        *shared
-            .timer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(hook);
+        // A multi-thread runtime drives the timers for its whole life; a
+        // current-thread one only while a `block_on` runs its core (an idle
+        // one would otherwise hold every timer of the process).
+        if self.flavor == Flavor::MultiThread {
+            crate::worker::attach_timer(&shared);
+        }
         let mut runtime = Runtime {
             shared,
             threads: Vec::new(),
@@ -690,6 +686,8 @@ impl Runtime {
         // The core's parker wakes this thread from now on.
         woken.set_unparker(ctx.core.parker.unparker().clone());
         local.set_unparker(ctx.core.parker.unparker().clone());
+        // While this thread runs the core, its parks drive the timers.
+        crate::worker::attach_timer(&self.shared);
         // Gives the core back when this returns or unwinds (a panic in the
         // future or a hook must not leave the runtime without its core).
         let held = HeldCore {
@@ -766,12 +764,7 @@ impl Runtime {
                 drop(task);
             }
         }
-        let hook = shared
-            .timer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        drop(hook);
+        crate::worker::detach_timer(shared);
         shared.blocking.shutdown(deadline);
         loop {
             self.drain_queues();
@@ -846,6 +839,7 @@ struct HeldCore<'a> {
 
 impl Drop for HeldCore<'_> {
     fn drop(&mut self) {
+        crate::worker::detach_timer(self.shared);
         drop(self.slot.take());
         let Some(ctx) = self.ctx.take() else { return };
         // The slot held the only other reference. Should that ever not
@@ -878,6 +872,7 @@ impl WorkerSlot {
     fn set(ctx: Rc<WorkerCtx>) -> Self {
         CONTEXT.with(|c| {
             if let Some(context) = c.borrow_mut().as_mut() {
+                crate::worker::set_current_worker(Some(&ctx));
                 context.worker = Some(ctx);
             }
         });
@@ -887,6 +882,7 @@ impl WorkerSlot {
 
 impl Drop for WorkerSlot {
     fn drop(&mut self) {
+        crate::worker::set_current_worker(None);
         let ctx = CONTEXT.with(|c| {
             c.borrow_mut()
                 .as_mut()
@@ -1080,14 +1076,17 @@ where
         let waker = runnable.waker();
         ((runnable, task, slot), waker)
     });
-    let runnable = CONTEXT.with(|ctx| {
-        let ctx = ctx.borrow();
-        match ctx.as_ref().and_then(|c| c.worker.as_ref()) {
-            Some(worker) if Arc::ptr_eq(&worker.shared, shared) => {
-                worker.push_spawned(runnable);
-                None
-            }
-            _ => Some(runnable),
+    if shared.shutdown.load(Ordering::Acquire) {
+        // The runtime is shutting down (this spawn comes from a future
+        // being dropped, or races with the drop): the task is cancelled at
+        // once, so shutdown is not fed new work forever.
+        drop(runnable);
+        return JoinHandle::new(task, registry, slot);
+    }
+    let mut runnable = Some(runnable);
+    crate::worker::with_worker_of(shared, |worker| {
+        if let Some(r) = runnable.take() {
+            worker.push_spawned(r);
         }
     });
     if let Some(runnable) = runnable {

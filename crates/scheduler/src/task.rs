@@ -329,12 +329,17 @@ impl<T: 'static, F: Future> Future for TaskLocalFuture<T, F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
+        let mut this = self.project();
         let _guard = this.key.enter(this.slot);
-        match this.future.as_pin_mut() {
-            Some(future) => future.poll(cx),
-            None => panic!("a TaskLocalFuture was polled after it completed"),
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            panic!("a TaskLocalFuture was polled after it completed");
+        };
+        let output = future.poll(cx);
+        if output.is_ready() {
+            // Dropped inside the scope, like on any other path.
+            this.future.set(None);
         }
+        output
     }
 }
 

@@ -147,13 +147,19 @@ impl Shared {
 
     /// Wakes a parked worker if nobody is searching.
     pub(crate) fn notify_work(&self) {
-        if let Some(index) = self.idle.worker_to_notify() {
+        if let Some(index) = self.idle.worker_to_notify(self.timer_driver_index()) {
             self.unpark(index);
         }
     }
 
+    /// The worker parked as the timer driver, if any: notifiers wake
+    /// another sleeper first, so the timers keep their driver.
+    fn timer_driver_index(&self) -> Option<usize> {
+        self.timer_driver.load(Ordering::Relaxed).checked_sub(1)
+    }
+
     /// Unparks worker `index` and counts it.
-    fn unpark(&self, index: usize) {
+    pub(crate) fn unpark(&self, index: usize) {
         let worker = &self.workers[index];
         worker.counters.unparks.fetch_add(1, Ordering::Relaxed);
         worker.unparker.unpark();
@@ -161,17 +167,13 @@ impl Shared {
 
     /// The schedule function of every runtime task.
     pub(crate) fn schedule(self: &Arc<Self>, runnable: Runnable, info: async_task::ScheduleInfo) {
-        let local = CONTEXT.with(|ctx| {
-            let ctx = ctx.borrow();
-            match ctx.as_ref().and_then(|c| c.worker.as_ref()) {
-                Some(worker) if Arc::ptr_eq(&worker.shared, self) => {
-                    worker.schedule_local(runnable, info.woken_while_running);
-                    None
-                }
-                _ => Some(runnable),
+        let mut runnable = Some(runnable);
+        with_worker_of(self, |worker| {
+            if let Some(r) = runnable.take() {
+                worker.schedule_local(r, info.woken_while_running);
             }
         });
-        if let Some(runnable) = local {
+        if let Some(runnable) = runnable {
             self.push_global(runnable);
         }
     }
@@ -180,7 +182,7 @@ impl Shared {
     pub(crate) fn unpark_timer_driver(&self) {
         match self.timer_driver.load(Ordering::SeqCst) {
             0 => {
-                if let Some(index) = self.idle.pop_sleeper() {
+                if let Some(index) = self.idle.pop_sleeper(None) {
                     self.unpark(index);
                 }
             }
@@ -274,6 +276,7 @@ impl ContextGuard {
     /// If the thread is already inside a runtime.
     pub(crate) fn enter(context: ThreadContext) -> Self {
         assert_outside_runtime();
+        set_current_worker(context.worker.as_ref());
         CONTEXT.with(|ctx| *ctx.borrow_mut() = Some(context));
         ContextGuard(())
     }
@@ -281,9 +284,43 @@ impl ContextGuard {
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
+        set_current_worker(None);
         let context = CONTEXT.with(|ctx| ctx.borrow_mut().take());
         drop(context);
     }
+}
+
+thread_local! {
+    /// The worker this thread runs, or null: a copy of `CONTEXT`'s worker
+    /// for the hot paths (schedule, spawn), which read it without a
+    /// `RefCell` borrow.
+    ///
+    /// Invariant: non-null only while `CONTEXT`'s `worker` field holds the
+    /// `Rc` it points to; [`set_current_worker`] is called right before the
+    /// field is filled and right before it is emptied.
+    static CURRENT_WORKER: Cell<*const WorkerCtx> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Records the worker `CONTEXT` is about to hold (or `None` before it is
+/// taken out).
+pub(crate) fn set_current_worker(worker: Option<&Rc<WorkerCtx>>) {
+    let ptr = worker.map_or(std::ptr::null(), Rc::as_ptr);
+    CURRENT_WORKER.with(|w| w.set(ptr));
+}
+
+/// Calls `f` with this thread's worker when it belongs to `shared`.
+#[inline]
+pub(crate) fn with_worker_of<R>(
+    shared: &Arc<Shared>,
+    f: impl FnOnce(&WorkerCtx) -> R,
+) -> Option<R> {
+    let ptr = CURRENT_WORKER.with(Cell::get);
+    // SAFETY: non-null only while `CONTEXT` holds the `Rc` it points to
+    // (see `CURRENT_WORKER`), and only this thread reads it; the `Rc` is not
+    // released while `f` runs, since `CONTEXT` changes only when a thread
+    // enters or leaves a runtime, never from inside a schedule or a spawn.
+    let worker = unsafe { ptr.as_ref() }?;
+    Arc::ptr_eq(&worker.shared, shared).then(|| f(worker))
 }
 
 impl WorkerCtx {
@@ -520,19 +557,31 @@ impl WorkerCtx {
                 }
             }
             shared.timer_driver.store(0, Ordering::SeqCst);
-            let timer = shared
-                .timer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(hook) = timer.as_ref() {
-                if hook.is_due() {
+            let pending = {
+                let timer = shared
+                    .timer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                timer.as_ref().and_then(|hook| {
                     bump(&counters.timer_turns);
-                    hook.turn();
+                    hook.turn()
+                })
+            };
+            if !shared.idle.unregister(index) {
+                self.searching.set(true);
+            }
+            if pending.is_some() {
+                // Timers are still armed and this worker goes back to work:
+                // hand the driver role to a parked worker (it takes the
+                // role when it parks again), so the timers are not left
+                // waiting for this worker's next park.
+                if let Some(next_driver) = shared.idle.pop_sleeper(None) {
+                    shared.unpark(next_driver);
                 }
             }
-        } else {
-            self.core.parker.park();
+            return;
         }
+        self.core.parker.park();
         if !shared.idle.unregister(index) {
             self.searching.set(true);
         }
@@ -580,4 +629,31 @@ pub(crate) fn run_hook(hook: &(dyn Fn() + Send + Sync), what: &str) {
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook)).is_err() {
         eprintln!("nimsync-scheduler: the {what} hook panicked; the thread carries on");
     }
+}
+
+/// Attaches `shared`'s timer hook: while it is attached, the runtime's
+/// parked workers drive nimsync-time's wheel.
+pub(crate) fn attach_timer(shared: &Arc<Shared>) {
+    let weak = Arc::downgrade(shared);
+    let hook = nimsync_time::driver::attach(move || {
+        if let Some(shared) = weak.upgrade() {
+            shared.unpark_timer_driver();
+        }
+    });
+    let old = shared
+        .timer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .replace(hook);
+    drop(old);
+}
+
+/// Detaches `shared`'s timer hook: the timer thread drives the wheel again.
+pub(crate) fn detach_timer(shared: &Shared) {
+    let hook = shared
+        .timer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    drop(hook);
 }

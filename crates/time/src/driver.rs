@@ -120,6 +120,8 @@ impl Notify {
                     .name("nimsync-timer".into())
                     .spawn(timer_thread)
                 {
+                    // Let a later timer try again.
+                    sync::lock(&driver().state).starting = false;
                     panic!(
                         "nimsync-time could not start its timer thread ({error}); \
                          attach a driver hook (nimsync_time::driver::attach) or \
@@ -244,7 +246,12 @@ fn turn(driver: &Driver, now: Instant) -> u64 {
         next
     };
     for entry in &fired {
-        entry.wake();
+        // A waker that panics is a bug of its executor; it must not stop
+        // the other timers of the batch, nor kill the thread that turns the
+        // wheel for the whole process.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| entry.wake())).is_err() {
+            eprintln!("nimsync-time: a timer's waker panicked; the other timers carry on");
+        }
     }
     next
 }
@@ -345,21 +352,26 @@ impl Hook {
 impl Drop for Hook {
     fn drop(&mut self) {
         let driver = driver();
-        let notify = {
+        let (notify, removed) = {
             let mut state = sync::lock(&driver.state);
-            state.hooks.retain(|(id, _)| *id != self.id);
+            let at = state.hooks.iter().position(|(id, _)| *id == self.id);
+            // The callback is the caller's code: drop it after the lock.
+            let removed = at.map(|at| state.hooks.swap_remove(at));
             // Whoever drives next must learn the current deadlines: the
             // wake-up this hook's runtime planned no longer stands, so the
             // next timer armed must count as earlier than any plan. (Left
             // in place with no timer thread yet, it hid every later timer:
             // the thread was never started and those timers never fired.)
             state.wheel.set_wake_at(NEVER);
-            if state.wheel.len() == 0 && state.hooks.is_empty() && state.thread.is_none() {
-                Notify::Nothing
-            } else {
-                state.plan()
-            }
+            let notify =
+                if state.wheel.len() == 0 && state.hooks.is_empty() && state.thread.is_none() {
+                    Notify::Nothing
+                } else {
+                    state.plan()
+                };
+            (notify, removed)
         };
+        drop(removed);
         notify.run();
     }
 }

@@ -6,7 +6,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::sleep::{Sleep, sleep_until};
+use crate::sleep::{Sleep, far_future, sleep_until};
 
 /// A tick counts as missed when it is handled later than this after its
 /// scheduled instant; smaller delays are scheduling noise.
@@ -33,16 +33,24 @@ impl MissedTickBehavior {
     /// delivered at `now`.
     fn next(self, scheduled: Instant, now: Instant, period: Duration) -> Instant {
         match self {
-            MissedTickBehavior::Burst => scheduled + period,
-            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Burst => later(scheduled, period),
+            MissedTickBehavior::Delay => later(now, period),
             MissedTickBehavior::Skip => {
                 let behind = now.saturating_duration_since(scheduled).as_nanos();
                 let periods = behind / period.as_nanos() + 1;
-                let offset = period.as_nanos() * periods;
-                scheduled + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX))
+                let offset = period.as_nanos().saturating_mul(periods);
+                later(
+                    scheduled,
+                    Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX)),
+                )
             }
         }
     }
+}
+
+/// `at + by`, or an instant too far ahead to come when that overflows.
+fn later(at: Instant, by: Duration) -> Instant {
+    at.checked_add(by).unwrap_or_else(far_future)
 }
 
 /// Ticks every `period`; the first tick completes at once.
@@ -138,10 +146,10 @@ impl Interval {
         }
         let scheduled = self.sleep.deadline();
         let now = Instant::now();
-        let next = if now > scheduled + LATE_THRESHOLD {
+        let next = if now > later(scheduled, LATE_THRESHOLD) {
             self.missed.next(scheduled, now, self.period)
         } else {
-            scheduled + self.period
+            later(scheduled, self.period)
         };
         self.sleep.reset(next);
         Poll::Ready(scheduled)
@@ -157,7 +165,7 @@ impl Interval {
     /// assert!(every.poll_tick(&mut cx).is_pending());
     /// ```
     pub fn reset(&mut self) {
-        self.sleep.reset(Instant::now() + self.period);
+        self.sleep.reset(later(Instant::now(), self.period));
     }
 
     /// The period.

@@ -787,3 +787,15 @@ fn timers_under_many_hand_written_executors() {
         assert!(t.join().unwrap(), "a sleep completed early");
     }
 }
+
+/// An interval with a period too long to add to an instant neither panics
+/// nor ticks a second time.
+#[test]
+fn interval_with_a_huge_period_does_not_overflow() {
+    let mut every = nimsync_time::interval(Duration::MAX);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(every.poll_tick(&mut cx).is_ready());
+    assert!(every.poll_tick(&mut cx).is_pending());
+    every.reset();
+    assert!(every.poll_tick(&mut cx).is_pending());
+}
