@@ -106,7 +106,7 @@ thread_local! {
 pub(crate) fn run(runnable: Runnable) -> bool {
     let meta: *const TaskMeta = runnable.metadata();
     let previous = CURRENT.with(|c| c.replace(meta));
-    let woken = runnable.run();
+    let woken = crate::coop::with_budget(|| runnable.run());
     CURRENT.with(|c| c.set(previous));
     woken
 }
@@ -583,6 +583,9 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Output<T>> {
         assert!(!self.done, "a JoinHandle was polled after it completed");
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
         let meta = self.meta;
         let Some(task) = self.task.as_mut() else {
             unreachable!("the task is held until the handle is dropped");

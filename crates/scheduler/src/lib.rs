@@ -25,9 +25,11 @@
 //!   stealable), batch steals, at most half of the workers searching at
 //!   once, and adaptive victim selection ([`VictimSelection`]).
 //! - **Fairness**: a task that wakes itself ([`yield_now`]) goes behind the
-//!   tasks already waiting; the LIFO slot runs at most three times in a
-//!   row; the global queue is checked every 61 polls even when the local
-//!   queue is busy.
+//!   tasks already waiting; a cooperative budget makes a task that stays
+//!   ready yield after 128 units of work in one poll (join handles and
+//!   [`task::consume_budget`] spend it); the LIFO slot runs at most three
+//!   times in a row; the global queue is checked every 61 polls even when
+//!   the local queue is busy.
 //! - **Parking** without lost wake-ups and without periodic wake-ups: an idle
 //!   worker sleeps until woken, or until the next timer deadline when it
 //!   drives the timers.
@@ -53,6 +55,7 @@
 
 mod blocking;
 mod cell;
+mod coop;
 mod idle;
 mod lifo;
 mod local;

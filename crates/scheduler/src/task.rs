@@ -2,6 +2,8 @@
 //!
 //! - [`Builder`] spawns a task with a name.
 //! - [`id`], [`try_id`] and [`name`] tell a task who it is.
+//! - [`consume_budget`] spends the cooperative budget in loops that may stay
+//!   ready.
 //! - [`task_local!`](crate::task_local) declares values that are set for the
 //!   extent of a future ([`LocalKey::scope`]) and read inside it, whichever
 //!   worker polls it.
@@ -15,6 +17,7 @@ use std::sync::Arc;
 
 use crate::cell::JoinHandle;
 pub use crate::cell::{Id, id, name, try_id};
+pub use crate::coop::consume_budget;
 use crate::runtime::{Handle, spawn_blocking_on, spawn_local_inner, spawn_on};
 
 /// Spawns tasks with options (a name).

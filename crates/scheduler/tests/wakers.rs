@@ -372,3 +372,71 @@ fn global_queue_not_starved_by_local_spawns() {
     rt.block_on(outside).unwrap();
     assert!(rt.block_on(busy).unwrap() >= 1);
 }
+
+/// The cooperative budget: a loop that stays ready but spends the budget
+/// lets the other task of a one-worker runtime run, and a task joining
+/// handles that are all finished yields every 128 joins.
+#[test]
+fn budget_makes_always_ready_loops_yield() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let rt = nimsync_scheduler::Runtime::builder()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let spins = Arc::new(AtomicUsize::new(0));
+    let spinner = {
+        let (stop, spins) = (Arc::clone(&stop), Arc::clone(&spins));
+        rt.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                spins.fetch_add(1, Ordering::Relaxed);
+                nimsync_scheduler::task::consume_budget().await;
+            }
+        })
+    };
+    let setter = rt.spawn(async move { stop.store(true, Ordering::Relaxed) });
+    rt.block_on(async {
+        setter.await.unwrap();
+        spinner.await.unwrap();
+    });
+    assert!(spins.load(Ordering::Relaxed) >= 1);
+
+    // 300 finished handles joined in one loop: the joiner yields after 128
+    // and 256 joins, and each time the queued observer runs in between.
+    let ran_during_joins = rt.block_on(async {
+        let handles: Vec<_> = (0..300)
+            .map(|i| nimsync_scheduler::spawn(async move { i }))
+            .collect();
+        nimsync_scheduler::yield_now().await; // let them all finish
+        let observed = Arc::new(AtomicUsize::new(0));
+        let observer = {
+            let observed = Arc::clone(&observed);
+            nimsync_scheduler::spawn(async move {
+                loop {
+                    observed.fetch_add(1, Ordering::Relaxed);
+                    nimsync_scheduler::yield_now().await;
+                }
+            })
+        };
+        let joined = {
+            let observed = Arc::clone(&observed);
+            nimsync_scheduler::spawn(async move {
+                let at_start = observed.load(Ordering::Relaxed);
+                let mut sum = 0;
+                for h in handles {
+                    sum += h.await.unwrap();
+                }
+                assert_eq!(sum, (0..300).sum::<i32>());
+                observed.load(Ordering::Relaxed) - at_start
+            })
+        };
+        let ran = joined.await.unwrap();
+        observer.abort();
+        ran
+    });
+    assert!(
+        ran_during_joins >= 2,
+        "the observer ran {ran_during_joins} times while 300 finished handles were joined"
+    );
+}
