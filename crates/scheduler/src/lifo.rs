@@ -43,7 +43,9 @@ impl Lifo {
             // NB: only the owner fills the slot and stealers only empty
             // it, so an empty slot stays empty until this store: a plain
             // release store suffices, saving a locked instruction on every
-            // wake-up of a task by the task running beside it.
+            // wake-up of a task by the task running beside it (same-worker
+            // wake p50 120 ns, within noise of the 121 ns before; see
+            // docs/perf-notes.md).
             self.slot.store(new, Ordering::Release);
             return None;
         }
