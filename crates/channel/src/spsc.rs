@@ -91,8 +91,8 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         cap: capacity,
         buf,
         closed: AtomicBool::new(false),
-        rx_wait: CachePadded::new(WaitQueue::new()),
-        tx_wait: CachePadded::new(WaitQueue::new()),
+        rx_wait: CachePadded::new(WaitQueue::single_notifier()),
+        tx_wait: CachePadded::new(WaitQueue::single_notifier()),
         close_wait: WaitQueue::new(),
     });
     let tx = Sender {

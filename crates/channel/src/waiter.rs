@@ -218,14 +218,17 @@ const FENCE_SWITCHING: u8 = 1;
 /// Both sides use read-modify-writes of `waiting`; no fences.
 const FENCE_SYM: u8 = 2;
 
-/// Registrations counted between two looks at the clock.
+/// Process-wide `membarrier` registrations counted between two looks at the
+/// clock.
 #[cfg(not(loom))]
-const HEAVY_BURST: usize = 16;
+const HEAVY_BURST: u64 = 64;
 
-/// A queue whose last [`HEAVY_BURST`] `membarrier`s came within this many
-/// nanoseconds switches to symmetric fences.
+/// Process-wide `membarrier`s per second above which a registering queue
+/// switches to symmetric mode. Each one interrupts every other CPU running
+/// a thread of the process; on this project's virtual machines that costs
+/// the interrupted thread microseconds, which the caller does not see.
 #[cfg(not(loom))]
-const HEAVY_WINDOW_NS: u64 = 20_000_000;
+const HEAVY_RATE_LIMIT: u64 = 50_000;
 
 /// A FIFO of contexts waiting for one kind of progress on one channel
 /// (room to send, a message to receive, or the close).
@@ -236,25 +239,35 @@ const HEAVY_WINDOW_NS: u64 = 20_000_000;
 /// notify costs a compiler fence, each registration a `membarrier`. That
 /// wins while waiting is rare. When registrations come often (tasks that
 /// take turns on a shared runtime, threads that ping-pong), the
-/// `membarrier`s cost far more than the fences they save, so a queue that
-/// sees [`HEAVY_BURST`] of them within [`HEAVY_WINDOW_NS`] switches, once
-/// and for good, to symmetric mode.
+/// `membarrier`s cost more than the fences they save: once the process
+/// issues more than [`HEAVY_RATE_LIMIT`] of them per second (measured over
+/// every [`HEAVY_BURST`]), a queue that registers switches, once and for
+/// good, to symmetric mode.
 ///
-/// In symmetric mode there are no fences: the notifier reads `waiting` with
-/// a read-modify-write (`fetch_add(0)`), and every write of `waiting` (all
-/// under the lock) is a read-modify-write too. `waiting` then has one
-/// modification order holding both sides' operations: if the notifier's
-/// comes first, the waiter's read-modify-write reads from its release
-/// sequence and so sees the change the notifier published before it; if the
-/// waiter's comes first, the notifier reads a non-zero count and wakes it.
+/// In symmetric mode the waiter publishes its registration with a
+/// read-modify-write of `waiting` (every write of `waiting`, all under the
+/// lock, is one) followed by a `SeqCst` fence, and the notifier does one of:
+///
+/// - a `SeqCst` fence and a load (queues many threads notify): the classic
+///   Dekker pairing of two `SeqCst` fences;
+/// - a read-modify-write (`fetch_add(0)`) of `waiting` and nothing else
+///   (queues with one notifier, whose cache line then stays with it):
+///   `waiting` has one modification order holding both sides'
+///   read-modify-writes. If the notifier's comes first, the waiter's reads
+///   from its release sequence and so sees the change the notifier
+///   published before it; if the waiter's comes first, the notifier reads a
+///   non-zero count and wakes it.
 ///
 /// NB: in `cargo xtask bench`'s channel storm (20 tasks taking turns on 2
 /// workers) a `membarrier` per registration held nimsync spsc to 30-37M
-/// msg/s; switching to `SeqCst` fences gave 72-80M in the same runs, and
-/// read-modify-writes instead of fences gave more (see docs/perf-notes.md).
+/// msg/s; symmetric mode gave 72-91M in the same runs. Switching as soon as
+/// one queue's registrations came quickly (16 within 20 ms) cost async SPSC
+/// and MPMC on tokio dearly (0.86x and 0.46x kanal instead of 1.28x and
+/// 1.08x), hence the process-wide rate rule and the fence-and-load variant
+/// for shared queues (see docs/perf-notes.md).
 ///
-/// The switch goes through [`FENCE_SWITCHING`]: notifiers use the
-/// read-modify-write as soon as the mode is not [`FENCE_ASYM`], but waiters
+/// The switch goes through [`FENCE_SWITCHING`]: notifiers use their
+/// symmetric variant as soon as the mode is not [`FENCE_ASYM`], but waiters
 /// keep using `membarrier` until the switching waiter's own `membarrier`
 /// has run after its store. After that barrier every notifier either sees
 /// the new mode or was serialised by the barrier (its published change is
@@ -272,14 +285,11 @@ pub(crate) struct WaitQueue {
     /// [`FENCE_ASYM`], [`FENCE_SWITCHING`] or [`FENCE_SYM`].
     fence_mode: AtomicU8,
     entries: Mutex<VecDeque<Entry>>,
-    /// `membarrier` registrations so far (asymmetric mode only).
-    #[cfg(not(loom))]
-    heavy: AtomicUsize,
-    /// When the current burst of registrations began: the queue's creation,
-    /// then the last look at the clock (see
-    /// [`monotonic_nanos`]).
-    #[cfg(not(loom))]
-    window: AtomicU64,
+    /// In symmetric mode, notifiers use a read-modify-write of `waiting`
+    /// (queues with one notifier, whose line then stays with it) rather
+    /// than a `SeqCst` fence and a load (queues many threads notify, where
+    /// writes would make the line bounce between them).
+    rmw_notify: bool,
 }
 
 /// Nanoseconds on a monotonic clock, from a per-process origin.
@@ -287,11 +297,24 @@ pub(crate) struct WaitQueue {
 fn monotonic_nanos() -> u64 {
     static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     let origin = *ORIGIN.get_or_init(Instant::now);
-    u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    // Never 0, which `count_heavy` reads as "no window yet".
+    u64::try_from(origin.elapsed().as_nanos())
+        .unwrap_or(u64::MAX - 1)
+        .saturating_add(1)
 }
 
 impl WaitQueue {
+    /// A queue notified by any number of threads.
     pub(crate) fn new() -> Self {
+        Self::with_notify(false)
+    }
+
+    /// A queue notified by one thread at a time (an spsc endpoint's queue).
+    pub(crate) fn single_notifier() -> Self {
+        Self::with_notify(true)
+    }
+
+    fn with_notify(rmw_notify: bool) -> Self {
         sync::prepare_fences();
         let mode = if sync::asymmetric_fences() {
             FENCE_ASYM
@@ -302,10 +325,7 @@ impl WaitQueue {
             waiting: AtomicUsize::new(0),
             fence_mode: AtomicU8::new(mode),
             entries: Mutex::new(VecDeque::new()),
-            #[cfg(not(loom))]
-            heavy: AtomicUsize::new(0),
-            #[cfg(not(loom))]
-            window: AtomicU64::new(monotonic_nanos()),
+            rmw_notify,
         }
     }
 
@@ -318,8 +338,11 @@ impl WaitQueue {
         if self.fence_mode.load(Ordering::Relaxed) == FENCE_ASYM {
             core::sync::atomic::compiler_fence(Ordering::SeqCst);
             self.waiting.load(Ordering::Relaxed) != 0
-        } else {
+        } else if self.rmw_notify {
             self.waiting.fetch_add(0, Ordering::AcqRel) != 0
+        } else {
+            sync::fence(Ordering::SeqCst);
+            self.waiting.load(Ordering::Relaxed) != 0
         }
     }
 
@@ -337,11 +360,15 @@ impl WaitQueue {
     /// read-modify-write of `waiting` did the job).
     #[inline]
     fn waiter_fence(&self) {
-        if self.fence_mode.load(Ordering::Acquire) != FENCE_SYM {
-            sync::heavy_fence();
-            #[cfg(not(loom))]
-            self.count_heavy();
+        if self.fence_mode.load(Ordering::Acquire) == FENCE_SYM {
+            // Pairs with a notifier's fence; a notifier's read-modify-write
+            // pairs with the `swap` that published the registration.
+            sync::fence(Ordering::SeqCst);
+            return;
         }
+        sync::heavy_fence();
+        #[cfg(not(loom))]
+        self.count_heavy();
     }
 
     /// Counts a `membarrier` registration; switches to symmetric fences
@@ -349,13 +376,20 @@ impl WaitQueue {
     #[cfg(not(loom))]
     #[cold]
     fn count_heavy(&self) {
-        let n = self.heavy.fetch_add(1, Ordering::Relaxed) + 1;
-        if n % HEAVY_BURST != 0 {
-            return;
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        static WINDOW: AtomicU64 = AtomicU64::new(0);
+        static RATE: AtomicU64 = AtomicU64::new(0);
+        let n = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
+        if n % HEAVY_BURST == 0 {
+            let now = monotonic_nanos();
+            let start = WINDOW.swap(now, Ordering::Relaxed);
+            // The first burst has no start to measure from.
+            if start != 0 {
+                let elapsed = now.saturating_sub(start).max(1);
+                RATE.store(HEAVY_BURST * 1_000_000_000 / elapsed, Ordering::Relaxed);
+            }
         }
-        let now = monotonic_nanos();
-        let start = self.window.swap(now, Ordering::Relaxed);
-        if now.saturating_sub(start) < HEAVY_WINDOW_NS {
+        if RATE.load(Ordering::Relaxed) > HEAVY_RATE_LIMIT {
             self.switch_to_symmetric();
         }
     }
@@ -783,7 +817,7 @@ mod fence_mode_tests {
     fn frequent_registrations_switch_to_symmetric_fences() {
         let queue = WaitQueue::new();
         let waker = Waker::noop();
-        for _ in 0..4 * HEAVY_BURST {
+        for _ in 0..4 * HEAVY_BURST as usize {
             let cx = Context::for_task(waker);
             queue.register(&cx, 0);
             queue.unregister(&cx);
