@@ -352,12 +352,12 @@ impl Builder {
             // queued (a LIFO deque would pop them straight back).
             let local = Worker::new_fifo();
             let parker = Parker::new();
-            shared_workers.push(WorkerShared {
+            shared_workers.push(Arc::new(WorkerShared {
                 stealer: local.stealer(),
                 lifo: Lifo::new(),
                 unparker: parker.unparker().clone(),
                 counters: CachePadded::new(Counters::default()),
-            });
+            }));
             cores.push(Core {
                 index,
                 local,

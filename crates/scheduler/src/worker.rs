@@ -102,7 +102,7 @@ pub(crate) struct Shared {
     /// The global queue.
     pub(crate) injector: Injector<Runnable>,
     /// The workers.
-    pub(crate) workers: Box<[WorkerShared]>,
+    pub(crate) workers: Box<[Arc<WorkerShared>]>,
     /// Parked and searching workers.
     pub(crate) idle: Idle,
     /// Every live task.
@@ -223,10 +223,15 @@ pub(crate) struct WorkerCtx {
     pub(crate) shared: Arc<Shared>,
     /// The worker's own parts.
     pub(crate) core: Core,
+    /// This worker's shared half (also in `shared.workers`), reached
+    /// without indexing on the hot path.
+    me: Arc<WorkerShared>,
+    /// Whether slow-poll detection is on (a copy of the builder's setting).
+    timed_polls: bool,
     /// Whether the worker counts as searching.
     searching: Cell<bool>,
-    /// Ticks, for the periodic global-queue check.
-    tick: Cell<u32>,
+    /// Ticks left until the periodic global-queue check.
+    countdown: Cell<u32>,
     /// LIFO-slot runs in a row.
     lifo_streak: Cell<u32>,
     /// xorshift state for victim selection.
@@ -328,11 +333,15 @@ impl WorkerCtx {
     pub(crate) fn new(shared: Arc<Shared>, core: Core, local_tasks: Arc<LocalQueue>) -> Self {
         let workers = shared.workers.len();
         let seed = 0x9E37_79B9_7F4A_7C15_u64 ^ ((core.index as u64 + 1) << 17);
+        let me = Arc::clone(&shared.workers[core.index]);
+        let timed_polls = shared.config.slow_poll.is_some();
         Self {
             shared,
             core,
+            me,
+            timed_polls,
             searching: Cell::new(false),
-            tick: Cell::new(0),
+            countdown: Cell::new(GLOBAL_INTERVAL),
             lifo_streak: Cell::new(0),
             rng: Cell::new(seed),
             scores: (0..workers).map(|_| Cell::new(0)).collect(),
@@ -341,8 +350,9 @@ impl WorkerCtx {
     }
 
     /// This worker's shared half.
+    #[inline]
     fn me(&self) -> &WorkerShared {
-        &self.shared.workers[self.core.index]
+        &self.me
     }
 
     /// Schedules a task woken on this worker.
@@ -375,9 +385,13 @@ impl WorkerCtx {
 
     /// The next task from this worker's own queues or the global queue.
     fn next_task(&self) -> Option<Runnable> {
-        let tick = self.tick.get().wrapping_add(1);
-        self.tick.set(tick);
-        if tick % GLOBAL_INTERVAL == 0 {
+        let countdown = self.countdown.get() - 1;
+        self.countdown.set(if countdown == 0 {
+            GLOBAL_INTERVAL
+        } else {
+            countdown
+        });
+        if countdown == 0 {
             self.shared.turn_timers_if_due(&self.me().counters);
             if let Some(task) = self.pop_global().or_else(|| self.local_tasks.pop()) {
                 return Some(task);
@@ -483,6 +497,10 @@ impl WorkerCtx {
         }
         let counters = &self.me().counters;
         bump(&counters.polls);
+        if !self.timed_polls {
+            cell::run(runnable);
+            return;
+        }
         match &self.shared.config.slow_poll {
             None => {
                 cell::run(runnable);
