@@ -225,6 +225,10 @@ pub(crate) struct WorkerCtx {
     pub(crate) core: Core,
     /// This worker's shared half (also in `shared.workers`), reached
     /// without indexing on the hot path.
+    ///
+    /// NB: with the countdown below and `timed_polls`, this took the
+    /// same-worker wake ping-pong from 18.68M to 17.57M instructions for
+    /// 20000 round trips (callgrind; `step` 3.00M to 2.36M).
     me: Arc<WorkerShared>,
     /// Whether slow-poll detection is on (a copy of the builder's setting).
     timed_polls: bool,
