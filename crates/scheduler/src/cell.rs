@@ -28,8 +28,10 @@ use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
+
+use crate::sync::{self, AtomicBool, Ordering};
 
 use crossbeam_utils::CachePadded;
 
@@ -220,15 +222,15 @@ pub(crate) struct Counts {
     pub(crate) alive: u64,
 }
 
-/// The number of registry shards.
-const SHARDS: usize = 32;
+/// The number of registry shards (two under loom, to keep models small).
+const SHARDS: usize = if cfg!(loom) { 2 } else { 32 };
 
 /// Every live task's waker, so shutdown can reach idle tasks and drop
 /// their futures, and `abort` can wake a task.
 #[derive(Debug)]
 pub(crate) struct Registry {
     /// Sharded by task id.
-    shards: Box<[CachePadded<Mutex<Slab>>]>,
+    shards: Box<[CachePadded<sync::Mutex<Slab>>]>,
 }
 
 /// A task's slot in a registry.
@@ -245,16 +247,14 @@ impl Registry {
     pub(crate) fn new() -> Self {
         Self {
             shards: (0..SHARDS)
-                .map(|_| CachePadded::new(Mutex::default()))
+                .map(|_| CachePadded::new(sync::Mutex::new(Slab::default())))
                 .collect(),
         }
     }
 
     /// Locks one shard.
-    fn lock(&self, shard: u32) -> std::sync::MutexGuard<'_, Slab> {
-        self.shards[shard as usize]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self, shard: u32) -> sync::MutexGuard<'_, Slab> {
+        sync::lock(&self.shards[shard as usize])
     }
 
     /// Reserves a slot for task `id`, creates the task with `spawn` (which
@@ -318,6 +318,14 @@ impl Registry {
         wakers
     }
 
+    /// Replaces the waker in `slot` (models stand in for async-task, whose
+    /// task waker is stored at spawn).
+    #[cfg(all(loom, test))]
+    pub(crate) fn set_waker(&self, slot: Slot, waker: Waker) {
+        let old = self.lock(slot.shard).wakers[slot.index as usize].replace(waker);
+        drop(old);
+    }
+
     /// The task counts.
     pub(crate) fn counts(&self) -> Counts {
         let mut counts = Counts::default();
@@ -330,6 +338,16 @@ impl Registry {
             counts.alive += slab.len as u64;
         }
         counts
+    }
+}
+
+/// Cancels the task whose header is `meta`: sets its abort flag, then wakes
+/// it through its registry slot (if it is still the task there), so its
+/// next poll drops the future.
+pub(crate) fn abort(meta: &TaskMeta, registry: &Registry, slot: Slot) {
+    meta.aborted.store(true, Ordering::Release);
+    if let Some(waker) = registry.waker(slot, meta.id) {
+        waker.wake();
     }
 }
 
@@ -571,10 +589,7 @@ impl<T> JoinHandle<T> {
     /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
     /// ```
     pub fn abort(&self) {
-        self.meta.get().aborted.store(true, Ordering::Release);
-        if let Some(waker) = self.registry.get().waker(self.slot, self.id()) {
-            waker.wake();
-        }
+        abort(self.meta.get(), self.registry.get(), self.slot);
     }
 }
 

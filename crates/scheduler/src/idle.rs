@@ -111,7 +111,7 @@ impl Idle {
     }
 
     /// The number of searching workers.
-    #[cfg(loom)]
+    #[cfg(all(loom, test))]
     pub(crate) fn searching(&self) -> usize {
         self.num_searching.load(Ordering::SeqCst)
     }

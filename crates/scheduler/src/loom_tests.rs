@@ -172,3 +172,129 @@ fn loom_park_unpark_two_workers() {
     });
     assert!(parked.load(std::sync::atomic::Ordering::Relaxed) > 0);
 }
+
+/// The abort protocol of the task cell, with loom's `block_on` standing in
+/// for async-task's run loop (async-task is not loom-instrumented): the
+/// abort flag, the registry slot that holds the task's waker, and the
+/// wrapper future that checks the flag and drops the user's future.
+mod abort {
+    use core::future::{Future, poll_fn};
+    use core::pin::pin;
+    use core::task::Waker;
+    use std::sync::Arc as StdArc;
+    use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
+
+    use loom::thread;
+
+    use crate::cell::{self, Registry, RegistryRef, TaskFuture, TaskMeta};
+
+    /// Counts its drops.
+    struct Counted(StdArc<StdAtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, StdOrdering::SeqCst);
+        }
+    }
+
+    /// Runs `user` as a task polled by the model's thread while another
+    /// thread aborts it; returns whether it completed, after checking that
+    /// its future was dropped exactly once and its slot freed.
+    fn race(user: impl Future<Output = u8> + 'static, drops: &StdArc<StdAtomicUsize>) -> bool {
+        let registry = Box::new(Registry::new());
+        let meta = Box::new(TaskMeta::new(None));
+        let registry_ref = RegistryRef::new(&registry);
+        let slot = registry.insert(meta.id, |slot| (slot, Waker::noop().clone()));
+        let future = TaskFuture::new(user, &meta, registry_ref, slot);
+        // Both live until the end of the model: the aborter borrows them
+        // through a leaked-for-the-model address, as the join handle does.
+        let meta_addr = &*meta as *const TaskMeta as usize;
+        let registry_addr = &*registry as *const Registry as usize;
+        let aborter = thread::spawn(move || {
+            // SAFETY: `meta` and `registry` are boxed and outlive this
+            // thread, which is joined before they are dropped.
+            let (meta, registry) = unsafe {
+                (
+                    &*(meta_addr as *const TaskMeta),
+                    &*(registry_addr as *const Registry),
+                )
+            };
+            cell::abort(meta, registry, slot);
+        });
+        let output = {
+            let mut future = pin!(future);
+            loom::future::block_on(poll_fn(|cx| {
+                // The task's waker is in its slot from spawn on in the real
+                // runtime; here it is the model executor's.
+                registry.set_waker(slot, cx.waker().clone());
+                future.as_mut().poll(cx)
+            }))
+            // The wrapper is dropped here, as async-task drops it once it
+            // has its output.
+        };
+        aborter.join().unwrap();
+        assert_eq!(
+            drops.load(StdOrdering::SeqCst),
+            1,
+            "the user's future was dropped once"
+        );
+        let counts = registry.counts();
+        assert_eq!(counts.alive, 0, "the slot was freed");
+        match output {
+            Ok(value) => {
+                assert_eq!(value, 7);
+                assert_eq!(counts.completed, 1);
+                true
+            }
+            Err(error) => {
+                assert!(error.is_cancelled());
+                assert_eq!(counts.cancelled, 1);
+                false
+            }
+        }
+    }
+
+    /// Aborting a task that waits forever: the wake through the registry
+    /// is never lost, the future is dropped, the task ends cancelled.
+    #[test]
+    fn loom_abort_pending_task() {
+        loom::model(|| {
+            let drops = StdArc::new(StdAtomicUsize::new(0));
+            let guard = Counted(StdArc::clone(&drops));
+            let completed = race(
+                async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                    7
+                },
+                &drops,
+            );
+            assert!(!completed);
+        });
+    }
+
+    /// Aborting a task that completes at its first poll: either outcome,
+    /// and both happen; the future is dropped exactly once either way.
+    #[test]
+    fn loom_abort_races_completion() {
+        static OUTCOMES: [StdAtomicUsize; 2] = [StdAtomicUsize::new(0), StdAtomicUsize::new(0)];
+        loom::model(|| {
+            let drops = StdArc::new(StdAtomicUsize::new(0));
+            let guard = Counted(StdArc::clone(&drops));
+            let completed = race(
+                async move {
+                    let _guard = guard;
+                    7
+                },
+                &drops,
+            );
+            OUTCOMES[usize::from(completed)].fetch_add(1, StdOrdering::Relaxed);
+        });
+        for (i, n) in OUTCOMES.iter().enumerate() {
+            assert!(
+                n.load(StdOrdering::Relaxed) > 0,
+                "outcome completed={i} never explored"
+            );
+        }
+    }
+}

@@ -1,13 +1,14 @@
-//! The concurrency facade for the park/unpark protocol: loom's
-//! instrumented types under `cfg(loom)`, the standard library's otherwise.
+//! The concurrency facade for the park/unpark protocol and the task cell's
+//! abort flag and registry: loom's instrumented types under `cfg(loom)`,
+//! the standard library's otherwise.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
 
