@@ -224,9 +224,20 @@ impl<T: 'static> LocalKey<T> {
     }
 
     /// Swaps `slot` into the key until the guard drops.
+    ///
+    /// # Panics
+    /// Inside a [`LocalKey::with`] closure of the same key (its value is
+    /// borrowed there): entering a scope would replace it.
     fn enter<'a>(&'static self, slot: &'a mut Option<T>) -> Swap<'a, T> {
-        self.inner
-            .with(|cell| std::mem::swap(&mut *cell.borrow_mut(), slot));
+        self.inner.with(|cell| {
+            let mut current = cell.try_borrow_mut().unwrap_or_else(|_| {
+                panic!(
+                    "a task-local scope of this key was entered inside its own `with` \
+                     closure; read the value into a local first, then enter the scope"
+                )
+            });
+            std::mem::swap(&mut *current, slot);
+        });
         Swap { key: self, slot }
     }
 

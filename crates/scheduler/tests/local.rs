@@ -245,3 +245,15 @@ fn task_local_readable_in_inner_drop() {
     );
     assert_eq!(*seen2.lock().unwrap(), Some(5));
 }
+
+nimsync_scheduler::task_local! {
+    static NESTED: u32;
+}
+
+/// Entering a scope of a key inside that key's own `with` closure panics
+/// with a message that says what to do instead.
+#[test]
+#[should_panic(expected = "read the value into a local first")]
+fn scope_inside_with_of_the_same_key_panics_clearly() {
+    NESTED.sync_scope(1, || NESTED.with(|_| NESTED.sync_scope(2, || ())));
+}
