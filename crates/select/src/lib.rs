@@ -1,0 +1,42 @@
+//! Fair, atomic select over nimsync channel operations.
+//!
+//! A [`Select`] waits on several channel operations at once (receives on
+//! spsc, mpmc and oneshot receivers, sends on spsc and mpmc senders) and
+//! completes exactly one of them: the winner's message is taken (or its
+//! slot reserved), the others are left untouched.
+//!
+//! ```
+//! use nimsync_channel::{mpmc, spsc};
+//! use nimsync_select::Select;
+//!
+//! let (tx1, rx1) = mpmc::channel::<u32>(4);
+//! let (mut tx2, mut rx2) = spsc::channel::<&str>(4);
+//! tx2.send("two").unwrap();
+//!
+//! let mut sel = Select::new();
+//! let first = sel.recv(&rx1);
+//! let second = sel.recv(&mut rx2);
+//! let op = sel.select();
+//! assert_eq!(op.index(), second);
+//! assert_eq!(op.recv(&mut rx2), Ok("two"));
+//! # let _ = (first, tx1);
+//! ```
+//!
+//! # Guarantees
+//! - **Atomic:** exactly one operation completes per select; nothing is
+//!   taken from the operations that lost.
+//! - **Fair:** when several operations are ready, each is chosen with
+//!   equal probability ([`Select::new_biased`] takes them in order).
+//! - **Closed counts as ready:** a receive on a closed, drained channel
+//!   (or a send on a closed one) is selected and completes with its
+//!   `Closed` error, as in crossbeam-channel.
+//! - **No busy waiting:** a blocking select spins briefly, then parks until
+//!   one of its channels wakes it.
+//! - **Completion is mandatory:** the [`SelectedOperation`] must be
+//!   completed with [`recv`](SelectedOperation::recv) or
+//!   [`send`](SelectedOperation::send); dropping it uncompleted panics,
+//!   naming its index, because a reserved slot would stall its channel.
+
+mod select;
+
+pub use select::{Select, SelectTimeoutError, SelectedOperation, TrySelectError};

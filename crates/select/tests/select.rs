@@ -1,0 +1,300 @@
+//! The `Select` builder: every operation kind, closed channels, timeouts,
+//! fairness, atomicity under contention, and cancel-safety of the async
+//! form.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Waker};
+use std::time::{Duration, Instant};
+
+use nimsync_channel::{mpmc, oneshot, spsc};
+use nimsync_select::{Select, SelectTimeoutError, TrySelectError};
+
+/// A receive on whichever flavor is ready wins, and only it is consumed.
+#[test]
+fn mixed_flavors_only_the_winner_is_consumed() {
+    let (mtx, mrx) = mpmc::channel::<u32>(2);
+    let (mut stx, mut srx) = spsc::channel::<u32>(2);
+    let (otx, mut orx) = oneshot::channel::<u32>();
+    stx.send(2).unwrap();
+    let op = {
+        let mut sel = Select::new();
+        sel.recv(&mrx);
+        sel.recv(&mut srx);
+        sel.recv(&mut orx);
+        sel.select()
+    };
+    assert_eq!(op.index(), 1);
+    assert_eq!(op.recv(&srx), Ok(2));
+    // Nothing else was touched.
+    mtx.send(1).unwrap();
+    otx.send(3).unwrap();
+    assert_eq!(mrx.try_recv(), Ok(1));
+    assert_eq!(orx.try_recv(), Ok(3));
+}
+
+/// A send arm reserves room; its value is given only at completion.
+#[test]
+fn send_arm_takes_its_value_at_completion() {
+    let (tx, rx) = mpmc::channel::<String>(1);
+    let (mut stx, mut srx) = spsc::channel::<String>(1);
+    stx.send("full".into()).unwrap();
+    let op = {
+        let mut sel = Select::new();
+        sel.send(&tx);
+        sel.send(&mut stx);
+        sel.select()
+    };
+    assert_eq!(op.index(), 0, "the spsc channel is full");
+    op.send(&tx, "sent".to_owned()).unwrap();
+    assert_eq!(rx.recv().unwrap(), "sent");
+    assert_eq!(srx.recv().unwrap(), "full");
+}
+
+/// Closed channels count as ready and complete with their error.
+#[test]
+fn closed_channels_are_ready_with_their_error() {
+    let (tx, rx) = mpmc::channel::<u8>(1);
+    drop(tx);
+    let mut sel = Select::new();
+    sel.recv(&rx);
+    assert!(sel.select().recv(&rx).is_err());
+
+    let (tx, rx) = mpmc::channel::<u8>(1);
+    drop(rx);
+    let mut sel = Select::new();
+    sel.send(&tx);
+    assert_eq!(sel.select().send(&tx, 7).unwrap_err().0, 7);
+}
+
+/// `try_select` fails at once when nothing is ready; `select_timeout`
+/// gives up no earlier than its timeout.
+#[test]
+fn try_and_timeout() {
+    let (_tx, rx) = mpmc::channel::<u8>(1);
+    let mut sel = Select::new();
+    sel.recv(&rx);
+    assert_eq!(sel.try_select().map(|_| ()).unwrap_err(), TrySelectError);
+    let start = Instant::now();
+    let timeout = Duration::from_millis(20);
+    assert_eq!(
+        sel.select_timeout(timeout).map(|_| ()).unwrap_err(),
+        SelectTimeoutError
+    );
+    assert!(start.elapsed() >= timeout);
+    assert!(TrySelectError.to_string().contains("no operation"));
+}
+
+/// A blocked select is woken by a send on any of its channels, from
+/// another thread.
+#[test]
+fn blocking_select_is_woken_by_any_channel() {
+    for which in 0..2 {
+        let (tx1, rx1) = mpmc::channel::<u8>(1);
+        let (mut tx2, mut rx2) = spsc::channel::<u8>(1);
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(5));
+            if which == 0 {
+                tx1.send(10).unwrap();
+            } else {
+                tx2.send(20).unwrap();
+            }
+            (tx1, tx2)
+        });
+        let op = {
+            let mut sel = Select::new();
+            sel.recv(&rx1);
+            sel.recv(&mut rx2);
+            sel.select()
+        };
+        assert_eq!(op.index(), which);
+        let got = if which == 0 {
+            op.recv(&rx1)
+        } else {
+            op.recv(&rx2)
+        };
+        assert_eq!(got, Ok(if which == 0 { 10 } else { 20 }));
+        drop(sender.join().unwrap());
+    }
+}
+
+/// With four always-ready channels, each is chosen equally often: a
+/// chi-square test with 3 degrees of freedom, threshold 45 (p < 1e-9 for a
+/// fair select, so a fair implementation essentially never fails it).
+#[test]
+fn fair_choice_among_ready_operations() {
+    let channels: Vec<_> = (0..4).map(|_| mpmc::channel::<u8>(1)).collect();
+    for (tx, _) in &channels {
+        tx.send(0).unwrap();
+    }
+    let rounds = 40_000;
+    let mut counts = [0u32; 4];
+    for _ in 0..rounds {
+        let mut sel = Select::new();
+        for (_, rx) in &channels {
+            sel.recv(rx);
+        }
+        let op = sel.select();
+        let i = op.index();
+        op.recv(&channels[i].1).unwrap();
+        counts[i] += 1;
+        channels[i].0.send(0).unwrap();
+    }
+    let expected = f64::from(rounds) / 4.0;
+    let chi2: f64 = counts
+        .iter()
+        .map(|&c| (f64::from(c) - expected).powi(2) / expected)
+        .sum();
+    assert!(chi2 < 45.0, "counts {counts:?}, chi-square {chi2}");
+}
+
+/// A biased select takes ready operations in the order they were added.
+#[test]
+fn biased_takes_the_first_ready() {
+    let (tx1, rx1) = mpmc::channel::<u8>(1);
+    let (tx2, rx2) = mpmc::channel::<u8>(1);
+    tx1.send(1).unwrap();
+    tx2.send(2).unwrap();
+    for _ in 0..100 {
+        let mut sel = Select::new_biased();
+        sel.recv(&rx1);
+        sel.recv(&rx2);
+        let op = sel.select();
+        assert_eq!(op.index(), 0);
+        assert_eq!(op.recv(&rx1), Ok(1));
+        tx1.send(1).unwrap();
+    }
+}
+
+/// An uncompleted selected operation panics, naming its index.
+#[test]
+#[should_panic(expected = "selected operation 1 was dropped without being completed")]
+fn uncompleted_operation_panics_with_its_index() {
+    let (_tx1, rx1) = mpmc::channel::<u8>(1);
+    let (mut tx2, mut rx2) = spsc::channel::<u8>(1);
+    tx2.send(1).unwrap();
+    let mut sel = Select::new();
+    sel.recv(&rx1);
+    sel.recv(&mut rx2);
+    drop(sel.select());
+}
+
+/// Completing with another endpoint than the selected one panics.
+#[test]
+#[should_panic(expected = "on a different endpoint")]
+fn completing_on_the_wrong_endpoint_panics() {
+    let (mut tx1, mut rx1) = spsc::channel::<u8>(1);
+    let (_tx2, rx2) = spsc::channel::<u8>(1);
+    tx1.send(1).unwrap();
+    let op = {
+        let mut sel = Select::new();
+        sel.recv(&mut rx1);
+        sel.select()
+    };
+    let _ = op.recv(&rx2);
+}
+
+/// Two consumers selecting over four channels fed by four producers: every
+/// message is received exactly once.
+#[test]
+fn contended_selects_receive_each_message_once() {
+    let per = 5_000u32;
+    let channels: Vec<_> = (0..4).map(|_| mpmc::channel::<u32>(8)).collect();
+    let receivers: Arc<Vec<_>> = Arc::new(channels.iter().map(|(_, rx)| rx.clone()).collect());
+    let producers: Vec<_> = channels
+        .into_iter()
+        .enumerate()
+        .map(|(p, (tx, _))| {
+            std::thread::spawn(move || {
+                for i in 0..per {
+                    tx.send(p as u32 * per + i).unwrap();
+                }
+            })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let receivers = Arc::clone(&receivers);
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                loop {
+                    let mut sel = Select::new();
+                    for rx in receivers.iter() {
+                        sel.recv(rx);
+                    }
+                    let op = sel.select();
+                    let i = op.index();
+                    match op.recv(&receivers[i]) {
+                        Ok(v) => got.push(v),
+                        Err(_) => {
+                            // That channel is closed and drained: stop once
+                            // all of them are.
+                            if receivers.iter().all(|rx| rx.is_closed() && rx.is_empty()) {
+                                return got;
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    drop(receivers);
+    for c in consumers {
+        for v in c.join().unwrap() {
+            assert!(seen.insert(v), "message {v} received twice");
+            total += 1;
+        }
+    }
+    assert_eq!(total, 4 * per);
+}
+
+/// The async form works under a foreign executor.
+#[test]
+fn select_async_under_block_on() {
+    let (tx, rx) = mpmc::channel::<u8>(1);
+    let (_tx2, rx2) = mpmc::channel::<u8>(1);
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(5));
+        tx.send(8).unwrap();
+    });
+    let op = futures_lite::future::block_on(async {
+        let mut sel = Select::new();
+        sel.recv(&rx2);
+        sel.recv(&rx);
+        sel.select_async().await
+    });
+    assert_eq!(op.index(), 1);
+    assert_eq!(op.recv(&rx), Ok(8));
+    sender.join().unwrap();
+}
+
+/// Dropping a pending async select takes nothing, and a wake-up it had been
+/// handed passes on to the next waiter (here a thread blocked in `recv`).
+#[test]
+fn dropped_async_select_passes_its_wake_up_on() {
+    let (tx, rx) = mpmc::channel::<u8>(1);
+    let mut sel = Select::new();
+    sel.recv(&rx);
+    let rx2 = rx.clone();
+    let waiter = {
+        let mut future = Box::pin(sel.select_async());
+        let mut cx = TaskContext::from_waker(Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        // A second waiter queues behind the select.
+        let waiter = std::thread::spawn(move || rx2.recv());
+        // Give the thread time to block, so that the select (registered
+        // first) is the one notified and must pass the wake-up on; had the
+        // thread not blocked yet, it would find the value itself.
+        std::thread::sleep(Duration::from_millis(20));
+        tx.send(5).unwrap();
+        drop(future);
+        waiter
+    };
+    assert_eq!(waiter.join().unwrap(), Ok(5), "the wake-up was passed on");
+    assert!(rx.is_empty());
+}
