@@ -82,6 +82,10 @@ pub use error::{
 pub mod __select {
     pub use crate::select::{RecvHandle, SelectHandle, SendHandle, Token};
     pub use crate::waiter::Context;
+
+    /// A shared select context, as the handles take it (loom's `Arc` under
+    /// `cfg(loom)`).
+    pub type ContextRef = crate::sync::Arc<Context>;
 }
 
 /// The workspace README's examples, compiled and run as doc tests.

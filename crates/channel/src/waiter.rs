@@ -214,6 +214,7 @@ struct Entry {
 const FENCE_ASYM: u8 = 0;
 /// The queue is switching to symmetric mode: notifiers already use
 /// read-modify-writes, waiters still use `membarrier`.
+#[cfg_attr(loom, allow(dead_code))]
 const FENCE_SWITCHING: u8 = 1;
 /// Both sides use read-modify-writes of `waiting`; no fences.
 const FENCE_SYM: u8 = 2;

@@ -4,10 +4,9 @@ use core::future::{Future, poll_fn};
 use core::task::Poll;
 use std::cell::Cell;
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nimsync_channel::__select::{Context, RecvHandle, SelectHandle, SendHandle, Token};
+use nimsync_channel::__select::{Context, ContextRef, RecvHandle, SelectHandle, SendHandle, Token};
 use nimsync_channel::{RecvError, SendError, mpmc, oneshot, spsc};
 
 /// A context state meaning "the owner gave up" (see the channel's wait
@@ -307,14 +306,14 @@ impl<'a> Select<'a> {
     }
 
     /// Registers `cx` with every operation.
-    fn register(&self, cx: &Arc<Context>) {
+    fn register(&self, cx: &ContextRef) {
         for i in 0..self.len {
             self.op(i).handle.register(cx, i);
         }
     }
 
     /// Unregisters `cx` from every operation.
-    fn unregister(&self, cx: &Arc<Context>) {
+    fn unregister(&self, cx: &ContextRef) {
         for i in 0..self.len {
             self.op(i).handle.unregister(cx);
         }
@@ -322,7 +321,7 @@ impl<'a> Select<'a> {
 
     /// Gives up a registration: if a notifier claimed it for an operation
     /// other than `kept`, its wake-up goes on to another waiter.
-    fn release(&self, cx: &Arc<Context>, kept: Option<usize>) {
+    fn release(&self, cx: &ContextRef, kept: Option<usize>) {
         let claimed = match cx.try_abort() {
             Ok(()) => None,
             Err(state) if state != ABORTED => Some(state - 1),
@@ -410,6 +409,95 @@ impl<'a> Select<'a> {
         self.wait(Some(deadline))
     }
 
+    /// The index of a ready operation, without completing it (another
+    /// thread may take it before this one acts): fails at once when none
+    /// is ready.
+    ///
+    /// # Errors
+    /// [`TrySelectError`] when no operation is ready.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let mut sel = nimsync_select::Select::new();
+    /// let i = sel.recv(&rx);
+    /// assert!(sel.try_ready().is_err());
+    /// tx.send(1).unwrap();
+    /// assert_eq!(sel.try_ready(), Ok(i));
+    /// assert_eq!(rx.try_recv(), Ok(1)); // nothing was taken
+    /// ```
+    pub fn try_ready(&mut self) -> Result<usize, TrySelectError> {
+        self.ready_once().ok_or(TrySelectError)
+    }
+
+    /// Blocks until an operation is ready and returns its index, without
+    /// completing it.
+    ///
+    /// # Panics
+    /// With no operations added.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// std::thread::spawn(move || tx.send(2).unwrap());
+    /// let mut sel = nimsync_select::Select::new();
+    /// let i = sel.recv(&rx);
+    /// assert_eq!(sel.ready(), i);
+    /// assert_eq!(rx.recv(), Ok(2));
+    /// ```
+    pub fn ready(&mut self) -> usize {
+        self.wait_ready(None)
+            .expect("a wait without a deadline does not time out")
+    }
+
+    /// Like [`ready`](Select::ready), giving up after `timeout`.
+    ///
+    /// # Errors
+    /// [`SelectTimeoutError`] when nothing became ready in time.
+    ///
+    /// # Examples
+    /// ```
+    /// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let mut sel = nimsync_select::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.ready_timeout(std::time::Duration::from_millis(2)).is_err());
+    /// ```
+    pub fn ready_timeout(&mut self, timeout: Duration) -> Result<usize, SelectTimeoutError> {
+        self.wait_ready(Some(Instant::now() + timeout))
+    }
+
+    /// One pass of readiness checks in this round's order.
+    fn ready_once(&self) -> Option<usize> {
+        self.in_order(|index, op| op.handle.is_ready().then_some(index))
+    }
+
+    /// The blocking loop of `ready`: check, register, check again, park.
+    fn wait_ready(&self, deadline: Option<Instant>) -> Result<usize, SelectTimeoutError> {
+        assert!(
+            self.len > 0,
+            "a select with no operations would wait forever; add a recv or send first"
+        );
+        if let Some(index) = self.ready_once() {
+            return Ok(index);
+        }
+        let cx = Context::for_current_thread();
+        self.register(&cx);
+        if let Some(index) = self.ready_once() {
+            // Not consumed: a wake-up handed over meanwhile goes on.
+            self.release(&cx, None);
+            return Ok(index);
+        }
+        let state = cx.wait_until(deadline);
+        self.unregister(&cx);
+        if state == ABORTED {
+            return Err(SelectTimeoutError);
+        }
+        // The operation that woke us is reported, not consumed: its wake-up
+        // goes on, so another waiter may take the value.
+        self.op(state - 1).handle.pass_on();
+        Ok(state - 1)
+    }
+
     /// The blocking loop: try, register, try again, park.
     fn wait(&self, deadline: Option<Instant>) -> Result<SelectedOperation, SelectTimeoutError> {
         assert!(
@@ -483,7 +571,7 @@ struct Registration<'s, 'a> {
     /// The select.
     select: &'s Select<'a>,
     /// The task's context while registered.
-    cx: Option<Arc<Context>>,
+    cx: Option<ContextRef>,
 }
 
 impl Registration<'_, '_> {

@@ -298,3 +298,24 @@ fn dropped_async_select_passes_its_wake_up_on() {
     assert_eq!(waiter.join().unwrap(), Ok(5), "the wake-up was passed on");
     assert!(rx.is_empty());
 }
+
+/// `ready` reports a ready operation without consuming it, from a plain
+/// check or after blocking, and times out when nothing comes.
+#[test]
+fn ready_reports_without_consuming() {
+    let (tx, rx) = mpmc::channel::<u8>(1);
+    let (_tx2, rx2) = mpmc::channel::<u8>(1);
+    let mut sel = Select::new();
+    sel.recv(&rx2);
+    let i = sel.recv(&rx);
+    assert_eq!(sel.try_ready(), Err(TrySelectError));
+    assert!(sel.ready_timeout(Duration::from_millis(5)).is_err());
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(5));
+        tx.send(4).unwrap();
+        tx
+    });
+    assert_eq!(sel.ready(), i);
+    assert_eq!(rx.try_recv(), Ok(4), "ready took nothing");
+    drop(sender.join().unwrap());
+}
