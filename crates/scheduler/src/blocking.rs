@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::cell::{self, Runnable};
 use crate::runtime::Handle;
+use crate::sync::Locked;
 use crate::worker::{ContextGuard, Shared, ThreadContext};
 
 /// How long an idle blocking thread waits for work before it exits.
@@ -59,9 +60,7 @@ impl BlockingPool {
 
     /// Locks the state.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state.locked()
     }
 
     /// The schedule function of blocking tasks.

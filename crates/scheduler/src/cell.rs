@@ -31,6 +31,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
+use crate::sync::Locked;
 use crate::sync::{self, AtomicBool, Ordering};
 
 use crossbeam_utils::CachePadded;
@@ -746,9 +747,7 @@ impl JoinError {
         let Repr::Panic(payload) = &self.repr else {
             return None;
         };
-        let payload = payload
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let payload = payload.locked();
         payload
             .downcast_ref::<&'static str>()
             .map(|s| (*s).to_owned())

@@ -6,6 +6,7 @@ use crossbeam_deque::{Injector, Steal};
 use crossbeam_utils::sync::Unparker;
 
 use crate::cell::{Registry, Runnable};
+use crate::sync::Locked;
 
 /// The `!Send` tasks of one thread: a queue any thread may push to (wakers
 /// are `Send`) and only the owner pops, and the registry of its live tasks.
@@ -33,23 +34,14 @@ impl LocalQueue {
     /// The schedule function of local tasks.
     pub(crate) fn schedule(&self, runnable: Runnable) {
         self.queue.push(runnable);
-        self.unparker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .unpark();
+        self.unparker.locked().unpark();
     }
 
     /// Wakes the owner through `unparker` from now on.
     pub(crate) fn set_unparker(&self, unparker: Unparker) {
-        *self
-            .unparker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = unparker;
+        *self.unparker.locked() = unparker;
         // A wake-up sent to the old parker must not be lost.
-        self.unparker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .unpark();
+        self.unparker.locked().unpark();
     }
 
     /// The next ready local task (owner thread only).

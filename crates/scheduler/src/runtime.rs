@@ -16,11 +16,14 @@ use crossbeam_utils::CachePadded;
 use crossbeam_utils::sync::{Parker, Unparker};
 
 use crate::blocking::BlockingPool;
-use crate::cell::{JoinHandle, Registry, RegistryRef, TaskFuture, TaskMeta};
+use crate::cell::{
+    JoinHandle, Output, Registry, RegistryRef, Runnable, Slot, TaskFuture, TaskMeta,
+};
 use crate::idle::Idle;
 use crate::lifo::Lifo;
 use crate::local::LocalQueue;
 use crate::metrics::{RuntimeMetrics, SlowPoll};
+use crate::sync::Locked;
 use crate::worker::{
     CONTEXT, ContextGuard, Core, Counters, GLOBAL_INTERVAL, Shared, ThreadContext, WorkerCtx,
     WorkerShared, assert_outside_runtime,
@@ -396,11 +399,7 @@ impl Builder {
         };
         match self.flavor {
             Flavor::CurrentThread => {
-                *runtime
-                    .shared
-                    .core
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = cores.pop();
+                *runtime.shared.core.locked() = cores.pop();
             }
             Flavor::MultiThread => {
                 for core in cores {
@@ -585,12 +584,7 @@ impl Runtime {
         // after the take would lose the core, and every later `block_on`
         // would wait for it forever.
         assert_outside_runtime();
-        let core = self
-            .shared
-            .core
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+        let core = self.shared.core.locked().take();
         match core {
             Some(core) => self.block_on_core(core, future),
             None => self.block_on_thread(future),
@@ -632,7 +626,7 @@ impl Runtime {
                 ran += 1;
             }
             if waiter.is_some() {
-                let core = lock(&self.shared.core).take();
+                let core = self.shared.core.locked().take();
                 if let Some(core) = core {
                     // The other block_on returned: drive the runtime here.
                     break self.drive_core(core, &local, &woken, &mut cx, future.as_mut());
@@ -754,11 +748,7 @@ impl Runtime {
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
-        let core = shared
-            .core
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+        let core = shared.core.locked().take();
         if let Some(core) = core {
             while let Some(task) = core.local.pop() {
                 drop(task);
@@ -808,21 +798,16 @@ impl Drop for Runtime {
 fn add_waiter(shared: &Shared, unparker: &Unparker) -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
-    lock(&shared.block_on_waiters).push((id, unparker.clone()));
+    shared
+        .block_on_waiters
+        .locked()
+        .push((id, unparker.clone()));
     id
 }
 
 /// Removes a waiter registered by [`add_waiter`].
 fn remove_waiter(shared: &Shared, id: usize) {
-    lock(&shared.block_on_waiters).retain(|(w, _)| *w != id);
-}
-
-/// Locks `mutex`, ignoring poisoning (no lock here guards data a panic can
-/// leave half-updated).
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    shared.block_on_waiters.locked().retain(|(w, _)| *w != id);
 }
 
 /// The current-thread core while a `block_on` drives it: puts it back in
@@ -845,9 +830,9 @@ impl Drop for HeldCore<'_> {
         // The slot held the only other reference. Should that ever not
         // hold, the core is lost rather than a panic raised in a drop.
         let Ok(ctx) = Rc::try_unwrap(ctx) else { return };
-        *lock(&self.shared.core) = Some(ctx.into_core());
+        *self.shared.core.locked() = Some(ctx.into_core());
         // Another block_on may be waiting for the core.
-        for (_, waiter) in lock(&self.shared.block_on_waiters).iter() {
+        for (_, waiter) in self.shared.block_on_waiters.locked().iter() {
             waiter.unpark();
         }
     }
@@ -921,10 +906,7 @@ impl ThreadWaker {
 
     /// Switches the thread's parker.
     fn set_unparker(&self, unparker: Unparker) {
-        *self
-            .unparker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = unparker;
+        *self.unparker.locked() = unparker;
         self.woken.store(true, Ordering::Release);
     }
 }
@@ -936,10 +918,7 @@ impl Wake for ThreadWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.woken.swap(true, Ordering::AcqRel) {
-            self.unparker
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .unpark();
+            self.unparker.locked().unpark();
         }
     }
 }
@@ -1054,6 +1033,25 @@ impl Handle {
     }
 }
 
+/// A task made by `build` (from its header, its registry pointer and its
+/// slot) and entered in `registry`: its runnable, to queue, and its join
+/// handle.
+fn new_task<T>(
+    registry: &Registry,
+    name: Option<Arc<str>>,
+    build: impl FnOnce(TaskMeta, RegistryRef, Slot) -> (Runnable, async_task::Task<Output<T>, TaskMeta>),
+) -> (Runnable, JoinHandle<T>) {
+    let meta = TaskMeta::new(name);
+    let id = meta.id;
+    let registry_ref = RegistryRef::new(registry);
+    let (runnable, task, slot) = registry.insert(id, |slot| {
+        let (runnable, task) = build(meta, registry_ref, slot);
+        let waker = runnable.waker();
+        ((runnable, task, slot), waker)
+    });
+    (runnable, JoinHandle::new(task, registry_ref, slot))
+}
+
 /// Spawns `future` on `shared`.
 pub(crate) fn spawn_on<F>(
     shared: &Arc<Shared>,
@@ -1064,24 +1062,19 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let meta = TaskMeta::new(name);
-    let id = meta.id;
-    let registry = RegistryRef::new(&shared.registry);
     let scheduler = Arc::clone(shared);
-    let (runnable, task, slot) = shared.registry.insert(id, |slot| {
-        let (runnable, task) = async_task::Builder::new().metadata(meta).spawn(
+    let (runnable, handle) = new_task(&shared.registry, name, |meta, registry, slot| {
+        async_task::Builder::new().metadata(meta).spawn(
             move |meta| TaskFuture::new(future, meta, registry, slot),
             async_task::WithInfo(move |runnable, info| scheduler.schedule(runnable, info)),
-        );
-        let waker = runnable.waker();
-        ((runnable, task, slot), waker)
+        )
     });
     if shared.shutdown.load(Ordering::Acquire) {
         // The runtime is shutting down (this spawn comes from a future
         // being dropped, or races with the drop): the task is cancelled at
         // once, so shutdown is not fed new work forever.
         drop(runnable);
-        return JoinHandle::new(task, registry, slot);
+        return handle;
     }
     let mut runnable = Some(runnable);
     crate::worker::with_worker_of(shared, |worker| {
@@ -1092,7 +1085,7 @@ where
     if let Some(runnable) = runnable {
         shared.push_global(runnable);
     }
-    JoinHandle::new(task, registry, slot)
+    handle
 }
 
 /// Spawns `f` on `shared`'s blocking pool.
@@ -1105,20 +1098,15 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let meta = TaskMeta::new(name);
-    let id = meta.id;
-    let registry = RegistryRef::new(&shared.registry);
     let scheduler = Arc::clone(shared);
-    let (runnable, task, slot) = shared.registry.insert(id, |slot| {
-        let (runnable, task) = async_task::Builder::new().metadata(meta).spawn(
+    let (runnable, handle) = new_task(&shared.registry, name, |meta, registry, slot| {
+        async_task::Builder::new().metadata(meta).spawn(
             move |meta| TaskFuture::new(async move { f() }, meta, registry, slot),
             move |runnable| scheduler.blocking.schedule(&scheduler, runnable),
-        );
-        let waker = runnable.waker();
-        ((runnable, task, slot), waker)
+        )
     });
     runnable.schedule();
-    JoinHandle::new(task, registry, slot)
+    handle
 }
 
 /// Spawns a `!Send` future on the current thread's local queue.
@@ -1134,18 +1122,13 @@ where
              runtime or inside Runtime::block_on (not from a plain thread or a spawn_blocking closure)"
         );
     };
-    let meta = TaskMeta::new(name);
-    let id = meta.id;
-    let registry = RegistryRef::new(&local.registry);
     let scheduler = Arc::clone(&local);
-    let (runnable, task, slot) = local.registry.insert(id, |slot| {
-        let (runnable, task) = async_task::Builder::new().metadata(meta).spawn_local(
+    let (runnable, handle) = new_task(&local.registry, name, |meta, registry, slot| {
+        async_task::Builder::new().metadata(meta).spawn_local(
             move |meta| TaskFuture::new(future, meta, registry, slot),
             move |runnable| scheduler.schedule(runnable),
-        );
-        let waker = runnable.waker();
-        ((runnable, task, slot), waker)
+        )
     });
     runnable.schedule();
-    JoinHandle::new(task, registry, slot)
+    handle
 }

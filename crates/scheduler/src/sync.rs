@@ -26,3 +26,18 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         mutex.lock().unwrap()
     }
 }
+
+/// Locking a standard mutex while ignoring poisoning: the runtime's own
+/// mutexes guard data no panic leaves half-updated (user code never runs
+/// under them).
+pub(crate) trait Locked<T> {
+    /// Locks, ignoring poisoning.
+    fn locked(&self) -> std::sync::MutexGuard<'_, T>;
+}
+
+impl<T> Locked<T> for std::sync::Mutex<T> {
+    fn locked(&self) -> std::sync::MutexGuard<'_, T> {
+        self.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -37,6 +37,7 @@ use crate::lifo::Lifo;
 use crate::local::LocalQueue;
 use crate::metrics::SlowPoll;
 use crate::runtime::{Config, Handle, VictimSelection};
+use crate::sync::Locked;
 
 /// How many times in a row a worker runs the task in its LIFO slot before
 /// it goes to the back of the local queue.
@@ -192,10 +193,7 @@ impl Shared {
 
     /// Turns the timer wheel if a timer is due (for busy workers).
     fn turn_timers_if_due(&self, counters: &Counters) {
-        let timer = self
-            .timer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let timer = self.timer.locked();
         if let Some(hook) = timer.as_ref() {
             if hook.is_due() {
                 hook.turn();
@@ -562,10 +560,7 @@ impl WorkerCtx {
             .is_ok();
         if driver {
             let next = {
-                let timer = shared
-                    .timer
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let timer = shared.timer.locked();
                 timer.as_ref().and_then(|hook| {
                     bump(&counters.timer_turns);
                     hook.turn()
@@ -580,10 +575,7 @@ impl WorkerCtx {
             }
             shared.timer_driver.store(0, Ordering::SeqCst);
             let pending = {
-                let timer = shared
-                    .timer
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let timer = shared.timer.locked();
                 timer.as_ref().and_then(|hook| {
                     bump(&counters.timer_turns);
                     hook.turn()
@@ -662,20 +654,12 @@ pub(crate) fn attach_timer(shared: &Arc<Shared>) {
             shared.unpark_timer_driver();
         }
     });
-    let old = shared
-        .timer
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .replace(hook);
+    let old = shared.timer.locked().replace(hook);
     drop(old);
 }
 
 /// Detaches `shared`'s timer hook: the timer thread drives the wheel again.
 pub(crate) fn detach_timer(shared: &Shared) {
-    let hook = shared
-        .timer
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take();
+    let hook = shared.timer.locked().take();
     drop(hook);
 }
