@@ -37,6 +37,19 @@
 //!   [`send`](SelectedOperation::send); dropping it uncompleted panics,
 //!   naming its index, because a reserved slot would stall its channel.
 
+mod arms;
+mod macros;
 mod select;
+mod timer;
 
-pub use select::{Select, SelectTimeoutError, SelectedOperation, TrySelectError};
+pub use select::{
+    RecvEndpoint, RecvOperand, Select, SelectTimeoutError, SelectedOperation, SendEndpoint,
+    SendOperand, TrySelectError,
+};
+pub use timer::{After, Never, Tick, after, at, never, tick};
+
+/// What the `select!` macros expand to. Not part of the semver contract.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::arms::{ArmByMut, ArmByRef, ArmByVal, RecvArm, SendArm};
+}

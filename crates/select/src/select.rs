@@ -1,13 +1,19 @@
 //! The [`Select`] builder and the [`SelectedOperation`] it returns.
 
 use core::future::{Future, poll_fn};
+use core::marker::PhantomData;
+use core::pin::Pin;
 use core::task::Poll;
 use std::cell::Cell;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crossbeam_utils::Backoff;
 use nimsync_channel::__select::{Context, ContextRef, RecvHandle, SelectHandle, SendHandle, Token};
 use nimsync_channel::{RecvError, SendError, mpmc, oneshot, spsc};
+use nimsync_time::Sleep;
+
+use crate::timer::{After, Never, Tick};
 
 /// A context state meaning "the owner gave up" (see the channel's wait
 /// protocol): `usize::MAX`.
@@ -18,28 +24,140 @@ const INLINE: usize = 8;
 
 /// One operation of a select.
 #[derive(Clone, Copy)]
-struct Op<'a> {
-    /// The endpoint.
-    handle: &'a dyn SelectHandle,
-    /// Its address, to check the endpoint passed at completion.
-    addr: usize,
+enum Op<'a> {
+    /// A channel operation, with its endpoint's address to check the
+    /// endpoint passed at completion.
+    Chan(&'a dyn SelectHandle, usize),
+    /// A timer, ready from its deadline on.
+    At(Instant),
+    /// A ticker.
+    Tick(&'a Tick),
+    /// Never ready.
+    Never,
+}
+
+impl Op<'_> {
+    /// When a timer operation becomes ready.
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Op::At(deadline) => Some(deadline),
+            Op::Tick(tick) => Some(tick.next_deadline()),
+            Op::Chan(..) | Op::Never => None,
+        }
+    }
+
+    /// True if reserving would succeed now. `now` is read once per pass.
+    fn is_ready(self, now: &mut Option<Instant>) -> bool {
+        match self {
+            Op::Chan(handle, _) => handle.is_ready(),
+            Op::At(deadline) => *now.get_or_insert_with(Instant::now) >= deadline,
+            Op::Tick(tick) => tick.is_due(*now.get_or_insert_with(Instant::now)),
+            Op::Never => false,
+        }
+    }
+
+    /// Reserves the operation if it is ready.
+    fn try_reserve(self, index: usize, now: &mut Option<Instant>) -> Option<SelectedOperation> {
+        let selected = |token, endpoint, fired| SelectedOperation {
+            index,
+            token,
+            endpoint,
+            fired,
+            completed: false,
+        };
+        match self {
+            Op::Chan(handle, addr) => {
+                let mut token = Token::new();
+                handle
+                    .try_reserve(&mut token)
+                    .then(|| selected(token, Endpoint::Chan(addr), None))
+            }
+            Op::At(deadline) => (*now.get_or_insert_with(Instant::now) >= deadline)
+                .then(|| selected(Token::new(), Endpoint::After, Some(deadline))),
+            Op::Tick(tick) => tick
+                .take(*now.get_or_insert_with(Instant::now))
+                .map(|due| selected(Token::new(), Endpoint::Tick(addr_of(tick)), Some(due))),
+            Op::Never => None,
+        }
+    }
+
+    /// Registers `cx` for a channel operation (timers need no
+    /// registration: the wait's deadline covers them).
+    fn register(self, cx: &ContextRef, index: usize) {
+        if let Op::Chan(handle, _) = self {
+            handle.register(cx, index);
+        }
+    }
+
+    /// Undoes [`register`](Op::register).
+    fn unregister(self, cx: &ContextRef) {
+        if let Op::Chan(handle, _) = self {
+            handle.unregister(cx);
+        }
+    }
+
+    /// Hands a wake-up this operation gave the select to another waiter.
+    fn pass_on(self) {
+        if let Op::Chan(handle, _) = self {
+            handle.pass_on();
+        }
+    }
+}
+
+/// What a selected operation must be completed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    /// The channel endpoint at this address.
+    Chan(usize),
+    /// Any [`After`].
+    After,
+    /// The ticker at this address.
+    Tick(usize),
 }
 
 /// Endpoints a [`Select`] can receive from: `&mpmc::Receiver`, `&mut
 /// spsc::Receiver`, `&mut oneshot::Receiver` (each as its own `recv`
-/// methods take it).
+/// methods take it), the timers [`After`], `&Tick` and [`Never`], and an
+/// `Option` of any of these (`None` is never ready).
+///
+/// Channels must carry `T: Send`, so that a [`Select`] can move to another
+/// thread with the task that owns it.
 pub trait RecvOperand<'a>: sealed::Sealed {
-    /// The endpoint as a select handle.
+    /// Adds the operation; returns its index.
     #[doc(hidden)]
-    fn handle(self) -> (&'a dyn SelectHandle, usize);
+    fn add_to(self, select: &mut Select<'a>) -> usize;
 }
 
 /// Endpoints a [`Select`] can send on: `&mpmc::Sender`, `&mut
-/// spsc::Sender`.
+/// spsc::Sender`, and an `Option` of either (`None` is never ready).
 pub trait SendOperand<'a>: sealed::Sealed {
-    /// The endpoint as a select handle.
+    /// Adds the operation; returns its index.
     #[doc(hidden)]
-    fn handle(self) -> (&'a dyn SelectHandle, usize);
+    fn add_to(self, select: &mut Select<'a>) -> usize;
+}
+
+/// Endpoints a [`SelectedOperation`] can be completed with by
+/// [`recv`](SelectedOperation::recv): channel receivers and timers.
+pub trait RecvEndpoint: sealed::Sealed {
+    /// What a receive yields: the message, or the instant a timer was due.
+    type Item;
+    /// Completes `op`, which was checked to be this endpoint's.
+    #[doc(hidden)]
+    fn complete(&self, op: &mut SelectedOperation) -> Result<Self::Item, RecvError>;
+}
+
+/// Endpoints a [`SelectedOperation`] can be completed with by
+/// [`send`](SelectedOperation::send): channel senders.
+pub trait SendEndpoint: sealed::Sealed {
+    /// The message type.
+    type Item;
+    /// Completes `op`, which was checked to be this endpoint's.
+    #[doc(hidden)]
+    fn complete(
+        &self,
+        op: &mut SelectedOperation,
+        value: Self::Item,
+    ) -> Result<(), SendError<Self::Item>>;
 }
 
 mod sealed {
@@ -51,22 +169,113 @@ fn addr_of<T>(endpoint: &T) -> usize {
     core::ptr::from_ref(endpoint) as usize
 }
 
-macro_rules! operand {
-    ($trait:ident, $ty:ty) => {
-        impl<'a, T: 'a> sealed::Sealed for $ty {}
-        impl<'a, T: 'a> $trait<'a> for $ty {
-            fn handle(self) -> (&'a dyn SelectHandle, usize) {
-                let addr = addr_of(&*self);
-                (&*self, addr)
+/// Operands and completion for channel endpoints.
+macro_rules! channel_endpoint {
+    ($operand:ident, $ty:ident :: $end:ident, $($by:tt)+) => {
+        impl<T> sealed::Sealed for $ty::$end<T> {}
+        impl<'a, T: Send + 'a> sealed::Sealed for $($by)+ $ty::$end<T> {}
+        impl<'a, T: Send + 'a> $operand<'a> for $($by)+ $ty::$end<T> {
+            fn add_to(self, select: &mut Select<'a>) -> usize {
+                select.push_chan(&*self)
             }
         }
     };
 }
-operand!(RecvOperand, &'a mpmc::Receiver<T>);
-operand!(RecvOperand, &'a mut spsc::Receiver<T>);
-operand!(RecvOperand, &'a mut oneshot::Receiver<T>);
-operand!(SendOperand, &'a mpmc::Sender<T>);
-operand!(SendOperand, &'a mut spsc::Sender<T>);
+channel_endpoint!(RecvOperand, mpmc::Receiver, &'a);
+channel_endpoint!(RecvOperand, spsc::Receiver, &'a mut);
+channel_endpoint!(RecvOperand, oneshot::Receiver, &'a mut);
+channel_endpoint!(SendOperand, mpmc::Sender, &'a);
+channel_endpoint!(SendOperand, spsc::Sender, &'a mut);
+
+impl<R: RecvHandle> RecvEndpoint for R
+where
+    R: sealed::Sealed,
+{
+    type Item = R::Item;
+    fn complete(&self, op: &mut SelectedOperation) -> Result<R::Item, RecvError> {
+        op.check(Endpoint::Chan(addr_of(self)), "recv");
+        self.commit_recv(&mut op.token)
+    }
+}
+
+impl<S: SendHandle> SendEndpoint for S
+where
+    S: sealed::Sealed,
+{
+    type Item = S::Item;
+    fn complete(
+        &self,
+        op: &mut SelectedOperation,
+        value: S::Item,
+    ) -> Result<(), SendError<S::Item>> {
+        op.check(Endpoint::Chan(addr_of(self)), "send");
+        self.commit_send(&mut op.token, value)
+    }
+}
+
+impl sealed::Sealed for After {}
+impl<'a> RecvOperand<'a> for After {
+    fn add_to(self, select: &mut Select<'a>) -> usize {
+        select.push(Op::At(self.deadline()))
+    }
+}
+impl RecvEndpoint for After {
+    type Item = Instant;
+    fn complete(&self, op: &mut SelectedOperation) -> Result<Instant, RecvError> {
+        op.check(Endpoint::After, "recv");
+        Ok(op.fired.expect("a selected timer records when it was due"))
+    }
+}
+
+impl sealed::Sealed for Tick {}
+impl sealed::Sealed for &Tick {}
+impl<'a> RecvOperand<'a> for &'a Tick {
+    fn add_to(self, select: &mut Select<'a>) -> usize {
+        select.push(Op::Tick(self))
+    }
+}
+impl RecvEndpoint for Tick {
+    type Item = Instant;
+    fn complete(&self, op: &mut SelectedOperation) -> Result<Instant, RecvError> {
+        op.check(Endpoint::Tick(addr_of(self)), "recv");
+        Ok(op.fired.expect("a selected ticker records when it was due"))
+    }
+}
+
+impl<T> sealed::Sealed for Never<T> {}
+impl<'a, T> RecvOperand<'a> for Never<T> {
+    fn add_to(self, select: &mut Select<'a>) -> usize {
+        select.push(Op::Never)
+    }
+}
+impl<T> RecvEndpoint for Never<T> {
+    type Item = T;
+    fn complete(&self, op: &mut SelectedOperation) -> Result<T, RecvError> {
+        panic!(
+            "selected operation {} was completed with a `never` endpoint, which is never \
+             selected; pass the endpoint added to the select",
+            op.index
+        )
+    }
+}
+
+impl<O> sealed::Sealed for Option<O> {}
+impl<'a, O: RecvOperand<'a>> RecvOperand<'a> for Option<O> {
+    fn add_to(self, select: &mut Select<'a>) -> usize {
+        match self {
+            Some(operand) => operand.add_to(select),
+            None => select.push(Op::Never),
+        }
+    }
+}
+impl<'a, O: SendOperand<'a>> SendOperand<'a> for Option<O> {
+    fn add_to(self, select: &mut Select<'a>) -> usize {
+        match self {
+            Some(operand) => operand.add_to(select),
+            None => select.push(Op::Never),
+        }
+    }
+}
 
 thread_local! {
     /// xorshift state for the fair order.
@@ -126,7 +335,23 @@ pub struct Select<'a> {
     len: usize,
     /// Take ready operations in order instead of at random.
     biased: bool,
+    /// Whether any operation is a timer.
+    timers: bool,
+    /// A select stays on the thread that uses it: it is `Send` (see below)
+    /// but not `Sync`.
+    not_sync: PhantomData<Cell<()>>,
 }
+
+// SAFETY: every operation is added through `RecvOperand`, `SendOperand` or
+// the macros' arms, and each holds either a shared reference to an endpoint
+// that is `Sync` (mpmc endpoints and `Tick`, whose channels carry
+// `T: Send`), an exclusive borrow of a `Send` endpoint (spsc and oneshot
+// endpoints with `T: Send`: the select's `&dyn SelectHandle` is derived
+// from the `&mut` it holds for its whole lifetime, so no other reference to
+// the endpoint is in use), or a plain value. Moving the select to another
+// thread moves those borrows, which is sound for each of them. The select
+// is not `Sync`, so two threads never use its handles at once.
+unsafe impl Send for Select<'_> {}
 
 impl fmt::Debug for Select<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -185,6 +410,8 @@ impl<'a> Select<'a> {
             more: Vec::new(),
             len: 0,
             biased: false,
+            timers: false,
+            not_sync: PhantomData,
         }
     }
 
@@ -212,17 +439,31 @@ impl<'a> Select<'a> {
         }
     }
 
+    /// A fair or biased select, for the macros.
+    #[doc(hidden)]
+    pub fn __with_bias(biased: bool) -> Self {
+        Self {
+            biased,
+            ..Self::new()
+        }
+    }
+
     /// Adds an operation; returns its index.
-    fn push(&mut self, (handle, addr): (&'a dyn SelectHandle, usize)) -> usize {
-        let op = Op { handle, addr };
+    fn push(&mut self, op: Op<'a>) -> usize {
         let index = self.len;
         if index < INLINE {
             self.inline[index] = Some(op);
         } else {
             self.more.push(op);
         }
+        self.timers |= !matches!(op, Op::Chan(..));
         self.len += 1;
         index
+    }
+
+    /// Adds a channel operation; returns its index.
+    pub(crate) fn push_chan<H: SelectHandle>(&mut self, handle: &'a H) -> usize {
+        self.push(Op::Chan(handle, addr_of(handle)))
     }
 
     /// The operation at `index`.
@@ -234,6 +475,14 @@ impl<'a> Select<'a> {
         }
     }
 
+    /// The earliest timer deadline, if there are timers.
+    fn timer_deadline(&self) -> Option<Instant> {
+        if !self.timers {
+            return None;
+        }
+        (0..self.len).filter_map(|i| self.op(i).deadline()).min()
+    }
+
     /// Adds a receive; returns its index.
     ///
     /// # Examples
@@ -243,7 +492,7 @@ impl<'a> Select<'a> {
     /// assert_eq!(sel.recv(&rx), 0);
     /// ```
     pub fn recv(&mut self, rx: impl RecvOperand<'a>) -> usize {
-        self.push(rx.handle())
+        rx.add_to(self)
     }
 
     /// Adds a send; returns its index. The value is given at completion,
@@ -260,7 +509,7 @@ impl<'a> Select<'a> {
     /// assert_eq!(rx.recv(), Ok(9));
     /// ```
     pub fn send(&mut self, tx: impl SendOperand<'a>) -> usize {
-        self.push(tx.handle())
+        tx.add_to(self)
     }
 
     /// The operations in this round's order: a fresh random permutation,
@@ -292,45 +541,32 @@ impl<'a> Select<'a> {
 
     /// One pass: reserves the first ready operation in this round's order.
     fn try_once(&self) -> Option<SelectedOperation> {
-        self.in_order(|index, op| {
-            let mut token = Token::new();
-            op.handle
-                .try_reserve(&mut token)
-                .then(|| SelectedOperation {
-                    index,
-                    token,
-                    addr: op.addr,
-                    completed: false,
-                })
-        })
+        let mut now = None;
+        self.in_order(|index, op| op.try_reserve(index, &mut now))
     }
 
     /// Registers `cx` with every operation.
     fn register(&self, cx: &ContextRef) {
         for i in 0..self.len {
-            self.op(i).handle.register(cx, i);
+            self.op(i).register(cx, i);
         }
     }
 
     /// Unregisters `cx` from every operation.
     fn unregister(&self, cx: &ContextRef) {
         for i in 0..self.len {
-            self.op(i).handle.unregister(cx);
+            self.op(i).unregister(cx);
         }
     }
 
     /// Gives up a registration: if a notifier claimed it for an operation
     /// other than `kept`, its wake-up goes on to another waiter.
     fn release(&self, cx: &ContextRef, kept: Option<usize>) {
-        let claimed = match cx.try_abort() {
-            Ok(()) => None,
-            Err(state) if state != ABORTED => Some(state - 1),
-            Err(_) => None,
-        };
+        let claimed = claimed_by(cx);
         self.unregister(cx);
         if let Some(k) = claimed {
             if Some(k) != kept {
-                self.op(k).handle.pass_on();
+                self.op(k).pass_on();
             }
         }
     }
@@ -468,65 +704,96 @@ impl<'a> Select<'a> {
 
     /// One pass of readiness checks in this round's order.
     fn ready_once(&self) -> Option<usize> {
-        self.in_order(|index, op| op.handle.is_ready().then_some(index))
+        let mut now = None;
+        self.in_order(|index, op| op.is_ready(&mut now).then_some(index))
+    }
+
+    /// Handles a wait on no operations: sleeps until `deadline` and
+    /// returns true, or panics when there is none.
+    fn wait_on_nothing(&self, deadline: Option<Instant>) -> bool {
+        if self.len > 0 {
+            return false;
+        }
+        let deadline = deadline
+            .expect("a select with no operations would wait forever; add a recv or send first");
+        std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+        true
+    }
+
+    /// Parks until `cx` is claimed, `deadline` passes or the first timer
+    /// is due, then unregisters `cx`. Returns the operation that claimed
+    /// it, if one did.
+    fn park(&self, cx: &ContextRef, deadline: Option<Instant>) -> Option<usize> {
+        let state = cx.wait_until(earliest(deadline, self.timer_deadline()));
+        self.unregister(cx);
+        (state != ABORTED).then(|| state - 1)
     }
 
     /// The blocking loop of `ready`: check, register, check again, park.
     fn wait_ready(&self, deadline: Option<Instant>) -> Result<usize, SelectTimeoutError> {
-        assert!(
-            self.len > 0,
-            "a select with no operations would wait forever; add a recv or send first"
-        );
-        if let Some(index) = self.ready_once() {
-            return Ok(index);
-        }
-        let cx = Context::for_current_thread();
-        self.register(&cx);
-        if let Some(index) = self.ready_once() {
-            // Not consumed: a wake-up handed over meanwhile goes on.
-            self.release(&cx, None);
-            return Ok(index);
-        }
-        let state = cx.wait_until(deadline);
-        self.unregister(&cx);
-        if state == ABORTED {
+        if self.wait_on_nothing(deadline) {
             return Err(SelectTimeoutError);
         }
-        // The operation that woke us is reported, not consumed: its wake-up
-        // goes on, so another waiter may take the value.
-        self.op(state - 1).handle.pass_on();
-        Ok(state - 1)
+        loop {
+            if let Some(index) = self.ready_once() {
+                return Ok(index);
+            }
+            if passed(deadline) {
+                return Err(SelectTimeoutError);
+            }
+            let cx = Context::for_current_thread();
+            self.register(&cx);
+            if let Some(index) = self.ready_once() {
+                // Not consumed: a wake-up handed over meanwhile goes on.
+                self.release(&cx, None);
+                return Ok(index);
+            }
+            if let Some(woken) = self.park(&cx, deadline) {
+                // Reported, not consumed: the wake-up goes on, so another
+                // waiter may take the value.
+                self.op(woken).pass_on();
+                return Ok(woken);
+            }
+        }
     }
 
-    /// The blocking loop: try, register, try again, park.
+    /// The blocking loop: try (spinning briefly), register, try again,
+    /// park.
     fn wait(&self, deadline: Option<Instant>) -> Result<SelectedOperation, SelectTimeoutError> {
-        assert!(
-            self.len > 0,
-            "a select with no operations would wait forever; add a recv or send first"
-        );
+        if self.wait_on_nothing(deadline) {
+            return Err(SelectTimeoutError);
+        }
+        // NB: a short spin, then yields, before the first registration:
+        // when the other side is about to act (a producer mid-burst) this
+        // saves the registration and the park.
+        let backoff = Backoff::new();
         loop {
             if let Some(selected) = self.try_once() {
                 return Ok(selected);
             }
+            if backoff.is_completed() || passed(deadline) {
+                break;
+            }
+            backoff.snooze();
+        }
+        loop {
             let cx = Context::for_current_thread();
             self.register(&cx);
             if let Some(selected) = self.try_once() {
                 self.release(&cx, Some(selected.index));
                 return Ok(selected);
             }
-            let state = cx.wait_until(deadline);
-            self.unregister(&cx);
-            if state == ABORTED {
-                return Err(SelectTimeoutError);
-            }
-            // Woken by operation `state - 1`: take whatever is ready now,
-            // and pass that wake-up on if another operation wins.
-            let woken = state - 1;
+            let woken = self.park(&cx, deadline);
+            // Take whatever is ready now; a wake-up from another operation
+            // than the winner goes on to another waiter.
             if let Some(selected) = self.try_once() {
-                if selected.index != woken {
-                    self.op(woken).handle.pass_on();
+                if let Some(k) = woken.filter(|&k| k != selected.index) {
+                    self.op(k).pass_on();
                 }
                 return Ok(selected);
+            }
+            if passed(deadline) {
+                return Err(SelectTimeoutError);
             }
         }
     }
@@ -553,63 +820,163 @@ impl<'a> Select<'a> {
     ///     assert_eq!(op.recv(&rx), Ok(4));
     /// });
     /// ```
-    pub fn select_async(&mut self) -> impl Future<Output = SelectedOperation> + '_ {
-        assert!(
-            self.len > 0,
-            "a select with no operations would wait forever; add a recv or send first"
-        );
-        let mut registration = Registration {
-            select: self,
-            cx: None,
-        };
-        poll_fn(move |cx| registration.poll(cx.waker()))
+    pub fn select_async(&mut self) -> impl Future<Output = SelectedOperation> + Send + '_ {
+        let mut registration = Registration::new(self, None);
+        poll_fn(move |cx| {
+            registration
+                .poll(cx)
+                .map(|r| r.expect("a select without a deadline does not time out"))
+        })
+    }
+
+    /// Like [`select_async`](Select::select_async), giving up after
+    /// `timeout`.
+    ///
+    /// # Errors
+    /// [`SelectTimeoutError`] when nothing became ready in time.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let mut sel = nimsync_select::Select::new();
+    /// sel.recv(&rx);
+    /// let res = futures_lite::future::block_on(sel.select_async_timeout(Duration::from_millis(2)));
+    /// assert!(res.is_err());
+    /// ```
+    pub fn select_async_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<SelectedOperation, SelectTimeoutError>> + Send + '_ {
+        self.select_async_deadline(Instant::now() + timeout)
+    }
+
+    /// Like [`select_async`](Select::select_async), giving up at
+    /// `deadline`.
+    ///
+    /// # Errors
+    /// [`SelectTimeoutError`] when nothing became ready in time.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let mut sel = nimsync_select::Select::new();
+    /// sel.recv(&rx);
+    /// let deadline = Instant::now() + Duration::from_millis(2);
+    /// assert!(futures_lite::future::block_on(sel.select_async_deadline(deadline)).is_err());
+    /// ```
+    pub fn select_async_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<SelectedOperation, SelectTimeoutError>> + Send + '_ {
+        let mut registration = Registration::new(self, Some(deadline));
+        poll_fn(move |cx| registration.poll(cx))
+    }
+}
+
+/// The earlier of two optional instants.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// True if `deadline` has passed.
+fn passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// Aborts `cx`; returns the operation that had claimed it, if one had.
+fn claimed_by(cx: &ContextRef) -> Option<usize> {
+    match cx.try_abort() {
+        Err(state) if state != ABORTED => Some(state - 1),
+        _ => None,
     }
 }
 
 /// The async select's registration; dropping it gives the registration up.
 struct Registration<'s, 'a> {
     /// The select.
-    select: &'s Select<'a>,
+    select: &'s mut Select<'a>,
     /// The task's context while registered.
     cx: Option<ContextRef>,
+    /// When to give up.
+    deadline: Option<Instant>,
+    /// Wakes the task at the earlier of `deadline` and the first timer.
+    sleep: Option<Sleep>,
 }
 
-impl Registration<'_, '_> {
+impl<'s, 'a> Registration<'s, 'a> {
+    /// A registration for `select`, checking that it can wait.
+    fn new(select: &'s mut Select<'a>, deadline: Option<Instant>) -> Self {
+        assert!(
+            select.len > 0 || deadline.is_some(),
+            "a select with no operations would wait forever; add a recv or send first"
+        );
+        Self {
+            select,
+            cx: None,
+            deadline,
+            sleep: None,
+        }
+    }
+
     /// One poll of the async select.
-    fn poll(&mut self, waker: &core::task::Waker) -> Poll<SelectedOperation> {
-        // Take back the previous registration, learning whether an
-        // operation claimed it (and so handed this select a wake-up).
-        let mut woken_by = None;
-        let previous = self.cx.take().inspect(|cx| {
-            if let Err(state) = cx.try_abort() {
-                if state != ABORTED {
-                    woken_by = Some(state - 1);
+    fn poll(
+        &mut self,
+        task: &mut core::task::Context<'_>,
+    ) -> Poll<Result<SelectedOperation, SelectTimeoutError>> {
+        loop {
+            // Take back the previous registration, learning whether an
+            // operation claimed it (and so handed this select a wake-up).
+            let mut woken_by = None;
+            let previous = self.cx.take().inspect(|cx| {
+                woken_by = claimed_by(cx);
+                self.select.unregister(cx);
+            });
+            if let Some(selected) = self.select.try_once() {
+                if let Some(k) = woken_by.filter(|&k| k != selected.index) {
+                    self.select.op(k).pass_on();
                 }
+                return Poll::Ready(Ok(selected));
             }
-            self.select.unregister(cx);
-        });
-        if let Some(selected) = self.select.try_once() {
-            if let Some(k) = woken_by.filter(|&k| k != selected.index) {
-                self.select.op(k).handle.pass_on();
+            if passed(self.deadline) {
+                return Poll::Ready(Err(SelectTimeoutError));
             }
-            return Poll::Ready(selected);
+            let cx = match previous {
+                Some(cx) => {
+                    // Registered nowhere now, so it may be reset.
+                    cx.reset();
+                    cx.set_waker(task.waker());
+                    cx
+                }
+                None => Context::for_task(task.waker()),
+            };
+            self.select.register(&cx);
+            if let Some(selected) = self.select.try_once() {
+                self.select.release(&cx, Some(selected.index));
+                return Poll::Ready(Ok(selected));
+            }
+            self.cx = Some(cx);
+            let Some(wake_at) = earliest(self.deadline, self.select.timer_deadline()) else {
+                return Poll::Pending;
+            };
+            let sleep = match &mut self.sleep {
+                Some(sleep) => {
+                    if sleep.deadline() != wake_at {
+                        sleep.reset(wake_at);
+                    }
+                    sleep
+                }
+                None => self.sleep.insert(nimsync_time::sleep_until(wake_at)),
+            };
+            if Pin::new(sleep).poll(task).is_pending() {
+                return Poll::Pending;
+            }
+            // The deadline or a timer is due: look again.
         }
-        let cx = match previous {
-            Some(cx) => {
-                // Registered nowhere now, so it may be reset.
-                cx.reset();
-                cx.set_waker(waker);
-                cx
-            }
-            None => Context::for_task(waker),
-        };
-        self.select.register(&cx);
-        if let Some(selected) = self.select.try_once() {
-            self.select.release(&cx, Some(selected.index));
-            return Poll::Ready(selected);
-        }
-        self.cx = Some(cx);
-        Poll::Pending
     }
 }
 
@@ -634,8 +1001,10 @@ pub struct SelectedOperation {
     index: usize,
     /// Its reservation.
     token: Token,
-    /// The address of its endpoint.
-    addr: usize,
+    /// What it must be completed with.
+    endpoint: Endpoint,
+    /// When a timer operation was due.
+    fired: Option<Instant>,
     /// Whether it was completed.
     completed: bool,
 }
@@ -666,10 +1035,10 @@ impl SelectedOperation {
         self.index
     }
 
-    /// Checks that `addr` is the selected endpoint.
-    fn check(&self, addr: usize, what: &str) {
-        assert_eq!(
-            addr, self.addr,
+    /// Checks that `endpoint` is the selected operation's.
+    fn check(&self, endpoint: Endpoint, what: &str) {
+        assert!(
+            endpoint == self.endpoint,
             "selected operation {} was completed with `{what}` on a different endpoint than \
              the one added to the select",
             self.index
@@ -693,10 +1062,9 @@ impl SelectedOperation {
     /// sel.recv(&rx);
     /// assert!(sel.select().recv(&rx).is_err()); // closed counts as ready
     /// ```
-    pub fn recv<R: RecvHandle>(mut self, rx: &R) -> Result<R::Item, RecvError> {
-        self.check(addr_of(rx), "recv");
+    pub fn recv<R: RecvEndpoint>(mut self, rx: &R) -> Result<R::Item, RecvError> {
         self.completed = true;
-        rx.commit_recv(&mut self.token)
+        rx.complete(&mut self)
     }
 
     /// Completes a selected send with `value`.
@@ -716,10 +1084,13 @@ impl SelectedOperation {
     /// sel.send(&tx);
     /// assert_eq!(sel.select().send(&tx, 1).unwrap_err().0, 1);
     /// ```
-    pub fn send<S: SendHandle>(mut self, tx: &S, value: S::Item) -> Result<(), SendError<S::Item>> {
-        self.check(addr_of(tx), "send");
+    pub fn send<S: SendEndpoint>(
+        mut self,
+        tx: &S,
+        value: S::Item,
+    ) -> Result<(), SendError<S::Item>> {
         self.completed = true;
-        tx.commit_send(&mut self.token, value)
+        tx.complete(&mut self, value)
     }
 }
 

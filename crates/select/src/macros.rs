@@ -1,0 +1,380 @@
+//! The `select!` family of macros and the hidden items they expand to.
+
+/// Waits on several channel operations, completes exactly one, and runs
+/// its arm.
+///
+/// Arms, in any number and order:
+/// - `recv(rx) -> res => body`: receive from an mpmc, spsc or oneshot
+///   receiver, or a timer ([`after`](crate::after), [`at`](crate::at),
+///   [`tick`](crate::tick), [`never`](crate::never)); `res` is the
+///   `Result<T, RecvError>` (a timer yields the `Instant` it was due);
+/// - `send(tx, value) -> res => body`: send on an mpmc or spsc sender;
+///   `value` is evaluated only if this arm wins, and `res` is the
+///   `Result<(), SendError<T>>`;
+/// - at most one `default => body` (runs when nothing is ready now) or
+///   `default(timeout) => body` (runs when nothing became ready within
+///   `timeout`).
+///
+/// Endpoints are passed as values, `recv(rx)`, and borrowed as their own
+/// methods borrow them: shared for mpmc, exclusive for spsc and oneshot
+/// (so those need a `mut` binding). An `Option` of an endpoint is an arm
+/// that never fires while it is `None`. Result patterns must be
+/// irrefutable (`msg`, `_`, a tuple...). Arms are separated by commas; a
+/// block body may omit its comma.
+///
+/// When several operations are ready, each is chosen with equal
+/// probability; [`select_biased!`](crate::select_biased) takes the first
+/// in arm order instead. A closed channel counts as ready: its arm gets
+/// the error. Without a `default` arm the thread blocks (after a short
+/// spin) until an operation is ready.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use nimsync_channel::{mpmc, spsc};
+/// use nimsync_select::{after, select};
+///
+/// let (tx, rx) = mpmc::channel::<u32>(4);
+/// let (mut out_tx, mut out_rx) = spsc::channel::<String>(4);
+/// tx.send(7).unwrap();
+///
+/// let got = select! {
+///     recv(rx) -> msg => msg.unwrap(),
+///     send(out_tx, String::from("never evaluated unless chosen")) -> res => {
+///         res.unwrap();
+///         0
+///     }
+///     recv(after(Duration::from_secs(1))) -> _ => panic!("timed out"),
+/// };
+/// // Either the receive or the send won; exactly one happened.
+/// assert!(got == 7 || out_rx.try_recv().is_ok());
+/// ```
+#[macro_export]
+macro_rules! select {
+    ($($arms:tt)*) => {
+        $crate::__select_parse!(@parse (blocking false) [] [] $($arms)*)
+    };
+}
+
+/// [`select!`](crate::select) that takes ready operations in arm order:
+/// the first ready arm wins.
+///
+/// # Examples
+/// ```
+/// use nimsync_channel::mpmc;
+/// use nimsync_select::select_biased;
+///
+/// let (hi_tx, hi) = mpmc::channel::<&str>(4);
+/// let (lo_tx, lo) = mpmc::channel::<&str>(4);
+/// hi_tx.send("urgent").unwrap();
+/// lo_tx.send("later").unwrap();
+/// let first = select_biased! {
+///     recv(hi) -> msg => msg.unwrap(),
+///     recv(lo) -> msg => msg.unwrap(),
+/// };
+/// assert_eq!(first, "urgent");
+/// ```
+#[macro_export]
+macro_rules! select_biased {
+    ($($arms:tt)*) => {
+        $crate::__select_parse!(@parse (blocking true) [] [] $($arms)*)
+    };
+}
+
+/// [`select!`](crate::select) for `async` code, under any executor: it
+/// awaits instead of blocking.
+///
+/// The same arms, with the same guarantees: exactly one operation
+/// completes. A send arm's value is evaluated only after its arm won, so
+/// it is never held across an `.await`. Dropping the future while it waits
+/// (a losing branch of an outer `select`, a timeout, a cancelled task)
+/// takes no message, loses no wake-up and drops nothing that was not yet
+/// sent. `default(timeout)` waits at most `timeout`, through a
+/// `nimsync-time` sleep.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use nimsync_channel::mpmc;
+/// use nimsync_select::select_async;
+///
+/// let (tx, rx) = mpmc::channel::<u32>(4);
+/// let (_tx2, rx2) = mpmc::channel::<u32>(4);
+/// std::thread::spawn(move || tx.send(5).unwrap());
+/// let got = futures_lite::future::block_on(async {
+///     select_async! {
+///         recv(rx) -> msg => msg.ok(),
+///         recv(rx2) -> msg => msg.ok(),
+///         default(Duration::from_secs(5)) => None,
+///     }
+/// });
+/// assert_eq!(got, Some(5));
+/// ```
+#[macro_export]
+macro_rules! select_async {
+    ($($arms:tt)*) => {
+        $crate::__select_parse!(@parse (async false) [] [] $($arms)*)
+    };
+}
+
+/// [`select_async!`](crate::select_async) that takes ready operations in
+/// arm order.
+///
+/// # Examples
+/// ```
+/// use nimsync_channel::mpmc;
+/// use nimsync_select::select_biased_async;
+///
+/// let (a_tx, a) = mpmc::channel::<u8>(1);
+/// let (b_tx, b) = mpmc::channel::<u8>(1);
+/// a_tx.send(1).unwrap();
+/// b_tx.send(2).unwrap();
+/// let first = futures_lite::future::block_on(async {
+///     select_biased_async! {
+///         recv(a) -> msg => msg.unwrap(),
+///         recv(b) -> msg => msg.unwrap(),
+///     }
+/// });
+/// assert_eq!(first, 1);
+/// ```
+#[macro_export]
+macro_rules! select_biased_async {
+    ($($arms:tt)*) => {
+        $crate::__select_parse!(@parse (async true) [] [] $($arms)*)
+    };
+}
+
+/// Parses select arms one at a time into `(kind op index (endpoint)
+/// (pattern) (body) (value))` groups. Each step's `__op` and `__index`
+/// identifiers are distinct bindings: every expansion gets its own
+/// hygiene context.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_parse {
+    // Done.
+    (@parse $mode:tt $arms:tt $default:tt) => {
+        $crate::__select_gen!($mode $arms $default)
+    };
+
+    // recv(endpoint) -> pattern => body
+    (@parse $mode:tt [$($arms:tt)*] $default:tt
+        recv($ep:expr) -> $res:pat => $body:block, $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode
+            [$($arms)* (recv __op __index ($ep) ($res) ($body) ())] $default $($tail)*)
+    };
+    (@parse $mode:tt [$($arms:tt)*] $default:tt
+        recv($ep:expr) -> $res:pat => $body:block $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode
+            [$($arms)* (recv __op __index ($ep) ($res) ($body) ())] $default $($tail)*)
+    };
+    (@parse $mode:tt [$($arms:tt)*] $default:tt
+        recv($ep:expr) -> $res:pat => $body:expr, $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode
+            [$($arms)* (recv __op __index ($ep) ($res) ($body) ())] $default $($tail)*)
+    };
+    (@parse $mode:tt [$($arms:tt)*] $default:tt
+        recv($ep:expr) -> $res:pat => $body:expr) => {
+        $crate::__select_parse!(@parse $mode
+            [$($arms)* (recv __op __index ($ep) ($res) ($body) ())] $default)
+    };
+
+    // send(endpoint, value) -> pattern => body
+    (@parse $mode:tt [$($arms:tt)*] $default:tt
+        send($ep:expr, $val:expr) -> $res:pat => $body:block, $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode
+            [$($arms)* (send __op __index ($ep) ($res) ($body) ($val))] $default $($tail)*)
+    };
+    (@parse $mode:tt [$($arms:tt)*] $default:tt
+        send($ep:expr, $val:expr) -> $res:pat => $body:block $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode
+            [$($arms)* (send __op __index ($ep) ($res) ($body) ($val))] $default $($tail)*)
+    };
+    (@parse $mode:tt [$($arms:tt)*] $default:tt
+        send($ep:expr, $val:expr) -> $res:pat => $body:expr, $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode
+            [$($arms)* (send __op __index ($ep) ($res) ($body) ($val))] $default $($tail)*)
+    };
+    (@parse $mode:tt [$($arms:tt)*] $default:tt
+        send($ep:expr, $val:expr) -> $res:pat => $body:expr) => {
+        $crate::__select_parse!(@parse $mode
+            [$($arms)* (send __op __index ($ep) ($res) ($body) ($val))] $default)
+    };
+
+    // A second default.
+    (@parse $mode:tt $arms:tt [$($default:tt)+] default $($tail:tt)*) => {
+        ::core::compile_error!("a select has at most one `default` arm")
+    };
+
+    // default => body
+    (@parse $mode:tt $arms:tt [] default => $body:block, $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode $arms [(none) ($body)] $($tail)*)
+    };
+    (@parse $mode:tt $arms:tt [] default => $body:block $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode $arms [(none) ($body)] $($tail)*)
+    };
+    (@parse $mode:tt $arms:tt [] default => $body:expr, $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode $arms [(none) ($body)] $($tail)*)
+    };
+    (@parse $mode:tt $arms:tt [] default => $body:expr) => {
+        $crate::__select_parse!(@parse $mode $arms [(none) ($body)])
+    };
+
+    // default(timeout) => body
+    (@parse $mode:tt $arms:tt [] default($timeout:expr) => $body:block, $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode $arms [(some $timeout) ($body)] $($tail)*)
+    };
+    (@parse $mode:tt $arms:tt [] default($timeout:expr) => $body:block $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode $arms [(some $timeout) ($body)] $($tail)*)
+    };
+    (@parse $mode:tt $arms:tt [] default($timeout:expr) => $body:expr, $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode $arms [(some $timeout) ($body)] $($tail)*)
+    };
+    (@parse $mode:tt $arms:tt [] default($timeout:expr) => $body:expr) => {
+        $crate::__select_parse!(@parse $mode $arms [(some $timeout) ($body)])
+    };
+
+    // Misuse, with advice.
+    (@parse $mode:tt $arms:tt $default:tt recv($($ep:tt)*) => $($tail:tt)*) => {
+        ::core::compile_error!(
+            "a `recv` arm names a pattern for its result: `recv(rx) -> msg => body`"
+        )
+    };
+    (@parse $mode:tt $arms:tt $default:tt send($ep:expr) $($tail:tt)*) => {
+        ::core::compile_error!(
+            "a `send` arm takes the endpoint and the value: `send(tx, value) -> res => body`"
+        )
+    };
+    (@parse $mode:tt $arms:tt $default:tt send($($ep:tt)*) => $($tail:tt)*) => {
+        ::core::compile_error!(
+            "a `send` arm names a pattern for its result: `send(tx, value) -> res => body`"
+        )
+    };
+    (@parse $mode:tt $arms:tt $default:tt recv($($ep:tt)*) -> $res:pat) => {
+        ::core::compile_error!("this `recv` arm has no `=> body`")
+    };
+    (@parse $mode:tt $arms:tt $default:tt send($($ep:tt)*) -> $res:pat) => {
+        ::core::compile_error!("this `send` arm has no `=> body`")
+    };
+    (@parse $mode:tt $arms:tt $default:tt $other:ident $($tail:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "unknown select arm `",
+            ::core::stringify!($other),
+            "`: expected `recv(rx) -> msg => body`, `send(tx, value) -> res => body`, \
+             `default => body` or `default(timeout) => body`"
+        ))
+    };
+    (@parse $mode:tt $arms:tt $default:tt $($tail:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "malformed select arm starting at `",
+            ::core::stringify!($($tail)*),
+            "`: expected `recv(rx) -> msg => body`, `send(tx, value) -> res => body`, \
+             `default => body` or `default(timeout) => body`, separated by commas"
+        ))
+    };
+}
+
+/// Generates a parsed select: evaluates the endpoints once, adds them to a
+/// `Select`, waits, completes the winner and runs its arm.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_gen {
+    ($mode:tt [] []) => {
+        ::core::compile_error!(
+            "a select needs at least one `recv`, `send` or `default` arm"
+        )
+    };
+    (($wait:ident $biased:tt)
+        [$(($kind:ident $op:ident $index:ident ($ep:expr) ($res:pat) ($body:expr) ($($val:expr)?)))*]
+        $default:tt) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{ArmByMut as _, ArmByRef as _, ArmByVal as _};
+        // The endpoints are borrowed (or timers created) once, in arm
+        // order; temporaries live until the select is over.
+        match ($(($ep).__nimsync_select_arm(),)*) {
+            ($($op,)*) => {
+                let mut __select = $crate::Select::__with_bias($biased);
+                $(let $index = $crate::__select_add!($kind $op __select);)*
+                $crate::__select_wait!($wait __select
+                    [$(($kind $op $index ($res) ($body) ($($val)?)))*] $default)
+            }
+        }
+    }};
+}
+
+/// Adds one arm's operation to the select.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_add {
+    (recv $op:ident $select:ident) => {
+        $crate::__private::RecvArm::add(&$op, &mut $select)
+    };
+    (send $op:ident $select:ident) => {
+        $crate::__private::SendArm::add(&$op, &mut $select)
+    };
+}
+
+/// Waits as the mode and the default arm say, then dispatches.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_wait {
+    (blocking $select:ident $arms:tt []) => {{
+        let __selected = $select.select();
+        ::core::mem::drop($select);
+        $crate::__select_dispatch!(__selected $arms)
+    }};
+    (async $select:ident $arms:tt []) => {{
+        let __selected = $select.select_async().await;
+        ::core::mem::drop($select);
+        $crate::__select_dispatch!(__selected $arms)
+    }};
+    ($wait:ident $select:ident $arms:tt [(none) ($default:expr)]) => {{
+        let __result = $select.try_select();
+        ::core::mem::drop($select);
+        match __result {
+            ::core::result::Result::Ok(__selected) => $crate::__select_dispatch!(__selected $arms),
+            ::core::result::Result::Err(_) => $default,
+        }
+    }};
+    (blocking $select:ident $arms:tt [(some $timeout:expr) ($default:expr)]) => {{
+        let __result = $select.select_timeout($timeout);
+        ::core::mem::drop($select);
+        match __result {
+            ::core::result::Result::Ok(__selected) => $crate::__select_dispatch!(__selected $arms),
+            ::core::result::Result::Err(_) => $default,
+        }
+    }};
+    (async $select:ident $arms:tt [(some $timeout:expr) ($default:expr)]) => {{
+        let __result = $select.select_async_timeout($timeout).await;
+        ::core::mem::drop($select);
+        match __result {
+            ::core::result::Result::Ok(__selected) => $crate::__select_dispatch!(__selected $arms),
+            ::core::result::Result::Err(_) => $default,
+        }
+    }};
+}
+
+/// Completes the selected operation and runs its arm.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_dispatch {
+    ($selected:ident [$(($kind:ident $op:ident $index:ident ($res:pat) ($body:expr) ($($val:expr)?)))*]) => {
+        $(if $selected.index() == $index {
+            let $res = $crate::__select_complete!($kind $op $selected ($($val)?));
+            $body
+        } else)* {
+            ::core::unreachable!("a select returned an operation it did not add")
+        }
+    };
+}
+
+/// Completes one arm's operation.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_complete {
+    (recv $op:ident $selected:ident ()) => {
+        $crate::__private::RecvArm::complete(&$op, $selected)
+    };
+    (send $op:ident $selected:ident ($val:expr)) => {
+        $crate::__private::SendArm::complete(&$op, $selected, $val)
+    };
+}

@@ -1,0 +1,248 @@
+//! Timer operations: [`after`], [`at`], [`tick`] and [`never`].
+//!
+//! They join a select as receives. A select parks until the earliest timer
+//! deadline (or a channel) wakes it; an async select arms one
+//! `nimsync-time` sleep at that deadline, so timer arms work under any
+//! executor.
+
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// An instant so far ahead it never comes (about a century), for
+/// durations too long to add to the clock.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365 * 100)
+}
+
+/// A receive that becomes ready once, at a deadline; see [`after`].
+///
+/// Receiving from it yields the deadline. It is `Copy`: the select keeps
+/// its own copy, and completion may pass any copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct After {
+    /// When it becomes ready.
+    deadline: Instant,
+}
+
+impl After {
+    /// When the timer becomes ready.
+    ///
+    /// # Examples
+    /// ```
+    /// let deadline = std::time::Instant::now();
+    /// assert_eq!(nimsync_select::at(deadline).deadline(), deadline);
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+/// A receive that becomes ready `duration` from now, as in crossbeam's
+/// `after`: the usual way to put a timeout on one arm of a select.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use nimsync_select::{after, select};
+///
+/// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+/// let timed_out = select! {
+///     recv(rx) -> _msg => false,
+///     recv(after(Duration::from_millis(5))) -> _at => true,
+/// };
+/// assert!(timed_out);
+/// ```
+pub fn after(duration: Duration) -> After {
+    let deadline = Instant::now()
+        .checked_add(duration)
+        .unwrap_or_else(far_future);
+    After { deadline }
+}
+
+/// A receive that becomes ready at `deadline`.
+///
+/// # Examples
+/// ```
+/// use std::time::{Duration, Instant};
+/// use nimsync_select::Select;
+///
+/// let deadline = Instant::now() + Duration::from_millis(2);
+/// let timer = nimsync_select::at(deadline);
+/// let mut sel = Select::new();
+/// sel.recv(timer);
+/// assert_eq!(sel.select().recv(&timer), Ok(deadline));
+/// assert!(Instant::now() >= deadline);
+/// ```
+pub fn at(deadline: Instant) -> After {
+    After { deadline }
+}
+
+/// A receive that becomes ready every `period`, as in crossbeam's `tick`;
+/// see [`tick`].
+///
+/// Create it once and select on it in a loop. Receiving yields the instant
+/// the tick was due. Ticks a slow receiver missed are not queued: the next
+/// one is due a period after the late receive, so a select never sees a
+/// burst of stale ticks. It may be shared between threads; each tick is
+/// received once.
+pub struct Tick {
+    /// The clock origin of `next`.
+    start: Instant,
+    /// The period in nanoseconds (at least 1).
+    period: u64,
+    /// When the next tick is due, in nanoseconds after `start`.
+    next: AtomicU64,
+}
+
+impl fmt::Debug for Tick {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tick")
+            .field("period", &Duration::from_nanos(self.period))
+            .field("next", &self.next_deadline())
+            .finish()
+    }
+}
+
+/// A receive that becomes ready every `period`, first at one period from
+/// now.
+///
+/// # Panics
+/// If `period` is zero: the ticker would always be ready.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use nimsync_select::{select, tick};
+///
+/// let ticker = tick(Duration::from_millis(1));
+/// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+/// let mut ticks = 0;
+/// while ticks < 3 {
+///     select! {
+///         recv(rx) -> _msg => unreachable!(),
+///         recv(ticker) -> _at => ticks += 1,
+///     }
+/// }
+/// ```
+pub fn tick(period: Duration) -> Tick {
+    assert!(
+        !period.is_zero(),
+        "nimsync_select::tick: the period must be longer than zero; use a short period such as \
+         1 ms for a fast ticker"
+    );
+    let period = u64::try_from(period.as_nanos()).unwrap_or(u64::MAX);
+    Tick {
+        start: Instant::now(),
+        period,
+        next: AtomicU64::new(period),
+    }
+}
+
+impl Tick {
+    /// When the next tick is due.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let ticker = nimsync_select::tick(Duration::from_secs(1));
+    /// assert!(ticker.next_deadline() > Instant::now());
+    /// ```
+    pub fn next_deadline(&self) -> Instant {
+        self.instant(self.next.load(Ordering::Acquire))
+    }
+
+    /// The period between ticks.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let ticker = nimsync_select::tick(Duration::from_millis(3));
+    /// assert_eq!(ticker.period(), Duration::from_millis(3));
+    /// ```
+    pub fn period(&self) -> Duration {
+        Duration::from_nanos(self.period)
+    }
+
+    /// `start + nanos`, saturating far in the future.
+    fn instant(&self, nanos: u64) -> Instant {
+        self.start
+            .checked_add(Duration::from_nanos(nanos))
+            .unwrap_or_else(far_future)
+    }
+
+    /// Nanoseconds from `start` to `now`.
+    fn nanos(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.start).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// True if a tick is due at `now`.
+    pub(crate) fn is_due(&self, now: Instant) -> bool {
+        self.nanos(now) >= self.next.load(Ordering::Acquire)
+    }
+
+    /// Takes the due tick, if there is one, and returns when it was due.
+    /// The next is due a period after the later of this one and `now`.
+    pub(crate) fn take(&self, now: Instant) -> Option<Instant> {
+        let now_ns = self.nanos(now);
+        let mut due = self.next.load(Ordering::Acquire);
+        loop {
+            if now_ns < due {
+                return None;
+            }
+            let next = due.max(now_ns).saturating_add(self.period);
+            match self
+                .next
+                .compare_exchange_weak(due, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Some(self.instant(due)),
+                Err(current) => due = current,
+            }
+        }
+    }
+}
+
+/// A receive that is never ready; see [`never`].
+///
+/// Its type parameter is the message type the arm pretends to carry, so a
+/// `never` can stand in for a channel of `T`.
+pub struct Never<T = Instant> {
+    /// The pretend message type.
+    marker: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for Never<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Never")
+    }
+}
+
+impl<T> Clone for Never<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Never<T> {}
+
+/// A receive that is never ready, as in crossbeam's `never`: an arm that
+/// never fires. To switch a channel arm off at run time, pass an `Option`
+/// of the endpoint instead: `None` never fires.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use nimsync_select::{never, select};
+///
+/// let chosen = select! {
+///     recv(never::<u32>()) -> _ => "never",
+///     default(Duration::from_millis(1)) => "timeout",
+/// };
+/// assert_eq!(chosen, "timeout");
+/// ```
+pub fn never<T>() -> Never<T> {
+    Never {
+        marker: PhantomData,
+    }
+}

@@ -1,0 +1,395 @@
+//! The `select!` family: every arm kind, defaults, timers, biased and
+//! async forms.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use futures_lite::future::block_on;
+use nimsync_channel::{RecvError, mpmc, oneshot, spsc};
+use nimsync_select::{
+    after, at, never, select, select_async, select_biased, select_biased_async, tick,
+};
+
+/// Which arm ran, for tests that only care about that.
+#[derive(Debug, PartialEq, Eq)]
+enum Arm {
+    A,
+    B,
+    C,
+    Default,
+}
+
+#[test]
+fn recv_arms_over_every_flavor_take_only_the_winner() {
+    let (mtx, mrx) = mpmc::channel::<u32>(4);
+    let (mut stx, mut srx) = spsc::channel::<u32>(4);
+    let (otx, mut orx) = oneshot::channel::<u32>();
+    stx.send(2).unwrap();
+    let got = select! {
+        recv(mrx) -> m => m.unwrap(),
+        recv(srx) -> m => m.unwrap(),
+        recv(orx) -> m => m.unwrap(),
+    };
+    assert_eq!(got, 2);
+    // The losers were left alone.
+    mtx.send(1).unwrap();
+    otx.send(3).unwrap();
+    assert_eq!(mrx.try_recv(), Ok(1));
+    assert_eq!(orx.try_recv(), Ok(3));
+}
+
+#[test]
+fn send_value_is_evaluated_only_when_its_arm_wins() {
+    let (full_tx, _full_rx) = mpmc::channel::<u32>(1);
+    full_tx.send(0).unwrap();
+    let (mut tx, mut rx) = spsc::channel::<u32>(1);
+    let evaluated = Cell::new(0);
+    let value = |v: u32| {
+        evaluated.set(evaluated.get() + 1);
+        v
+    };
+    let arm = select! {
+        send(full_tx, value(10)) -> _ => Arm::A,
+        send(tx, value(20)) -> res => {
+            res.unwrap();
+            Arm::B
+        }
+    };
+    assert_eq!(arm, Arm::B);
+    assert_eq!(
+        evaluated.get(),
+        1,
+        "only the winning arm's value is evaluated"
+    );
+    assert_eq!(rx.try_recv(), Ok(20));
+}
+
+#[test]
+fn closed_channels_are_ready_with_their_errors() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    drop(tx);
+    let res = select! { recv(rx) -> m => m };
+    assert_eq!(res, Err(RecvError));
+
+    let (tx, rx) = spsc::channel::<u32>(1);
+    drop(rx);
+    let mut tx = tx;
+    let res = select! { send(tx, 7) -> r => r };
+    assert_eq!(res.unwrap_err().0, 7, "the value comes back in the error");
+
+    let (otx, mut orx) = oneshot::channel::<u32>();
+    drop(otx);
+    let res = select! { recv(orx) -> m => m };
+    assert_eq!(res, Err(RecvError));
+}
+
+#[test]
+fn default_runs_only_when_nothing_is_ready() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let arm = select! {
+        recv(rx) -> _ => Arm::A,
+        default => Arm::Default,
+    };
+    assert_eq!(arm, Arm::Default);
+    tx.send(1).unwrap();
+    let arm = select! {
+        recv(rx) -> m => { assert_eq!(m, Ok(1)); Arm::A }
+        default => Arm::Default,
+    };
+    assert_eq!(arm, Arm::A);
+}
+
+#[test]
+fn default_with_timeout_waits_then_gives_up() {
+    let (_tx, rx) = mpmc::channel::<u32>(1);
+    let start = Instant::now();
+    let arm = select! {
+        recv(rx) -> _ => Arm::A,
+        default(Duration::from_millis(20)) => Arm::Default,
+    };
+    assert_eq!(arm, Arm::Default);
+    assert!(start.elapsed() >= Duration::from_millis(20));
+
+    // A message arriving within the timeout wins.
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let sender = std::thread::spawn(move || tx.send(9).unwrap());
+    let arm = select! {
+        recv(rx) -> m => { assert_eq!(m, Ok(9)); Arm::A }
+        default(Duration::from_secs(30)) => Arm::Default,
+    };
+    assert_eq!(arm, Arm::A);
+    sender.join().unwrap();
+}
+
+#[test]
+fn default_alone_runs() {
+    let ran = select! { default => true };
+    assert!(ran);
+    let start = Instant::now();
+    let ran = select! { default(Duration::from_millis(5)) => true };
+    assert!(ran && start.elapsed() >= Duration::from_millis(5));
+}
+
+#[test]
+fn after_and_at_fire_no_earlier_than_their_deadline() {
+    let (_tx, rx) = mpmc::channel::<u32>(1);
+    let start = Instant::now();
+    let fired = select! {
+        recv(rx) -> _ => None,
+        recv(after(Duration::from_millis(15))) -> t => Some(t.unwrap()),
+    };
+    let fired = fired.expect("the timer arm wins");
+    assert!(fired >= start + Duration::from_millis(15));
+    assert!(Instant::now() >= fired);
+
+    let deadline = Instant::now() + Duration::from_millis(5);
+    let fired = select! { recv(at(deadline)) -> t => t.unwrap() };
+    assert_eq!(fired, deadline);
+    assert!(Instant::now() >= deadline);
+}
+
+#[test]
+fn a_ready_channel_beats_a_later_timer() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    tx.send(4).unwrap();
+    let arm = select! {
+        recv(rx) -> _ => Arm::A,
+        recv(after(Duration::from_secs(60))) -> _ => Arm::B,
+    };
+    assert_eq!(arm, Arm::A);
+}
+
+#[test]
+fn tick_fires_repeatedly_and_skips_missed_ticks() {
+    let period = Duration::from_millis(5);
+    let ticker = tick(period);
+    let start = Instant::now();
+    let mut dues = Vec::new();
+    for _ in 0..3 {
+        select! { recv(ticker) -> t => dues.push(t.unwrap()) }
+    }
+    assert!(dues.windows(2).all(|w| w[1] >= w[0] + period), "{dues:?}");
+    assert!(dues[0] >= start);
+    // A slow receiver sees one late tick, not a burst of missed ones.
+    std::thread::sleep(period * 4);
+    let late = select! { recv(ticker) -> t => t.unwrap() };
+    assert!(ticker.next_deadline() >= Instant::now() - Duration::from_millis(1));
+    assert!(ticker.next_deadline() > late + period);
+    let burst = select! {
+        recv(ticker) -> _ => true,
+        default => false,
+    };
+    assert!(!burst, "missed ticks are not queued");
+}
+
+#[test]
+fn never_and_none_arms_never_fire() {
+    let none: Option<&mpmc::Receiver<u32>> = None;
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    tx.send(1).unwrap();
+    let disabled = Some(&rx).filter(|_| false);
+    let arm = select! {
+        recv(never::<u32>()) -> _ => Arm::A,
+        recv(none) -> _ => Arm::B,
+        recv(disabled) -> _ => Arm::C,
+        default(Duration::from_millis(2)) => Arm::Default,
+    };
+    assert_eq!(arm, Arm::Default);
+    assert_eq!(rx.try_recv(), Ok(1), "the disabled arm took nothing");
+
+    let enabled = Some(&rx);
+    tx.send(2).unwrap();
+    let got = select! { recv(enabled) -> m => m.unwrap() };
+    assert_eq!(got, 2);
+}
+
+#[test]
+fn biased_select_prefers_arm_order_and_fair_select_does_not() {
+    let (atx, arx) = mpmc::channel::<u32>(1);
+    let (btx, brx) = mpmc::channel::<u32>(1);
+    let mut second = 0;
+    for _ in 0..200 {
+        atx.send(0).unwrap();
+        btx.send(0).unwrap();
+        let arm = select_biased! {
+            recv(arx) -> _ => Arm::A,
+            recv(brx) -> _ => Arm::B,
+        };
+        assert_eq!(arm, Arm::A);
+        atx.send(0).unwrap();
+        let arm = select! {
+            recv(arx) -> _ => Arm::A,
+            recv(brx) -> _ => Arm::B,
+        };
+        if arm == Arm::B {
+            second += 1;
+            arx.try_recv().unwrap();
+        } else {
+            brx.try_recv().unwrap();
+        }
+    }
+    // 200 fair coin flips: fewer than 40 of one side has p < 1e-18.
+    assert!(
+        (40..=160).contains(&second),
+        "fair select chose B {second} times"
+    );
+}
+
+#[test]
+fn many_arms_spill_past_the_inline_buffer() {
+    let channels: Vec<_> = (0..12).map(|_| mpmc::channel::<usize>(1)).collect();
+    channels[11].0.send(11).unwrap();
+    let [a, b, c, d, e, f, g, h, i, j, k, l] = &channels[..] else {
+        unreachable!()
+    };
+    let got = select! {
+        recv(a.1) -> m => m, recv(b.1) -> m => m, recv(c.1) -> m => m,
+        recv(d.1) -> m => m, recv(e.1) -> m => m, recv(f.1) -> m => m,
+        recv(g.1) -> m => m, recv(h.1) -> m => m, recv(i.1) -> m => m,
+        recv(j.1) -> m => m, recv(k.1) -> m => m, recv(l.1) -> m => m,
+    };
+    assert_eq!(got, Ok(11));
+}
+
+#[test]
+fn arm_bodies_can_break_and_use_their_endpoint() {
+    let (mut tx, mut rx) = spsc::channel::<u32>(4);
+    let (done_tx, done_rx) = mpmc::channel::<()>(1);
+    let mut sum = 0;
+    for v in 1..=3 {
+        tx.send(v).unwrap();
+    }
+    done_tx.send(()).unwrap();
+    loop {
+        select_biased! {
+            recv(rx) -> m => {
+                sum += m.unwrap();
+                // The endpoint is free again inside the body.
+                while let Ok(more) = rx.try_recv() {
+                    sum += more;
+                }
+            }
+            recv(done_rx) -> _ => break,
+        }
+    }
+    assert_eq!(sum, 6);
+}
+
+#[test]
+fn blocking_select_is_woken_by_a_sender_thread() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let (_tx2, rx2) = mpmc::channel::<u32>(1);
+    let sender = std::thread::spawn(move || {
+        for v in 0..100 {
+            tx.send(v).unwrap();
+        }
+    });
+    for expected in 0..100 {
+        let got = select! {
+            recv(rx) -> m => m.unwrap(),
+            recv(rx2) -> m => m.unwrap() + 1000,
+        };
+        assert_eq!(got, expected);
+    }
+    sender.join().unwrap();
+}
+
+#[test]
+fn async_select_with_every_arm_kind() {
+    block_on(async {
+        let (tx, rx) = mpmc::channel::<u32>(1);
+        let (mut stx, mut srx) = spsc::channel::<u32>(1);
+        stx.send(1).unwrap(); // full: the send arm cannot win yet
+        let ticker = tick(Duration::from_secs(60));
+        let keep_open = tx.clone();
+        let sender = std::thread::spawn(move || tx.send(5).unwrap());
+        let got = select_async! {
+            recv(rx) -> m => m.unwrap(),
+            send(stx, 2) -> _ => unreachable!("the spsc channel is full"),
+            recv(ticker) -> _ => unreachable!("the ticker is not due"),
+            recv(after(Duration::from_secs(60))) -> _ => unreachable!("the timer is not due"),
+        };
+        assert_eq!(got, 5);
+        sender.join().unwrap();
+        assert_eq!(srx.try_recv(), Ok(1));
+
+        let arm = select_async! {
+            recv(rx) -> _ => Arm::A,
+            default => Arm::Default,
+        };
+        assert_eq!(arm, Arm::Default);
+
+        let start = Instant::now();
+        let arm = select_async! {
+            recv(rx) -> _ => Arm::A,
+            default(Duration::from_millis(10)) => Arm::Default,
+        };
+        assert_eq!(arm, Arm::Default);
+        assert!(start.elapsed() >= Duration::from_millis(10));
+
+        let start = Instant::now();
+        let fired = select_async! {
+            recv(rx) -> _ => None,
+            recv(after(Duration::from_millis(10))) -> t => Some(t.unwrap()),
+        };
+        assert!(fired.unwrap() >= start + Duration::from_millis(10));
+
+        let (atx, arx) = mpmc::channel::<u32>(1);
+        let (btx, brx) = mpmc::channel::<u32>(1);
+        atx.send(1).unwrap();
+        btx.send(2).unwrap();
+        let first = select_biased_async! {
+            recv(arx) -> m => m.unwrap(),
+            recv(brx) -> m => m.unwrap(),
+        };
+        assert_eq!(first, 1);
+        drop(keep_open);
+    });
+}
+
+#[test]
+fn dropped_async_select_keeps_its_send_value_and_takes_nothing() {
+    let (tx, rx) = mpmc::channel::<String>(1);
+    tx.send(String::from("occupant")).unwrap();
+    let (_in_tx, in_rx) = mpmc::channel::<u32>(1);
+    let evaluated = Cell::new(false);
+    {
+        let mut fut = Box::pin(async {
+            select_async! {
+                send(tx, { evaluated.set(true); String::from("new") }) -> _ => (),
+                recv(in_rx) -> _ => (),
+            }
+        });
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+    }
+    assert!(
+        !evaluated.get(),
+        "a losing or dropped send arm never evaluates its value"
+    );
+    assert_eq!(rx.try_recv().as_deref(), Ok("occupant"));
+    assert!(rx.try_recv().is_err());
+}
+
+fn assert_send<F: Send>(f: F) -> F {
+    f
+}
+
+#[test]
+fn async_select_futures_are_send() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let (mut stx, mut srx) = spsc::channel::<u32>(1);
+    let fut = assert_send(async move {
+        select_async! {
+            recv(rx) -> m => m.ok(),
+            recv(srx) -> m => m.ok(),
+            default(Duration::from_secs(5)) => None,
+        }
+    });
+    stx.send(3).unwrap();
+    drop(tx);
+    // Either arm may win: the spsc message or the closed mpmc channel.
+    let got = block_on(fut);
+    assert!(got == Some(3) || got.is_none());
+}

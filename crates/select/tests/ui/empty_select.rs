@@ -1,0 +1,5 @@
+use nimsync_select::select;
+
+fn main() {
+    select! {}
+}
