@@ -13,6 +13,7 @@ pub mod contenders;
 pub mod executors;
 pub mod report;
 pub mod scenarios;
+pub mod select;
 pub mod targets;
 pub mod workloads;
 

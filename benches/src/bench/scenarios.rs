@@ -2,6 +2,7 @@
 
 use super::contenders::*;
 use super::executors::*;
+use super::select::{self as sel, CrossbeamSelect, NimSelect, NimSpscSelect, SelectPeer};
 use super::workloads::*;
 use super::{Contender, Outcome, Scenario};
 
@@ -259,6 +260,7 @@ pub fn all(quick: bool) -> Vec<Scenario> {
         ],
     });
     v.extend(runtime(quick));
+    v.extend(select(quick));
     v
 }
 
@@ -372,4 +374,66 @@ pub fn runtime(quick: bool) -> Vec<Scenario> {
         });
     }
     v
+}
+
+fn sel_single<S: SelectPeer>(n: u64) -> Contender {
+    c(S::NAME, S::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(sel::single_thread::<S>(n, 4))
+    })
+}
+
+fn sel_fed<S: SelectPeer>(n: u64) -> Contender {
+    c(S::NAME, S::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(sel::fed::<S>(n, 4))
+    })
+}
+
+/// The select scenarios (nimsync-select against crossbeam-channel's
+/// `Select` and tokio's `select!`). A message is one select.
+pub fn select(quick: bool) -> Vec<Scenario> {
+    let n = |full: u64| if quick { full / 500 } else { full };
+    let rt = tokio_rt();
+    let rt2 = rt.clone();
+    let async_n = n(2_000_000);
+    vec![
+        Scenario {
+            id: "select-single-thread",
+            title: "one thread: send into one of 4 channels, then select over all 4",
+            kind: "select",
+            shape: "1 thread",
+            messages: n(10_000_000),
+            contenders: vec![
+                sel_single::<NimSpscSelect>(n(10_000_000)),
+                sel_single::<NimSelect>(n(10_000_000)),
+                sel_single::<CrossbeamSelect>(n(10_000_000)),
+            ],
+        },
+        Scenario {
+            id: "select-4p1c",
+            title: "4 producer threads, one channel each, one thread selecting over the 4",
+            kind: "select",
+            shape: "5 threads on 2 cores (oversubscribed)",
+            messages: n(4_000_000),
+            contenders: vec![
+                sel_fed::<NimSpscSelect>(n(4_000_000)),
+                sel_fed::<NimSelect>(n(4_000_000)),
+                sel_fed::<CrossbeamSelect>(n(4_000_000)),
+            ],
+        },
+        Scenario {
+            id: "async-select-4p1c",
+            title: "4 producer tasks, one channel each, a task selecting over the 4 (2-worker tokio)",
+            kind: "async-select",
+            shape: "5 tasks on 2 workers",
+            messages: async_n,
+            contenders: vec![
+                c("nimsync select_async!", true, move || {
+                    Outcome::Run(sel::async_nimsync(&rt, async_n))
+                }),
+                c("tokio select! + mpsc", false, move || {
+                    Outcome::Run(sel::async_tokio_select(&rt2, async_n))
+                }),
+            ],
+        },
+    ]
 }

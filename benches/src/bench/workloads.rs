@@ -41,7 +41,7 @@ pub(crate) fn timed(body: impl FnOnce()) -> Sample {
 
 /// Spawns the given closures as threads that start together after a
 /// barrier, and times them from the barrier to the last join.
-fn run_threads(bodies: Vec<Box<dyn FnOnce() + Send>>) -> Sample {
+pub(crate) fn run_threads(bodies: Vec<Box<dyn FnOnce() + Send>>) -> Sample {
     let barrier = Arc::new(Barrier::new(bodies.len() + 1));
     let handles: Vec<_> = bodies
         .into_iter()

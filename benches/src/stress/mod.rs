@@ -8,6 +8,7 @@
 mod channel;
 mod ledger;
 mod runtime;
+mod select;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -49,6 +50,7 @@ pub struct Test {
 pub fn all() -> Vec<Test> {
     let mut tests = channel::tests();
     tests.extend(runtime::tests());
+    tests.extend(select::tests());
     tests
 }
 

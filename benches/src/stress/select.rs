@@ -1,0 +1,235 @@
+//! Stress tests of nimsync-select: blocking selects over shared channels
+//! on both sides, and async selects cancelled at random.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nimsync_channel::mpmc;
+use nimsync_scheduler::Runtime;
+use nimsync_select::{after, select, select_async};
+
+use super::channel::Rng;
+use super::{Ledger, Size, Test, Tracked, rate};
+
+pub(super) fn tests() -> Vec<Test> {
+    vec![
+        Test {
+            name: "select-4p3c-both-sides",
+            bound: Duration::from_secs(240),
+            run: both_sides,
+        },
+        Test {
+            name: "select-async-cancel",
+            bound: Duration::from_secs(240),
+            run: async_cancel,
+        },
+    ]
+}
+
+/// Channels in both tests.
+const WAYS: usize = 4;
+
+/// Receives from whichever of `rxs` is ready until all are closed and
+/// drained, switching each arm off (`None`) once its channel reports
+/// closed. Returns how many messages it received.
+fn select_until_closed(rxs: &[mpmc::Receiver<Tracked>], ledger: &Ledger) -> usize {
+    let mut open = [true; WAYS];
+    let mut got = 0;
+    while open.iter().any(|&o| o) {
+        let arm = |i: usize| open[i].then_some(&rxs[i]);
+        let (a, b, c, d) = (arm(0), arm(1), arm(2), arm(3));
+        let (i, res) = select! {
+            recv(a) -> m => (0, m),
+            recv(b) -> m => (1, m),
+            recv(c) -> m => (2, m),
+            recv(d) -> m => (3, m),
+            // A timer arm in every select: it must never take a message.
+            recv(after(Duration::from_secs(60))) -> _ => panic!("a select waited a minute"),
+        };
+        match res {
+            Ok(msg) => {
+                ledger.received(msg.id);
+                got += 1;
+            }
+            Err(_) => open[i] = false,
+        }
+    }
+    got
+}
+
+/// Four producers, each sending with a two-arm `select!` into its own
+/// channel or its neighbour's (the value is made only when an arm wins,
+/// so a losing arm would show as a created message never sent), and
+/// three consumers selecting over all four channels, on two cores.
+fn both_sides(size: Size) -> String {
+    let per = size.pick(50_000, 500_000);
+    let total = WAYS * per;
+    let ledger = Ledger::new(total);
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..WAYS).map(|_| mpmc::channel::<Tracked>(4)).unzip();
+    let start = Instant::now();
+    let producers: Vec<_> = (0..WAYS)
+        .map(|k| {
+            let (own, next) = (txs[k].clone(), txs[(k + 1) % WAYS].clone());
+            let ledger = ledger.clone();
+            thread::spawn(move || {
+                let mut own_count = 0;
+                for i in 0..per {
+                    let id = k * per + i;
+                    select! {
+                        send(own, ledger.make(id)) -> r => {
+                            r.expect("receivers alive");
+                            own_count += 1;
+                        }
+                        send(next, ledger.make(id)) -> r => r.expect("receivers alive"),
+                    }
+                }
+                own_count
+            })
+        })
+        .collect();
+    drop(txs);
+    let rxs = Arc::new(rxs);
+    let consumers: Vec<_> = (0..3)
+        .map(|_| {
+            let (rxs, ledger) = (rxs.clone(), ledger.clone());
+            thread::spawn(move || select_until_closed(&rxs, &ledger))
+        })
+        .collect();
+    let own: usize = producers.into_iter().map(|p| p.join().unwrap()).sum();
+    let per_consumer: Vec<usize> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
+    let elapsed = start.elapsed();
+    let (received, returned, buffered) = ledger.assert_conserved(total);
+    assert_eq!(
+        (received, returned, buffered),
+        (total, 0, 0),
+        "every message is received"
+    );
+    assert_eq!(per_consumer.iter().sum::<usize>(), total);
+    format!(
+        "{total} sent by select (own channel {own}, neighbour {}), {received} received exactly once \
+         by 3 selecting consumers {per_consumer:?}, 0 returned, 0 dropped unreceived, {}",
+        total - own,
+        rate(total, elapsed)
+    )
+}
+
+/// Four producer tasks and three consumer tasks on a 2-worker nimsync
+/// runtime, all using `select_async!`, each select raced against a short
+/// random timer or polled once and dropped: a cancelled select must take
+/// no message (a consumer) and create none (a producer).
+fn async_cancel(size: Size) -> String {
+    let per = size.pick(50_000, 250_000);
+    let total = WAYS * per;
+    let ledger = Ledger::new(total);
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let rt = Runtime::builder()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    let handle = rt.handle();
+    let start = Instant::now();
+    let per_consumer = rt.block_on(async {
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..WAYS).map(|_| mpmc::channel::<Tracked>(4)).unzip();
+        let producers: Vec<_> = (0..WAYS)
+            .map(|k| {
+                let (own, next) = (txs[k].clone(), txs[(k + 1) % WAYS].clone());
+                let (ledger, cancelled) = (ledger.clone(), cancelled.clone());
+                handle.spawn(async move {
+                    let mut rng = Rng::new(k as u64 + 1);
+                    let mut i = 0;
+                    while i < per {
+                        let id = k * per + i;
+                        let send = async {
+                            select_async! {
+                                send(own, ledger.make(id)) -> r => r.expect("receivers alive"),
+                                send(next, ledger.make(id)) -> r => r.expect("receivers alive"),
+                            }
+                        };
+                        if cancellable(send, &mut rng).await.is_some() {
+                            i += 1;
+                        } else {
+                            cancelled.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(txs);
+        let rxs = Arc::new(rxs);
+        let consumers: Vec<_> = (0..3)
+            .map(|c| {
+                let (rxs, ledger, cancelled) = (rxs.clone(), ledger.clone(), cancelled.clone());
+                handle.spawn(async move {
+                    let mut rng = Rng::new(100 + c);
+                    let mut open = [true; WAYS];
+                    let mut got = 0usize;
+                    while open.iter().any(|&o| o) {
+                        let arm = |i: usize| open[i].then_some(&rxs[i]);
+                        let (a, b, c, d) = (arm(0), arm(1), arm(2), arm(3));
+                        let recv = async {
+                            select_async! {
+                                recv(a) -> m => (0, m),
+                                recv(b) -> m => (1, m),
+                                recv(c) -> m => (2, m),
+                                recv(d) -> m => (3, m),
+                            }
+                        };
+                        match cancellable(recv, &mut rng).await {
+                            Some((_, Ok(msg))) => {
+                                ledger.received(msg.id);
+                                got += 1;
+                            }
+                            Some((i, Err(_))) => open[i] = false,
+                            None => {
+                                cancelled.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        for p in producers {
+            p.await.expect("producer task");
+        }
+        let mut per_consumer = Vec::new();
+        for c in consumers {
+            per_consumer.push(c.await.expect("consumer task"));
+        }
+        per_consumer
+    });
+    let elapsed = start.elapsed();
+    let (received, returned, buffered) = ledger.assert_conserved(total);
+    assert_eq!(
+        (received, returned, buffered),
+        (total, 0, 0),
+        "every message is received"
+    );
+    format!(
+        "{total} sent by select_async!, {received} received exactly once by 3 consumers \
+         {per_consumer:?}, {} selects cancelled (none lost a message), 0 returned, \
+         0 dropped unreceived, {}",
+        cancelled.load(Ordering::Relaxed),
+        rate(total, elapsed)
+    )
+}
+
+/// Runs `fut` with a random chance of cancelling it: a quarter of the
+/// time it is polled once and dropped, a quarter it races a timer of up
+/// to 50 µs, otherwise it runs to completion. `None` if it was cancelled.
+async fn cancellable<F: std::future::Future>(fut: F, rng: &mut Rng) -> Option<F::Output> {
+    match rng.below(4) {
+        0 => futures_lite::future::poll_once(fut).await,
+        1 => {
+            let timer = Duration::from_micros(rng.below(50));
+            futures_lite::future::or(async { Some(fut.await) }, async {
+                nimsync_time::sleep(timer).await;
+                None
+            })
+            .await
+        }
+        _ => Some(fut.await),
+    }
+}
