@@ -10,8 +10,13 @@ use crate::Args;
 use crate::util::{self, Result};
 
 /// The crates whose library tests hold loom models. Add a crate here when it
-/// gains its `sync` facade and models.
-pub(crate) const LOOM_CRATES: &[&str] = &["nimsync-channel", "nimsync-time", "nimsync-scheduler"];
+/// gains models (and, if it has atomics of its own, its `sync` facade).
+pub(crate) const LOOM_CRATES: &[&str] = &[
+    "nimsync-channel",
+    "nimsync-time",
+    "nimsync-select",
+    "nimsync-scheduler",
+];
 
 /// The preemption bound used when `--preemptions` is not given (and by CI).
 pub(crate) const DEFAULT_PREEMPTIONS: u32 = 2;

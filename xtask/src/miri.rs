@@ -37,11 +37,18 @@ pub(crate) struct MiriCrate {
 
 /// The crates with `unsafe` code whose tests run under Miri. The
 /// scheduler's integration tests spawn thousands of tasks; its unit tests
-/// cover its `unsafe` code at Miri's pace.
+/// cover its `unsafe` code at Miri's pace. The select's integration tests
+/// include trybuild's compile-fail cases, which run rustc and cannot run
+/// under Miri; its unit tests drive the channels' reservations and commits.
 pub(crate) const MIRI_CRATES: &[MiriCrate] = &[
     MiriCrate {
         name: "nimsync-channel",
         targets: &["--lib", "--tests"],
+        uses_epoch: false,
+    },
+    MiriCrate {
+        name: "nimsync-select",
+        targets: &["--lib"],
         uses_epoch: false,
     },
     MiriCrate {

@@ -42,6 +42,11 @@ mod macros;
 mod select;
 mod timer;
 
+#[cfg(all(test, loom))]
+mod loom_tests;
+#[cfg(all(test, not(loom)))]
+mod tests;
+
 pub use select::{
     RecvEndpoint, RecvOperand, Select, SelectTimeoutError, SelectedOperation, SendEndpoint,
     SendOperand, TrySelectError,

@@ -1,0 +1,357 @@
+//! loom models of the select protocol as [`Select`] runs it: try, register,
+//! retry, park, unregister, and pass a wake-up on when the select completes
+//! another operation than the one that woke it (see
+//! `nimsync_channel::__select`).
+//!
+//! Run with `cargo xtask loom` (RUSTFLAGS="--cfg loom"). The models drive
+//! the real blocking `select()` and `select_async()` over channels of
+//! capacity 1 (mpmc, and spsc in one model), with at most 3 threads. A lost
+//! wake-up shows as a loom deadlock; a message taken twice or lost fails
+//! the final count; an operation reserved and never committed panics. Each
+//! model asserts afterwards that the paths it exists for were explored.
+//!
+//! The senders stay alive until the select has returned: a close wakes
+//! every waiter and would hide a lost `notify_one`.
+
+use core::future::{Future, poll_fn};
+use core::pin::pin;
+use core::task::{Context as TaskContext, Poll, Waker};
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
+use std::task::Wake;
+
+use loom::thread;
+use nimsync_channel::{TryRecvError, mpmc, spsc};
+
+use crate::Select;
+use crate::select::probes::{PARKS, PASSED_ON, count};
+
+/// Runs `f` under loom, with the preemption bound of
+/// `LOOM_MAX_PREEMPTIONS` (2 when unset).
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
+/// Selects over receives on `a` (index 0) and `b` (index 1) with the
+/// blocking select; returns the winner's index and its message.
+fn select_recv(a: &mpmc::Receiver<u32>, b: &mpmc::Receiver<u32>) -> (usize, u32) {
+    let mut sel = Select::new();
+    let ia = sel.recv(a);
+    let ib = sel.recv(b);
+    let op = sel.select();
+    let index = op.index();
+    let got = if index == ia {
+        op.recv(a)
+    } else {
+        assert_eq!(index, ib, "an index the select handed out");
+        op.recv(b)
+    };
+    (
+        index,
+        got.expect("the senders are alive, so the channel is open"),
+    )
+}
+
+/// Everything still buffered in `rx`, without waiting.
+fn drain(rx: &mpmc::Receiver<u32>) -> Vec<u32> {
+    let mut left = Vec::new();
+    loop {
+        match rx.try_recv() {
+            Ok(v) => left.push(v),
+            Err(TryRecvError::Empty) => return left,
+            Err(TryRecvError::Closed) => panic!("the senders are alive"),
+        }
+    }
+}
+
+/// Sorts a multiset of messages for comparison.
+fn sorted(mut v: Vec<u32>) -> Vec<u32> {
+    v.sort_unstable();
+    v
+}
+
+/// One sender on the second of two watched channels: the select takes that
+/// message, whether it finds it on a try or is woken by the send.
+#[test]
+fn loom_select_woken_by_a_send() {
+    let parks_before = count(&PARKS);
+    model(|| {
+        let (tx_a, rx_a) = mpmc::channel::<u32>(1);
+        let (tx_b, rx_b) = mpmc::channel::<u32>(1);
+        let sender = thread::spawn(move || {
+            tx_b.send(2).unwrap();
+            tx_b
+        });
+        let (index, got) = select_recv(&rx_a, &rx_b);
+        let tx_b = sender.join().unwrap();
+        assert_eq!(
+            (index, got),
+            (1, 2),
+            "the message of the channel that had one"
+        );
+        assert!(drain(&rx_a).is_empty() && drain(&rx_b).is_empty());
+        drop((tx_a, tx_b));
+    });
+    assert!(count(&PARKS) > parks_before, "the select never parked");
+}
+
+/// Two senders, one per watched channel (3 threads): the select takes
+/// exactly one message, from the channel its index names; the other stays
+/// buffered.
+#[test]
+fn loom_select_two_senders_one_commit() {
+    let parks_before = count(&PARKS);
+    static WON: [StdAtomicUsize; 2] = [StdAtomicUsize::new(0), StdAtomicUsize::new(0)];
+    model(|| {
+        let (tx_a, rx_a) = mpmc::channel::<u32>(1);
+        let (tx_b, rx_b) = mpmc::channel::<u32>(1);
+        let sender_a = thread::spawn(move || {
+            tx_a.send(1).unwrap();
+            tx_a
+        });
+        let sender_b = thread::spawn(move || {
+            tx_b.send(2).unwrap();
+            tx_b
+        });
+        let (index, got) = select_recv(&rx_a, &rx_b);
+        WON[index].fetch_add(1, Relaxed);
+        let senders = (sender_a.join().unwrap(), sender_b.join().unwrap());
+        assert_eq!(got, [1, 2][index], "the message of the channel selected");
+        let mut all = vec![got];
+        all.extend(drain(&rx_a));
+        all.extend(drain(&rx_b));
+        assert_eq!(sorted(all), [1, 2], "nothing lost, nothing taken twice");
+        drop(senders);
+    });
+    assert!(count(&PARKS) > parks_before, "the select never parked");
+    assert!(
+        WON[0].load(Relaxed) > 0 && WON[1].load(Relaxed) > 0,
+        "each channel won in some execution"
+    );
+}
+
+/// Two senders again, one on an spsc channel (taken by `&mut`, its queue
+/// notified by a read-modify-write in symmetric fence mode) and one on an
+/// mpmc channel: exactly one commit, nothing lost.
+#[test]
+fn loom_select_spsc_and_mpmc_senders() {
+    static WON: [StdAtomicUsize; 2] = [StdAtomicUsize::new(0), StdAtomicUsize::new(0)];
+    model(|| {
+        let (mut tx_a, mut rx_a) = spsc::channel::<u32>(1);
+        let (tx_b, rx_b) = mpmc::channel::<u32>(1);
+        let sender_a = thread::spawn(move || {
+            tx_a.send(1).unwrap();
+            tx_a
+        });
+        let sender_b = thread::spawn(move || {
+            tx_b.send(2).unwrap();
+            tx_b
+        });
+        let op = {
+            let mut sel = Select::new();
+            sel.recv(&mut rx_a);
+            sel.recv(&rx_b);
+            sel.select()
+        };
+        let index = op.index();
+        WON[index].fetch_add(1, Relaxed);
+        let got = if index == 0 {
+            op.recv(&rx_a)
+        } else {
+            op.recv(&rx_b)
+        };
+        assert_eq!(
+            got,
+            Ok([1, 2][index]),
+            "the message of the channel selected"
+        );
+        let senders = (sender_a.join().unwrap(), sender_b.join().unwrap());
+        let mut all = vec![got.unwrap()];
+        while let Ok(v) = rx_a.try_recv() {
+            all.push(v);
+        }
+        all.extend(drain(&rx_b));
+        assert_eq!(sorted(all), [1, 2], "nothing lost, nothing taken twice");
+        drop(senders);
+    });
+    assert!(
+        WON[0].load(Relaxed) > 0 && WON[1].load(Relaxed) > 0,
+        "each channel won in some execution"
+    );
+}
+
+/// The select and a plain blocking `recv` race for a message on channel
+/// `a`, while the select also watches channel `b`, which gets a message
+/// too (3 threads). A wake-up the select takes from `a` and does not use
+/// must reach the plain receiver: each message is received exactly once
+/// and nobody hangs.
+///
+/// If the select wins `a`'s message, it sends a second one on `a` for the
+/// plain receiver, so that receiver always ends with exactly one message
+/// and no close is needed to wake it.
+#[test]
+fn loom_select_races_a_plain_receiver() {
+    let passed_before = count(&PASSED_ON);
+    model(|| {
+        let (tx_a, rx_a) = mpmc::channel::<u32>(1);
+        let (tx_b, rx_b) = mpmc::channel::<u32>(1);
+        let (rx_a2, tx_a2) = (rx_a.clone(), tx_a.clone());
+        let plain = thread::spawn(move || rx_a2.recv().unwrap());
+        let sender = thread::spawn(move || {
+            tx_a2.send(1).unwrap();
+            tx_b.send(2).unwrap();
+            tx_b
+        });
+        let (index, got) = select_recv(&rx_a, &rx_b);
+        let mut all = vec![got];
+        if index == 0 {
+            tx_a.send(3).unwrap();
+        }
+        all.push(plain.join().unwrap());
+        let tx_b = sender.join().unwrap();
+        all.extend(drain(&rx_a));
+        all.extend(drain(&rx_b));
+        let sent = if index == 0 {
+            vec![1, 2, 3]
+        } else {
+            vec![1, 2]
+        };
+        assert_eq!(sorted(all), sent, "nothing lost, nothing taken twice");
+        drop((tx_a, tx_b));
+    });
+    assert!(
+        count(&PASSED_ON) > passed_before,
+        "the select never passed a wake-up on"
+    );
+}
+
+/// Send arms: both channels are full and a receiver frees the second. The
+/// select reserves that slot and commits its value there; the first
+/// channel is left as it was.
+#[test]
+fn loom_select_send_arm_woken_by_a_receive() {
+    let parks_before = count(&PARKS);
+    model(|| {
+        let (tx_a, rx_a) = mpmc::channel::<u32>(1);
+        let (tx_b, rx_b) = mpmc::channel::<u32>(1);
+        tx_a.try_send(1).unwrap();
+        tx_b.try_send(2).unwrap();
+        let receiver = thread::spawn(move || {
+            let got = rx_b.recv().unwrap();
+            (got, rx_b)
+        });
+        let op = {
+            let mut sel = Select::new();
+            sel.send(&tx_a);
+            sel.send(&tx_b);
+            sel.select()
+        };
+        assert_eq!(op.index(), 1, "only the second channel gets room");
+        op.send(&tx_b, 3).unwrap();
+        let (got, rx_b) = receiver.join().unwrap();
+        assert_eq!(got, 2);
+        assert_eq!((drain(&rx_a), drain(&rx_b)), (vec![1], vec![3]));
+    });
+    assert!(count(&PARKS) > parks_before, "the select never parked");
+}
+
+/// The async select parks its task (loom's `block_on`) and a send on the
+/// second channel wakes it; the re-poll takes back the claimed
+/// registration and selects that channel.
+#[test]
+fn loom_select_async_woken_by_a_send() {
+    static REPOLLED: StdAtomicUsize = StdAtomicUsize::new(0);
+    model(|| {
+        let (tx_a, rx_a) = mpmc::channel::<u32>(1);
+        let (tx_b, rx_b) = mpmc::channel::<u32>(1);
+        let sender = thread::spawn(move || {
+            tx_b.send(2).unwrap();
+            tx_b
+        });
+        let op = {
+            let mut sel = Select::new();
+            sel.recv(&rx_a);
+            sel.recv(&rx_b);
+            let mut fut = pin!(sel.select_async());
+            let mut polls = 0;
+            let op = loom::future::block_on(poll_fn(|task| {
+                polls += 1;
+                fut.as_mut().poll(task)
+            }));
+            if polls > 1 {
+                REPOLLED.fetch_add(1, Relaxed);
+            }
+            op
+        };
+        assert_eq!(op.index(), 1);
+        assert_eq!(op.recv(&rx_b), Ok(2));
+        let tx_b = sender.join().unwrap();
+        assert!(drain(&rx_a).is_empty() && drain(&rx_b).is_empty());
+        drop((tx_a, tx_b));
+    });
+    assert!(
+        REPOLLED.load(Relaxed) > 0,
+        "the select never returned Pending and got woken"
+    );
+}
+
+/// A waker that counts its wakes.
+#[derive(Default)]
+struct CountingWaker(StdAtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.fetch_add(1, Relaxed);
+    }
+}
+
+/// An async select registers on two channels and is dropped, maybe after
+/// a send on the first woke it, without taking anything. A plain receiver
+/// blocked on that channel must still get the message: the dropped select
+/// passes the wake-up on.
+#[test]
+fn loom_select_async_dropped_after_wake_passes_on() {
+    static WOKEN_THEN_DROPPED: StdAtomicUsize = StdAtomicUsize::new(0);
+    let passed_before = count(&PASSED_ON);
+    model(|| {
+        let (tx_a, rx_a) = mpmc::channel::<u32>(1);
+        let (tx_b, rx_b) = mpmc::channel::<u32>(1);
+        let rx_a2 = rx_a.clone();
+        let plain = thread::spawn(move || rx_a2.recv());
+        let wakes = std::sync::Arc::new(CountingWaker::default());
+        {
+            let waker = Waker::from(wakes.clone());
+            let mut task = TaskContext::from_waker(&waker);
+            let mut sel = Select::new();
+            sel.recv(&rx_a);
+            sel.recv(&rx_b);
+            let mut fut = pin!(sel.select_async());
+            if let Poll::Ready(op) = fut.as_mut().poll(&mut task) {
+                panic!("operation {} ready before any send", op.index());
+            }
+            tx_a.try_send(1).unwrap();
+            if wakes.0.load(Relaxed) > 0 {
+                WOKEN_THEN_DROPPED.fetch_add(1, Relaxed);
+            }
+            // Dropped here, possibly holding the send's wake-up.
+        }
+        assert_eq!(plain.join().unwrap(), Ok(1));
+        assert!(drain(&rx_a).is_empty() && drain(&rx_b).is_empty());
+        drop((tx_a, tx_b));
+    });
+    assert!(
+        WOKEN_THEN_DROPPED.load(Relaxed) > 0,
+        "the send never woke the select"
+    );
+    assert!(
+        count(&PASSED_ON) > passed_before,
+        "the dropped select never passed a wake-up on"
+    );
+}
