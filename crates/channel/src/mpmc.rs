@@ -1704,8 +1704,12 @@ impl<T> Receiver<T> {
     pub(crate) fn recv_wait(&self) -> &WaitQueue {
         &self.shared.recv_wait
     }
+    /// Claims the next message for a select. A slot a sender has claimed
+    /// but not written yet counts as empty: the select tries its other
+    /// operations (or registers, and the writer's notify wakes it) instead
+    /// of spinning on a writer that may be descheduled.
     pub(crate) fn start_recv(&self) -> Result<Claim, TryRecvError> {
-        self.shared.start_recv()
+        self.shared.start_recv_nowait()
     }
     pub(crate) fn finish_recv(&self, claim: Claim) -> T {
         assert!(
