@@ -1,0 +1,1068 @@
+//! [`TaskGroup`], its [`Spawner`] handles and [`scope`].
+
+use core::future::{Future, poll_fn};
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use atomic_waker::AtomicWaker;
+use nimsync_scheduler::task::{self, Id};
+use nimsync_scheduler::{Handle, JoinError, JoinHandle};
+
+use crate::error::{FailureKind, GroupError, SpawnError, SpawnRefused, TaskFailure, TaskLabel};
+use crate::token::CancelToken;
+
+/// What a group does when a child fails (returns `Err` or panics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// Cancel the group's token at once, abort every other child at the
+    /// next join, and report the first failure. The default.
+    #[default]
+    FailFast,
+    /// Let every child finish; report all failures together.
+    CollectErrors,
+    /// Let every child finish; keep the successes and count the failures
+    /// (in [`GroupMetrics::failed`]).
+    IgnoreErrors,
+}
+
+/// Counts of a group's children so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupMetrics {
+    /// Children spawned.
+    pub spawned: u64,
+    /// Children joined that succeeded.
+    pub completed: u64,
+    /// Children joined that returned `Err` or panicked.
+    pub failed: u64,
+    /// Children joined that were aborted before they finished.
+    pub cancelled: u64,
+}
+
+/// Locks a mutex of this module, ignoring poisoning: user code never runs
+/// under these locks.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One child, in spawn order.
+struct Child<T, E> {
+    name: Option<Arc<str>>,
+    id: Option<Id>,
+    /// Until joined.
+    handle: Option<JoinHandle<Result<T, E>>>,
+}
+
+/// The group's state under its lock.
+struct State<T, E> {
+    /// No new children.
+    closed: bool,
+    children: Vec<Child<T, E>>,
+    /// Finished children not yet joined, in finishing order.
+    done: VecDeque<usize>,
+    /// Children spawned and not yet joined.
+    unjoined: usize,
+}
+
+/// A limit on how many children run at once: a FIFO of waiting children.
+struct Limiter {
+    state: Mutex<LimitState>,
+}
+
+struct LimitState {
+    available: usize,
+    next_ticket: u64,
+    waiters: VecDeque<(u64, Waker)>,
+}
+
+impl Limiter {
+    /// Waits for a permit; the permit is returned when the guard drops.
+    fn acquire(self: &Arc<Self>) -> Acquire {
+        Acquire {
+            limiter: Arc::clone(self),
+            ticket: None,
+        }
+    }
+
+    fn release(&self) {
+        let waker = {
+            let mut st = locked(&self.state);
+            st.available += 1;
+            st.waiters.front().map(|(_, w)| w.clone())
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// Waits its turn for a permit of a [`Limiter`].
+struct Acquire {
+    limiter: Arc<Limiter>,
+    ticket: Option<u64>,
+}
+
+/// A held permit.
+struct Permit(Arc<Limiter>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+impl Future for Acquire {
+    type Output = Permit;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Permit> {
+        let this = self.get_mut();
+        let mut st = locked(&this.limiter.state);
+        let first = match this.ticket {
+            None => st.waiters.is_empty(),
+            Some(t) => st.waiters.front().is_some_and(|(f, _)| *f == t),
+        };
+        if first && st.available > 0 {
+            st.available -= 1;
+            if let Some(t) = this.ticket.take() {
+                st.waiters.retain(|(w, _)| *w != t);
+            }
+            return Poll::Ready(Permit(Arc::clone(&this.limiter)));
+        }
+        match this.ticket {
+            Some(t) => {
+                if let Some((_, w)) = st.waiters.iter_mut().find(|(x, _)| *x == t) {
+                    w.clone_from(cx.waker());
+                }
+            }
+            None => {
+                let t = st.next_ticket;
+                st.next_ticket += 1;
+                st.waiters.push_back((t, cx.waker().clone()));
+                this.ticket = Some(t);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Acquire {
+    fn drop(&mut self) {
+        let Some(t) = self.ticket.take() else { return };
+        let next = {
+            let mut st = locked(&self.limiter.state);
+            st.waiters.retain(|(w, _)| *w != t);
+            // A release may have woken this waiter: pass the turn on.
+            (st.available > 0)
+                .then(|| st.waiters.front().map(|(_, w)| w.clone()))
+                .flatten()
+        };
+        if let Some(w) = next {
+            w.wake();
+        }
+    }
+}
+
+/// What every handle of a group shares.
+struct Shared<T, E> {
+    name: Option<Arc<str>>,
+    policy: Policy,
+    token: CancelToken,
+    handle: Handle,
+    limiter: Option<Arc<Limiter>>,
+    state: Mutex<State<T, E>>,
+    /// Wakes the joiner when a child finishes.
+    joiner: AtomicWaker,
+    spawned: AtomicU64,
+    completed: AtomicU64,
+    failed: AtomicU64,
+    cancelled: AtomicU64,
+}
+
+/// Reports a child's end to its group when dropped: after it returned,
+/// panicked, or was dropped unfinished (even before its first poll).
+struct Report<T, E> {
+    shared: Arc<Shared<T, E>>,
+    index: usize,
+}
+
+impl<T, E> Drop for Report<T, E> {
+    fn drop(&mut self) {
+        if std::thread::panicking() && self.shared.policy == Policy::FailFast {
+            self.shared.token.cancel();
+        }
+        locked(&self.shared.state).done.push_back(self.index);
+        self.shared.joiner.wake();
+    }
+}
+
+impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
+    fn spawn<F>(self: &Arc<Self>, name: Option<Arc<str>>, fut: F) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        if self.token.is_cancelled() {
+            return Err(SpawnError {
+                reason: SpawnRefused::Cancelled,
+            });
+        }
+        let mut st = locked(&self.state);
+        if st.closed {
+            return Err(SpawnError {
+                reason: SpawnRefused::Closed,
+            });
+        }
+        let index = st.children.len();
+        let report = Report {
+            shared: Arc::clone(self),
+            index,
+        };
+        let limiter = self.limiter.clone();
+        let fail_fast = self.policy == Policy::FailFast;
+        let token = self.token.clone();
+        let child = async move {
+            let _report = report;
+            let _permit = match &limiter {
+                Some(l) => Some(l.acquire().await),
+                None => None,
+            };
+            let out = fut.await;
+            if fail_fast && out.is_err() {
+                token.cancel();
+            }
+            out
+        };
+        let mut builder = task::Builder::new();
+        if let Some(n) = &name {
+            builder = builder.name(Arc::clone(n));
+        }
+        let handle = builder.spawn_on(child, &self.handle);
+        let id = handle.id();
+        st.children.push(Child {
+            name,
+            id: Some(id),
+            handle: Some(handle),
+        });
+        st.unjoined += 1;
+        self.spawned.fetch_add(1, Ordering::Relaxed);
+        Ok(id)
+    }
+
+    fn label(&self, st: &State<T, E>, index: usize) -> TaskLabel {
+        let child = &st.children[index];
+        TaskLabel {
+            name: child.name.clone(),
+            id: child.id.expect("a spawned child has an id"),
+            index,
+        }
+    }
+
+    /// Cancels the token and aborts every child not yet joined. The
+    /// handles are taken out for the aborts, so that no lock of the group
+    /// is held if an abort drops a child's future on this thread.
+    fn abort_all(&self) {
+        self.token.cancel();
+        let taken = self.take_handles();
+        for (_, handle) in &taken {
+            handle.abort();
+        }
+        let mut st = locked(&self.state);
+        for (index, handle) in taken {
+            st.children[index].handle = Some(handle);
+        }
+    }
+
+    /// The handles of the children not yet joined, with their indices.
+    fn take_handles(&self) -> Vec<(usize, JoinHandle<Result<T, E>>)> {
+        let mut st = locked(&self.state);
+        st.children
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, c)| c.handle.take().map(|h| (i, h)))
+            .collect()
+    }
+}
+
+/// A set of child tasks that are awaited together, with an error policy,
+/// a [`CancelToken`], an optional concurrency limit and a name.
+///
+/// Children run on the nimsync-scheduler runtime the group was created in
+/// (or the one given to the builder). Each child returns `Result<T, E>`
+/// ([`spawn`](TaskGroup::spawn)) or a plain `T`
+/// ([`spawn_ok`](TaskGroup::spawn_ok)). Results are collected as they
+/// finish ([`join_next`](TaskGroup::join_next)) or all at once in spawn
+/// order ([`join_all`](TaskGroup::join_all),
+/// [`join_all_results`](TaskGroup::join_all_results)).
+///
+/// # Dropping
+/// Rust has no async drop: dropping a group that was not joined cancels
+/// its token and aborts its children, but cannot wait for them. Each
+/// child's future is dropped at its next scheduling point, on a runtime
+/// thread, shortly after the drop returns. Joining gives the full promise:
+/// `join_all` returns only after every child has finished or its future
+/// has been dropped.
+///
+/// # Examples
+/// ```
+/// use nimsync_group::TaskGroup;
+///
+/// let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// let sum = rt.block_on(async {
+///     let mut group = TaskGroup::<u64, std::io::Error>::new();
+///     for i in 1..=4 {
+///         group.spawn(async move { Ok(i * 10) }).unwrap();
+///     }
+///     group.join_all().await.unwrap().into_iter().sum::<u64>()
+/// });
+/// assert_eq!(sum, 100);
+/// ```
+pub struct TaskGroup<T, E = Infallible> {
+    shared: Arc<Shared<T, E>>,
+}
+
+impl<T, E> fmt::Debug for TaskGroup<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroup")
+            .field("name", &self.shared.name)
+            .field("policy", &self.shared.policy)
+            .field("cancelled", &self.shared.token.is_cancelled())
+            .finish()
+    }
+}
+
+/// Configures a [`TaskGroup`]: name, policy, limit, parent token, runtime.
+pub struct Builder<T, E = Infallible> {
+    name: Option<Arc<str>>,
+    policy: Policy,
+    limit: Option<usize>,
+    parent: Option<CancelToken>,
+    handle: Option<Handle>,
+    marker: PhantomData<fn() -> (T, E)>,
+}
+
+impl<T, E> fmt::Debug for Builder<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("name", &self.name)
+            .field("policy", &self.policy)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl<T, E> Default for Builder<T, E> {
+    fn default() -> Self {
+        Self {
+            name: None,
+            policy: Policy::default(),
+            limit: None,
+            parent: None,
+            handle: None,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<T, E> Builder<T, E> {
+    /// Names the group; the name appears in its errors.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<()>::builder().name("indexer").build();
+    /// assert_eq!(group.name(), Some("indexer"));
+    /// # });
+    /// ```
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the error policy ([`Policy::FailFast`] by default).
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// use nimsync_group::{Policy, TaskGroup};
+    /// let group = TaskGroup::<(), ()>::builder().policy(Policy::CollectErrors).build();
+    /// # drop(group);
+    /// # });
+    /// ```
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Runs at most `n` children at once; the others wait, in spawn order.
+    ///
+    /// # Panics
+    /// If `n` is zero: no child could ever run.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<()>::builder().limit(4).build();
+    /// # drop(group);
+    /// # });
+    /// ```
+    pub fn limit(mut self, n: usize) -> Self {
+        assert!(
+            n > 0,
+            "TaskGroup limit must be at least 1: with 0 no child could ever run"
+        );
+        self.limit = Some(n);
+        self
+    }
+
+    /// Makes the group's token a child of `parent`: cancelling `parent`
+    /// cancels the group.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let root = nimsync_group::CancelToken::new();
+    /// let group = nimsync_group::TaskGroup::<()>::builder().parent(&root).build();
+    /// root.cancel();
+    /// assert!(group.token().is_cancelled());
+    /// # });
+    /// ```
+    pub fn parent(mut self, parent: &CancelToken) -> Self {
+        self.parent = Some(parent.clone());
+        self
+    }
+
+    /// Spawns the children on `handle`'s runtime instead of the current
+    /// one.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// let group = nimsync_group::TaskGroup::<u8>::builder().handle(rt.handle()).build();
+    /// group.spawn_ok(async { 1 }).unwrap();
+    /// assert_eq!(rt.block_on(group.join_all()).unwrap(), vec![1]);
+    /// ```
+    pub fn handle(mut self, handle: Handle) -> Self {
+        self.handle = Some(handle);
+        self
+    }
+
+    /// Creates the group.
+    ///
+    /// # Panics
+    /// Without a [`handle`](Builder::handle), outside a nimsync-scheduler
+    /// runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<()>::builder().build();
+    /// # drop(group);
+    /// # });
+    /// ```
+    pub fn build(self) -> TaskGroup<T, E> {
+        let handle = self.handle.unwrap_or_else(|| {
+            Handle::try_current().expect(
+                "a TaskGroup needs a nimsync-scheduler runtime: create it inside \
+                 `Runtime::block_on` or a task, or pass `Builder::handle`",
+            )
+        });
+        TaskGroup {
+            shared: Arc::new(Shared {
+                name: self.name,
+                policy: self.policy,
+                token: self.parent.map_or_else(CancelToken::new, |p| p.child()),
+                handle,
+                limiter: self.limit.map(|n| {
+                    Arc::new(Limiter {
+                        state: Mutex::new(LimitState {
+                            available: n,
+                            next_ticket: 0,
+                            waiters: VecDeque::new(),
+                        }),
+                    })
+                }),
+                state: Mutex::new(State {
+                    closed: false,
+                    children: Vec::new(),
+                    done: VecDeque::new(),
+                    unjoined: 0,
+                }),
+                joiner: AtomicWaker::new(),
+                spawned: AtomicU64::new(0),
+                completed: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
+                cancelled: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+impl<T: Send + 'static, E: Send + 'static> Default for TaskGroup<T, E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, E> TaskGroup<T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    /// A fail-fast group on the current runtime.
+    ///
+    /// # Panics
+    /// Outside a nimsync-scheduler runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8, ()>::new();
+    /// # drop(group);
+    /// # });
+    /// ```
+    pub fn new() -> Self {
+        Builder::default().build()
+    }
+
+    /// A [`Builder`] for a named, limited or nested group.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8>::builder().name("io").limit(2).build();
+    /// # drop(group);
+    /// # });
+    /// ```
+    pub fn builder() -> Builder<T, E> {
+        Builder::default()
+    }
+
+    /// The group's name.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// assert_eq!(nimsync_group::TaskGroup::<()>::new().name(), None);
+    /// # });
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
+    }
+
+    /// The group's token: children check it or await it to stop early.
+    /// Cancelling it asks every child to stop; it never aborts them.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<bool>::new();
+    /// let token = group.token().clone();
+    /// group.spawn_ok(async move { token.cancelled().await; true }).unwrap();
+    /// group.token().cancel();
+    /// assert_eq!(group.join_all().await.unwrap(), vec![true]);
+    /// # });
+    /// ```
+    pub fn token(&self) -> &CancelToken {
+        &self.shared.token
+    }
+
+    /// A cloneable handle that spawns into this group, usable from any
+    /// task (including the group's own children).
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u32>::new();
+    /// let spawner = group.spawner();
+    /// group.spawn_ok(async move {
+    ///     spawner.spawn_ok(async { 2 }).unwrap();
+    ///     1
+    /// }).unwrap();
+    /// let mut all = group.join_all().await.unwrap();
+    /// all.sort();
+    /// assert_eq!(all, vec![1, 2]);
+    /// # });
+    /// ```
+    pub fn spawner(&self) -> Spawner<T, E> {
+        Spawner {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Spawns a fallible child; returns its task id.
+    ///
+    /// # Errors
+    /// [`SpawnError`] when the group is closed (joined, failed fast) or
+    /// its token is cancelled.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8, String>::new();
+    /// group.spawn(async { Ok(1) }).unwrap();
+    /// assert_eq!(group.join_all().await.unwrap(), vec![1]);
+    /// # });
+    /// ```
+    pub fn spawn<F>(&self, fut: F) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.shared.spawn(None, fut)
+    }
+
+    /// Spawns a named fallible child; the name appears in its errors and
+    /// in [`nimsync_scheduler::task::name`].
+    ///
+    /// # Errors
+    /// As [`spawn`](TaskGroup::spawn).
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let mut group = nimsync_group::TaskGroup::<(), &str>::new();
+    /// group.spawn_named("loader", async { Err("disk full") }).unwrap();
+    /// let failure = group.join_next().await.unwrap().unwrap_err();
+    /// assert!(failure.to_string().contains("task `loader`"));
+    /// # });
+    /// ```
+    pub fn spawn_named<F>(&self, name: impl Into<Arc<str>>, fut: F) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.shared.spawn(Some(name.into()), fut)
+    }
+
+    /// Spawns a child that cannot fail (it may still panic).
+    ///
+    /// # Errors
+    /// As [`spawn`](TaskGroup::spawn).
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<&str>::new();
+    /// group.spawn_ok(async { "done" }).unwrap();
+    /// assert_eq!(group.join_all().await.unwrap(), vec!["done"]);
+    /// # });
+    /// ```
+    pub fn spawn_ok<F>(&self, fut: F) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        self.shared.spawn(None, async move { Ok(fut.await) })
+    }
+
+    /// Counts of the children so far.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// use nimsync_group::{Policy, TaskGroup};
+    /// let mut group = TaskGroup::<(), ()>::builder().policy(Policy::IgnoreErrors).build();
+    /// group.spawn(async { Ok(()) }).unwrap();
+    /// group.spawn(async { Err(()) }).unwrap();
+    /// while group.join_next().await.is_some() {}
+    /// let m = group.metrics();
+    /// assert_eq!((m.spawned, m.completed, m.failed, m.cancelled), (2, 1, 1, 0));
+    /// # });
+    /// ```
+    pub fn metrics(&self) -> GroupMetrics {
+        let s = &self.shared;
+        GroupMetrics {
+            spawned: s.spawned.load(Ordering::Relaxed),
+            completed: s.completed.load(Ordering::Relaxed),
+            failed: s.failed.load(Ordering::Relaxed),
+            cancelled: s.cancelled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Waits for the next child to finish and returns its result, or
+    /// `None` when every spawned child has been joined.
+    ///
+    /// Under [`Policy::FailFast`], the first failure returned here aborts
+    /// every child not yet joined (they are then returned as cancelled).
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let mut group = nimsync_group::TaskGroup::<u32>::new();
+    /// group.spawn_ok(async { 1 }).unwrap();
+    /// let mut seen = Vec::new();
+    /// while let Some(res) = group.join_next().await {
+    ///     seen.push(res.unwrap());
+    /// }
+    /// assert_eq!(seen, vec![1]);
+    /// # });
+    /// ```
+    pub async fn join_next(&mut self) -> Option<Result<T, TaskFailure<E>>> {
+        self.join_next_indexed().await.map(|(_, r)| r)
+    }
+
+    /// `join_next` with the child's spawn index.
+    async fn join_next_indexed(&mut self) -> Option<(usize, Result<T, TaskFailure<E>>)> {
+        let shared = Arc::clone(&self.shared);
+        let next = poll_fn(|cx| {
+            let mut st = locked(&shared.state);
+            if let Some(index) = st.done.pop_front() {
+                st.unjoined -= 1;
+                let handle = st.children[index]
+                    .handle
+                    .take()
+                    .expect("a child finishes once");
+                let label = shared.label(&st, index);
+                return Poll::Ready(Some((index, label, handle)));
+            }
+            if st.unjoined == 0 {
+                return Poll::Ready(None);
+            }
+            // Registered under the lock: a child's report pushes under the
+            // same lock, then wakes.
+            shared.joiner.register(cx.waker());
+            Poll::Pending
+        })
+        .await;
+        let (index, label, handle) = next?;
+        let result = match handle.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(FailureKind::Failed(e)),
+            Err(err) => Err(failure_of(err)),
+        };
+        let result = result.map_err(|kind| TaskFailure { task: label, kind });
+        let counter = match &result {
+            Ok(_) => &shared.completed,
+            Err(f) if f.is_cancelled() => &shared.cancelled,
+            Err(_) => &shared.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if shared.policy == Policy::FailFast && result.as_ref().is_err_and(|f| !f.is_cancelled()) {
+            locked(&shared.state).closed = true;
+            shared.abort_all();
+        }
+        Some((index, result))
+    }
+
+    /// Waits for every child and returns all results in spawn order,
+    /// successes and failures together, whatever the policy. Closes the
+    /// group to new children once all are joined.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// use nimsync_group::{Policy, TaskGroup};
+    /// let group = TaskGroup::<u8, u8>::builder().policy(Policy::CollectErrors).build();
+    /// group.spawn(async { Ok(1) }).unwrap();
+    /// group.spawn(async { Err(2) }).unwrap();
+    /// let results = group.join_all_results().await;
+    /// assert!(results[0].is_ok() && results[1].is_err());
+    /// # });
+    /// ```
+    pub async fn join_all_results(mut self) -> Vec<Result<T, TaskFailure<E>>> {
+        let mut slots: Vec<Option<Result<T, TaskFailure<E>>>> = Vec::new();
+        while let Some((index, result)) = self.join_next_indexed().await {
+            if slots.len() <= index {
+                slots.resize_with(index + 1, || None);
+            }
+            slots[index] = Some(result);
+        }
+        locked(&self.shared.state).closed = true;
+        slots
+            .into_iter()
+            .map(|r| r.expect("every spawned child is joined once"))
+            .collect()
+    }
+
+    /// Waits for every child and returns the successes in spawn order, as
+    /// the policy says:
+    /// - [`Policy::FailFast`]: the first failure, with the siblings it
+    ///   cancelled;
+    /// - [`Policy::CollectErrors`]: every failure, after all finished
+    ///   ([`join_all_results`](TaskGroup::join_all_results) returns them
+    ///   together with the successes);
+    /// - [`Policy::IgnoreErrors`]: never an error; failures are counted in
+    ///   [`metrics`](TaskGroup::metrics).
+    ///
+    /// It returns only after every child has finished or its future has
+    /// been dropped.
+    ///
+    /// # Errors
+    /// A [`GroupError`] naming the group and each failed child.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8, &str>::new();
+    /// group.spawn(async { Ok(1) }).unwrap();
+    /// group.spawn(async { Err("bad input") }).unwrap();
+    /// let err = group.join_all().await.unwrap_err();
+    /// assert!(err.to_string().contains("bad input"));
+    /// # });
+    /// ```
+    pub async fn join_all(self) -> Result<Vec<T>, GroupError<E>> {
+        let policy = self.shared.policy;
+        let name = self.shared.name.clone();
+        let results = self.join_all_results().await;
+        let mut successes = Vec::new();
+        let mut first = None;
+        let mut failures = Vec::new();
+        for r in results {
+            match r {
+                Ok(v) => successes.push(v),
+                Err(f) if !f.is_cancelled() && first.is_none() => first = Some(f),
+                Err(f) => failures.push(f),
+            }
+        }
+        // The error that failed the group leads; the order of the rest is
+        // spawn order.
+        if let Some(f) = first {
+            failures.insert(0, f);
+        }
+        if failures.is_empty() || policy == Policy::IgnoreErrors {
+            Ok(successes)
+        } else {
+            Err(GroupError {
+                group: name,
+                failures,
+            })
+        }
+    }
+}
+
+impl<T, E> Drop for TaskGroup<T, E> {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        let handles: Vec<JoinHandle<Result<T, E>>> = {
+            let mut st = locked(&shared.state);
+            st.closed = true;
+            if st.unjoined == 0 {
+                return;
+            }
+            st.children
+                .iter_mut()
+                .filter_map(|c| c.handle.take())
+                .collect()
+        };
+        shared.token.cancel();
+        // Dropping the handles afterwards detaches the aborted tasks; each
+        // future is dropped when the runtime next runs its task.
+        for handle in &handles {
+            handle.abort();
+        }
+    }
+}
+
+/// Turns a join error into a failure kind.
+fn failure_of<E>(err: JoinError) -> FailureKind<E> {
+    if err.is_cancelled() {
+        return FailureKind::Cancelled;
+    }
+    match err.try_into_panic() {
+        Ok(payload) => FailureKind::Panicked(panic_message(payload.as_ref())),
+        Err(other) => FailureKind::Panicked(other.to_string()),
+    }
+}
+
+/// The message of a panic payload, when it is a string.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::from("(a panic payload that is not a string)")
+    }
+}
+
+/// A cloneable handle that spawns into a [`TaskGroup`], from any task.
+/// It does not keep the group open: once the group is joined or dropped,
+/// spawning fails with [`SpawnError`].
+pub struct Spawner<T, E = Infallible> {
+    shared: Arc<Shared<T, E>>,
+}
+
+impl<T, E> Clone for Spawner<T, E> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T, E> fmt::Debug for Spawner<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spawner")
+            .field("group", &self.shared.name)
+            .finish()
+    }
+}
+
+impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
+    /// Spawns a fallible child into the group.
+    ///
+    /// # Errors
+    /// [`SpawnError`] when the group is closed or cancelled.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8, ()>::new();
+    /// group.spawner().spawn(async { Ok(3) }).unwrap();
+    /// assert_eq!(group.join_all().await.unwrap(), vec![3]);
+    /// # });
+    /// ```
+    pub fn spawn<F>(&self, fut: F) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.shared.spawn(None, fut)
+    }
+
+    /// Spawns a named fallible child into the group.
+    ///
+    /// # Errors
+    /// [`SpawnError`] when the group is closed or cancelled.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8, ()>::new();
+    /// group.spawner().spawn_named("n", async { Ok(3) }).unwrap();
+    /// assert_eq!(group.join_all().await.unwrap(), vec![3]);
+    /// # });
+    /// ```
+    pub fn spawn_named<F>(&self, name: impl Into<Arc<str>>, fut: F) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.shared.spawn(Some(name.into()), fut)
+    }
+
+    /// Spawns a child that cannot fail into the group.
+    ///
+    /// # Errors
+    /// [`SpawnError`] when the group is closed or cancelled.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8>::new();
+    /// group.spawner().spawn_ok(async { 3 }).unwrap();
+    /// assert_eq!(group.join_all().await.unwrap(), vec![3]);
+    /// # });
+    /// ```
+    pub fn spawn_ok<F>(&self, fut: F) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        self.shared.spawn(None, async move { Ok(fut.await) })
+    }
+
+    /// The group's token.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8>::new();
+    /// assert!(!group.spawner().token().is_cancelled());
+    /// # });
+    /// ```
+    pub fn token(&self) -> &CancelToken {
+        &self.shared.token
+    }
+}
+
+/// Runs `body` with a [`Spawner`] of a new fail-fast group (a nursery),
+/// then waits for every child; returns the body's value and the children's
+/// results in spawn order.
+///
+/// If the body itself finishes, the scope still waits for the children.
+/// If the scope's future is dropped, the group is dropped with it: its
+/// token is cancelled and its children aborted (see [`TaskGroup`]).
+///
+/// # Errors
+/// The group's [`GroupError`] when a child failed.
+///
+/// # Panics
+/// Outside a nimsync-scheduler runtime.
+///
+/// # Examples
+/// ```
+/// let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// let (label, lengths) = rt.block_on(nimsync_group::scope(|s| async move {
+///     for word in ["a", "bb", "ccc"] {
+///         s.spawn(async move { Ok::<_, std::io::Error>(word.len()) }).unwrap();
+///     }
+///     "words"
+/// }))
+/// .unwrap();
+/// assert_eq!((label, lengths), ("words", vec![1, 2, 3]));
+/// ```
+pub async fn scope<T, E, F, Fut>(body: F) -> Result<(Fut::Output, Vec<T>), GroupError<E>>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(Spawner<T, E>) -> Fut,
+    Fut: Future,
+{
+    scope_with(Builder::default(), body).await
+}
+
+/// [`scope`] with a configured group (name, policy, limit, parent).
+///
+/// # Errors
+/// The group's [`GroupError`] when a child failed (never under
+/// [`Policy::IgnoreErrors`]).
+///
+/// # Examples
+/// ```
+/// use nimsync_group::{Policy, TaskGroup, scope_with};
+///
+/// let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// let (_, ok) = rt.block_on(scope_with(
+///     TaskGroup::<u8, ()>::builder().policy(Policy::IgnoreErrors),
+///     |s| async move {
+///         s.spawn(async { Ok(1) }).unwrap();
+///         s.spawn(async { Err(()) }).unwrap();
+///     },
+/// ))
+/// .unwrap();
+/// assert_eq!(ok, vec![1]);
+/// ```
+pub async fn scope_with<T, E, F, Fut>(
+    builder: Builder<T, E>,
+    body: F,
+) -> Result<(Fut::Output, Vec<T>), GroupError<E>>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(Spawner<T, E>) -> Fut,
+    Fut: Future,
+{
+    let group: TaskGroup<T, E> = builder.build();
+    let out = body(group.spawner()).await;
+    let results = group.join_all().await?;
+    Ok((out, results))
+}

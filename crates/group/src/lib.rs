@@ -1,0 +1,51 @@
+//! Structured concurrency on the nimsync-scheduler runtime.
+//!
+//! - [`TaskGroup`]: children awaited together, with an error
+//!   [`Policy`] (fail fast, collect errors, ignore errors), results as they
+//!   finish ([`TaskGroup::join_next`]) or all at once in spawn order
+//!   ([`TaskGroup::join_all`]), an optional concurrency limit, names, and
+//!   [`GroupMetrics`].
+//! - [`scope`]: a nursery: spawn children from a body, and the scope ends
+//!   only when they all did.
+//! - [`CancelToken`]: cooperative cancellation that flows from a token to
+//!   its children and never back up; every group has one.
+//! - Errors with context: a [`GroupError`] names the group and every
+//!   failed child (name, id, whether it failed, panicked or was cancelled),
+//!   with the child's error as its source.
+//!
+//! ```
+//! use nimsync_group::{Policy, TaskGroup};
+//!
+//! let rt = nimsync_scheduler::Runtime::new().unwrap();
+//! rt.block_on(async {
+//!     let group = TaskGroup::<u32, String>::builder()
+//!         .name("fetch")
+//!         .policy(Policy::FailFast)
+//!         .limit(8)
+//!         .build();
+//!     for page in 0..20u32 {
+//!         let token = group.token().clone();
+//!         group.spawn_named(format!("page-{page}"), async move {
+//!             if token.is_cancelled() {
+//!                 return Err(String::from("cancelled before starting"));
+//!             }
+//!             Ok(page * 2)
+//!         })
+//!         .unwrap();
+//!     }
+//!     let doubled = group.join_all().await.unwrap();
+//!     assert_eq!(doubled[19], 38);
+//! });
+//! ```
+
+mod error;
+mod group;
+mod sync;
+mod token;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+
+pub use error::{FailureKind, GroupError, SpawnError, TaskFailure, TaskLabel};
+pub use group::{Builder, GroupMetrics, Policy, Spawner, TaskGroup, scope, scope_with};
+pub use token::{CancelToken, Cancelled};

@@ -1,0 +1,412 @@
+//! [`CancelToken`]: cooperative cancellation that flows from parents to
+//! children, never back up.
+//!
+//! # Protocol
+//!
+//! Each token is a node: a `cancelled` flag, a lock over the wakers of its
+//! pending [`Cancelled`] futures and the list of its children, a count of
+//! the token handles that share it, and a strong reference to its parent.
+//!
+//! - `cancel` swaps the flag to true (only the first caller goes on), then
+//!   takes the waiters and the children out under the lock, wakes the
+//!   waiters and cancels the children, depth first, without recursion.
+//! - `child` takes the parent's lock, and either links the new node (flag
+//!   still clear) or, when the parent is cancelled, returns a cancelled
+//!   node. A `cancel` that set the flag but had not yet taken the lock
+//!   finds the new child in the list when it does.
+//! - A `Cancelled` future registers its waker under the lock after reading
+//!   the flag under it: a `cancel` that set the flag earlier either is seen
+//!   there or takes the lock later and wakes the registered waker.
+//! - When the last handle of a child is dropped, the child unlinks itself
+//!   from its parent, so a long-lived parent does not accumulate children.
+//!   The lock order is parent, then child; unlinking takes them one at a
+//!   time.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use std::fmt;
+
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock};
+
+/// A vector with stable keys and slot reuse.
+#[derive(Debug)]
+struct Slab<T> {
+    slots: Vec<Option<T>>,
+    free: Vec<usize>,
+}
+
+impl<T> Slab<T> {
+    const fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    fn insert(&mut self, value: T) -> usize {
+        match self.free.pop() {
+            Some(key) => {
+                self.slots[key] = Some(value);
+                key
+            }
+            None => {
+                self.slots.push(Some(value));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn get_mut(&mut self, key: usize) -> Option<&mut T> {
+        self.slots.get_mut(key).and_then(Option::as_mut)
+    }
+
+    fn remove(&mut self, key: usize) -> Option<T> {
+        let value = self.slots.get_mut(key).and_then(Option::take);
+        if value.is_some() {
+            self.free.push(key);
+        }
+        value
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = T> {
+        self.free.clear();
+        core::mem::take(&mut self.slots).into_iter().flatten()
+    }
+}
+
+/// What the node's lock guards.
+#[derive(Debug)]
+struct Inner {
+    /// Wakers of pending `Cancelled` futures.
+    waiters: Slab<Waker>,
+    /// Linked children (cleared when cancelled).
+    children: Slab<Arc<Node>>,
+    /// This node's key in its parent's `children`, while linked.
+    key_in_parent: Option<usize>,
+}
+
+/// One token of the tree.
+///
+/// # Invariants
+/// - `cancelled` goes from false to true once and never back.
+/// - Once `cancelled` is true and the `cancel` that set it has released
+///   the lock, `waiters` and `children` stay empty: registration and
+///   linking re-check the flag under the lock.
+#[derive(Debug)]
+struct Node {
+    cancelled: AtomicBool,
+    /// Live `CancelToken` handles of this node.
+    handles: AtomicUsize,
+    inner: Mutex<Inner>,
+    parent: Option<Arc<Node>>,
+}
+
+impl Node {
+    fn new(parent: Option<Arc<Node>>) -> Arc<Self> {
+        Arc::new(Self {
+            cancelled: AtomicBool::new(false),
+            handles: AtomicUsize::new(1),
+            inner: Mutex::new(Inner {
+                waiters: Slab::new(),
+                children: Slab::new(),
+                key_in_parent: None,
+            }),
+            parent,
+        })
+    }
+
+    /// Cancels this node and every descendant.
+    fn cancel(self: &Arc<Self>) {
+        let mut stack = vec![Arc::clone(self)];
+        while let Some(node) = stack.pop() {
+            if node.cancelled.swap(true, Ordering::AcqRel) {
+                continue;
+            }
+            let (waiters, children): (Vec<Waker>, Vec<Arc<Node>>) = {
+                let mut inner = lock(&node.inner);
+                (
+                    inner.waiters.drain().collect(),
+                    inner.children.drain().collect(),
+                )
+            };
+            for waker in waiters {
+                waker.wake();
+            }
+            stack.extend(children);
+        }
+    }
+}
+
+/// A cooperative cancellation signal, cheap to clone and to check.
+///
+/// [`cancel`](CancelToken::cancel) sets it for this token, its clones and
+/// every token made from it with [`child`](CancelToken::child), however
+/// deep; cancelling a child never reaches its parent. Code sees it by
+/// checking [`is_cancelled`](CancelToken::is_cancelled) or by awaiting
+/// [`cancelled`](CancelToken::cancelled). Every task group has one.
+///
+/// # Examples
+/// ```
+/// use nimsync_group::CancelToken;
+///
+/// let root = CancelToken::new();
+/// let child = root.child();
+/// let grandchild = child.child();
+/// child.cancel();
+/// assert!(grandchild.is_cancelled());
+/// assert!(!root.is_cancelled(), "cancellation never flows up");
+/// root.cancel();
+/// futures_lite::future::block_on(root.cancelled());
+/// ```
+pub struct CancelToken {
+    node: Arc<Node>,
+}
+
+impl fmt::Debug for CancelToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelToken")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+impl Default for CancelToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clone for CancelToken {
+    fn clone(&self) -> Self {
+        self.node.handles.fetch_add(1, Ordering::Relaxed);
+        Self {
+            node: Arc::clone(&self.node),
+        }
+    }
+}
+
+impl Drop for CancelToken {
+    fn drop(&mut self) {
+        if self.node.handles.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        // The last handle: unlink from the parent, so that it does not keep
+        // this node alive. (Pending `Cancelled` futures hold the node
+        // itself; they still complete when an ancestor is cancelled only
+        // through this link, so they keep a handle, not just the node.)
+        let Some(parent) = &self.node.parent else {
+            return;
+        };
+        let key = lock(&self.node.inner).key_in_parent.take();
+        if let Some(key) = key {
+            lock(&parent.inner).children.remove(key);
+        }
+    }
+}
+
+impl CancelToken {
+    /// A new root token, not cancelled.
+    ///
+    /// # Examples
+    /// ```
+    /// assert!(!nimsync_group::CancelToken::new().is_cancelled());
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            node: Node::new(None),
+        }
+    }
+
+    /// Cancels this token, its clones and all its descendants, and wakes
+    /// every task awaiting [`cancelled`](CancelToken::cancelled) on them.
+    /// Idempotent.
+    ///
+    /// # Examples
+    /// ```
+    /// let token = nimsync_group::CancelToken::new();
+    /// let clone = token.clone();
+    /// token.cancel();
+    /// token.cancel();
+    /// assert!(clone.is_cancelled());
+    /// ```
+    pub fn cancel(&self) {
+        self.node.cancel();
+    }
+
+    /// True once this token (or an ancestor) was cancelled: one atomic
+    /// load.
+    ///
+    /// # Examples
+    /// ```
+    /// let token = nimsync_group::CancelToken::new();
+    /// assert!(!token.is_cancelled());
+    /// ```
+    #[inline]
+    pub fn is_cancelled(&self) -> bool {
+        self.node.cancelled.load(Ordering::Acquire)
+    }
+
+    /// A token cancelled when this one is (or when cancelled itself),
+    /// whose own cancellation does not reach this one.
+    ///
+    /// # Examples
+    /// ```
+    /// let parent = nimsync_group::CancelToken::new();
+    /// let child = parent.child();
+    /// child.cancel();
+    /// assert!(!parent.is_cancelled());
+    /// let other = parent.child();
+    /// parent.cancel();
+    /// assert!(other.is_cancelled());
+    /// ```
+    pub fn child(&self) -> CancelToken {
+        let child = Node::new(Some(Arc::clone(&self.node)));
+        let linked = {
+            let mut inner = lock(&self.node.inner);
+            if self.node.cancelled.load(Ordering::Acquire) {
+                false
+            } else {
+                let key = inner.children.insert(Arc::clone(&child));
+                lock(&child.inner).key_in_parent = Some(key);
+                true
+            }
+        };
+        if !linked {
+            child.cancel();
+        }
+        CancelToken { node: child }
+    }
+
+    /// A future that completes once the token is cancelled. Dropping it
+    /// unregisters it.
+    ///
+    /// # Examples
+    /// ```
+    /// use nimsync_group::CancelToken;
+    ///
+    /// let token = CancelToken::new();
+    /// let remote = token.clone();
+    /// std::thread::spawn(move || remote.cancel());
+    /// futures_lite::future::block_on(token.cancelled());
+    /// assert!(token.is_cancelled());
+    /// ```
+    pub fn cancelled(&self) -> Cancelled {
+        Cancelled {
+            token: self.clone(),
+            key: None,
+        }
+    }
+}
+
+/// The future of [`CancelToken::cancelled`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Cancelled {
+    token: CancelToken,
+    /// Its waker's key while registered.
+    key: Option<usize>,
+}
+
+impl fmt::Debug for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancelled")
+            .field("cancelled", &self.token.is_cancelled())
+            .finish()
+    }
+}
+
+impl Future for Cancelled {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let node = &this.token.node;
+        if node.cancelled.load(Ordering::Acquire) {
+            this.key = None;
+            return Poll::Ready(());
+        }
+        let mut inner = lock(&node.inner);
+        if node.cancelled.load(Ordering::Acquire) {
+            // `cancel` drained (or will not find) the registration.
+            this.key = None;
+            return Poll::Ready(());
+        }
+        match this.key.and_then(|k| inner.waiters.get_mut(k)) {
+            Some(waker) => waker.clone_from(cx.waker()),
+            None => this.key = Some(inner.waiters.insert(cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            lock(&self.token.node.inner).waiters.remove(key);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_children_unlink_from_their_parent() {
+        let root = CancelToken::new();
+        for _ in 0..100 {
+            let child = root.child();
+            let grandchild = child.child();
+            drop(child);
+            drop(grandchild);
+        }
+        assert_eq!(
+            lock(&root.node.inner)
+                .children
+                .slots
+                .iter()
+                .flatten()
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn dropped_cancelled_futures_unregister() {
+        let token = CancelToken::new();
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        for _ in 0..10 {
+            let mut fut = token.cancelled();
+            assert!(Pin::new(&mut fut).poll(&mut cx).is_pending());
+            assert!(Pin::new(&mut fut).poll(&mut cx).is_pending());
+        }
+        assert_eq!(
+            lock(&token.node.inner)
+                .waiters
+                .slots
+                .iter()
+                .flatten()
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn cancel_reaches_deep_descendants_and_clones() {
+        let root = CancelToken::new();
+        let mut chain = vec![root.child()];
+        for _ in 0..1000 {
+            let next = chain.last().unwrap().child();
+            chain.push(next);
+        }
+        let far = chain.last().unwrap().clone();
+        root.cancel();
+        assert!(chain.iter().all(CancelToken::is_cancelled));
+        assert!(far.is_cancelled());
+        assert!(
+            root.child().is_cancelled(),
+            "children of a cancelled token start cancelled"
+        );
+    }
+}
