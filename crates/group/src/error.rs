@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use nimsync_scheduler::task::Id;
 
+use crate::deadline::TimedOut;
+
 /// Which child a failure belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskLabel {
@@ -147,6 +149,7 @@ impl<E: Error + 'static> Error for TaskFailure<E> {
 pub struct GroupError<E> {
     pub(crate) group: Option<Arc<str>>,
     pub(crate) failures: Vec<TaskFailure<E>>,
+    pub(crate) timed_out: Option<TimedOut>,
 }
 
 impl<E> GroupError<E> {
@@ -184,6 +187,25 @@ impl<E> GroupError<E> {
         &self.failures
     }
 
+    /// The deadline that ended the group, if its deadline passed while it
+    /// was joined (its unshielded children were then cancelled).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<()>::builder().timeout(Duration::ZERO).build();
+    /// group.spawn_ok(std::future::pending()).unwrap();
+    /// let err = group.join_all().await.unwrap_err();
+    /// assert!(err.timed_out().is_some());
+    /// assert!(err.failures()[0].is_cancelled());
+    /// # });
+    /// ```
+    pub fn timed_out(&self) -> Option<&TimedOut> {
+        self.timed_out.as_ref()
+    }
+
     /// The failed children, by value.
     ///
     /// # Examples
@@ -207,6 +229,9 @@ impl<E: fmt::Display> fmt::Display for GroupError<E> {
             Some(name) => write!(f, "task group `{name}` failed")?,
             None => f.write_str("task group failed")?,
         }
+        if let Some(t) = &self.timed_out {
+            write!(f, ": {t}")?;
+        }
         match self.failures.split_first() {
             Some((first, rest)) => {
                 write!(f, ": {first}")?;
@@ -227,7 +252,10 @@ impl<E: fmt::Display> fmt::Display for GroupError<E> {
 
 impl<E: Error + 'static> Error for GroupError<E> {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        self.failures.first().map(|f| f as &(dyn Error + 'static))
+        match &self.timed_out {
+            Some(t) => Some(t),
+            None => self.failures.first().map(|f| f as &(dyn Error + 'static)),
+        }
     }
 }
 

@@ -9,12 +9,17 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use atomic_waker::AtomicWaker;
 use nimsync_scheduler::task::{self, Id};
 use nimsync_scheduler::{Handle, JoinError, JoinHandle};
 
+use nimsync_time::Sleep;
+
+use crate::deadline::{Deadline, TimedOut, deadline_after};
 use crate::error::{FailureKind, GroupError, SpawnError, SpawnRefused, TaskFailure, TaskLabel};
+use crate::start::{StartError, StartSlot, Started, wait_started};
 use crate::token::CancelToken;
 
 /// What a group does when a child fails (returns `Err` or panics).
@@ -56,6 +61,8 @@ struct Child<T, E> {
     id: Option<Id>,
     /// Until joined.
     handle: Option<JoinHandle<Result<T, E>>>,
+    /// Never aborted by its group.
+    shielded: bool,
 }
 
 /// The group's state under its lock.
@@ -173,6 +180,8 @@ struct Shared<T, E> {
     token: CancelToken,
     handle: Handle,
     limiter: Option<Arc<Limiter>>,
+    /// The deadline in force for the children.
+    deadline: Option<Deadline>,
     state: Mutex<State<T, E>>,
     /// Wakes the joiner when a child finishes.
     joiner: AtomicWaker,
@@ -200,11 +209,16 @@ impl<T, E> Drop for Report<T, E> {
 }
 
 impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
-    fn spawn<F>(self: &Arc<Self>, name: Option<Arc<str>>, fut: F) -> Result<Id, SpawnError>
+    fn spawn<F>(
+        self: &Arc<Self>,
+        name: Option<Arc<str>>,
+        shielded: bool,
+        fut: F,
+    ) -> Result<Id, SpawnError>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        if self.token.is_cancelled() {
+        if self.token.is_cancelled() && !shielded {
             return Err(SpawnError {
                 reason: SpawnRefused::Cancelled,
             });
@@ -221,7 +235,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             index,
         };
         let limiter = self.limiter.clone();
-        let fail_fast = self.policy == Policy::FailFast;
+        let fail_fast = self.policy == Policy::FailFast && !shielded;
         let token = self.token.clone();
         let child = async move {
             let _report = report;
@@ -239,12 +253,16 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         if let Some(n) = &name {
             builder = builder.name(Arc::clone(n));
         }
-        let handle = builder.spawn_on(child, &self.handle);
+        let handle = match self.deadline.clone().filter(|_| !shielded) {
+            Some(deadline) => builder.spawn_on(deadline.scope(child), &self.handle),
+            None => builder.spawn_on(child, &self.handle),
+        };
         let id = handle.id();
         st.children.push(Child {
             name,
             id: Some(id),
             handle: Some(handle),
+            shielded,
         });
         st.unjoined += 1;
         self.spawned.fetch_add(1, Ordering::Relaxed);
@@ -260,9 +278,10 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         }
     }
 
-    /// Cancels the token and aborts every child not yet joined. The
-    /// handles are taken out for the aborts, so that no lock of the group
-    /// is held if an abort drops a child's future on this thread.
+    /// Cancels the token and aborts every child not yet joined, except
+    /// shielded ones. The handles are taken out for the aborts, so that no
+    /// lock of the group is held if an abort drops a child's future on
+    /// this thread.
     fn abort_all(&self) {
         self.token.cancel();
         let taken = self.take_handles();
@@ -281,6 +300,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         st.children
             .iter_mut()
             .enumerate()
+            .filter(|(_, c)| !c.shielded)
             .filter_map(|(i, c)| c.handle.take().map(|h| (i, h)))
             .collect()
     }
@@ -321,6 +341,10 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
 /// ```
 pub struct TaskGroup<T, E = Infallible> {
     shared: Arc<Shared<T, E>>,
+    /// Fires at the group's own deadline while joining.
+    timer: Option<Sleep>,
+    /// Set when the group's deadline passed while joining.
+    timed_out: Option<TimedOut>,
 }
 
 impl<T, E> fmt::Debug for TaskGroup<T, E> {
@@ -340,6 +364,7 @@ pub struct Builder<T, E = Infallible> {
     limit: Option<usize>,
     parent: Option<CancelToken>,
     handle: Option<Handle>,
+    deadline: Option<Instant>,
     marker: PhantomData<fn() -> (T, E)>,
 }
 
@@ -361,6 +386,7 @@ impl<T, E> Default for Builder<T, E> {
             limit: None,
             parent: None,
             handle: None,
+            deadline: None,
             marker: PhantomData,
         }
     }
@@ -453,6 +479,46 @@ impl<T, E> Builder<T, E> {
         self
     }
 
+    /// Gives the group a deadline (the nearer of this and the deadline in
+    /// force where the group is built wins). While the group is joined,
+    /// the deadline aborts its unshielded children and the join reports
+    /// [`TimedOut`]; children see it through
+    /// [`current_deadline`](crate::current_deadline).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let at = Instant::now() + Duration::from_millis(5);
+    /// let group = nimsync_group::TaskGroup::<()>::builder().name("slow").deadline(at).build();
+    /// group.spawn_ok(std::future::pending()).unwrap();
+    /// let err = group.join_all().await.unwrap_err();
+    /// assert_eq!(err.timed_out().unwrap().scope(), Some("slow"));
+    /// # });
+    /// ```
+    pub fn deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Gives the group a deadline `timeout` from now; see
+    /// [`deadline`](Builder::deadline).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8>::builder().timeout(Duration::from_secs(5)).build();
+    /// group.spawn_ok(async { 1 }).unwrap();
+    /// assert_eq!(group.join_all().await.unwrap(), vec![1]);
+    /// # });
+    /// ```
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.deadline(deadline_after(timeout))
+    }
+
     /// Creates the group.
     ///
     /// # Panics
@@ -474,8 +540,15 @@ impl<T, E> Builder<T, E> {
                  `Runtime::block_on` or a task, or pass `Builder::handle`",
             )
         });
+        let own = self
+            .deadline
+            .map(|at| Deadline::nearest(at, self.name.clone()));
+        let deadline = own.clone().or_else(Deadline::current);
         TaskGroup {
+            timer: own.as_ref().map(|d| nimsync_time::sleep_until(d.at)),
+            timed_out: None,
             shared: Arc::new(Shared {
+                deadline,
                 name: self.name,
                 policy: self.policy,
                 token: self.parent.map_or_else(CancelToken::new, |p| p.child()),
@@ -621,7 +694,7 @@ where
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.shared.spawn(None, fut)
+        self.shared.spawn(None, false, fut)
     }
 
     /// Spawns a named fallible child; the name appears in its errors and
@@ -644,7 +717,7 @@ where
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.shared.spawn(Some(name.into()), fut)
+        self.shared.spawn(Some(name.into()), false, fut)
     }
 
     /// Spawns a child that cannot fail (it may still panic).
@@ -665,7 +738,80 @@ where
     where
         F: Future<Output = T> + Send + 'static,
     {
-        self.shared.spawn(None, async move { Ok(fut.await) })
+        self.shared.spawn(None, false, async move { Ok(fut.await) })
+    }
+
+    /// Spawns a shielded child: the group awaits it like any other but
+    /// never aborts it (not on a fail-fast failure, not at the group's
+    /// deadline, not when the group is dropped, which detaches it) and it
+    /// is spawned even after the group's token was cancelled. Its future
+    /// does not run under the group's deadline. For cleanup and commits
+    /// that must complete; keep it short, since a join waits for it even
+    /// after the deadline passed.
+    ///
+    /// # Errors
+    /// [`SpawnError`] when the group is closed.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<&str>::new();
+    /// group.token().cancel();
+    /// group.shield(async { Ok("flushed") }).unwrap();
+    /// assert_eq!(group.join_all().await.unwrap(), vec!["flushed"]);
+    /// # });
+    /// ```
+    pub fn shield<F>(&self, fut: F) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.shared.spawn(None, true, fut)
+    }
+
+    /// Spawns a child and waits until it reports, through the [`Started`]
+    /// handle it is given, that it has started; returns the value it
+    /// reported (Trio's `nursery.start`). The child then goes on running
+    /// in the group.
+    ///
+    /// # Errors
+    /// [`StartError::NotStarted`] if the child ended without reporting;
+    /// [`StartError::Spawn`] if the group refused it.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u32, String>::new();
+    /// let ready = group
+    ///     .start(|started| async move {
+    ///         started.started("listening");
+    ///         Ok(42)
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(ready, "listening");
+    /// assert_eq!(group.join_all().await.unwrap(), vec![42]);
+    /// # });
+    /// ```
+    pub async fn start<S, F, Fut>(&self, f: F) -> Result<S, StartError>
+    where
+        S: Send + 'static,
+        F: FnOnce(Started<S>) -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let slot = StartSlot::new();
+        let fut = f(Started::new(Arc::clone(&slot)));
+        self.shared
+            .spawn(None, false, fut)
+            .map_err(StartError::Spawn)?;
+        wait_started(slot).await
+    }
+
+    /// Cancels the token and aborts every child not yet joined (shielded
+    /// ones excepted), as a fail-fast failure would.
+    pub(crate) fn cancel_rest(&self) {
+        self.shared.abort_all();
     }
 
     /// Counts of the children so far.
@@ -716,29 +862,50 @@ where
         self.join_next_indexed().await.map(|(_, r)| r)
     }
 
-    /// `join_next` with the child's spawn index.
+    /// `join_next` with the child's spawn index. While waiting, the
+    /// group's own deadline may pass: its unshielded children are then
+    /// aborted, and the join goes on reaping them.
     async fn join_next_indexed(&mut self) -> Option<(usize, Result<T, TaskFailure<E>>)> {
         let shared = Arc::clone(&self.shared);
-        let next = poll_fn(|cx| {
-            let mut st = locked(&shared.state);
-            if let Some(index) = st.done.pop_front() {
-                st.unjoined -= 1;
-                let handle = st.children[index]
-                    .handle
-                    .take()
-                    .expect("a child finishes once");
-                let label = shared.label(&st, index);
-                return Poll::Ready(Some((index, label, handle)));
+        let next = loop {
+            let timer = &mut self.timer;
+            let step = poll_fn(|cx| {
+                {
+                    let mut st = locked(&shared.state);
+                    if let Some(index) = st.done.pop_front() {
+                        st.unjoined -= 1;
+                        let handle = st.children[index]
+                            .handle
+                            .take()
+                            .expect("a child finishes once");
+                        let label = shared.label(&st, index);
+                        return Poll::Ready(Step::Finished(Some((index, label, handle))));
+                    }
+                    if st.unjoined == 0 {
+                        return Poll::Ready(Step::Finished(None));
+                    }
+                    // Registered under the lock: a child's report pushes
+                    // under the same lock, then wakes.
+                    shared.joiner.register(cx.waker());
+                }
+                if let Some(t) = timer.as_mut() {
+                    if Pin::new(t).poll(cx).is_ready() {
+                        return Poll::Ready(Step::Expired);
+                    }
+                }
+                Poll::Pending
+            })
+            .await;
+            match step {
+                Step::Finished(next) => break next,
+                Step::Expired => {
+                    self.timer = None;
+                    self.timed_out = shared.deadline.as_ref().map(Deadline::timed_out);
+                    locked(&shared.state).closed = true;
+                    shared.abort_all();
+                }
             }
-            if st.unjoined == 0 {
-                return Poll::Ready(None);
-            }
-            // Registered under the lock: a child's report pushes under the
-            // same lock, then wakes.
-            shared.joiner.register(cx.waker());
-            Poll::Pending
-        })
-        .await;
+        };
         let (index, label, handle) = next?;
         let result = match handle.await {
             Ok(Ok(value)) => Ok(value),
@@ -775,7 +942,13 @@ where
     /// assert!(results[0].is_ok() && results[1].is_err());
     /// # });
     /// ```
-    pub async fn join_all_results(mut self) -> Vec<Result<T, TaskFailure<E>>> {
+    pub async fn join_all_results(self) -> Vec<Result<T, TaskFailure<E>>> {
+        self.reap().await.0
+    }
+
+    /// Joins every child; returns the results in spawn order and whether
+    /// the group's deadline passed.
+    async fn reap(mut self) -> (Vec<Result<T, TaskFailure<E>>>, Option<TimedOut>) {
         let mut slots: Vec<Option<Result<T, TaskFailure<E>>>> = Vec::new();
         while let Some((index, result)) = self.join_next_indexed().await {
             if slots.len() <= index {
@@ -784,10 +957,11 @@ where
             slots[index] = Some(result);
         }
         locked(&self.shared.state).closed = true;
-        slots
+        let results = slots
             .into_iter()
             .map(|r| r.expect("every spawned child is joined once"))
-            .collect()
+            .collect();
+        (results, self.timed_out.take())
     }
 
     /// Waits for every child and returns the successes in spawn order, as
@@ -820,7 +994,7 @@ where
     pub async fn join_all(self) -> Result<Vec<T>, GroupError<E>> {
         let policy = self.shared.policy;
         let name = self.shared.name.clone();
-        let results = self.join_all_results().await;
+        let (results, timed_out) = self.reap().await;
         let mut successes = Vec::new();
         let mut first = None;
         let mut failures = Vec::new();
@@ -836,12 +1010,13 @@ where
         if let Some(f) = first {
             failures.insert(0, f);
         }
-        if failures.is_empty() || policy == Policy::IgnoreErrors {
+        if timed_out.is_none() && (failures.is_empty() || policy == Policy::IgnoreErrors) {
             Ok(successes)
         } else {
             Err(GroupError {
                 group: name,
                 failures,
+                timed_out,
             })
         }
     }
@@ -850,7 +1025,7 @@ where
 impl<T, E> Drop for TaskGroup<T, E> {
     fn drop(&mut self) {
         let shared = &self.shared;
-        let handles: Vec<JoinHandle<Result<T, E>>> = {
+        let handles: Vec<(JoinHandle<Result<T, E>>, bool)> = {
             let mut st = locked(&shared.state);
             st.closed = true;
             if st.unjoined == 0 {
@@ -858,16 +1033,30 @@ impl<T, E> Drop for TaskGroup<T, E> {
             }
             st.children
                 .iter_mut()
-                .filter_map(|c| c.handle.take())
+                .filter_map(|c| c.handle.take().map(|h| (h, c.shielded)))
                 .collect()
         };
         shared.token.cancel();
-        // Dropping the handles afterwards detaches the aborted tasks; each
-        // future is dropped when the runtime next runs its task.
-        for handle in &handles {
-            handle.abort();
+        // Dropping the handles afterwards detaches the tasks: an aborted
+        // one's future is dropped when the runtime next runs it; a
+        // shielded one runs to its end.
+        for (handle, shielded) in &handles {
+            if !shielded {
+                handle.abort();
+            }
         }
     }
+}
+
+/// A finished child: its index, label and handle.
+type FinishedChild<T, E> = (usize, TaskLabel, JoinHandle<Result<T, E>>);
+
+/// What one wait of a join saw.
+enum Step<T, E> {
+    /// A child finished, or none is left.
+    Finished(Option<FinishedChild<T, E>>),
+    /// The group's deadline passed.
+    Expired,
 }
 
 /// Turns a join error into a failure kind.
@@ -934,7 +1123,7 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.shared.spawn(None, fut)
+        self.shared.spawn(None, false, fut)
     }
 
     /// Spawns a named fallible child into the group.
@@ -955,7 +1144,7 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.shared.spawn(Some(name.into()), fut)
+        self.shared.spawn(Some(name.into()), false, fut)
     }
 
     /// Spawns a child that cannot fail into the group.
@@ -976,7 +1165,28 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
     where
         F: Future<Output = T> + Send + 'static,
     {
-        self.shared.spawn(None, async move { Ok(fut.await) })
+        self.shared.spawn(None, false, async move { Ok(fut.await) })
+    }
+
+    /// Spawns a shielded child into the group; see [`TaskGroup::shield`].
+    ///
+    /// # Errors
+    /// [`SpawnError`] when the group is closed.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8, ()>::new();
+    /// group.spawner().shield(async { Ok(5) }).unwrap();
+    /// assert_eq!(group.join_all().await.unwrap(), vec![5]);
+    /// # });
+    /// ```
+    pub fn shield<F>(&self, fut: F) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.shared.spawn(None, true, fut)
     }
 
     /// The group's token.

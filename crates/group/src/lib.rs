@@ -38,14 +38,23 @@
 //! });
 //! ```
 
+mod deadline;
 mod error;
 mod group;
+mod retry;
+mod start;
 mod sync;
 mod token;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+pub use deadline::{
+    TimedOut, current_deadline, move_on_after, move_on_at, with_deadline, with_deadline_named,
+    with_timeout, with_timeout_named,
+};
 pub use error::{FailureKind, GroupError, SpawnError, TaskFailure, TaskLabel};
 pub use group::{Builder, GroupMetrics, Policy, Spawner, TaskGroup, scope, scope_with};
+pub use retry::{Retry, RetryError};
+pub use start::{StartError, Started, race};
 pub use token::{CancelToken, Cancelled};

@@ -122,6 +122,19 @@ pub struct Elapsed {
 }
 
 impl Elapsed {
+    /// The error for `deadline`, for code that enforces a deadline by
+    /// other means than [`Timeout`] (a select over a sleep, a group that
+    /// aborts its children) and reports it the same way.
+    ///
+    /// # Examples
+    /// ```
+    /// let deadline = std::time::Instant::now();
+    /// assert_eq!(nimsync_time::Elapsed::new(deadline).deadline(), deadline);
+    /// ```
+    pub fn new(deadline: Instant) -> Self {
+        Self { deadline }
+    }
+
     /// The deadline that passed.
     ///
     /// # Examples

@@ -1,0 +1,206 @@
+//! Trio-style [`start`](crate::TaskGroup::start) and the first-success
+//! [`race`].
+
+use core::future::{Future, poll_fn};
+use core::task::{Context, Poll, Waker};
+use std::error::Error;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::error::{GroupError, SpawnError};
+use crate::group::{Policy, TaskGroup};
+
+/// Where a started child leaves its value.
+#[derive(Debug)]
+pub(crate) struct StartSlot<S> {
+    state: Mutex<SlotState<S>>,
+}
+
+#[derive(Debug)]
+struct SlotState<S> {
+    value: Option<S>,
+    /// The `Started` handle is gone (with or without a value).
+    closed: bool,
+    waker: Option<Waker>,
+}
+
+impl<S> StartSlot<S> {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(SlotState {
+                value: None,
+                closed: false,
+                waker: None,
+            }),
+        })
+    }
+
+    /// Stores `value` (if any), closes the slot and wakes the starter.
+    fn close(&self, value: Option<S>) {
+        let waker = {
+            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            st.value = value;
+            st.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Ready with the value (or `None`) once the slot is closed.
+    pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<Option<S>> {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if st.closed {
+            return Poll::Ready(st.value.take());
+        }
+        st.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Given to a child spawned with [`TaskGroup::start`]: call
+/// [`started`](Started::started) once the child is ready (listening,
+/// connected, initialised); `start` then returns the value.
+pub struct Started<S> {
+    slot: Arc<StartSlot<S>>,
+}
+
+impl<S> fmt::Debug for Started<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Started")
+    }
+}
+
+impl<S> Started<S> {
+    pub(crate) fn new(slot: Arc<StartSlot<S>>) -> Self {
+        Self { slot }
+    }
+
+    /// Reports that the child has started, handing `value` to the caller of
+    /// [`TaskGroup::start`].
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<()>::new();
+    /// let port = group
+    ///     .start(|started| async move {
+    ///         started.started(8080u16);
+    ///         Ok(())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(port, 8080);
+    /// # group.join_all().await.unwrap();
+    /// # });
+    /// ```
+    pub fn started(self, value: S) {
+        self.slot.close(Some(value));
+    }
+}
+
+impl<S> Drop for Started<S> {
+    fn drop(&mut self) {
+        self.slot.close(None);
+    }
+}
+
+/// Why [`TaskGroup::start`] returned no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartError {
+    /// The group refused the child.
+    Spawn(SpawnError),
+    /// The child ended (returned, failed, panicked or was cancelled)
+    /// without calling [`Started::started`].
+    NotStarted,
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Spawn(e) => write!(f, "could not start the child: {e}"),
+            StartError::NotStarted => f.write_str(
+                "the child ended without reporting that it started; join the group to see how \
+                 it ended",
+            ),
+        }
+    }
+}
+
+impl Error for StartError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            StartError::Spawn(e) => Some(e),
+            StartError::NotStarted => None,
+        }
+    }
+}
+
+/// Waits for the slot of a started child.
+pub(crate) async fn wait_started<S>(slot: Arc<StartSlot<S>>) -> Result<S, StartError> {
+    poll_fn(|cx| slot.poll(cx))
+        .await
+        .ok_or(StartError::NotStarted)
+}
+
+/// Runs every future as a child of a new group and returns the first
+/// `Ok`; the other children are then cancelled and aborted, and reaped
+/// before this returns. If every child fails, the error lists them all.
+///
+/// # Errors
+/// A [`GroupError`] with every failure when none succeeded.
+///
+/// # Panics
+/// With no futures (nothing could win), or outside a nimsync-scheduler
+/// runtime.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// let fastest = rt.block_on(nimsync_group::race([
+///     Box::pin(async {
+///         nimsync_time::sleep(Duration::from_secs(10)).await;
+///         Ok::<_, String>("slow mirror")
+///     }) as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>,
+///     Box::pin(async { Err(String::from("broken mirror")) }),
+///     Box::pin(async { Ok("fast mirror") }),
+/// ]));
+/// assert_eq!(fastest.unwrap(), "fast mirror");
+/// ```
+pub async fn race<T, E, I, F>(futures: I) -> Result<T, GroupError<E>>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    I: IntoIterator<Item = F>,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+{
+    let mut group: TaskGroup<T, E> = TaskGroup::builder().policy(Policy::CollectErrors).build();
+    let mut count = 0;
+    for fut in futures {
+        group.spawn(fut).expect("a new group accepts children");
+        count += 1;
+    }
+    assert!(count > 0, "nimsync_group::race needs at least one future");
+    let mut failures = Vec::new();
+    while let Some(result) = group.join_next().await {
+        match result {
+            Ok(value) => {
+                group.cancel_rest();
+                while group.join_next().await.is_some() {}
+                return Ok(value);
+            }
+            Err(failure) => failures.push(failure),
+        }
+    }
+    Err(GroupError {
+        group: None,
+        failures,
+        timed_out: None,
+    })
+}
