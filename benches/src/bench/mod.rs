@@ -11,6 +11,7 @@
 pub mod alloc;
 pub mod contenders;
 pub mod executors;
+pub mod group;
 pub mod report;
 pub mod scenarios;
 pub mod select;

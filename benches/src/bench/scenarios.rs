@@ -261,6 +261,7 @@ pub fn all(quick: bool) -> Vec<Scenario> {
     });
     v.extend(runtime(quick));
     v.extend(select(quick));
+    v.extend(group(quick));
     v
 }
 
@@ -432,6 +433,49 @@ pub fn select(quick: bool) -> Vec<Scenario> {
                 }),
                 c("tokio select! + mpsc", false, move || {
                     Outcome::Run(sel::async_tokio_select(&rt2, async_n))
+                }),
+            ],
+        },
+    ]
+}
+
+/// The structured-concurrency scenarios (nimsync-group).
+pub fn group(quick: bool) -> Vec<Scenario> {
+    use super::group as g;
+    let n = |full: u64| if quick { full / 500 } else { full };
+    let tasks = n(100_000);
+    let checks = n(200_000_000);
+    vec![
+        Scenario {
+            id: "group-spawn-join",
+            title: "spawn 100K tiny tasks from a task into a group and join them all (a message = one task)",
+            kind: "group",
+            shape: "2 workers on 2 cores",
+            messages: tasks,
+            contenders: vec![
+                c("nimsync TaskGroup", true, move || {
+                    Outcome::Run(g::nimsync_group(tasks))
+                }),
+                c("nimsync spawn + join (no group)", true, move || {
+                    Outcome::Run(spawn_storm::<NimRt>(tasks, 2))
+                }),
+                c("tokio JoinSet", false, move || {
+                    Outcome::Run(g::tokio_join_set(tasks))
+                }),
+            ],
+        },
+        Scenario {
+            id: "token-check",
+            title: "check a CancelToken that is not cancelled (a message = one check)",
+            kind: "token",
+            shape: "1 thread",
+            messages: checks,
+            contenders: vec![
+                c("nimsync CancelToken::is_cancelled", true, move || {
+                    Outcome::Run(g::token_checks(checks))
+                }),
+                c("AtomicBool acquire load (floor)", false, move || {
+                    Outcome::Run(g::atomic_bool_checks(checks))
                 }),
             ],
         },

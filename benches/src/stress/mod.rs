@@ -6,6 +6,7 @@
 //! test that exceeds its bound is reported by name and fails the run.
 
 mod channel;
+mod group;
 mod ledger;
 mod runtime;
 mod select;
@@ -51,6 +52,7 @@ pub fn all() -> Vec<Test> {
     let mut tests = channel::tests();
     tests.extend(runtime::tests());
     tests.extend(select::tests());
+    tests.extend(group::tests());
     tests
 }
 

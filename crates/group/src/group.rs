@@ -70,8 +70,6 @@ struct State<T, E> {
     /// No new children.
     closed: bool,
     children: Vec<Child<T, E>>,
-    /// Finished children not yet joined, in finishing order.
-    done: VecDeque<usize>,
     /// Children spawned and not yet joined.
     unjoined: usize,
 }
@@ -183,6 +181,10 @@ struct Shared<T, E> {
     /// The deadline in force for the children.
     deadline: Option<Deadline>,
     state: Mutex<State<T, E>>,
+    /// Finished children not yet joined, in finishing order. A lock of its
+    /// own, so that finishing children do not contend with spawns. Lock
+    /// order: `done`, then `state`.
+    done: Mutex<VecDeque<usize>>,
     /// Wakes the joiner when a child finishes.
     joiner: AtomicWaker,
     spawned: AtomicU64,
@@ -203,7 +205,7 @@ impl<T, E> Drop for Report<T, E> {
         if std::thread::panicking() && self.shared.policy == Policy::FailFast {
             self.shared.token.cancel();
         }
-        locked(&self.shared.state).done.push_back(self.index);
+        locked(&self.shared.done).push_back(self.index);
         self.shared.joiner.wake();
     }
 }
@@ -236,16 +238,15 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         };
         let limiter = self.limiter.clone();
         let fail_fast = self.policy == Policy::FailFast && !shielded;
-        let token = self.token.clone();
         let child = async move {
-            let _report = report;
+            let report = report;
             let _permit = match &limiter {
                 Some(l) => Some(l.acquire().await),
                 None => None,
             };
             let out = fut.await;
             if fail_fast && out.is_err() {
-                token.cancel();
+                report.shared.token.cancel();
             }
             out
         };
@@ -291,6 +292,16 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         let mut st = locked(&self.state);
         for (index, handle) in taken {
             st.children[index].handle = Some(handle);
+        }
+    }
+
+    /// The counters as a snapshot.
+    fn metrics(&self) -> GroupMetrics {
+        GroupMetrics {
+            spawned: self.spawned.load(Ordering::Relaxed),
+            completed: self.completed.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            cancelled: self.cancelled.load(Ordering::Relaxed),
         }
     }
 
@@ -562,10 +573,10 @@ impl<T, E> Builder<T, E> {
                         }),
                     })
                 }),
+                done: Mutex::new(VecDeque::new()),
                 state: Mutex::new(State {
                     closed: false,
                     children: Vec::new(),
-                    done: VecDeque::new(),
                     unjoined: 0,
                 }),
                 joiner: AtomicWaker::new(),
@@ -830,13 +841,7 @@ where
     /// # });
     /// ```
     pub fn metrics(&self) -> GroupMetrics {
-        let s = &self.shared;
-        GroupMetrics {
-            spawned: s.spawned.load(Ordering::Relaxed),
-            completed: s.completed.load(Ordering::Relaxed),
-            failed: s.failed.load(Ordering::Relaxed),
-            cancelled: s.cancelled.load(Ordering::Relaxed),
-        }
+        self.shared.metrics()
     }
 
     /// Waits for the next child to finish and returns its result, or
@@ -866,13 +871,14 @@ where
     /// group's own deadline may pass: its unshielded children are then
     /// aborted, and the join goes on reaping them.
     async fn join_next_indexed(&mut self) -> Option<(usize, Result<T, TaskFailure<E>>)> {
-        let shared = Arc::clone(&self.shared);
         let next = loop {
+            let shared = &self.shared;
             let timer = &mut self.timer;
             let step = poll_fn(|cx| {
                 {
+                    let mut done = locked(&shared.done);
                     let mut st = locked(&shared.state);
-                    if let Some(index) = st.done.pop_front() {
+                    if let Some(index) = done.pop_front() {
                         st.unjoined -= 1;
                         let handle = st.children[index]
                             .handle
@@ -884,8 +890,8 @@ where
                     if st.unjoined == 0 {
                         return Poll::Ready(Step::Finished(None));
                     }
-                    // Registered under the lock: a child's report pushes
-                    // under the same lock, then wakes.
+                    // Registered under the `done` lock: a child's report
+                    // pushes under the same lock, then wakes.
                     shared.joiner.register(cx.waker());
                 }
                 if let Some(t) = timer.as_mut() {
@@ -900,9 +906,9 @@ where
                 Step::Finished(next) => break next,
                 Step::Expired => {
                     self.timer = None;
-                    self.timed_out = shared.deadline.as_ref().map(Deadline::timed_out);
-                    locked(&shared.state).closed = true;
-                    shared.abort_all();
+                    self.timed_out = self.shared.deadline.as_ref().map(Deadline::timed_out);
+                    locked(&self.shared.state).closed = true;
+                    self.shared.abort_all();
                 }
             }
         };
@@ -914,14 +920,16 @@ where
         };
         let result = result.map_err(|kind| TaskFailure { task: label, kind });
         let counter = match &result {
-            Ok(_) => &shared.completed,
-            Err(f) if f.is_cancelled() => &shared.cancelled,
-            Err(_) => &shared.failed,
+            Ok(_) => &self.shared.completed,
+            Err(f) if f.is_cancelled() => &self.shared.cancelled,
+            Err(_) => &self.shared.failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        if shared.policy == Policy::FailFast && result.as_ref().is_err_and(|f| !f.is_cancelled()) {
-            locked(&shared.state).closed = true;
-            shared.abort_all();
+        if self.shared.policy == Policy::FailFast
+            && result.as_ref().is_err_and(|f| !f.is_cancelled())
+        {
+            locked(&self.shared.state).closed = true;
+            self.shared.abort_all();
         }
         Some((index, result))
     }
@@ -1166,6 +1174,24 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
         F: Future<Output = T> + Send + 'static,
     {
         self.shared.spawn(None, false, async move { Ok(fut.await) })
+    }
+
+    /// Counts of the group's children so far; readable after the group
+    /// was consumed by [`TaskGroup::join_all`].
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let group = nimsync_group::TaskGroup::<u8>::new();
+    /// let spawner = group.spawner();
+    /// group.spawn_ok(async { 1 }).unwrap();
+    /// group.join_all().await.unwrap();
+    /// assert_eq!(spawner.metrics().completed, 1);
+    /// # });
+    /// ```
+    pub fn metrics(&self) -> GroupMetrics {
+        self.shared.metrics()
     }
 
     /// Spawns a shielded child into the group; see [`TaskGroup::shield`].
