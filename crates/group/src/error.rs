@@ -24,10 +24,10 @@ impl fmt::Display for TaskLabel {
         match &self.name {
             Some(name) => write!(
                 f,
-                "task `{name}` ({}, #{} in its group)",
+                "task `{name}` (id {}, #{} in its group)",
                 self.id, self.index
             ),
-            None => write!(f, "task {} (#{} in its group)", self.id, self.index),
+            None => write!(f, "task id {} (#{} in its group)", self.id, self.index),
         }
     }
 }
