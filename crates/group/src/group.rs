@@ -135,6 +135,15 @@ impl Future for Acquire {
             if let Some(t) = this.ticket.take() {
                 st.waiters.retain(|(w, _)| *w != t);
             }
+            // Releases wake the front waiter only; with permits left, the
+            // next waiter is now at the front and must hear about them.
+            let next = (st.available > 0)
+                .then(|| st.waiters.front().map(|(_, w)| w.clone()))
+                .flatten();
+            drop(st);
+            if let Some(w) = next {
+                w.wake();
+            }
             return Poll::Ready(Permit(Arc::clone(&this.limiter)));
         }
         match this.ticket {
@@ -182,9 +191,11 @@ struct Shared<T, E> {
     deadline: Option<Deadline>,
     state: Mutex<State<T, E>>,
     /// Finished children not yet joined, in finishing order. A lock of its
-    /// own, so that finishing children do not contend with spawns. Lock
-    /// order: `done`, then `state`.
+    /// own, so that finishing children do not contend with spawns; never
+    /// held while `state` is taken.
     done: Mutex<VecDeque<usize>>,
+    /// The spawn index of the first child to fail (in time), once one has.
+    first_failure: Mutex<Option<usize>>,
     /// Wakes the joiner when a child finishes.
     joiner: AtomicWaker,
     spawned: AtomicU64,
@@ -198,12 +209,24 @@ struct Shared<T, E> {
 struct Report<T, E> {
     shared: Arc<Shared<T, E>>,
     index: usize,
+    shielded: bool,
+}
+
+impl<T, E> Shared<T, E> {
+    /// Records that child `index` failed; the first to do so led the
+    /// group's failure. Under fail-fast, cancels the token.
+    fn child_failed(&self, index: usize, shielded: bool) {
+        locked(&self.first_failure).get_or_insert(index);
+        if self.policy == Policy::FailFast && !shielded {
+            self.token.cancel();
+        }
+    }
 }
 
 impl<T, E> Drop for Report<T, E> {
     fn drop(&mut self) {
-        if std::thread::panicking() && self.shared.policy == Policy::FailFast {
-            self.shared.token.cancel();
+        if std::thread::panicking() {
+            self.shared.child_failed(self.index, self.shielded);
         }
         locked(&self.shared.done).push_back(self.index);
         self.shared.joiner.wake();
@@ -235,9 +258,9 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         let report = Report {
             shared: Arc::clone(self),
             index,
+            shielded,
         };
         let limiter = self.limiter.clone();
-        let fail_fast = self.policy == Policy::FailFast && !shielded;
         let child = async move {
             let report = report;
             let _permit = match &limiter {
@@ -245,8 +268,8 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
                 None => None,
             };
             let out = fut.await;
-            if fail_fast && out.is_err() {
-                report.shared.token.cancel();
+            if out.is_err() {
+                report.shared.child_failed(report.index, report.shielded);
             }
             out
         };
@@ -574,6 +597,7 @@ impl<T, E> Builder<T, E> {
                     })
                 }),
                 done: Mutex::new(VecDeque::new()),
+                first_failure: Mutex::new(None),
                 state: Mutex::new(State {
                     closed: false,
                     children: Vec::new(),
@@ -875,10 +899,22 @@ where
             let shared = &self.shared;
             let timer = &mut self.timer;
             let step = poll_fn(|cx| {
-                {
+                // The `done` lock is released before the `state` lock is
+                // taken: a spawn holds `state` while the runtime may drop
+                // a refused child, whose report then takes `done`.
+                let popped = {
                     let mut done = locked(&shared.done);
+                    let popped = done.pop_front();
+                    if popped.is_none() {
+                        // Registered under the `done` lock: a child's
+                        // report pushes under it, then wakes.
+                        shared.joiner.register(cx.waker());
+                    }
+                    popped
+                };
+                {
                     let mut st = locked(&shared.state);
-                    if let Some(index) = done.pop_front() {
+                    if let Some(index) = popped {
                         st.unjoined -= 1;
                         let handle = st.children[index]
                             .handle
@@ -890,9 +926,6 @@ where
                     if st.unjoined == 0 {
                         return Poll::Ready(Step::Finished(None));
                     }
-                    // Registered under the `done` lock: a child's report
-                    // pushes under the same lock, then wakes.
-                    shared.joiner.register(cx.waker());
                 }
                 if let Some(t) = timer.as_mut() {
                     if Pin::new(t).poll(cx).is_ready() {
@@ -965,10 +998,8 @@ where
             slots[index] = Some(result);
         }
         locked(&self.shared.state).closed = true;
-        let results = slots
-            .into_iter()
-            .map(|r| r.expect("every spawned child is joined once"))
-            .collect();
+        // Children returned earlier by `join_next` have no slot here.
+        let results = slots.into_iter().flatten().collect();
         (results, self.timed_out.take())
     }
 
@@ -1002,20 +1033,22 @@ where
     pub async fn join_all(self) -> Result<Vec<T>, GroupError<E>> {
         let policy = self.shared.policy;
         let name = self.shared.name.clone();
+        let shared = Arc::clone(&self.shared);
         let (results, timed_out) = self.reap().await;
+        let first_failed = *locked(&shared.first_failure);
         let mut successes = Vec::new();
-        let mut first = None;
+        let mut lead = None;
         let mut failures = Vec::new();
         for r in results {
             match r {
                 Ok(v) => successes.push(v),
-                Err(f) if !f.is_cancelled() && first.is_none() => first = Some(f),
+                Err(f) if Some(f.task.index) == first_failed => lead = Some(f),
                 Err(f) => failures.push(f),
             }
         }
-        // The error that failed the group leads; the order of the rest is
+        // The failure that came first in time leads; the rest follow in
         // spawn order.
-        if let Some(f) = first {
+        if let Some(f) = lead {
             failures.insert(0, f);
         }
         if timed_out.is_none() && (failures.is_empty() || policy == Policy::IgnoreErrors) {
