@@ -266,6 +266,29 @@ pub fn print_scenario(r: &ScenarioResult) {
     if let (Some(ratio), Some(best)) = (r.ratio(), best) {
         println!("   nimsync / best peer ({best}): {ratio:.2}x");
     }
+    print_nimsync_variants(r);
+}
+
+/// For a scenario with more than one nimsync row (a layer and the layer
+/// below it, say), the extra wall-clock time per message of the first row
+/// over each other one, from the median rates: what the layer costs.
+fn print_nimsync_variants(r: &ScenarioResult) {
+    if r.latency() {
+        return;
+    }
+    let mut nim = r.rows.iter().filter(|row| row.nimsync);
+    let Some(first) = nim.next() else { return };
+    let ns = |row: &Row| 1e9 / row.median_rate().max(1e-9);
+    for other in nim {
+        println!(
+            "   {} vs {}: {:+.0} ns per message ({:.0} ns against {:.0} ns)",
+            first.name,
+            other.name,
+            ns(first) - ns(other),
+            ns(first),
+            ns(other)
+        );
+    }
 }
 
 fn mark(row: &Row, best: Option<&str>) -> &'static str {
