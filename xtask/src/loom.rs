@@ -16,6 +16,7 @@ pub(crate) const LOOM_CRATES: &[&str] = &[
     "nimsync-time",
     "nimsync-select",
     "nimsync-scheduler",
+    "nimsync-group",
 ];
 
 /// The preemption bound used when `--preemptions` is not given (and by CI).

@@ -93,11 +93,11 @@ impl<E> TaskFailure<E> {
     /// ```
     /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
     /// # rt.block_on(async {
-    /// let mut group = nimsync_group::TaskGroup::<(), &str>::new();
-    /// group.spawn(async { Err("first") }).unwrap();
+    /// let group = nimsync_group::TaskGroup::<(), &str>::new();
     /// group.spawn(std::future::pending()).unwrap();
+    /// group.spawn(async { Err("first") }).unwrap();
     /// let err = group.join_all().await.unwrap_err();
-    /// assert!(err.failures().iter().any(|f| f.is_cancelled()));
+    /// assert!(err.failures()[1].is_cancelled());
     /// # });
     /// ```
     pub fn is_cancelled(&self) -> bool {

@@ -379,6 +379,9 @@ pub struct TaskGroup<T, E = Infallible> {
     timer: Option<Sleep>,
     /// Set when the group's deadline passed while joining.
     timed_out: Option<TimedOut>,
+    /// A finished child taken off the queue whose handle a dropped join
+    /// was still awaiting.
+    in_flight: Option<FinishedChild<T, E>>,
 }
 
 impl<T, E> fmt::Debug for TaskGroup<T, E> {
@@ -581,6 +584,7 @@ impl<T, E> Builder<T, E> {
         TaskGroup {
             timer: own.as_ref().map(|d| nimsync_time::sleep_until(d.at)),
             timed_out: None,
+            in_flight: None,
             shared: Arc::new(Shared {
                 deadline,
                 name: self.name,
@@ -888,65 +892,80 @@ where
     /// # });
     /// ```
     pub async fn join_next(&mut self) -> Option<Result<T, TaskFailure<E>>> {
-        self.join_next_indexed().await.map(|(_, r)| r)
+        self.join_next_indexed(false).await.map(|(_, r)| r)
     }
 
     /// `join_next` with the child's spawn index. While waiting, the
     /// group's own deadline may pass: its unshielded children are then
     /// aborted, and the join goes on reaping them.
-    async fn join_next_indexed(&mut self) -> Option<(usize, Result<T, TaskFailure<E>>)> {
-        let next = loop {
-            let shared = &self.shared;
-            let timer = &mut self.timer;
-            let step = poll_fn(|cx| {
-                // The `done` lock is released before the `state` lock is
-                // taken: a spawn holds `state` while the runtime may drop
-                // a refused child, whose report then takes `done`.
-                let popped = {
-                    let mut done = locked(&shared.done);
-                    let popped = done.pop_front();
-                    if popped.is_none() {
-                        // Registered under the `done` lock: a child's
-                        // report pushes under it, then wakes.
-                        shared.joiner.register(cx.waker());
+    async fn join_next_indexed(
+        &mut self,
+        close_when_empty: bool,
+    ) -> Option<(usize, Result<T, TaskFailure<E>>)> {
+        let next = if let Some(f) = self.in_flight.take() {
+            Some(f)
+        } else {
+            loop {
+                let shared = &self.shared;
+                let timer = &mut self.timer;
+                let step = poll_fn(|cx| {
+                    // The `done` lock is released before the `state` lock is
+                    // taken: a spawn holds `state` while the runtime may drop
+                    // a refused child, whose report then takes `done`.
+                    let popped = {
+                        let mut done = locked(&shared.done);
+                        let popped = done.pop_front();
+                        if popped.is_none() {
+                            // Registered under the `done` lock: a child's
+                            // report pushes under it, then wakes.
+                            shared.joiner.register(cx.waker());
+                        }
+                        popped
+                    };
+                    {
+                        let mut st = locked(&shared.state);
+                        if let Some(index) = popped {
+                            st.unjoined -= 1;
+                            let handle = st.children[index]
+                                .handle
+                                .take()
+                                .expect("a child finishes once");
+                            let label = shared.label(&st, index);
+                            return Poll::Ready(Step::Finished(Some((index, label, handle))));
+                        }
+                        if st.unjoined == 0 {
+                            if close_when_empty {
+                                st.closed = true;
+                            }
+                            return Poll::Ready(Step::Finished(None));
+                        }
                     }
-                    popped
-                };
-                {
-                    let mut st = locked(&shared.state);
-                    if let Some(index) = popped {
-                        st.unjoined -= 1;
-                        let handle = st.children[index]
-                            .handle
-                            .take()
-                            .expect("a child finishes once");
-                        let label = shared.label(&st, index);
-                        return Poll::Ready(Step::Finished(Some((index, label, handle))));
+                    if let Some(t) = timer.as_mut() {
+                        if Pin::new(t).poll(cx).is_ready() {
+                            return Poll::Ready(Step::Expired);
+                        }
                     }
-                    if st.unjoined == 0 {
-                        return Poll::Ready(Step::Finished(None));
+                    Poll::Pending
+                })
+                .await;
+                match step {
+                    Step::Finished(next) => break next,
+                    Step::Expired => {
+                        self.timer = None;
+                        self.timed_out = self.shared.deadline.as_ref().map(Deadline::timed_out);
+                        locked(&self.shared.state).closed = true;
+                        self.shared.abort_all();
                     }
-                }
-                if let Some(t) = timer.as_mut() {
-                    if Pin::new(t).poll(cx).is_ready() {
-                        return Poll::Ready(Step::Expired);
-                    }
-                }
-                Poll::Pending
-            })
-            .await;
-            match step {
-                Step::Finished(next) => break next,
-                Step::Expired => {
-                    self.timer = None;
-                    self.timed_out = self.shared.deadline.as_ref().map(Deadline::timed_out);
-                    locked(&self.shared.state).closed = true;
-                    self.shared.abort_all();
                 }
             }
         };
-        let (index, label, handle) = next?;
-        let result = match handle.await {
+        self.in_flight = Some(next?);
+        let joined = {
+            let (_, _, handle) = self.in_flight.as_mut().expect("just set");
+            handle.await
+        };
+        let (index, label, _) = self.in_flight.take().expect("just set");
+        let result = match joined {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(FailureKind::Failed(e)),
             Err(err) => Err(failure_of(err)),
@@ -991,7 +1010,7 @@ where
     /// the group's deadline passed.
     async fn reap(mut self) -> (Vec<Result<T, TaskFailure<E>>>, Option<TimedOut>) {
         let mut slots: Vec<Option<Result<T, TaskFailure<E>>>> = Vec::new();
-        while let Some((index, result)) = self.join_next_indexed().await {
+        while let Some((index, result)) = self.join_next_indexed(true).await {
             if slots.len() <= index {
                 slots.resize_with(index + 1, || None);
             }

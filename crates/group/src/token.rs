@@ -116,9 +116,24 @@ impl Node {
         })
     }
 
+    /// Gives back one handle of `this`. A node whose last handle is gone
+    /// unlinks from its parent and gives back the handle it held there, so
+    /// that a parent stays linked for as long as a descendant lives.
+    fn release(this: &Arc<Self>) {
+        let mut node = this;
+        while node.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let Some(parent) = &node.parent else { return };
+            let key = lock(&node.inner).key_in_parent.take();
+            if let Some(key) = key {
+                lock(&parent.inner).children.remove(key);
+            }
+            node = parent;
+        }
+    }
+
     /// Cancels this node and every descendant.
-    fn cancel(self: &Arc<Self>) {
-        let mut stack = vec![Arc::clone(self)];
+    fn cancel(this: &Arc<Self>) {
+        let mut stack = vec![Arc::clone(this)];
         while let Some(node) = stack.pop() {
             if node.cancelled.swap(true, Ordering::AcqRel) {
                 continue;
@@ -188,20 +203,7 @@ impl Clone for CancelToken {
 
 impl Drop for CancelToken {
     fn drop(&mut self) {
-        if self.node.handles.fetch_sub(1, Ordering::AcqRel) != 1 {
-            return;
-        }
-        // The last handle: unlink from the parent, so that it does not keep
-        // this node alive. (Pending `Cancelled` futures hold the node
-        // itself; they still complete when an ancestor is cancelled only
-        // through this link, so they keep a handle, not just the node.)
-        let Some(parent) = &self.node.parent else {
-            return;
-        };
-        let key = lock(&self.node.inner).key_in_parent.take();
-        if let Some(key) = key {
-            lock(&parent.inner).children.remove(key);
-        }
+        Node::release(&self.node);
     }
 }
 
@@ -231,7 +233,7 @@ impl CancelToken {
     /// assert!(clone.is_cancelled());
     /// ```
     pub fn cancel(&self) {
-        self.node.cancel();
+        Node::cancel(&self.node);
     }
 
     /// True once this token (or an ancestor) was cancelled: one atomic
@@ -262,6 +264,9 @@ impl CancelToken {
     /// ```
     pub fn child(&self) -> CancelToken {
         let child = Node::new(Some(Arc::clone(&self.node)));
+        // The child holds a handle of this node until its own last handle
+        // is gone.
+        self.node.handles.fetch_add(1, Ordering::Relaxed);
         let linked = {
             let mut inner = lock(&self.node.inner);
             if self.node.cancelled.load(Ordering::Acquire) {
@@ -273,7 +278,7 @@ impl CancelToken {
             }
         };
         if !linked {
-            child.cancel();
+            Node::cancel(&child);
         }
         CancelToken { node: child }
     }
