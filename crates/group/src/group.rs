@@ -22,6 +22,17 @@ use crate::error::{FailureKind, GroupError, SpawnError, SpawnRefused, TaskFailur
 use crate::start::{StartError, StartSlot, Started, wait_started};
 use crate::token::CancelToken;
 
+nimsync_scheduler::task_local! {
+    /// The token of the group whose child is running: a group built in
+    /// the child takes it as its parent.
+    static ENCLOSING: CancelToken;
+}
+
+/// The token of the group the current task is a child of, if any.
+fn enclosing_token() -> Option<CancelToken> {
+    ENCLOSING.try_with(CancelToken::clone).ok()
+}
+
 /// What a group does when a child fails (returns `Err` or panics).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Policy {
@@ -277,9 +288,17 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         if let Some(n) = &name {
             builder = builder.name(Arc::clone(n));
         }
-        let handle = match self.deadline.clone().filter(|_| !shielded) {
-            Some(deadline) => builder.spawn_on(deadline.scope(child), &self.handle),
-            None => builder.spawn_on(child, &self.handle),
+        // Unshielded children run with the group's token as the enclosing
+        // token (groups they build become its children) and under its
+        // deadline.
+        let handle = if shielded {
+            builder.spawn_on(child, &self.handle)
+        } else {
+            let child = ENCLOSING.scope(self.token.clone(), child);
+            match self.deadline.clone() {
+                Some(deadline) => builder.spawn_on(deadline.scope(child), &self.handle),
+                None => builder.spawn_on(child, &self.handle),
+            }
         };
         let id = handle.id();
         st.children.push(Child {
@@ -484,7 +503,9 @@ impl<T, E> Builder<T, E> {
     }
 
     /// Makes the group's token a child of `parent`: cancelling `parent`
-    /// cancels the group.
+    /// cancels the group. Without it, a group built inside a child of
+    /// another group takes that group's token as its parent, so nested
+    /// groups hear cancellation from above without being told.
     ///
     /// # Examples
     /// ```
@@ -589,7 +610,10 @@ impl<T, E> Builder<T, E> {
                 deadline,
                 name: self.name,
                 policy: self.policy,
-                token: self.parent.map_or_else(CancelToken::new, |p| p.child()),
+                token: self
+                    .parent
+                    .or_else(enclosing_token)
+                    .map_or_else(CancelToken::new, |p| p.child()),
                 handle,
                 limiter: self.limit.map(|n| {
                     Arc::new(Limiter {

@@ -280,3 +280,48 @@ fn group_error_display_reads_well() {
         );
     });
 }
+
+/// A group built inside a child, without naming a parent, hears the
+/// enclosing group's cancellation; a group built inside a shield does not.
+#[test]
+fn groups_built_in_children_inherit_the_enclosing_token() {
+    let rt = common::runtime();
+    rt.block_on(async {
+        let outer = TaskGroup::<bool>::new();
+        let inner_ready = common::gate();
+        let ready = inner_ready.clone();
+        outer
+            .spawn_ok(async move {
+                let inner = TaskGroup::<bool>::new();
+                let token = inner.token().clone();
+                inner
+                    .spawn_ok(async move {
+                        token.cancelled().await;
+                        true
+                    })
+                    .unwrap();
+                ready.cancel();
+                inner.join_all().await.unwrap()[0]
+            })
+            .unwrap();
+        let shield_built = common::gate();
+        let after_cancel = common::gate();
+        let (built, after) = (shield_built.clone(), after_cancel.clone());
+        outer
+            .shield(async move {
+                let inner = TaskGroup::<bool>::new();
+                built.cancel();
+                after.cancelled().await;
+                Ok(inner.token().is_cancelled())
+            })
+            .unwrap();
+        common::within("the inner group to be built", inner_ready.cancelled()).await;
+        common::within("the shield's group to be built", shield_built.cancelled()).await;
+        outer.token().cancel();
+        after_cancel.cancel();
+        let results = common::within("the outer join", outer.join_all())
+            .await
+            .unwrap();
+        assert_eq!(results, vec![true, false]);
+    });
+}
