@@ -57,4 +57,5 @@ pub use timer::{After, Never, Tick, after, at, never, tick};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::arms::{ArmByMut, ArmByRef, ArmByVal, RecvArm, SendArm};
+    pub use crate::select::__seed_thread_rng;
 }

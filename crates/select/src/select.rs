@@ -312,6 +312,13 @@ fn random() -> u64 {
     })
 }
 
+/// Seeds this thread's generator, so that a test can replay the same fair
+/// choices. Not part of the semver contract.
+#[doc(hidden)]
+pub fn __seed_thread_rng(seed: u64) {
+    RNG.with(|rng| rng.set(seed | 1));
+}
+
 /// A non-zero seed that differs between threads and runs: a stack
 /// address hashed with std's randomly keyed hasher.
 ///

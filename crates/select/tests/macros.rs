@@ -205,6 +205,7 @@ fn never_and_none_arms_never_fire() {
 
 #[test]
 fn biased_select_prefers_arm_order_and_fair_select_does_not() {
+    nimsync_select::__private::__seed_thread_rng(0x5EED_0000_0000_0002);
     let (atx, arx) = mpmc::channel::<u32>(1);
     let (btx, brx) = mpmc::channel::<u32>(1);
     let mut second = 0;
