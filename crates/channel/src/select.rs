@@ -170,7 +170,7 @@ impl<T> SelectHandle for mpmc::Receiver<T> {
         true
     }
     fn is_ready(&self) -> bool {
-        !self.is_empty() || self.is_closed()
+        self.recv_ready()
     }
     fn register(&self, cx: &Arc<Context>, op: usize) {
         self.recv_wait().register(cx, op);

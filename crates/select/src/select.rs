@@ -674,6 +674,9 @@ impl<'a> Select<'a> {
     /// assert_eq!(sel.select().recv(&rx), Ok(3));
     /// ```
     pub fn select(&mut self) -> SelectedOperation {
+        if let Some(selected) = self.try_once() {
+            return selected;
+        }
         self.wait(None)
             .expect("a select without a deadline does not time out")
     }
