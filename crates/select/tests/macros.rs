@@ -171,6 +171,7 @@ fn tick_fires_repeatedly_and_skips_missed_ticks() {
     assert!(dues.windows(2).all(|w| w[1] >= w[0] + period), "{dues:?}");
     assert!(dues[0] >= start);
     // A slow receiver sees one late tick, not a burst of missed ones.
+    // The receiver is slow on purpose: four periods pass unreceived.
     std::thread::sleep(period * 4);
     let late = select! { recv(ticker) -> t => t.unwrap() };
     assert!(ticker.next_deadline() >= Instant::now() - Duration::from_millis(1));

@@ -93,6 +93,8 @@ fn blocking_select_is_woken_by_any_channel() {
         let (tx1, rx1) = mpmc::channel::<u8>(1);
         let (mut tx2, mut rx2) = spsc::channel::<u8>(1);
         let sender = std::thread::spawn(move || {
+            // Only makes it likely that the select is parked when the send
+            // comes (the path under test); the assertions hold either way.
             std::thread::sleep(Duration::from_millis(5));
             if which == 0 {
                 tx1.send(10).unwrap();
@@ -261,6 +263,8 @@ fn select_async_under_block_on() {
     let (tx, rx) = mpmc::channel::<u8>(1);
     let (_tx2, rx2) = mpmc::channel::<u8>(1);
     let sender = std::thread::spawn(move || {
+        // Makes it likely the future is pending when the send comes; the
+        // assertions hold either way.
         std::thread::sleep(Duration::from_millis(5));
         tx.send(8).unwrap();
     });
@@ -275,30 +279,50 @@ fn select_async_under_block_on() {
     sender.join().unwrap();
 }
 
+/// A waker that counts its wake-ups.
+struct Counter(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Dropping a pending async select takes nothing, and a wake-up it had been
-/// handed passes on to the next waiter (here a thread blocked in `recv`).
+/// handed passes on to the next waiter (here an async `recv` queued behind
+/// it, both polled by hand so the order is fixed).
 #[test]
 fn dropped_async_select_passes_its_wake_up_on() {
     let (tx, rx) = mpmc::channel::<u8>(1);
     let mut sel = Select::new();
     sel.recv(&rx);
-    let rx2 = rx.clone();
-    let waiter = {
+    let counter = Arc::new(Counter(std::sync::atomic::AtomicUsize::new(0)));
+    let recv_waker = Waker::from(Arc::clone(&counter));
+    let mut recv_cx = TaskContext::from_waker(&recv_waker);
+    let mut recv = Box::pin(rx.recv_async());
+    {
         let mut future = Box::pin(sel.select_async());
         let mut cx = TaskContext::from_waker(Waker::noop());
+        // The select registers first, the receive queues behind it.
         assert!(future.as_mut().poll(&mut cx).is_pending());
-        // A second waiter queues behind the select.
-        let waiter = std::thread::spawn(move || rx2.recv());
-        // Give the thread time to block, so that the select (registered
-        // first) is the one notified and must pass the wake-up on; had the
-        // thread not blocked yet, it would find the value itself.
-        std::thread::sleep(Duration::from_millis(20));
+        assert!(recv.as_mut().poll(&mut recv_cx).is_pending());
+        // The send notifies the select, which is dropped without looking.
         tx.send(5).unwrap();
+        assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 0);
         drop(future);
-        waiter
-    };
-    assert_eq!(waiter.join().unwrap(), Ok(5), "the wake-up was passed on");
-    assert!(rx.is_empty());
+    }
+    assert_eq!(
+        counter.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the wake-up was passed on"
+    );
+    assert_eq!(
+        recv.as_mut().poll(&mut recv_cx),
+        std::task::Poll::Ready(Ok(5))
+    );
 }
 
 /// `ready` reports a ready operation without consuming it, from a plain
@@ -313,6 +337,8 @@ fn ready_reports_without_consuming() {
     assert_eq!(sel.try_ready(), Err(TrySelectError));
     assert!(sel.ready_timeout(Duration::from_millis(5)).is_err());
     let sender = std::thread::spawn(move || {
+        // Makes it likely `ready` blocks before the send; the assertions
+        // hold either way.
         std::thread::sleep(Duration::from_millis(5));
         tx.send(4).unwrap();
         tx
