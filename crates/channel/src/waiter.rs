@@ -254,9 +254,10 @@ const HEAVY_SHARE_LIMIT: u64 = 5;
 /// wins while waiting is rare. When registrations come often (tasks that
 /// take turns on a shared runtime, threads that ping-pong), the
 /// `membarrier`s cost more than the fences they save: once the process
-/// issues more than [`HEAVY_RATE_LIMIT`] of them per second (measured over
-/// every [`HEAVY_BURST`]), a queue that registers switches, once and for
-/// good, to symmetric mode.
+/// issues more than [`HEAVY_RATE_LIMIT`] of them per second, or they take
+/// [`HEAVY_SHARE_LIMIT`] percent of the time (both measured over every
+/// [`HEAVY_BURST`]), a queue that registers switches, once and for good, to
+/// symmetric mode.
 ///
 /// In symmetric mode the waiter publishes its registration with a
 /// read-modify-write of `waiting` (every write of `waiting`, all under the
