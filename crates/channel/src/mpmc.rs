@@ -266,9 +266,19 @@ impl<T> Shared<T> {
     /// off each select (callgrind, single-thread scenario) and moved the
     /// select over 4 MPMC channels from 13.7 to 16.1 M selects/s, with
     /// crossbeam's `Select` at 17.3-17.5 M in both runs.
+    ///
+    /// NB: the slot at the head is checked first, and the tail only when
+    /// that slot holds no message. A receive needs that slot's line anyway,
+    /// while the tail's line moves to a sender's core on every send: with
+    /// four channels fed from the other core, this took one cache miss off
+    /// each select.
     fn recv_ready(&self) -> bool {
-        let tail = self.tail.load(Ordering::SeqCst) & POS_MASK;
         let head = self.head.load(Ordering::SeqCst);
+        let slot = self.slot((head & (self.mark_bit - 1)) as usize);
+        if slot.stamp.load(Ordering::SeqCst) == head + 1 {
+            return true;
+        }
+        let tail = self.tail.load(Ordering::SeqCst) & POS_MASK;
         tail & !self.mark_bit != head || tail & self.mark_bit != 0
     }
 
