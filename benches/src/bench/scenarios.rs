@@ -2,7 +2,10 @@
 
 use super::contenders::*;
 use super::executors::*;
-use super::select::{self as sel, CrossbeamSelect, NimSelect, NimSpscSelect, SelectPeer};
+use super::select::{
+    self as sel, CrossbeamSelect, CrossbeamSelectMacro, NimSelect, NimSelectMacro, NimSpscSelect,
+    SelectPeer,
+};
 use super::workloads::*;
 use super::{Contender, Outcome, Scenario};
 
@@ -390,7 +393,9 @@ fn sel_fed<S: SelectPeer>(n: u64) -> Contender {
 }
 
 /// The select scenarios (nimsync-select against crossbeam-channel's
-/// `Select` and tokio's `select!`). A message is one select.
+/// `Select` and `select!`, and tokio's `select!`). A message is one
+/// select. nimsync's `select!` is its headline row; the best peer is the
+/// faster of crossbeam's two forms.
 pub fn select(quick: bool) -> Vec<Scenario> {
     let n = |full: u64| if quick { full / 500 } else { full };
     let rt = tokio_rt();
@@ -404,9 +409,11 @@ pub fn select(quick: bool) -> Vec<Scenario> {
             shape: "1 thread",
             messages: n(10_000_000),
             contenders: vec![
+                sel_single::<NimSelectMacro>(n(10_000_000)),
                 sel_single::<NimSpscSelect>(n(10_000_000)),
                 sel_single::<NimSelect>(n(10_000_000)),
                 sel_single::<CrossbeamSelect>(n(10_000_000)),
+                sel_single::<CrossbeamSelectMacro>(n(10_000_000)),
             ],
         },
         Scenario {
@@ -416,9 +423,11 @@ pub fn select(quick: bool) -> Vec<Scenario> {
             shape: "5 threads on 2 cores (oversubscribed)",
             messages: n(4_000_000),
             contenders: vec![
+                sel_fed::<NimSelectMacro>(n(4_000_000)),
                 sel_fed::<NimSpscSelect>(n(4_000_000)),
                 sel_fed::<NimSelect>(n(4_000_000)),
                 sel_fed::<CrossbeamSelect>(n(4_000_000)),
+                sel_fed::<CrossbeamSelectMacro>(n(4_000_000)),
             ],
         },
         Scenario {

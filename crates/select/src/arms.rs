@@ -6,10 +6,65 @@
 //! endpoints ([`ArmByMut`]), by value for `Copy` timers and `Option`s
 //! ([`ArmByVal`]). The result implements [`RecvArm`] or [`SendArm`].
 
+//!
+//! A macro select first tries its arms directly, in a random order, with
+//! [`RecvArm::reserve_now`] / [`SendArm::reserve_now`]: monomorphic calls
+//! on the endpoints, with no `Select` built. Only when no arm is ready (or
+//! its `default` arm has to be considered) does it build a [`Select`].
+//! Either way the winner is completed through [`Won`].
+
+use std::time::Instant;
+
+use nimsync_channel::__select::{RecvHandle, SelectHandle, SendHandle, Token};
 use nimsync_channel::{RecvError, SendError, mpmc, oneshot, spsc};
 
 use crate::select::{Select, SelectedOperation};
 use crate::timer::{After, Never, Tick};
+
+/// What a direct attempt at an arm reserved: a channel's reservation, or
+/// when a timer was due.
+#[derive(Debug, Default)]
+pub struct Attempt {
+    /// A channel operation's reservation.
+    token: Token,
+    /// When a timer operation was due.
+    fired: Option<Instant>,
+}
+
+impl Attempt {
+    /// Nothing reserved yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// When the reserved timer was due.
+    fn fired(&self) -> Instant {
+        self.fired
+            .expect("a directly reserved timer records when it was due")
+    }
+}
+
+/// How a macro select's winner was reserved.
+#[derive(Debug)]
+pub enum Won {
+    /// By the direct attempt.
+    Now(Attempt),
+    /// By a `Select`.
+    Selected(SelectedOperation),
+}
+
+/// A direct attempt at a channel operation: a readiness check (plain
+/// loads), then a reservation.
+#[inline]
+fn reserve_handle<H: SelectHandle>(handle: &H, attempt: &mut Attempt) -> bool {
+    handle.is_ready() && handle.try_reserve(&mut attempt.token)
+}
+
+/// A direct attempt at a timer: `due` is when it was due, if it is.
+fn reserve_timer(attempt: &mut Attempt, due: Option<Instant>) -> bool {
+    attempt.fired = due;
+    due.is_some()
+}
 
 /// Endpoints an arm borrows shared.
 pub trait ArmByRef {
@@ -57,8 +112,10 @@ pub trait RecvArm {
     type Item;
     /// Adds the operation to `select`; returns its index.
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize;
-    /// Completes the selected operation.
-    fn complete(&self, op: SelectedOperation) -> Result<Self::Item, RecvError>;
+    /// Tries the operation directly; true if it is reserved in `attempt`.
+    fn reserve_now(&self, attempt: &mut Attempt) -> bool;
+    /// Completes the winning operation.
+    fn complete(&self, won: Won) -> Result<Self::Item, RecvError>;
 }
 
 /// An operand of a `send` arm.
@@ -72,12 +129,10 @@ pub trait SendArm {
     type Item;
     /// Adds the operation to `select`; returns its index.
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize;
-    /// Completes the selected operation with `value`.
-    fn complete(
-        &self,
-        op: SelectedOperation,
-        value: Self::Item,
-    ) -> Result<(), SendError<Self::Item>>;
+    /// Tries the operation directly; true if it is reserved in `attempt`.
+    fn reserve_now(&self, attempt: &mut Attempt) -> bool;
+    /// Completes the winning operation with `value`.
+    fn complete(&self, won: Won, value: Self::Item) -> Result<(), SendError<Self::Item>>;
 }
 
 /// Channel receivers, held as `&` or `&mut`.
@@ -88,8 +143,16 @@ macro_rules! recv_arm {
             fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
                 select.push_chan(&**self)
             }
-            fn complete(&self, op: SelectedOperation) -> Result<T, RecvError> {
-                op.recv(&**self)
+            #[inline]
+            fn reserve_now(&self, attempt: &mut Attempt) -> bool {
+                reserve_handle(&**self, attempt)
+            }
+            #[inline]
+            fn complete(&self, won: Won) -> Result<T, RecvError> {
+                match won {
+                    Won::Now(mut attempt) => self.commit_recv(&mut attempt.token),
+                    Won::Selected(op) => op.recv(&**self),
+                }
             }
         }
     )*};
@@ -108,8 +171,16 @@ macro_rules! send_arm {
             fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
                 select.push_chan(&**self)
             }
-            fn complete(&self, op: SelectedOperation, value: T) -> Result<(), SendError<T>> {
-                op.send(&**self, value)
+            #[inline]
+            fn reserve_now(&self, attempt: &mut Attempt) -> bool {
+                reserve_handle(&**self, attempt)
+            }
+            #[inline]
+            fn complete(&self, won: Won, value: T) -> Result<(), SendError<T>> {
+                match won {
+                    Won::Now(mut attempt) => self.commit_send(&mut attempt.token, value),
+                    Won::Selected(op) => op.send(&**self, value),
+                }
             }
         }
     )*};
@@ -117,22 +188,35 @@ macro_rules! send_arm {
 send_arm!(&mpmc::Sender<T>, &mut spsc::Sender<T>);
 
 impl RecvArm for After {
-    type Item = std::time::Instant;
+    type Item = Instant;
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
         select.recv(*self)
     }
-    fn complete(&self, op: SelectedOperation) -> Result<Self::Item, RecvError> {
-        op.recv(self)
+    fn reserve_now(&self, attempt: &mut Attempt) -> bool {
+        let due = (Instant::now() >= self.deadline()).then(|| self.deadline());
+        reserve_timer(attempt, due)
+    }
+    fn complete(&self, won: Won) -> Result<Self::Item, RecvError> {
+        match won {
+            Won::Now(attempt) => Ok(attempt.fired()),
+            Won::Selected(op) => op.recv(self),
+        }
     }
 }
 
 impl RecvArm for &Tick {
-    type Item = std::time::Instant;
+    type Item = Instant;
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
         select.recv(&**self)
     }
-    fn complete(&self, op: SelectedOperation) -> Result<Self::Item, RecvError> {
-        op.recv(&**self)
+    fn reserve_now(&self, attempt: &mut Attempt) -> bool {
+        reserve_timer(attempt, self.take(Instant::now()))
+    }
+    fn complete(&self, won: Won) -> Result<Self::Item, RecvError> {
+        match won {
+            Won::Now(attempt) => Ok(attempt.fired()),
+            Won::Selected(op) => op.recv(&**self),
+        }
     }
 }
 
@@ -141,8 +225,14 @@ impl<T> RecvArm for Never<T> {
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
         select.recv(*self)
     }
-    fn complete(&self, op: SelectedOperation) -> Result<T, RecvError> {
-        op.recv(self)
+    fn reserve_now(&self, _attempt: &mut Attempt) -> bool {
+        false
+    }
+    fn complete(&self, won: Won) -> Result<T, RecvError> {
+        match won {
+            Won::Now(_) => unreachable!("a `never` arm is never reserved"),
+            Won::Selected(op) => op.recv(self),
+        }
     }
 }
 
@@ -154,10 +244,14 @@ impl<A: RecvArm> RecvArm for Option<A> {
             None => select.recv(crate::never::<A::Item>()),
         }
     }
-    fn complete(&self, op: SelectedOperation) -> Result<A::Item, RecvError> {
+    #[inline]
+    fn reserve_now(&self, attempt: &mut Attempt) -> bool {
+        self.as_ref().is_some_and(|arm| arm.reserve_now(attempt))
+    }
+    fn complete(&self, won: Won) -> Result<A::Item, RecvError> {
         match self {
-            Some(arm) => arm.complete(op),
-            None => op.recv(&crate::never::<A::Item>()),
+            Some(arm) => arm.complete(won),
+            None => crate::never::<A::Item>().complete(won),
         }
     }
 }
@@ -170,12 +264,16 @@ impl<A: SendArm> SendArm for Option<A> {
             None => select.recv(crate::never::<A::Item>()),
         }
     }
-    fn complete(&self, op: SelectedOperation, value: A::Item) -> Result<(), SendError<A::Item>> {
+    #[inline]
+    fn reserve_now(&self, attempt: &mut Attempt) -> bool {
+        self.as_ref().is_some_and(|arm| arm.reserve_now(attempt))
+    }
+    fn complete(&self, won: Won, value: A::Item) -> Result<(), SendError<A::Item>> {
         match self {
-            Some(arm) => arm.complete(op, value),
+            Some(arm) => arm.complete(won, value),
             None => {
                 // Never selected: completing it panics with the reason.
-                let _ = op.recv(&crate::never::<A::Item>());
+                let _ = crate::never::<A::Item>().complete(won);
                 Err(SendError(value))
             }
         }

@@ -133,6 +133,45 @@ fn loom_select_two_senders_one_commit() {
     );
 }
 
+/// The same race through the `select!` macro: its direct attempts on the
+/// arms, then the `Select` it falls back to when neither is ready. One
+/// commit, nothing lost, each arm winning in some execution.
+#[test]
+fn loom_macro_select_two_senders_one_commit() {
+    let parks_before = count(&PARKS);
+    static WON: [StdAtomicUsize; 2] = [StdAtomicUsize::new(0), StdAtomicUsize::new(0)];
+    model(|| {
+        let (tx_a, rx_a) = mpmc::channel::<u32>(1);
+        let (tx_b, rx_b) = mpmc::channel::<u32>(1);
+        let sender_a = thread::spawn(move || {
+            tx_a.send(1).unwrap();
+            tx_a
+        });
+        let sender_b = thread::spawn(move || {
+            tx_b.send(2).unwrap();
+            tx_b
+        });
+        let (index, got) = crate::select! {
+            recv(rx_a) -> m => (0, m),
+            recv(rx_b) -> m => (1, m),
+        };
+        let got = got.expect("the senders are alive, so the channel is open");
+        WON[index].fetch_add(1, Relaxed);
+        let senders = (sender_a.join().unwrap(), sender_b.join().unwrap());
+        assert_eq!(got, [1, 2][index], "the message of the arm that ran");
+        let mut all = vec![got];
+        all.extend(drain(&rx_a));
+        all.extend(drain(&rx_b));
+        assert_eq!(sorted(all), [1, 2], "nothing lost, nothing taken twice");
+        drop(senders);
+    });
+    assert!(count(&PARKS) > parks_before, "the select never parked");
+    assert!(
+        WON[0].load(Relaxed) > 0 && WON[1].load(Relaxed) > 0,
+        "each arm won in some execution"
+    );
+}
+
 /// Two senders again, one on an spsc channel (taken by `&mut`, its queue
 /// notified by a read-modify-write in symmetric fence mode) and one on an
 /// mpmc channel: exactly one commit, nothing lost.

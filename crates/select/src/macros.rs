@@ -273,8 +273,22 @@ macro_rules! __select_parse {
     };
 }
 
-/// Generates a parsed select: evaluates the endpoints once, adds them to a
-/// `Select`, waits, completes the winner and runs its arm.
+/// Generates a parsed select: evaluates the endpoints once, tries the arms
+/// directly in a random order (arm order when biased), and only if none is
+/// ready adds them to a `Select` and waits; then completes the winner and
+/// runs its arm.
+///
+/// Fairness holds across both paths: the first ready arm of a uniformly
+/// random order is uniform among the ready arms (timers included, which a
+/// direct attempt reserves too), and the `Select` draws uniformly again
+/// when none was.
+///
+/// NB: the direct attempts are monomorphic calls on the endpoints, with no
+/// `Select`, no `dyn` call and no `SelectedOperation` built when an arm is
+/// ready. Against the same macro without them (8 interleaved pairs of
+/// runs), `select_async!` over 4 channels fed by 4 tasks went from 4.6-5.0
+/// to 8.7-9.4 M selects/s, and `select!` in the single-thread scenario
+/// from 9.6-9.7 to 16.4-16.9 M selects/s.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_gen {
@@ -292,13 +306,59 @@ macro_rules! __select_gen {
         // order; temporaries live until the select is over.
         match ($(($ep).__nimsync_select_arm(),)*) {
             ($($op,)*) => {
-                let mut __select = $crate::Select::__with_bias($biased);
-                $(let $index = $crate::__select_add!($kind $op __select);)*
-                $crate::__select_wait!($wait __select
+                // Each arm's index is its position, in both paths.
+                const __ARMS: usize = {
+                    let __arms: &[&str] = &[$(::core::stringify!($index)),*];
+                    __arms.len()
+                };
+                let [$($index,)*] = $crate::__private::identity::<__ARMS>();
+                let mut __attempt = $crate::__private::Attempt::new();
+                let mut __order = $crate::__private::identity::<__ARMS>();
+                let __now: ::core::option::Option<usize> = 'attempts: {
+                    for __arm in $crate::__private::Order::new(&mut __order, $biased) {
+                        $(if __arm == $index
+                            && $crate::__select_reserve_now!($kind $op __attempt)
+                        {
+                            break 'attempts ::core::option::Option::Some($index);
+                        })*
+                    }
+                    ::core::option::Option::None
+                };
+                let __won: ::core::option::Option<(usize, $crate::__private::Won)> = match __now {
+                    ::core::option::Option::Some(__index) => ::core::option::Option::Some(
+                        (__index, $crate::__private::Won::Now(__attempt)),
+                    ),
+                    ::core::option::Option::None => {
+                        ::core::mem::drop(__attempt);
+                        let mut __select = $crate::Select::__with_bias($biased);
+                        $(
+                            let __added = $crate::__select_add!($kind $op __select);
+                            ::core::debug_assert_eq!(__added, $index);
+                        )*
+                        let __selected = $crate::__select_general!($wait __select $default);
+                        ::core::mem::drop(__select);
+                        __selected.map(|__selected| {
+                            (__selected.index(), $crate::__private::Won::Selected(__selected))
+                        })
+                    }
+                };
+                $crate::__select_dispatch!(__won
                     [$(($kind $op $index ($res) ($body) ($($val)?)))*] $default)
             }
         }
     }};
+}
+
+/// Tries one arm's operation directly.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_reserve_now {
+    (recv $op:ident $attempt:ident) => {
+        $crate::__private::RecvArm::reserve_now(&$op, &mut $attempt)
+    };
+    (send $op:ident $attempt:ident) => {
+        $crate::__private::SendArm::reserve_now(&$op, &mut $attempt)
+    };
 }
 
 /// Adds one arm's operation to the select.
@@ -313,57 +373,58 @@ macro_rules! __select_add {
     };
 }
 
-/// Waits as the mode and the default arm say, then dispatches.
+/// Waits through the `Select` as the mode and the default arm say; `None`
+/// when the default arm is to run.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __select_wait {
-    (blocking $select:ident $arms:tt []) => {{
-        let __selected = $select.select();
-        ::core::mem::drop($select);
-        $crate::__select_dispatch!(__selected $arms)
-    }};
-    (async $select:ident $arms:tt []) => {{
-        let __selected = $select.select_async().await;
-        ::core::mem::drop($select);
-        $crate::__select_dispatch!(__selected $arms)
-    }};
-    ($wait:ident $select:ident $arms:tt [(none) ($default:expr)]) => {{
-        let __result = $select.try_select();
-        ::core::mem::drop($select);
-        match __result {
-            ::core::result::Result::Ok(__selected) => $crate::__select_dispatch!(__selected $arms),
-            ::core::result::Result::Err(_) => $default,
-        }
-    }};
-    (blocking $select:ident $arms:tt [(some $timeout:expr) ($default:expr)]) => {{
-        let __result = $select.select_timeout($timeout);
-        ::core::mem::drop($select);
-        match __result {
-            ::core::result::Result::Ok(__selected) => $crate::__select_dispatch!(__selected $arms),
-            ::core::result::Result::Err(_) => $default,
-        }
-    }};
-    (async $select:ident $arms:tt [(some $timeout:expr) ($default:expr)]) => {{
-        let __result = $select.select_async_timeout($timeout).await;
-        ::core::mem::drop($select);
-        match __result {
-            ::core::result::Result::Ok(__selected) => $crate::__select_dispatch!(__selected $arms),
-            ::core::result::Result::Err(_) => $default,
-        }
-    }};
+macro_rules! __select_general {
+    (blocking $select:ident []) => {
+        ::core::option::Option::Some($select.select())
+    };
+    (async $select:ident []) => {
+        ::core::option::Option::Some($select.select_async().await)
+    };
+    ($wait:ident $select:ident [(none) ($default:expr)]) => {
+        $select.try_select().ok()
+    };
+    (blocking $select:ident [(some $timeout:expr) ($default:expr)]) => {
+        $select.select_timeout($timeout).ok()
+    };
+    (async $select:ident [(some $timeout:expr) ($default:expr)]) => {
+        $select.select_async_timeout($timeout).await.ok()
+    };
 }
 
-/// Completes the selected operation and runs its arm.
+/// Completes the winning operation and runs its arm, or runs the default
+/// arm.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_dispatch {
-    ($selected:ident [$(($kind:ident $op:ident $index:ident ($res:pat) ($body:expr) ($($val:expr)?)))*]) => {
-        $(if $selected.index() == $index {
-            let $res = $crate::__select_complete!($kind $op $selected ($($val)?));
-            $body
-        } else)* {
-            ::core::unreachable!("a select returned an operation it did not add")
+    ($won:ident [$(($kind:ident $op:ident $index:ident ($res:pat) ($body:expr) ($($val:expr)?)))*]
+        $default:tt) => {
+        match $won {
+            ::core::option::Option::Some((__index, __won)) => {
+                $(if __index == $index {
+                    let $res = $crate::__select_complete!($kind $op __won ($($val)?));
+                    $body
+                } else)* {
+                    ::core::unreachable!("a select returned an operation it did not add")
+                }
+            }
+            ::core::option::Option::None => $crate::__select_default!($default),
         }
+    };
+}
+
+/// The default arm's body.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_default {
+    ([]) => {
+        ::core::unreachable!("a select without a default arm waits until an operation wins")
+    };
+    ([($timeout:tt $($t:expr)?) ($default:expr)]) => {
+        $default
     };
 }
 
@@ -371,10 +432,10 @@ macro_rules! __select_dispatch {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_complete {
-    (recv $op:ident $selected:ident ()) => {
-        $crate::__private::RecvArm::complete(&$op, $selected)
+    (recv $op:ident $won:ident ()) => {
+        $crate::__private::RecvArm::complete(&$op, $won)
     };
-    (send $op:ident $selected:ident ($val:expr)) => {
-        $crate::__private::SendArm::complete(&$op, $selected, $val)
+    (send $op:ident $won:ident ($val:expr)) => {
+        $crate::__private::SendArm::complete(&$op, $won, $val)
     };
 }

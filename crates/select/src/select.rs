@@ -23,6 +23,17 @@ const ABORTED: usize = usize::MAX;
 /// Operations kept inline; more spill to the heap.
 const INLINE: usize = 8;
 
+/// The indices `0..64`, which a select of up to 64 operations shuffles.
+const IDENTITY: [u8; 64] = {
+    let mut order = [0; 64];
+    let mut i = 0;
+    while i < 64 {
+        order[i] = i as u8;
+        i += 1;
+    }
+    order
+};
+
 /// One operation of a select.
 #[derive(Clone, Copy)]
 enum Op<'a> {
@@ -332,10 +343,108 @@ fn seed() -> u64 {
     RandomState::new().hash_one(addr_of(&marker)) | 1
 }
 
-/// A uniformly random number below `n` (at most 2^32): the high half of
-/// a draw, scaled by multiplication instead of division.
-fn below(n: usize) -> usize {
-    (((random() >> 32) * n as u64) >> 32) as usize
+/// The indices `0..N`, for a select of `N` arms to shuffle. Not part of
+/// the semver contract.
+#[doc(hidden)]
+pub const fn __identity<const N: usize>() -> [usize; N] {
+    let mut order = [0; N];
+    let mut i = 0;
+    while i < N {
+        order[i] = i;
+        i += 1;
+    }
+    order
+}
+
+/// Operation indices in a random order, or in their own order when
+/// biased. Not part of the semver contract.
+///
+/// The random order is a Fisher-Yates shuffle of the slice it borrows
+/// (the indices `0..n`), drawn one position per step, so that a select
+/// stops drawing at its first ready operation. Every order is equally
+/// likely, so the first ready operation in it is uniform among the ready
+/// ones.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Order<'o, I> {
+    /// The indices; those before `next` are drawn.
+    order: &'o mut [I],
+    /// The next position to draw.
+    next: usize,
+    /// Random bits not used yet, 32 per position.
+    bits: u64,
+    /// How many 32-bit halves of `bits` are left.
+    halves: u8,
+    /// Take the indices as they are.
+    biased: bool,
+}
+
+impl<'o, I: Copy + Into<usize>> Order<'o, I> {
+    /// An order over `order`, which holds the indices `0..order.len()`.
+    pub fn new(order: &'o mut [I], biased: bool) -> Self {
+        Self {
+            order,
+            next: 0,
+            bits: 0,
+            halves: 0,
+            biased,
+        }
+    }
+}
+
+impl<I: Copy + Into<usize>> Iterator for Order<'_, I> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        let k = self.next;
+        let n = self.order.len();
+        if k >= n {
+            return None;
+        }
+        if !self.biased {
+            shuffle_step(self.order, k, &mut self.bits, &mut self.halves);
+        }
+        self.next = k + 1;
+        Some(self.order[k].into())
+    }
+}
+
+/// One step of a lazily drawn Fisher-Yates shuffle: swaps into position
+/// `k` of `order` an index drawn uniformly from positions `k..`. `bits`
+/// holds `halves` unused 32-bit draws.
+#[inline(always)]
+fn shuffle_step<I>(order: &mut [I], k: usize, bits: &mut u64, halves: &mut u8) {
+    let left = order.len() - k;
+    if left > 1 {
+        if *halves == 0 {
+            *bits = random();
+            *halves = 2;
+        }
+        // 32 random bits scaled to `0..left`: a bias of at most
+        // left / 2^32.
+        let j = k + (((*bits & 0xFFFF_FFFF) * left as u64) >> 32) as usize;
+        *bits >>= 32;
+        *halves -= 1;
+        order.swap(k, j);
+    }
+}
+
+/// Calls `f` on the indices in `order` (the indices `0..order.len()`) in
+/// a random order, as [`Order`] draws it, until `f` returns `Some`.
+#[inline(always)]
+fn in_random_order<I: Copy + Into<usize>, R>(
+    order: &mut [I],
+    mut f: impl FnMut(usize) -> Option<R>,
+) -> Option<R> {
+    let (mut bits, mut halves) = (0, 0);
+    for k in 0..order.len() {
+        shuffle_step(order, k, &mut bits, &mut halves);
+        if let Some(r) = f(order[k].into()) {
+            return Some(r);
+        }
+    }
+    None
 }
 
 /// Waits on several channel operations and completes exactly one.
@@ -553,68 +662,44 @@ impl<'a> Select<'a> {
         tx.add_to(self)
     }
 
-    /// Writes the indices of the ready operations to `ready` (selects of
-    /// up to 64 operations); returns how many there are.
-    fn scan(&self, ready: &mut [u8; 64], now: &mut Option<Instant>) -> usize {
-        let mut count = 0;
-        for i in 0..self.len {
-            if self.op(i).is_ready(now) {
-                ready[count] = i as u8;
-                count += 1;
-            }
+    /// Calls `f` on the operations until it returns `Some`: in a fresh
+    /// random order, or in the order they were added when biased.
+    fn first_of<R>(&self, f: impl FnMut(usize) -> Option<R>) -> Option<R> {
+        let n = self.len;
+        if self.biased || n <= 1 {
+            return (0..n).find_map(f);
         }
-        count
-    }
-
-    /// Picks one of the first `count` entries of `ready` uniformly at
-    /// random, removing it; returns its operation index.
-    fn pick(ready: &mut [u8; 64], count: &mut usize) -> usize {
-        let k = if *count == 1 { 0 } else { below(*count) };
-        let index = usize::from(ready[k]);
-        *count -= 1;
-        ready[k] = ready[*count];
-        index
-    }
-
-    /// Calls `f` on the operations in a fresh random order (Fisher-Yates:
-    /// every order equally likely) until it returns `Some`. For selects of
-    /// more than 64 operations.
-    fn shuffled<R>(&self, mut f: impl FnMut(usize, Op<'a>) -> Option<R>) -> Option<R> {
-        let mut order: Vec<usize> = (0..self.len).collect();
-        for i in (1..order.len()).rev() {
-            order.swap(i, below(i + 1));
+        // NB: the operations are tried in a lazily drawn random order,
+        // stopping at the first ready one, instead of checking every
+        // operation and drawing among the ready ones. With channels fed
+        // from other cores, each readiness check of a channel is a cache
+        // miss, and the first operation tried is usually ready.
+        if n <= 64 {
+            let mut order = IDENTITY;
+            in_random_order(&mut order[..n], f)
+        } else {
+            let mut order: Vec<usize> = (0..n).collect();
+            in_random_order(&mut order, f)
         }
-        order.iter().find_map(|&i| f(i, self.op(i)))
     }
 
     /// One pass: reserves a ready operation, chosen uniformly at random
     /// among the ready ones (the first ready one when biased).
     fn try_once(&self) -> Option<SelectedOperation> {
         let mut now = None;
-        let n = self.len;
-        if self.biased || n <= 1 {
-            return (0..n).find_map(|i| self.op(i).try_reserve(i, &mut now));
-        }
-        if n > 64 {
-            return self.shuffled(|i, op| op.try_reserve(i, &mut now));
-        }
-        // NB: one readiness scan (plain loads), one random draw and one
-        // reservation, instead of a shuffle (a draw and a division per
-        // operation) and a reservation attempt on every empty channel
-        // ahead of the first ready one. In callgrind on the single-thread
-        // scenario (4 channels, one ready) the select's own instructions
-        // fell by about a quarter; the wall-clock change was within noise.
-        let mut ready = [0u8; 64];
-        let mut count = self.scan(&mut ready, &mut now);
-        while count > 0 {
-            let i = Self::pick(&mut ready, &mut count);
-            if let Some(selected) = self.op(i).try_reserve(i, &mut now) {
-                return Some(selected);
+        self.first_of(|i| {
+            let op = self.op(i);
+            // A reservation attempt costs more than the plain loads of a
+            // readiness check on an operation that is not ready.
+            if op.is_ready(&mut now) {
+                // `None` if taken meanwhile (or a message still being
+                // written): the others are tried, and the caller's
+                // registration covers this one.
+                op.try_reserve(i, &mut now)
+            } else {
+                None
             }
-            // Taken meanwhile (or a message still being written): try the
-            // others; the caller's registration covers this one.
-        }
-        None
+        })
     }
 
     /// Registers `cx` with every operation.
@@ -781,16 +866,7 @@ impl<'a> Select<'a> {
     /// at random among the ready ones (the first when biased).
     fn ready_once(&self) -> Option<usize> {
         let mut now = None;
-        let n = self.len;
-        if self.biased || n <= 1 {
-            return (0..n).find(|&i| self.op(i).is_ready(&mut now));
-        }
-        if n > 64 {
-            return self.shuffled(|i, op| op.is_ready(&mut now).then_some(i));
-        }
-        let mut ready = [0u8; 64];
-        let mut count = self.scan(&mut ready, &mut now);
-        (count > 0).then(|| Self::pick(&mut ready, &mut count))
+        self.first_of(|i| self.op(i).is_ready(&mut now).then_some(i))
     }
 
     /// Handles a wait on no operations: sleeps until `deadline` and

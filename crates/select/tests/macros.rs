@@ -10,6 +10,9 @@ use nimsync_select::{
     after, at, never, select, select_async, select_biased, select_biased_async, tick,
 };
 
+mod common;
+use common::chi_square;
+
 /// Which arm ran, for tests that only care about that.
 #[derive(Debug, PartialEq, Eq)]
 enum Arm {
@@ -234,6 +237,67 @@ fn biased_select_prefers_arm_order_and_fair_select_does_not() {
     assert!(
         (40..=160).contains(&second),
         "fair select chose B {second} times"
+    );
+}
+
+/// `select!` chooses uniformly among the ready arms, and never an arm
+/// that is not ready: arms 0, 2 and 3 of 4 always have a message, arm 1
+/// never does. Chi-square with 2 degrees of freedom, threshold 42 (p <
+/// 1e-9 for a fair select); seeded, so it cannot flake.
+#[test]
+fn fair_choice_among_some_ready_arms() {
+    nimsync_select::__private::__seed_thread_rng(0x5EED_0000_0000_0004);
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..4).map(|_| mpmc::channel::<u8>(1)).unzip();
+    for i in [0, 2, 3] {
+        txs[i].send(0).unwrap();
+    }
+    let [r0, r1, r2, r3] = &rxs[..] else {
+        unreachable!()
+    };
+    let mut counts = [0u32; 4];
+    for _ in 0..30_000 {
+        let i = select! {
+            recv(r0) -> _ => 0,
+            recv(r1) -> _ => 1,
+            recv(r2) -> _ => 2,
+            recv(r3) -> _ => 3,
+        };
+        counts[i] += 1;
+        txs[i].send(0).unwrap();
+    }
+    assert_eq!(counts[1], 0, "the empty channel's arm never ran");
+    let ready = [counts[0], counts[2], counts[3]];
+    let chi2 = chi_square(&ready);
+    assert!(chi2 < 42.0, "counts {counts:?}, chi-square {chi2}");
+}
+
+/// A due timer is as likely to win as a ready channel: timers take part in
+/// the same uniform choice. 2,000 rounds of a fair coin: fewer than 800 of
+/// one side has p < 1e-18.
+#[test]
+fn a_due_timer_and_a_ready_channel_are_chosen_evenly() {
+    nimsync_select::__private::__seed_thread_rng(0x5EED_0000_0000_0005);
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    tx.send(0).unwrap();
+    let due = at(Instant::now());
+    let mut timer_wins = 0;
+    for _ in 0..2_000 {
+        let arm = select! {
+            recv(rx) -> _ => Arm::A,
+            recv(due) -> t => {
+                assert_eq!(t, Ok(due.deadline()), "a timer yields its deadline");
+                Arm::B
+            }
+        };
+        if arm == Arm::A {
+            tx.send(0).unwrap();
+        } else {
+            timer_wins += 1;
+        }
+    }
+    assert!(
+        (800..=1_200).contains(&timer_wins),
+        "the due timer won {timer_wins} of 2000"
     );
 }
 

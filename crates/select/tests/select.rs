@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use nimsync_channel::{mpmc, oneshot, spsc};
 use nimsync_select::{Select, SelectTimeoutError, TrySelectError};
 
+mod common;
+use common::chi_square;
+
 /// A receive on whichever flavor is ready wins, and only it is consumed.
 #[test]
 fn mixed_flavors_only_the_winner_is_consumed() {
@@ -144,12 +147,37 @@ fn fair_choice_among_ready_operations() {
         counts[i] += 1;
         channels[i].0.send(0).unwrap();
     }
-    let expected = f64::from(rounds) / 4.0;
-    let chi2: f64 = counts
-        .iter()
-        .map(|&c| (f64::from(c) - expected).powi(2) / expected)
-        .sum();
+    let chi2 = chi_square(&counts);
     assert!(chi2 < 45.0, "counts {counts:?}, chi-square {chi2}");
+}
+
+/// With only some operations ready, each ready one is chosen equally often
+/// and the others never: channels 0, 2 and 3 of 4 always hold a message,
+/// channel 1 never does. Chi-square with 2 degrees of freedom, threshold 42
+/// (p < 1e-9 for a fair select); seeded, so it cannot flake.
+#[test]
+fn fair_choice_among_some_ready_operations() {
+    nimsync_select::__private::__seed_thread_rng(0x5EED_1234_ABCD_0003);
+    let channels: Vec<_> = (0..4).map(|_| mpmc::channel::<u8>(1)).collect();
+    for i in [0, 2, 3] {
+        channels[i].0.send(0).unwrap();
+    }
+    let mut counts = [0u32; 4];
+    for _ in 0..30_000 {
+        let mut sel = Select::new();
+        for (_, rx) in &channels {
+            sel.recv(rx);
+        }
+        let op = sel.select();
+        let i = op.index();
+        op.recv(&channels[i].1).unwrap();
+        counts[i] += 1;
+        channels[i].0.send(0).unwrap();
+    }
+    assert_eq!(counts[1], 0, "the empty channel was never chosen");
+    let ready = [counts[0], counts[2], counts[3]];
+    let chi2 = chi_square(&ready);
+    assert!(chi2 < 42.0, "counts {counts:?}, chi-square {chi2}");
 }
 
 /// A biased select takes ready operations in the order they were added.

@@ -1,0 +1,11 @@
+//! Helpers shared by the integration tests.
+
+/// The chi-square statistic of `counts` against equal expected counts.
+pub(crate) fn chi_square(counts: &[u32]) -> f64 {
+    let total: u32 = counts.iter().sum();
+    let expected = f64::from(total) / counts.len() as f64;
+    counts
+        .iter()
+        .map(|&c| (f64::from(c) - expected).powi(2) / expected)
+        .sum()
+}
