@@ -269,9 +269,10 @@ impl<T> Shared<T> {
     ///
     /// NB: the slot at the head is checked first, and the tail only when
     /// that slot holds no message. A receive needs that slot's line anyway,
-    /// while the tail's line moves to a sender's core on every send: with
-    /// four channels fed from the other core, this took one cache miss off
-    /// each select.
+    /// while the tail's line moves to a sender's core on every send. With
+    /// four channels fed from the other core, this takes one cache miss off
+    /// each select: `select_async!` over 4 fed channels went from 2.4-2.6 to
+    /// 3.8-4.4 M selects/s (8 interleaved pairs of runs).
     fn recv_ready(&self) -> bool {
         let head = self.head.load(Ordering::SeqCst);
         let slot = self.slot((head & (self.mark_bit - 1)) as usize);

@@ -673,7 +673,12 @@ impl<'a> Select<'a> {
         // stopping at the first ready one, instead of checking every
         // operation and drawing among the ready ones. With channels fed
         // from other cores, each readiness check of a channel is a cache
-        // miss, and the first operation tried is usually ready.
+        // miss, and the first operation tried is usually ready: the
+        // builder over 4 fed mpmc channels went from 4.8-5.7 to 6.7-7.7 M
+        // selects/s (6 interleaved pairs). The price is in the
+        // single-thread scenario, where one channel of 4 is ready and the
+        // position of the ready one, now random, costs a mispredicted
+        // branch: 15.4-15.7 to 12.6-13.5 M selects/s.
         if n <= 64 {
             let mut order = IDENTITY;
             in_random_order(&mut order[..n], f)
