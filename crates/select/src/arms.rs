@@ -7,9 +7,10 @@
 //! ([`ArmByVal`]). The result implements [`RecvArm`] or [`SendArm`].
 
 //!
-//! A macro select first tries its arms directly, in a random order, with
-//! [`RecvArm::reserve_now`] / [`SendArm::reserve_now`]: monomorphic calls
-//! on the endpoints, with no `Select` built. Only when no arm is ready (or
+//! A macro select first tries its arms directly: it checks every arm with
+//! `ready_now`, picks one of the ready ones and reserves it with
+//! `reserve_now`, all monomorphic calls on the endpoints, with no `Select`
+//! built. Only when no arm is ready (or
 //! its `default` arm has to be considered) does it build a [`Select`].
 //! Either way the winner is completed through [`Won`].
 
@@ -51,13 +52,6 @@ pub enum Won {
     Now(Attempt),
     /// By a `Select`.
     Selected(SelectedOperation),
-}
-
-/// A direct attempt at a channel operation: a readiness check (plain
-/// loads), then a reservation.
-#[inline]
-fn reserve_handle<H: SelectHandle>(handle: &H, attempt: &mut Attempt) -> bool {
-    handle.is_ready() && handle.try_reserve(&mut attempt.token)
 }
 
 /// A direct attempt at a timer: `due` is when it was due, if it is.
@@ -112,6 +106,9 @@ pub trait RecvArm {
     type Item;
     /// Adds the operation to `select`; returns its index.
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize;
+    /// True if the operation looks ready now (plain loads; a reservation
+    /// confirms it).
+    fn ready_now(&self) -> bool;
     /// Tries the operation directly; true if it is reserved in `attempt`.
     fn reserve_now(&self, attempt: &mut Attempt) -> bool;
     /// Completes the winning operation.
@@ -129,6 +126,9 @@ pub trait SendArm {
     type Item;
     /// Adds the operation to `select`; returns its index.
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize;
+    /// True if the operation looks ready now (plain loads; a reservation
+    /// confirms it).
+    fn ready_now(&self) -> bool;
     /// Tries the operation directly; true if it is reserved in `attempt`.
     fn reserve_now(&self, attempt: &mut Attempt) -> bool;
     /// Completes the winning operation with `value`.
@@ -144,8 +144,12 @@ macro_rules! recv_arm {
                 select.push_chan(&**self)
             }
             #[inline]
+            fn ready_now(&self) -> bool {
+                SelectHandle::is_ready(&**self)
+            }
+            #[inline]
             fn reserve_now(&self, attempt: &mut Attempt) -> bool {
-                reserve_handle(&**self, attempt)
+                SelectHandle::try_reserve(&**self, &mut attempt.token)
             }
             #[inline]
             fn complete(&self, won: Won) -> Result<T, RecvError> {
@@ -172,8 +176,12 @@ macro_rules! send_arm {
                 select.push_chan(&**self)
             }
             #[inline]
+            fn ready_now(&self) -> bool {
+                SelectHandle::is_ready(&**self)
+            }
+            #[inline]
             fn reserve_now(&self, attempt: &mut Attempt) -> bool {
-                reserve_handle(&**self, attempt)
+                SelectHandle::try_reserve(&**self, &mut attempt.token)
             }
             #[inline]
             fn complete(&self, won: Won, value: T) -> Result<(), SendError<T>> {
@@ -192,9 +200,12 @@ impl RecvArm for After {
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
         select.recv(*self)
     }
+    fn ready_now(&self) -> bool {
+        Instant::now() >= self.deadline()
+    }
     fn reserve_now(&self, attempt: &mut Attempt) -> bool {
-        let due = (Instant::now() >= self.deadline()).then(|| self.deadline());
-        reserve_timer(attempt, due)
+        // Ready once, ready for good.
+        reserve_timer(attempt, Some(self.deadline()))
     }
     fn complete(&self, won: Won) -> Result<Self::Item, RecvError> {
         match won {
@@ -208,6 +219,9 @@ impl RecvArm for &Tick {
     type Item = Instant;
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
         select.recv(&**self)
+    }
+    fn ready_now(&self) -> bool {
+        self.is_due(Instant::now())
     }
     fn reserve_now(&self, attempt: &mut Attempt) -> bool {
         reserve_timer(attempt, self.take(Instant::now()))
@@ -224,6 +238,9 @@ impl<T> RecvArm for Never<T> {
     type Item = T;
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
         select.recv(*self)
+    }
+    fn ready_now(&self) -> bool {
+        false
     }
     fn reserve_now(&self, _attempt: &mut Attempt) -> bool {
         false
@@ -245,6 +262,10 @@ impl<A: RecvArm> RecvArm for Option<A> {
         }
     }
     #[inline]
+    fn ready_now(&self) -> bool {
+        self.as_ref().is_some_and(|arm| arm.ready_now())
+    }
+    #[inline]
     fn reserve_now(&self, attempt: &mut Attempt) -> bool {
         self.as_ref().is_some_and(|arm| arm.reserve_now(attempt))
     }
@@ -263,6 +284,10 @@ impl<A: SendArm> SendArm for Option<A> {
             Some(arm) => arm.add(select),
             None => select.recv(crate::never::<A::Item>()),
         }
+    }
+    #[inline]
+    fn ready_now(&self) -> bool {
+        self.as_ref().is_some_and(|arm| arm.ready_now())
     }
     #[inline]
     fn reserve_now(&self, attempt: &mut Attempt) -> bool {

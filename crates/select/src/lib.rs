@@ -57,5 +57,5 @@ pub use timer::{After, Never, Tick, after, at, never, tick};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::arms::{ArmByMut, ArmByRef, ArmByVal, Attempt, RecvArm, SendArm, Won};
-    pub use crate::select::{__identity as identity, __seed_thread_rng, Order};
+    pub use crate::select::{__identity as identity, __seed_thread_rng, Ready};
 }

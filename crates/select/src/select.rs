@@ -356,58 +356,62 @@ pub const fn __identity<const N: usize>() -> [usize; N] {
     order
 }
 
-/// Operation indices in a random order, or in their own order when
-/// biased. Not part of the semver contract.
-///
-/// The random order is a Fisher-Yates shuffle of the slice it borrows
-/// (the indices `0..n`), drawn one position per step, so that a select
-/// stops drawing at its first ready operation. Every order is equally
-/// likely, so the first ready operation in it is uniform among the ready
-/// ones.
+/// The ready arms of a macro select of `N` arms, and the choice among
+/// them. Not part of the semver contract.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct Order<'o, I> {
-    /// The indices; those before `next` are drawn.
-    order: &'o mut [I],
-    /// The next position to draw.
-    next: usize,
-    /// Random bits not used yet, 32 per position.
-    bits: u64,
-    /// How many 32-bit halves of `bits` are left.
-    halves: u8,
-    /// Take the indices as they are.
-    biased: bool,
+pub struct Ready<const N: usize> {
+    /// The ready arms' indices; the first `count` are valid.
+    ready: [usize; N],
+    /// How many arms are ready.
+    count: usize,
 }
 
-impl<'o, I: Copy + Into<usize>> Order<'o, I> {
-    /// An order over `order`, which holds the indices `0..order.len()`.
-    pub fn new(order: &'o mut [I], biased: bool) -> Self {
-        Self {
-            order,
-            next: 0,
-            bits: 0,
-            halves: 0,
-            biased,
-        }
-    }
-}
-
-impl<I: Copy + Into<usize>> Iterator for Order<'_, I> {
-    type Item = usize;
-
+impl<const N: usize> Ready<N> {
+    /// No arm ready.
     #[inline]
-    fn next(&mut self) -> Option<usize> {
-        let k = self.next;
-        let n = self.order.len();
-        if k >= n {
-            return None;
+    pub fn new() -> Self {
+        Self {
+            ready: [0; N],
+            count: 0,
         }
-        if !self.biased {
-            shuffle_step(self.order, k, &mut self.bits, &mut self.halves);
-        }
-        self.next = k + 1;
-        Some(self.order[k].into())
     }
+
+    /// Records arm `index` as ready; arms are recorded in arm order.
+    #[inline]
+    pub fn push(&mut self, index: usize) {
+        self.ready[self.count] = index;
+        self.count += 1;
+    }
+
+    /// Takes one of the ready arms out: uniformly at random, or the first
+    /// in arm order when `biased`.
+    #[inline]
+    pub fn pick(&mut self, biased: bool) -> Option<usize> {
+        let count = self.count.checked_sub(1)?;
+        self.count = count;
+        if biased {
+            let first = self.ready[0];
+            self.ready.copy_within(1..=count, 0);
+            return Some(first);
+        }
+        let k = if count == 0 { 0 } else { below(count + 1) };
+        let index = self.ready[k];
+        self.ready[k] = self.ready[count];
+        Some(index)
+    }
+}
+
+impl<const N: usize> Default for Ready<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A uniformly random number below `n` (at most 2^32): the high half of
+/// a draw, scaled by multiplication instead of division.
+fn below(n: usize) -> usize {
+    (((random() >> 32) * n as u64) >> 32) as usize
 }
 
 /// One step of a lazily drawn Fisher-Yates shuffle: swaps into position
@@ -431,7 +435,10 @@ fn shuffle_step<I>(order: &mut [I], k: usize, bits: &mut u64, halves: &mut u8) {
 }
 
 /// Calls `f` on the indices in `order` (the indices `0..order.len()`) in
-/// a random order, as [`Order`] draws it, until `f` returns `Some`.
+/// a random order (a Fisher-Yates shuffle drawn one position at a time,
+/// so that a select stops drawing at its first ready operation; the first
+/// ready operation of a uniformly random order is uniform among the ready
+/// ones), until `f` returns `Some`.
 #[inline(always)]
 fn in_random_order<I: Copy + Into<usize>, R>(
     order: &mut [I],
