@@ -10,7 +10,7 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::thread;
 
-use crate::select::{RecvHandle, SelectHandle, Token};
+use crate::select::{RecvHandle, SelectHandle, SendHandle, Token};
 use crate::waiter::{Context, PARKS, WaitQueue, block_on};
 use crate::{TryRecvError, TrySendError, mpmc, oneshot, spsc};
 
@@ -276,6 +276,41 @@ fn loom_select_register_notify_unregister() {
     assert!(
         WOKEN_BY_SECOND.load(Relaxed) > 0,
         "the select never parked and got woken"
+    );
+}
+
+/// A sender reserves a position through the select protocol and gives it
+/// up, while a second sender sends and a receiver blocks for a value: the
+/// receiver gets the real value (never the skipped position), nothing
+/// hangs, and the slot is reusable afterwards.
+#[test]
+fn loom_mpmc_abandoned_send_is_skipped() {
+    let parks_before = PARKS.load(Relaxed);
+    model(|| {
+        let (tx, rx) = mpmc::channel::<usize>(2);
+        let tx2 = tx.clone();
+        let abandoner = thread::spawn(move || {
+            let mut token = Token::new();
+            if SelectHandle::try_reserve(&tx, &mut token) {
+                SendHandle::abandon_send(&tx, &mut token);
+            }
+            tx
+        });
+        let sender = thread::spawn(move || {
+            tx2.send(9).unwrap();
+            tx2
+        });
+        assert_eq!(rx.recv(), Ok(9), "the value, not the skipped position");
+        let (tx, _tx2) = (abandoner.join().unwrap(), sender.join().unwrap());
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx.try_recv(), Ok(2));
+    });
+    assert!(
+        PARKS.load(Relaxed) > parks_before,
+        "the receiver never parked"
     );
 }
 

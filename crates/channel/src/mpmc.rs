@@ -41,7 +41,13 @@
 //! which position it is ready for:
 //!
 //! - `stamp == tail`: free for the sender that claims position `tail`;
-//! - `stamp == head + 1`: holds the value for the receiver at `head`.
+//! - `stamp == head + 1`: holds the value for the receiver at `head`;
+//! - `stamp == (head + 1) | SKIPPED` (a bit above every position): the
+//!   sender that claimed `head` gave it up without writing (a select's send
+//!   reservation abandoned, see `nimsync_channel::__select`). The receiver
+//!   at `head` claims it like a value, frees the slot for the next lap and
+//!   moves on. Until then the position counts in `len`, as a claimed but
+//!   unwritten one does.
 //!
 //! A sender claims a position by compare-and-swapping `tail` forward, writes
 //! the value, then stores `stamp = tail + 1` with `Release`. A receiver
@@ -77,6 +83,12 @@ use crate::waiter::{WaitQueue, Waiter, block_on, poll_op};
 
 /// Bits of the tail word that hold the lap-encoded position.
 const POS_MASK: u64 = (1 << 48) - 1;
+
+/// Set in a slot's stamp, above the position bits, when the sender that
+/// claimed the position gave it up without writing (a select send arm whose
+/// value expression panicked, returned early or was cancelled): the slot
+/// holds no value and the receiver at that position skips it.
+const SKIPPED: u64 = 1 << 63;
 /// One outstanding permit in the tail word.
 const ONE_PERMIT: u64 = 1 << 48;
 /// Most permits outstanding at once; `reserve` waits beyond that.
@@ -172,7 +184,9 @@ pub(crate) struct Claim {
 ///   48, the number of outstanding permits.
 /// - A slot's value is initialised exactly when its stamp is `pos + 1` for
 ///   the position `pos` last claimed by a sender, until the receiver that
-///   claims `pos` moves it out.
+///   claims `pos` moves it out. A stamp of `(pos + 1) | SKIPPED` marks a
+///   position whose sender gave it up: no value, and the receiver that
+///   claims `pos` frees the slot without reading it.
 /// - Claimed length plus outstanding permits never exceeds `cap`.
 struct Shared<T> {
     /// A process-unique id, so a select token can name its channel even
@@ -390,6 +404,16 @@ impl<T> Shared<T> {
         slot.stamp.store(claim.pos + 1, Ordering::Release);
     }
 
+    /// Gives up a claimed position without writing it: marks the slot
+    /// skipped, so the receiver at that position frees it and moves on,
+    /// and wakes a receiver that may be waiting on it.
+    fn abandon(&self, claim: Claim) {
+        let slot = self.slot(claim.index);
+        slot.stamp
+            .store((claim.pos + 1) | SKIPPED, Ordering::Release);
+        self.recv_wait.notify_one();
+    }
+
     fn try_send_iter<I: Iterator<Item = T>>(
         &self,
         iter: &mut core::iter::Peekable<I>,
@@ -441,6 +465,28 @@ impl<T> Shared<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => return Ok(Claim { index, pos: head }),
+                    Err(h) => {
+                        head = h;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp == (head + 1) | SKIPPED {
+                // Given up by its sender: claim the position like a value,
+                // then free the slot for the next lap and move on.
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.next_pos(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        slot.stamp.store(
+                            head.wrapping_add(self.one_lap) & POS_MASK,
+                            Ordering::Release,
+                        );
+                        self.send_wait.notify_one();
+                        head = self.next_pos(head);
+                    }
                     Err(h) => {
                         head = h;
                         backoff.spin();
@@ -1774,5 +1820,12 @@ impl<T> Sender<T> {
         // channel (its unique id is checked) filled in `start_send`, marked
         // as a send, and that is consumed by this call.
         unsafe { self.shared.write(claim, value) }
+    }
+    pub(crate) fn abandon_claim(&self, claim: Claim) {
+        assert!(
+            claim.index < self.shared.cap,
+            "select token from another channel"
+        );
+        self.shared.abandon(claim);
     }
 }

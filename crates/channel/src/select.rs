@@ -15,15 +15,18 @@
 //!    retry step 1. If still nothing, park (or return `Pending`) until the
 //!    context is claimed, then [`SelectHandle::unregister`] everywhere and
 //!    start again.
-//! 3. Complete the winner with `commit_recv` / `commit_send`, exactly once.
-//!    A token that holds a reservation and is dropped uncommitted panics:
-//!    a claimed slot left hanging would stall the channel.
-//!    Complete it before touching the same channel again from this thread:
-//!    an MPMC reservation is a claimed slot, and an operation that wraps
-//!    onto it waits for the commit. A token dropped while its thread
-//!    unwinds from a panic leaves its claim unresolved, and the channel's
-//!    other operations on that slot then wait forever: a select must
-//!    commit before anything else on its thread can unwind.
+//! 3. Complete the winner with `commit_recv` / `commit_send`, exactly once,
+//!    or give a send reservation up with `abandon_send` (receivers then
+//!    skip its position). A token that holds a reservation and is dropped
+//!    uncommitted panics: a claimed slot left hanging would stall the
+//!    channel. Complete it before touching the same channel again from
+//!    this thread: an MPMC reservation is a claimed slot, and an operation
+//!    that wraps onto it waits for the commit. A token dropped while its
+//!    thread unwinds from a panic leaves its claim unresolved, and the
+//!    channel's other operations on that slot then wait forever: whatever
+//!    runs between a reservation and its commit (a send arm's value) must
+//!    run under a guard that abandons the reservation if it unwinds or
+//!    exits early.
 //! 4. If the context had been claimed by operation `k` but the select
 //!    completed a different one (or gave up), call `pass_on` on `k`, so the
 //!    wake-up reaches another waiter.
@@ -152,6 +155,14 @@ pub trait SendHandle: SelectHandle {
         token: &mut Token,
         value: Self::Item,
     ) -> Result<(), SendError<Self::Item>>;
+    /// Gives up a reservation made by this handle's `try_reserve` without
+    /// sending: the claimed position is skipped by receivers, so the
+    /// channel goes on as if the send had never been reserved.
+    ///
+    /// # Panics
+    ///
+    /// If `token` was not reserved by this channel.
+    fn abandon_send(&self, token: &mut Token);
 }
 
 // ---- mpmc ----------------------------------------------------------------
@@ -232,6 +243,13 @@ impl<T> SendHandle for mpmc::Sender<T> {
             _ => Err(SendError(value)),
         }
     }
+    fn abandon_send(&self, token: &mut Token) {
+        match token.take(self.addr()) {
+            TokenState::ClaimSend(claim) => self.abandon_claim(claim),
+            TokenState::ClaimRecv(_) => panic!("a receive reservation abandoned as a send"),
+            _ => {}
+        }
+    }
 }
 
 // ---- spsc ----------------------------------------------------------------
@@ -307,6 +325,10 @@ impl<T> SendHandle for spsc::Sender<T> {
             }
             _ => Err(SendError(value)),
         }
+    }
+    fn abandon_send(&self, token: &mut Token) {
+        // A ready spsc send claims nothing: there is nothing to give back.
+        let _ = token.take(self.addr());
     }
 }
 

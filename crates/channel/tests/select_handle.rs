@@ -151,6 +151,70 @@ fn mpmc_send_reservation_holds_its_slot() {
     );
 }
 
+/// An abandoned send reservation is skipped: a value sent after it is
+/// received, the slot is reused on the next lap, and no value is made up.
+#[test]
+fn mpmc_abandoned_send_reservation_is_skipped() {
+    let (tx, rx) = mpmc::channel(2);
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    tx.try_send(2).unwrap();
+    SendHandle::abandon_send(&tx, &mut token);
+    assert!(!token.is_reserved(), "abandoning consumed the reservation");
+    assert_eq!(rx.try_recv(), Ok(2), "the skipped position holds no value");
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    // Both slots are free again, for several laps.
+    for lap in 0..3 {
+        tx.try_send(lap).unwrap();
+        tx.try_send(lap + 10).unwrap();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), [lap, lap + 10]);
+    }
+}
+
+/// A receiver blocked on a position whose sender then gives it up is
+/// woken, skips it and receives the next value.
+#[test]
+fn mpmc_abandoned_send_reservation_wakes_a_blocked_receiver() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    let (started_tx, started_rx) = std_mpsc::channel();
+    let receiver = thread::spawn(move || {
+        started_tx.send(()).unwrap();
+        rx.recv()
+    });
+    started_rx.recv().unwrap();
+    SendHandle::abandon_send(&tx, &mut token);
+    tx.send(7).unwrap();
+    assert_eq!(receiver.join().unwrap(), Ok(7));
+}
+
+/// A full channel whose only slot was abandoned reports full until a
+/// receiver skips the position, then takes sends again.
+#[test]
+fn mpmc_abandoned_slot_counts_until_skipped() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    SendHandle::abandon_send(&tx, &mut token);
+    assert!(tx.try_send(1).unwrap_err().is_full());
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    tx.try_send(1).unwrap();
+    assert_eq!(rx.try_recv(), Ok(1));
+}
+
+#[test]
+fn spsc_abandoned_send_reservation_leaves_the_channel_as_it_was() {
+    let (mut tx, mut rx) = spsc::channel::<u32>(1);
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    SendHandle::abandon_send(&tx, &mut token);
+    assert!(!token.is_reserved());
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    tx.try_send(3).unwrap();
+    assert_eq!(rx.try_recv(), Ok(3));
+}
+
 #[test]
 fn mpmc_send_is_ready_agrees_with_try_reserve_while_a_permit_is_held() {
     // `is_ready` is documented as "true if `try_reserve` would succeed now";
