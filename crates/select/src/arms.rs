@@ -133,6 +133,46 @@ pub trait SendArm {
     fn reserve_now(&self, attempt: &mut Attempt) -> bool;
     /// Completes the winning operation with `value`.
     fn complete(&self, won: Won, value: Self::Item) -> Result<(), SendError<Self::Item>>;
+    /// Gives the winning operation up without sending.
+    fn abandon(&self, won: Won);
+}
+
+/// Holds a send arm's reservation while the arm's value expression runs.
+/// If that expression panics, returns early (`?`, `return`, `break`,
+/// `continue`) or is cancelled at an `.await`, the guard is dropped with
+/// the reservation and gives it up, so the channel does not stall on a
+/// claimed slot that is never written.
+#[derive(Debug)]
+pub struct SendGuard<'a, A: SendArm> {
+    /// The arm's operand.
+    arm: &'a A,
+    /// The reservation, until completed.
+    won: Option<Won>,
+}
+
+impl<'a, A: SendArm> SendGuard<'a, A> {
+    /// Guards `won`, a reservation of `arm`.
+    pub fn new(arm: &'a A, won: Won) -> Self {
+        Self {
+            arm,
+            won: Some(won),
+        }
+    }
+
+    /// Completes the reservation with `value`.
+    #[inline]
+    pub fn complete(mut self, value: A::Item) -> Result<(), SendError<A::Item>> {
+        let won = self.won.take().expect("a guard completes once");
+        self.arm.complete(won, value)
+    }
+}
+
+impl<A: SendArm> Drop for SendGuard<'_, A> {
+    fn drop(&mut self) {
+        if let Some(won) = self.won.take() {
+            self.arm.abandon(won);
+        }
+    }
 }
 
 /// Channel receivers, held as `&` or `&mut`.
@@ -188,6 +228,12 @@ macro_rules! send_arm {
                 match won {
                     Won::Now(mut attempt) => self.commit_send(&mut attempt.token, value),
                     Won::Selected(op) => op.send(&**self, value),
+                }
+            }
+            fn abandon(&self, won: Won) {
+                match won {
+                    Won::Now(mut attempt) => self.abandon_send(&mut attempt.token),
+                    Won::Selected(op) => op.abandon_send(&**self),
                 }
             }
         }
@@ -300,6 +346,14 @@ impl<A: SendArm> SendArm for Option<A> {
                 // Never selected: completing it panics with the reason.
                 let _ = crate::never::<A::Item>().complete(won);
                 Err(SendError(value))
+            }
+        }
+    }
+    fn abandon(&self, won: Won) {
+        match self {
+            Some(arm) => arm.abandon(won),
+            None => {
+                let _ = crate::never::<A::Item>().complete(won);
             }
         }
     }

@@ -56,6 +56,8 @@ pub use timer::{After, Never, Tick, after, at, never, tick};
 /// What the `select!` macros expand to. Not part of the semver contract.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::arms::{ArmByMut, ArmByRef, ArmByVal, Attempt, RecvArm, SendArm, Won};
+    pub use crate::arms::{
+        ArmByMut, ArmByRef, ArmByVal, Attempt, RecvArm, SendArm, SendGuard, Won,
+    };
     pub use crate::select::{__identity as identity, __seed_thread_rng, Ready};
 }

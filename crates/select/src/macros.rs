@@ -89,8 +89,10 @@ macro_rules! select_biased {
 /// it is never held across an `.await`. Dropping the future while it waits
 /// (a losing branch of an outer `select`, a timeout, a cancelled task)
 /// takes no message, loses no wake-up and drops nothing that was not yet
-/// sent. `default(timeout)` waits at most `timeout`, through a
-/// `nimsync-time` sleep.
+/// sent. A value expression may itself `.await`; if the future is dropped
+/// there, the won reservation is given up and nothing is sent.
+/// `default(timeout)` waits at most `timeout`, through a `nimsync-time`
+/// sleep.
 ///
 /// # Examples
 /// ```
@@ -446,7 +448,11 @@ macro_rules! __select_complete {
     (recv $op:ident $won:ident ()) => {
         $crate::__private::RecvArm::complete(&$op, $won)
     };
-    (send $op:ident $won:ident ($val:expr)) => {
-        $crate::__private::SendArm::complete(&$op, $won, $val)
-    };
+    (send $op:ident $won:ident ($val:expr)) => {{
+        // The value is evaluated only now that the arm won, under a guard
+        // that gives the reservation up if the evaluation never finishes.
+        let __guard = $crate::__private::SendGuard::new(&$op, $won);
+        let __value = $val;
+        __guard.complete(__value)
+    }};
 }

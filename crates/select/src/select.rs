@@ -1316,6 +1316,15 @@ impl SelectedOperation {
     }
 }
 
+impl SelectedOperation {
+    /// Gives up a selected send without sending: the channel goes on as if
+    /// it had not been reserved.
+    pub(crate) fn abandon_send<S: SendHandle>(mut self, tx: &S) {
+        self.completed = true;
+        tx.abandon_send(&mut self.token);
+    }
+}
+
 impl Drop for SelectedOperation {
     fn drop(&mut self) {
         if !self.completed && !std::thread::panicking() {

@@ -438,6 +438,86 @@ fn dropped_async_select_keeps_its_send_value_and_takes_nothing() {
     assert!(rx.try_recv().is_err());
 }
 
+/// A send arm whose value expression panics gives its reservation up: the
+/// channel is not left with a claimed slot that is never written.
+#[test]
+fn a_panicking_send_value_leaves_the_channel_usable() {
+    fn no_value() -> u32 {
+        panic!("the value could not be made")
+    }
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        select! {
+            send(tx, no_value()) -> _ => (),
+        }
+    }));
+    assert!(unwound.is_err());
+    assert_eq!(rx.try_recv(), Err(nimsync_channel::TryRecvError::Empty));
+    tx.send(7).unwrap();
+    assert_eq!(rx.recv(), Ok(7));
+}
+
+/// `?` (or `return`, `break`, `continue`) in a send arm's value leaves the
+/// select early; the reservation is given up, not left hanging.
+#[test]
+fn an_early_exit_from_a_send_value_gives_the_reservation_up() {
+    fn send_if_some(tx: &mpmc::Sender<u32>, v: Option<u32>) -> Option<()> {
+        select! {
+            send(tx, v?) -> res => res.ok(),
+        }
+    }
+    // An abandoned position holds its slot until a receiver passes it, so
+    // the channel has room for the value, the abandoned position and the
+    // select that breaks out.
+    let (tx, rx) = mpmc::channel::<u32>(3);
+    assert_eq!(send_if_some(&tx, None), None);
+    assert_eq!(send_if_some(&tx, Some(4)), Some(()));
+    assert_eq!(rx.try_recv(), Ok(4));
+    assert_eq!(rx.try_recv(), Err(nimsync_channel::TryRecvError::Empty));
+    for v in 0..4 {
+        let mut values = [Some(v), None].into_iter();
+        loop {
+            select! {
+                send(tx, match values.next() {
+                    Some(Some(v)) => v,
+                    Some(None) => continue,
+                    None => break,
+                }) -> res => res.unwrap(),
+            }
+        }
+        assert_eq!(rx.try_recv(), Ok(v));
+        assert_eq!(rx.try_recv(), Err(nimsync_channel::TryRecvError::Empty));
+    }
+}
+
+/// An async select dropped while its winning send arm's value awaits gives
+/// the reservation up: nothing is sent, and the channel goes on.
+#[test]
+fn dropping_an_async_select_inside_its_send_value_gives_the_reservation_up() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    tx.send(1).unwrap();
+    let mut fut = Box::pin(async {
+        select_async! {
+            send(tx, {
+                futures_lite::future::yield_now().await;
+                2
+            }) -> res => res.unwrap(),
+        }
+    });
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    assert!(fut.as_mut().poll(&mut cx).is_pending(), "full: it waits");
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert!(
+        fut.as_mut().poll(&mut cx).is_pending(),
+        "won, and awaiting inside the value"
+    );
+    drop(fut);
+    assert_eq!(rx.try_recv(), Err(nimsync_channel::TryRecvError::Empty));
+    tx.send(3).unwrap();
+    assert_eq!(rx.try_recv(), Ok(3));
+}
+
 fn assert_send<F: Send>(f: F) -> F {
     f
 }
