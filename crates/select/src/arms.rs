@@ -109,7 +109,8 @@ pub trait RecvArm {
     /// True if the operation looks ready now (plain loads; a reservation
     /// confirms it).
     fn ready_now(&self) -> bool;
-    /// Tries the operation directly; true if it is reserved in `attempt`.
+    /// Tries the operation directly, once `ready_now` said it is ready;
+    /// true if it is reserved in `attempt`.
     fn reserve_now(&self, attempt: &mut Attempt) -> bool;
     /// Completes the winning operation.
     fn complete(&self, won: Won) -> Result<Self::Item, RecvError>;
@@ -129,7 +130,8 @@ pub trait SendArm {
     /// True if the operation looks ready now (plain loads; a reservation
     /// confirms it).
     fn ready_now(&self) -> bool;
-    /// Tries the operation directly; true if it is reserved in `attempt`.
+    /// Tries the operation directly, once `ready_now` said it is ready;
+    /// true if it is reserved in `attempt`.
     fn reserve_now(&self, attempt: &mut Attempt) -> bool;
     /// Completes the winning operation with `value`.
     fn complete(&self, won: Won, value: Self::Item) -> Result<(), SendError<Self::Item>>;

@@ -13,7 +13,8 @@
 ///   `Result<(), SendError<T>>`;
 /// - at most one `default => body` (runs when nothing is ready now) or
 ///   `default(timeout) => body` (runs when nothing became ready within
-///   `timeout`).
+///   `timeout`; the `timeout` expression is evaluated only when no arm was
+///   ready at once).
 ///
 /// Endpoints are passed as values, `recv(rx)`, and borrowed as their own
 /// methods borrow them: shared for mpmc, exclusive for spsc and oneshot
@@ -313,13 +314,13 @@ macro_rules! __select_gen {
         match ($(($ep).__nimsync_select_arm(),)*) {
             ($($op,)*) => {
                 // Each arm's index is its position, in both paths.
-                const __ARMS: usize = {
+                const __NIMSYNC_SELECT_ARMS: usize = {
                     let __arms: &[&str] = &[$(::core::stringify!($index)),*];
                     __arms.len()
                 };
-                let [$($index,)*] = $crate::__private::identity::<__ARMS>();
+                let [$($index,)*] = $crate::__private::identity::<__NIMSYNC_SELECT_ARMS>();
                 let mut __attempt = $crate::__private::Attempt::new();
-                let mut __ready = $crate::__private::Ready::<__ARMS>::new();
+                let mut __ready = $crate::__private::Ready::<__NIMSYNC_SELECT_ARMS>::new();
                 $(if $crate::__select_now!(ready $kind $op) {
                     __ready.push($index);
                 })*
