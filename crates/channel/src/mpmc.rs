@@ -404,9 +404,40 @@ impl<T> Shared<T> {
         slot.stamp.store(claim.pos + 1, Ordering::Release);
     }
 
+    /// Passes the position `head` if its sender gave it up (`stamp` is the
+    /// slot's stamp as read): claims it like a value, frees the slot for
+    /// the next lap and wakes a sender waiting for room. Returns the head
+    /// to look at next, or `None` if the stamp marks another lap's
+    /// position (a receiver is passing it right now). Out of line: it runs
+    /// only after a select abandoned a send.
+    #[cold]
+    #[inline(never)]
+    fn skip(&self, head: u64, stamp: u64) -> Option<u64> {
+        if stamp != (head + 1) | SKIPPED {
+            return None;
+        }
+        let next = self.next_pos(head);
+        match self
+            .head
+            .compare_exchange(head, next, Ordering::SeqCst, Ordering::Relaxed)
+        {
+            Ok(_) => {
+                let slot = self.slot((head & (self.mark_bit - 1)) as usize);
+                slot.stamp.store(
+                    head.wrapping_add(self.one_lap) & POS_MASK,
+                    Ordering::Release,
+                );
+                self.send_wait.notify_one();
+                Some(next)
+            }
+            Err(current) => Some(current),
+        }
+    }
+
     /// Gives up a claimed position without writing it: marks the slot
     /// skipped, so the receiver at that position frees it and moves on,
     /// and wakes a receiver that may be waiting on it.
+    #[cold]
     fn abandon(&self, claim: Claim) {
         let slot = self.slot(claim.index);
         slot.stamp
@@ -470,28 +501,6 @@ impl<T> Shared<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp == (head + 1) | SKIPPED {
-                // Given up by its sender: claim the position like a value,
-                // then free the slot for the next lap and move on.
-                match self.head.compare_exchange_weak(
-                    head,
-                    self.next_pos(head),
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        slot.stamp.store(
-                            head.wrapping_add(self.one_lap) & POS_MASK,
-                            Ordering::Release,
-                        );
-                        self.send_wait.notify_one();
-                        head = self.next_pos(head);
-                    }
-                    Err(h) => {
-                        head = h;
-                        backoff.spin();
-                    }
-                }
             } else if stamp == head {
                 // Nothing written here yet: empty, unless a sender has
                 // claimed the slot and is writing it right now.
@@ -509,6 +518,16 @@ impl<T> Shared<T> {
                 }
                 backoff.snooze();
                 head = self.head.load(Ordering::Relaxed);
+            } else if stamp & SKIPPED != 0 {
+                // Given up by its sender (`stamp == (head + 1) | SKIPPED`),
+                // or a stale read of a position another receiver passed.
+                match self.skip(head, stamp) {
+                    Some(next) => head = next,
+                    None => {
+                        backoff.snooze();
+                        head = self.head.load(Ordering::Relaxed);
+                    }
+                }
             } else {
                 // Another receiver took this position; look again.
                 backoff.snooze();
