@@ -521,6 +521,10 @@ impl<T> Shared<T> {
             } else if stamp & SKIPPED != 0 {
                 // Given up by its sender (`stamp == (head + 1) | SKIPPED`),
                 // or a stale read of a position another receiver passed.
+                // NB: tested last, on the high bit alone, with the rest out
+                // of line: comparing with `(head + 1) | SKIPPED` ahead of the
+                // empty check cost the single-thread select loop about 10 %
+                // (33.5 against 37.5 M selects/s, 8 interleaved pairs).
                 match self.skip(head, stamp) {
                     Some(next) => head = next,
                     None => {
