@@ -117,71 +117,66 @@ impl SelectPeer for CrossbeamSelect {
     }
 }
 
-/// nimsync's `select!` macro over four nimsync mpmc channels.
-#[derive(Debug)]
-pub struct NimSelectMacro;
+/// A peer whose select loop is a `select!`-style macro over four
+/// channels: `$name` with channels from `$channel`, selecting with
+/// `$select!`.
+macro_rules! macro_select_peer {
+    ($(#[$doc:meta])* $peer:ident, $name:literal, $tx:ty, $rx:ty, $channel:path,
+        $($select:ident)::+) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $peer;
 
-impl SelectPeer for NimSelectMacro {
-    const NAME: &'static str = "nimsync select! (mpmc)";
-    type Tx = nimsync_channel::mpmc::Sender<u64>;
-    type Rx = nimsync_channel::mpmc::Receiver<u64>;
-    fn channel(cap: usize) -> (Self::Tx, Self::Rx) {
-        nimsync_channel::mpmc::channel(cap)
-    }
-    fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).expect("receiver alive");
-    }
-    fn select_loop(rxs: &mut [Self::Rx], n: u64, mut before: impl FnMut(u64)) -> u64 {
-        let [r0, r1, r2, r3] = &*rxs else {
-            panic!("the macro contenders select over 4 channels")
-        };
-        let mut sum = 0;
-        for i in 0..n {
-            before(i);
-            sum += nimsync_select::select! {
-                recv(r0) -> m => m,
-                recv(r1) -> m => m,
-                recv(r2) -> m => m,
-                recv(r3) -> m => m,
+        impl SelectPeer for $peer {
+            const NAME: &'static str = $name;
+            type Tx = $tx;
+            type Rx = $rx;
+            fn channel(cap: usize) -> (Self::Tx, Self::Rx) {
+                $channel(cap)
             }
-            .expect("senders alive");
+            fn send(tx: &mut Self::Tx, v: u64) {
+                tx.send(v).expect("receiver alive");
+            }
+            fn select_loop(rxs: &mut [Self::Rx], n: u64, mut before: impl FnMut(u64)) -> u64 {
+                let [r0, r1, r2, r3] = &*rxs else {
+                    panic!("the macro contenders select over 4 channels")
+                };
+                let mut sum = 0;
+                for i in 0..n {
+                    before(i);
+                    sum += $($select)::+! {
+                        recv(r0) -> m => m,
+                        recv(r1) -> m => m,
+                        recv(r2) -> m => m,
+                        recv(r3) -> m => m,
+                    }
+                    .expect("senders alive");
+                }
+                sum
+            }
         }
-        sum
-    }
+    };
 }
 
-/// crossbeam-channel's `select!` macro over four of its bounded channels.
-#[derive(Debug)]
-pub struct CrossbeamSelectMacro;
+macro_select_peer!(
+    /// nimsync's `select!` macro over four nimsync mpmc channels.
+    NimSelectMacro,
+    "nimsync select! (mpmc)",
+    nimsync_channel::mpmc::Sender<u64>,
+    nimsync_channel::mpmc::Receiver<u64>,
+    nimsync_channel::mpmc::channel,
+    nimsync_select::select
+);
 
-impl SelectPeer for CrossbeamSelectMacro {
-    const NAME: &'static str = "crossbeam select!";
-    type Tx = crossbeam_channel::Sender<u64>;
-    type Rx = crossbeam_channel::Receiver<u64>;
-    fn channel(cap: usize) -> (Self::Tx, Self::Rx) {
-        crossbeam_channel::bounded(cap)
-    }
-    fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).expect("receiver alive");
-    }
-    fn select_loop(rxs: &mut [Self::Rx], n: u64, mut before: impl FnMut(u64)) -> u64 {
-        let [r0, r1, r2, r3] = &*rxs else {
-            panic!("the macro contenders select over 4 channels")
-        };
-        let mut sum = 0;
-        for i in 0..n {
-            before(i);
-            sum += crossbeam_channel::select! {
-                recv(r0) -> m => m,
-                recv(r1) -> m => m,
-                recv(r2) -> m => m,
-                recv(r3) -> m => m,
-            }
-            .expect("senders alive");
-        }
-        sum
-    }
-}
+macro_select_peer!(
+    /// crossbeam-channel's `select!` macro over four of its bounded channels.
+    CrossbeamSelectMacro,
+    "crossbeam select!",
+    crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>,
+    crossbeam_channel::bounded,
+    crossbeam_channel::select
+);
 
 /// The sum of `0..n`.
 fn triangle(n: u64) -> u64 {

@@ -64,12 +64,26 @@ fn select_until_closed(rxs: &[mpmc::Receiver<Tracked>], ledger: &Ledger) -> usiz
     got
 }
 
-/// Four producers, each sending with a two-arm `select!` into its own
-/// channel or its neighbour's (the value is made only when an arm wins,
-/// so a losing arm would show as a created message never sent), and
-/// three consumers selecting over all four channels, on two cores.
-fn both_sides(size: Size) -> String {
-    let per = size.pick(50_000, 500_000);
+/// What [`producers_and_selectors`] measured: the producers' own counts
+/// summed, each consumer's count, and the time taken.
+struct Run {
+    produced: usize,
+    per_consumer: Vec<usize>,
+    elapsed: Duration,
+}
+
+/// Runs `producer(k, own, next, ledger)` on four threads, each sending
+/// `per` messages (ids `k * per ..`) through its own capacity-4 channel or
+/// its neighbour's, and three threads selecting over the four channels
+/// until all are closed; checks that every message was received exactly
+/// once, none returned and none dropped unreceived.
+fn producers_and_selectors<P>(per: usize, producer: P) -> Run
+where
+    P: Fn(usize, mpmc::Sender<Tracked>, mpmc::Sender<Tracked>, Arc<Ledger>) -> usize
+        + Clone
+        + Send
+        + 'static,
+{
     let total = WAYS * per;
     let ledger = Ledger::new(total);
     let (txs, rxs): (Vec<_>, Vec<_>) = (0..WAYS).map(|_| mpmc::channel::<Tracked>(4)).unzip();
@@ -77,21 +91,8 @@ fn both_sides(size: Size) -> String {
     let producers: Vec<_> = (0..WAYS)
         .map(|k| {
             let (own, next) = (txs[k].clone(), txs[(k + 1) % WAYS].clone());
-            let ledger = ledger.clone();
-            thread::spawn(move || {
-                let mut own_count = 0;
-                for i in 0..per {
-                    let id = k * per + i;
-                    select! {
-                        send(own, ledger.make(id)) -> r => {
-                            r.expect("receivers alive");
-                            own_count += 1;
-                        }
-                        send(next, ledger.make(id)) -> r => r.expect("receivers alive"),
-                    }
-                }
-                own_count
-            })
+            let (ledger, producer) = (ledger.clone(), producer.clone());
+            thread::spawn(move || producer(k, own, next, ledger))
         })
         .collect();
     drop(txs);
@@ -102,21 +103,51 @@ fn both_sides(size: Size) -> String {
             thread::spawn(move || select_until_closed(&rxs, &ledger))
         })
         .collect();
-    let own: usize = producers.into_iter().map(|p| p.join().unwrap()).sum();
+    let produced = producers.into_iter().map(|p| p.join().unwrap()).sum();
     let per_consumer: Vec<usize> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
     let elapsed = start.elapsed();
     let (received, returned, buffered) = ledger.assert_conserved(total);
     assert_eq!(
         (received, returned, buffered),
         (total, 0, 0),
-        "every message is received"
+        "every message made is received"
     );
     assert_eq!(per_consumer.iter().sum::<usize>(), total);
+    Run {
+        produced,
+        per_consumer,
+        elapsed,
+    }
+}
+
+/// Four producers, each sending with a two-arm `select!` into its own
+/// channel or its neighbour's (the value is made only when an arm wins,
+/// so a losing arm would show as a created message never sent), and
+/// three consumers selecting over all four channels, on two cores.
+fn both_sides(size: Size) -> String {
+    let per = size.pick(50_000, 500_000);
+    let total = WAYS * per;
+    let run = producers_and_selectors(per, move |k, own, next, ledger| {
+        let mut own_count = 0;
+        for i in 0..per {
+            let id = k * per + i;
+            select! {
+                send(own, ledger.make(id)) -> r => {
+                    r.expect("receivers alive");
+                    own_count += 1;
+                }
+                send(next, ledger.make(id)) -> r => r.expect("receivers alive"),
+            }
+        }
+        own_count
+    });
     format!(
-        "{total} sent by select (own channel {own}, neighbour {}), {received} received exactly once \
-         by 3 selecting consumers {per_consumer:?}, 0 returned, 0 dropped unreceived, {}",
-        total - own,
-        rate(total, elapsed)
+        "{total} sent by select (own channel {}, neighbour {}), {total} received exactly once \
+         by 3 selecting consumers {:?}, 0 returned, 0 dropped unreceived, {}",
+        run.produced,
+        total - run.produced,
+        run.per_consumer,
+        rate(total, run.elapsed)
     )
 }
 
@@ -131,69 +162,43 @@ fn both_sides(size: Size) -> String {
 fn abandoned_sends(size: Size) -> String {
     let per = size.pick(50_000, 300_000);
     let total = WAYS * per;
-    let ledger = Ledger::new(total);
-    let (txs, rxs): (Vec<_>, Vec<_>) = (0..WAYS).map(|_| mpmc::channel::<Tracked>(4)).unzip();
-    let start = Instant::now();
-    let producers: Vec<_> = (0..WAYS)
-        .map(|k| {
-            let (own, next) = (txs[k].clone(), txs[(k + 1) % WAYS].clone());
-            let ledger = ledger.clone();
-            thread::spawn(move || {
-                let mut rng = Rng::new(0xAB5E_0000 + k as u64);
-                let mut abandoned = 0usize;
-                for i in 0..per {
-                    let id = k * per + i;
-                    loop {
-                        select! {
-                            send(own, if rng.below(3) == 0 {
-                                abandoned += 1;
-                                continue;
-                            } else {
-                                ledger.make(id)
-                            }) -> r => {
-                                r.expect("receivers alive");
-                                break;
-                            }
-                            send(next, if rng.below(3) == 0 {
-                                abandoned += 1;
-                                continue;
-                            } else {
-                                ledger.make(id)
-                            }) -> r => {
-                                r.expect("receivers alive");
-                                break;
-                            }
-                        }
+    let run = producers_and_selectors(per, move |k, own, next, ledger| {
+        let mut rng = Rng::new(0xAB5E_0000 + k as u64);
+        let mut abandoned = 0usize;
+        for i in 0..per {
+            let id = k * per + i;
+            loop {
+                select! {
+                    send(own, if rng.below(3) == 0 {
+                        abandoned += 1;
+                        continue;
+                    } else {
+                        ledger.make(id)
+                    }) -> r => {
+                        r.expect("receivers alive");
+                        break;
+                    }
+                    send(next, if rng.below(3) == 0 {
+                        abandoned += 1;
+                        continue;
+                    } else {
+                        ledger.make(id)
+                    }) -> r => {
+                        r.expect("receivers alive");
+                        break;
                     }
                 }
-                abandoned
-            })
-        })
-        .collect();
-    drop(txs);
-    let rxs = Arc::new(rxs);
-    let consumers: Vec<_> = (0..3)
-        .map(|_| {
-            let (rxs, ledger) = (rxs.clone(), ledger.clone());
-            thread::spawn(move || select_until_closed(&rxs, &ledger))
-        })
-        .collect();
-    let abandoned: usize = producers.into_iter().map(|p| p.join().unwrap()).sum();
-    let per_consumer: Vec<usize> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
-    let elapsed = start.elapsed();
-    let (received, returned, buffered) = ledger.assert_conserved(total);
-    assert_eq!(
-        (received, returned, buffered),
-        (total, 0, 0),
-        "every message made is received"
-    );
-    assert_eq!(per_consumer.iter().sum::<usize>(), total);
-    assert!(abandoned > 0, "no reservation was abandoned");
+            }
+        }
+        abandoned
+    });
+    assert!(run.produced > 0, "no reservation was abandoned");
     format!(
-        "{total} sent by select after {abandoned} won reservations were abandoned, {received} \
-         received exactly once by 3 selecting consumers {per_consumer:?}, 0 returned, 0 dropped \
-         unreceived, {}",
-        rate(total, elapsed)
+        "{total} sent by select after {} won reservations were abandoned, {total} received \
+         exactly once by 3 selecting consumers {:?}, 0 returned, 0 dropped unreceived, {}",
+        run.produced,
+        run.per_consumer,
+        rate(total, run.elapsed)
     )
 }
 

@@ -177,22 +177,31 @@ impl<A: SendArm> Drop for SendGuard<'_, A> {
     }
 }
 
+/// The calls a channel endpoint's arm shares between receives and sends:
+/// adding it to a `Select`, and the direct check and reservation through
+/// its select handle.
+macro_rules! channel_arm {
+    () => {
+        fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
+            select.push_chan(&**self)
+        }
+        #[inline]
+        fn ready_now(&self) -> bool {
+            SelectHandle::is_ready(&**self)
+        }
+        #[inline]
+        fn reserve_now(&self, attempt: &mut Attempt) -> bool {
+            SelectHandle::try_reserve(&**self, &mut attempt.token)
+        }
+    };
+}
+
 /// Channel receivers, held as `&` or `&mut`.
 macro_rules! recv_arm {
     ($($ty:ty),*) => {$(
         impl<T: Send> RecvArm for $ty {
             type Item = T;
-            fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
-                select.push_chan(&**self)
-            }
-            #[inline]
-            fn ready_now(&self) -> bool {
-                SelectHandle::is_ready(&**self)
-            }
-            #[inline]
-            fn reserve_now(&self, attempt: &mut Attempt) -> bool {
-                SelectHandle::try_reserve(&**self, &mut attempt.token)
-            }
+            channel_arm!();
             #[inline]
             fn complete(&self, won: Won) -> Result<T, RecvError> {
                 match won {
@@ -214,17 +223,7 @@ macro_rules! send_arm {
     ($($ty:ty),*) => {$(
         impl<T: Send> SendArm for $ty {
             type Item = T;
-            fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
-                select.push_chan(&**self)
-            }
-            #[inline]
-            fn ready_now(&self) -> bool {
-                SelectHandle::is_ready(&**self)
-            }
-            #[inline]
-            fn reserve_now(&self, attempt: &mut Attempt) -> bool {
-                SelectHandle::try_reserve(&**self, &mut attempt.token)
-            }
+            channel_arm!();
             #[inline]
             fn complete(&self, won: Won, value: T) -> Result<(), SendError<T>> {
                 match won {

@@ -98,14 +98,17 @@ fn loom_select_woken_by_a_send() {
     assert!(count(&PARKS) > parks_before, "the select never parked");
 }
 
-/// Two senders, one per watched channel (3 threads): the select takes
-/// exactly one message, from the channel its index names; the other stays
-/// buffered.
-#[test]
-fn loom_select_two_senders_one_commit() {
+/// Two senders, one per watched channel (3 threads), and `select` taking
+/// one message from `a` (index 0) or `b` (index 1): exactly one commit,
+/// from the channel its index names; the other message stays buffered.
+/// Counts each index's wins in `won`; asserts afterwards that the select
+/// parked in some execution and each channel won in some.
+fn two_senders_one_commit(
+    select: fn(&mpmc::Receiver<u32>, &mpmc::Receiver<u32>) -> (usize, u32),
+    won: &'static [StdAtomicUsize; 2],
+) {
     let parks_before = count(&PARKS);
-    static WON: [StdAtomicUsize; 2] = [StdAtomicUsize::new(0), StdAtomicUsize::new(0)];
-    model(|| {
+    model(move || {
         let (tx_a, rx_a) = mpmc::channel::<u32>(1);
         let (tx_b, rx_b) = mpmc::channel::<u32>(1);
         let sender_a = thread::spawn(move || {
@@ -116,8 +119,8 @@ fn loom_select_two_senders_one_commit() {
             tx_b.send(2).unwrap();
             tx_b
         });
-        let (index, got) = select_recv(&rx_a, &rx_b);
-        WON[index].fetch_add(1, Relaxed);
+        let (index, got) = select(&rx_a, &rx_b);
+        won[index].fetch_add(1, Relaxed);
         let senders = (sender_a.join().unwrap(), sender_b.join().unwrap());
         assert_eq!(got, [1, 2][index], "the message of the channel selected");
         let mut all = vec![got];
@@ -128,47 +131,35 @@ fn loom_select_two_senders_one_commit() {
     });
     assert!(count(&PARKS) > parks_before, "the select never parked");
     assert!(
-        WON[0].load(Relaxed) > 0 && WON[1].load(Relaxed) > 0,
+        won[0].load(Relaxed) > 0 && won[1].load(Relaxed) > 0,
         "each channel won in some execution"
     );
 }
 
+/// The race of `two_senders_one_commit` through the `Select` builder.
+#[test]
+fn loom_select_two_senders_one_commit() {
+    static WON: [StdAtomicUsize; 2] = [StdAtomicUsize::new(0), StdAtomicUsize::new(0)];
+    two_senders_one_commit(select_recv, &WON);
+}
+
 /// The same race through the `select!` macro: its direct attempts on the
-/// arms, then the `Select` it falls back to when neither is ready. One
-/// commit, nothing lost, each arm winning in some execution.
+/// arms, then the `Select` it falls back to when neither is ready.
 #[test]
 fn loom_macro_select_two_senders_one_commit() {
-    let parks_before = count(&PARKS);
     static WON: [StdAtomicUsize; 2] = [StdAtomicUsize::new(0), StdAtomicUsize::new(0)];
-    model(|| {
-        let (tx_a, rx_a) = mpmc::channel::<u32>(1);
-        let (tx_b, rx_b) = mpmc::channel::<u32>(1);
-        let sender_a = thread::spawn(move || {
-            tx_a.send(1).unwrap();
-            tx_a
-        });
-        let sender_b = thread::spawn(move || {
-            tx_b.send(2).unwrap();
-            tx_b
-        });
-        let (index, got) = crate::select! {
-            recv(rx_a) -> m => (0, m),
-            recv(rx_b) -> m => (1, m),
-        };
-        let got = got.expect("the senders are alive, so the channel is open");
-        WON[index].fetch_add(1, Relaxed);
-        let senders = (sender_a.join().unwrap(), sender_b.join().unwrap());
-        assert_eq!(got, [1, 2][index], "the message of the arm that ran");
-        let mut all = vec![got];
-        all.extend(drain(&rx_a));
-        all.extend(drain(&rx_b));
-        assert_eq!(sorted(all), [1, 2], "nothing lost, nothing taken twice");
-        drop(senders);
-    });
-    assert!(count(&PARKS) > parks_before, "the select never parked");
-    assert!(
-        WON[0].load(Relaxed) > 0 && WON[1].load(Relaxed) > 0,
-        "each arm won in some execution"
+    two_senders_one_commit(
+        |rx_a, rx_b| {
+            let (index, got) = crate::select! {
+                recv(rx_a) -> m => (0, m),
+                recv(rx_b) -> m => (1, m),
+            };
+            (
+                index,
+                got.expect("the senders are alive, so the channel is open"),
+            )
+        },
+        &WON,
     );
 }
 

@@ -123,18 +123,16 @@ fn blocking_select_is_woken_by_any_channel() {
     }
 }
 
-/// With four always-ready channels, each is chosen equally often: a
-/// chi-square test with 3 degrees of freedom, threshold 45 (p < 1e-9 for a
-/// fair select). The thread's generator is seeded, so every run makes the
-/// same choices and the test cannot flake.
-#[test]
-fn fair_choice_among_ready_operations() {
-    nimsync_select::__private::__seed_thread_rng(0x5EED_1234_ABCD_0001);
+/// Runs `rounds` fair selects over four mpmc channels, of which those in
+/// `ready` always hold a message (each taken is sent again) and the rest
+/// stay empty; returns how often each was chosen. The thread's generator
+/// is seeded with `seed`, so every run makes the same choices.
+fn count_choices(seed: u64, ready: &[usize], rounds: usize) -> [u32; 4] {
+    nimsync_select::__private::__seed_thread_rng(seed);
     let channels: Vec<_> = (0..4).map(|_| mpmc::channel::<u8>(1)).collect();
-    for (tx, _) in &channels {
-        tx.send(0).unwrap();
+    for &i in ready {
+        channels[i].0.send(0).unwrap();
     }
-    let rounds = 40_000;
     let mut counts = [0u32; 4];
     for _ in 0..rounds {
         let mut sel = Select::new();
@@ -147,6 +145,15 @@ fn fair_choice_among_ready_operations() {
         counts[i] += 1;
         channels[i].0.send(0).unwrap();
     }
+    counts
+}
+
+/// With four always-ready channels, each is chosen equally often: a
+/// chi-square test with 3 degrees of freedom, threshold 45 (p < 1e-9 for a
+/// fair select). Seeded, so the test cannot flake.
+#[test]
+fn fair_choice_among_ready_operations() {
+    let counts = count_choices(0x5EED_1234_ABCD_0001, &[0, 1, 2, 3], 40_000);
     let chi2 = chi_square(&counts);
     assert!(chi2 < 45.0, "counts {counts:?}, chi-square {chi2}");
 }
@@ -157,23 +164,7 @@ fn fair_choice_among_ready_operations() {
 /// (p < 1e-9 for a fair select); seeded, so it cannot flake.
 #[test]
 fn fair_choice_among_some_ready_operations() {
-    nimsync_select::__private::__seed_thread_rng(0x5EED_1234_ABCD_0003);
-    let channels: Vec<_> = (0..4).map(|_| mpmc::channel::<u8>(1)).collect();
-    for i in [0, 2, 3] {
-        channels[i].0.send(0).unwrap();
-    }
-    let mut counts = [0u32; 4];
-    for _ in 0..30_000 {
-        let mut sel = Select::new();
-        for (_, rx) in &channels {
-            sel.recv(rx);
-        }
-        let op = sel.select();
-        let i = op.index();
-        op.recv(&channels[i].1).unwrap();
-        counts[i] += 1;
-        channels[i].0.send(0).unwrap();
-    }
+    let counts = count_choices(0x5EED_1234_ABCD_0003, &[0, 2, 3], 30_000);
     assert_eq!(counts[1], 0, "the empty channel was never chosen");
     let ready = [counts[0], counts[2], counts[3]];
     let chi2 = chi_square(&ready);
