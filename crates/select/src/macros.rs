@@ -95,6 +95,12 @@ macro_rules! select_biased {
 /// `default(timeout)` waits at most `timeout`, through a `nimsync-time`
 /// sleep.
 ///
+/// A task whose selects keep finding a ready arm never has to wait, so it
+/// would hold its worker thread for as long as its loop runs. Like
+/// tokio's own channels, `select_async!` yields to the executor (wakes its
+/// task and returns `Pending` once) every 128th select that completes at
+/// once on a thread; a select that waits starts the count again.
+///
 /// # Examples
 /// ```
 /// use std::time::Duration;
@@ -280,7 +286,9 @@ macro_rules! __select_parse {
 /// directly, and only if none is ready adds them to a `Select` and waits;
 /// then completes the winner and runs its arm.
 ///
-/// The direct attempt checks every arm (plain loads, in arm order), draws
+/// An async select whose last full check found most arms ready first
+/// tries one uniformly drawn arm (`Ready::probe`, which says why that stays
+/// fair). Otherwise the direct attempt checks every arm (plain loads, in arm order), draws
 /// one of the ready arms uniformly (the first when biased) and reserves
 /// it; if the reservation fails (taken meanwhile), it draws again among
 /// the rest. Timers take part like channels. Only when no arm could be
@@ -321,10 +329,9 @@ macro_rules! __select_gen {
                 let [$($index,)*] = $crate::__private::identity::<__NIMSYNC_SELECT_ARMS>();
                 let mut __attempt = $crate::__private::Attempt::new();
                 let mut __ready = $crate::__private::Ready::<__NIMSYNC_SELECT_ARMS>::new();
-                $(if $crate::__select_now!(ready $kind $op) {
-                    __ready.push($index);
-                })*
                 let __now: ::core::option::Option<usize> = 'attempts: {
+                    $crate::__select_scan!($wait 'attempts __NIMSYNC_SELECT_ARMS $biased
+                        __attempt __ready [$(($kind $op $index))*]);
                     while let ::core::option::Option::Some(__arm) = __ready.pick($biased) {
                         $(if __arm == $index && $crate::__select_now!(reserve $kind $op __attempt) {
                             break 'attempts ::core::option::Option::Some($index);
@@ -355,6 +362,36 @@ macro_rules! __select_gen {
             }
         }
     }};
+}
+
+/// Finds the ready arms. An async select whose last full check found most
+/// arms ready first tries one uniformly drawn arm, and breaks out of
+/// `$label` with its index if it reserved it (see `Ready::probe`, which
+/// says why that stays fair and why blocking selects do not probe).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_scan {
+    (blocking $label:lifetime $arms:ident $biased:tt $attempt:ident $ready:ident
+        [$(($kind:ident $op:ident $index:ident))*]) => {
+        $(if $crate::__select_now!(ready $kind $op) {
+            $ready.push($index);
+        })*
+    };
+    (async $label:lifetime $arms:ident $biased:tt $attempt:ident $ready:ident
+        [$(($kind:ident $op:ident $index:ident))*]) => {
+        $crate::__private::cooperate().await;
+        let __probe = $crate::__private::Ready::<$arms>::probe($biased);
+        $(if __probe == ::core::option::Option::Some($index)
+            && $crate::__select_now!(ready $kind $op)
+            && $crate::__select_now!(reserve $kind $op $attempt)
+        {
+            break $label ::core::option::Option::Some($index);
+        })*
+        $(if $crate::__select_now!(ready $kind $op) {
+            $ready.push($index);
+        })*
+        $ready.learn($biased, __probe);
+    };
 }
 
 /// Checks or reserves one arm's operation directly.
@@ -395,9 +432,10 @@ macro_rules! __select_general {
     (blocking $select:ident []) => {
         ::core::option::Option::Some($select.select())
     };
-    (async $select:ident []) => {
+    (async $select:ident []) => {{
+        $crate::__private::cooperate_waited();
         ::core::option::Option::Some($select.select_async().await)
-    };
+    }};
     ($wait:ident $select:ident [(none) ($default:expr)]) => {
         $select.try_select().ok()
     };

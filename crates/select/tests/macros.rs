@@ -240,15 +240,12 @@ fn biased_select_prefers_arm_order_and_fair_select_does_not() {
     );
 }
 
-/// `select!` chooses uniformly among the ready arms, and never an arm
-/// that is not ready: arms 0, 2 and 3 of 4 always have a message, arm 1
-/// never does. Chi-square with 2 degrees of freedom, threshold 42 (p <
-/// 1e-9 for a fair select); seeded, so it cannot flake.
-#[test]
-fn fair_choice_among_some_ready_arms() {
-    nimsync_select::__private::__seed_thread_rng(0x5EED_0000_0000_0004);
+/// Runs 30,000 selects over 4 channels of which only those in `ready`
+/// hold a message (refilled after each select), with `select!` or
+/// `select_async!`; returns how often each arm ran.
+fn count_choices_among(ready: &[usize], asynchronous: bool) -> [u32; 4] {
     let (txs, rxs): (Vec<_>, Vec<_>) = (0..4).map(|_| mpmc::channel::<u8>(1)).unzip();
-    for i in [0, 2, 3] {
+    for &i in ready {
         txs[i].send(0).unwrap();
     }
     let [r0, r1, r2, r3] = &rxs[..] else {
@@ -256,19 +253,61 @@ fn fair_choice_among_some_ready_arms() {
     };
     let mut counts = [0u32; 4];
     for _ in 0..30_000 {
-        let i = select! {
-            recv(r0) -> _ => 0,
-            recv(r1) -> _ => 1,
-            recv(r2) -> _ => 2,
-            recv(r3) -> _ => 3,
+        let i = if asynchronous {
+            block_on(async {
+                select_async! {
+                    recv(r0) -> _ => 0,
+                    recv(r1) -> _ => 1,
+                    recv(r2) -> _ => 2,
+                    recv(r3) -> _ => 3,
+                }
+            })
+        } else {
+            select! {
+                recv(r0) -> _ => 0,
+                recv(r1) -> _ => 1,
+                recv(r2) -> _ => 2,
+                recv(r3) -> _ => 3,
+            }
         };
         counts[i] += 1;
         txs[i].send(0).unwrap();
     }
-    assert_eq!(counts[1], 0, "the empty channel's arm never ran");
-    let ready = [counts[0], counts[2], counts[3]];
-    let chi2 = chi_square(&ready);
+    counts
+}
+
+/// Asserts that only the `ready` arms ran, evenly: chi-square threshold 42
+/// (p < 1e-9 for a fair select at up to 3 degrees of freedom).
+fn assert_fair_among(counts: [u32; 4], ready: &[usize]) {
+    for (i, &n) in counts.iter().enumerate() {
+        if !ready.contains(&i) {
+            assert_eq!(n, 0, "arm {i} never had a message but ran: {counts:?}");
+        }
+    }
+    let chosen: Vec<u32> = ready.iter().map(|&i| counts[i]).collect();
+    let chi2 = chi_square(&chosen);
     assert!(chi2 < 42.0, "counts {counts:?}, chi-square {chi2}");
+}
+
+/// `select!` chooses uniformly among the ready arms, and never an arm
+/// that is not ready: arms 0, 2 and 3 of 4 always have a message, arm 1
+/// never does. Seeded, so it cannot flake.
+#[test]
+fn fair_choice_among_some_ready_arms() {
+    nimsync_select::__private::__seed_thread_rng(0x5EED_0000_0000_0004);
+    assert_fair_among(count_choices_among(&[0, 2, 3], false), &[0, 2, 3]);
+}
+
+/// `select_async!` first tries one uniformly drawn arm while most arms
+/// were ready in its last full check; the choice stays uniform among the
+/// ready arms, with most ready (the probe hits often), half ready, and one
+/// ready (no probe).
+#[test]
+fn async_fair_choice_among_some_ready_arms() {
+    nimsync_select::__private::__seed_thread_rng(0x5EED_0000_0000_0006);
+    for ready in [&[0, 2, 3][..], &[1, 2], &[0, 1, 2, 3], &[3]] {
+        assert_fair_among(count_choices_among(ready, true), ready);
+    }
 }
 
 /// A due timer is as likely to win as a ready channel: timers take part in
@@ -538,4 +577,95 @@ fn async_select_futures_are_send() {
     // Either arm may win: the spsc message or the closed mpmc channel.
     let got = block_on(fut);
     assert!(got == Some(3) || got.is_none());
+}
+
+/// A waker that counts its wake-ups.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Polls `fut` to completion by hand, calling `on_pending` after each
+/// `Pending`; returns its output, how often it returned `Pending`, and how
+/// often it woke its task.
+fn poll_by_hand<F: std::future::Future>(
+    fut: F,
+    mut on_pending: impl FnMut(),
+) -> (F::Output, usize, usize) {
+    let counter = std::sync::Arc::new(CountingWaker(0.into()));
+    let waker = std::task::Waker::from(counter.clone());
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    let mut pendings = 0;
+    loop {
+        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            let wakes = counter.0.load(std::sync::atomic::Ordering::SeqCst);
+            return (out, pendings, wakes);
+        }
+        pendings += 1;
+        on_pending();
+    }
+}
+
+/// A task whose selects always find a ready arm still yields to its
+/// executor: once every 128 selects, after waking itself.
+#[test]
+fn always_ready_async_selects_yield_once_per_budget() {
+    let (tx, rx) = mpmc::channel::<u64>(512);
+    for i in 0..300 {
+        tx.send(i).unwrap();
+    }
+    let (sum, pendings, wakes) = poll_by_hand(
+        async {
+            let mut sum = 0;
+            for _ in 0..300 {
+                sum += select_async! { recv(rx) -> m => m.unwrap() };
+            }
+            sum
+        },
+        || {},
+    );
+    assert_eq!(sum, (0..300).sum::<u64>(), "every message received once");
+    assert_eq!(
+        pendings, 2,
+        "300 ready selects yield at the 128th and 256th"
+    );
+    assert_eq!(wakes, 2, "each yield wakes its task first");
+}
+
+/// A select that had to wait starts the budget afresh: its task gave the
+/// executor a turn anyway.
+#[test]
+fn a_waiting_async_select_resets_the_budget() {
+    let (tx, rx) = mpmc::channel::<u64>(512);
+    let (late_tx, late_rx) = mpmc::channel::<u64>(1);
+    for i in 0..200 {
+        tx.send(i).unwrap();
+    }
+    let (sum, pendings, wakes) = poll_by_hand(
+        async {
+            let mut sum = 0;
+            for _ in 0..100 {
+                sum += select_async! { recv(rx) -> m => m.unwrap() };
+            }
+            // Empty until the task has waited for it.
+            sum += select_async! { recv(late_rx) -> m => m.unwrap() };
+            for _ in 0..100 {
+                sum += select_async! { recv(rx) -> m => m.unwrap() };
+            }
+            sum
+        },
+        || late_tx.send(1_000).unwrap(),
+    );
+    assert_eq!(sum, (0..200).sum::<u64>() + 1_000);
+    // Without the reset the 128th select would have yielded too.
+    assert_eq!(pendings, 1, "only the wait for the late message");
+    assert_eq!(wakes, 1, "the late message woke the task");
 }
