@@ -600,7 +600,7 @@ pub(crate) fn block_on<R>(
     deadline: Option<Instant>,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Option<R> {
-    let mut backoff = sync::Backoff::new();
+    let mut backoff = sync::Backoff::before_parking();
     loop {
         if let Some(r) = attempt() {
             return Some(r);
