@@ -230,10 +230,12 @@ pub(crate) struct Backoff {
 }
 
 impl Backoff {
-    // NB: 2 spin steps (7 spin-loop hints) then up to 18 yields, not
-    // crossbeam's 6 steps: on this virtual machine long pause loops are slow
-    // to hand the core back, and the blocking ping-pong p50 round trip went
-    // from 11.6 us to 4.0 us. See docs/perf-notes.md.
+    // NB: waits inside the channel protocol (a slot claimed and not yet
+    // written or read) spin 2 steps (7 spin-loop hints), then yield, not
+    // crossbeam's 6 steps: on this virtual machine long pause loops were
+    // slow to hand the core back, and when this limit also served the
+    // blocking wait the ping-pong p50 round trip went from 11.6 us to
+    // 4.0 us with it. See docs/perf-notes.md.
     const SPIN_LIMIT: u32 = 2;
     // NB: a thread about to park (`Backoff::before_parking`) spins 4 steps
     // (31 hints). Measured later, when this machine's pause loops had

@@ -59,7 +59,5 @@ pub mod __private {
     pub use crate::arms::{
         ArmByMut, ArmByRef, ArmByVal, Attempt, RecvArm, SendArm, SendGuard, Won,
     };
-    pub use crate::select::{
-        __identity as identity, __seed_thread_rng, Ready, cooperate, cooperate_waited,
-    };
+    pub use crate::select::{__identity as identity, __seed_thread_rng, Ready, Waits, cooperate};
 }

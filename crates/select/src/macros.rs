@@ -96,10 +96,13 @@ macro_rules! select_biased {
 /// sleep.
 ///
 /// A task whose selects keep finding a ready arm never has to wait, so it
-/// would hold its worker thread for as long as its loop runs. Like
-/// tokio's own channels, `select_async!` yields to the executor (wakes its
-/// task and returns `Pending` once) every 128th select that completes at
-/// once on a thread; a select that waits starts the count again.
+/// would hold its worker thread for as long as its loop runs. So
+/// `select_async!` has a cooperative budget, kept per thread: every 128th
+/// async select since the last one that returned `Pending` first yields
+/// to the executor once (wakes its task and returns `Pending`) before it
+/// reads its arms; nothing is reserved at that point, so dropping the
+/// future there loses nothing. A select with a plain `default` arm never
+/// yields and spends nothing; one with `default(timeout)` does.
 ///
 /// # Examples
 /// ```
@@ -286,9 +289,10 @@ macro_rules! __select_parse {
 /// directly, and only if none is ready adds them to a `Select` and waits;
 /// then completes the winner and runs its arm.
 ///
-/// An async select whose last full check found most arms ready first
-/// tries one uniformly drawn arm (`Ready::probe`, which says why that stays
-/// fair). Otherwise the direct attempt checks every arm (plain loads, in arm order), draws
+/// An async select whose thread's last full check found at least half of
+/// the arms ready first tries one uniformly drawn arm (`Ready::probe`,
+/// which says why that stays fair). Otherwise the direct attempt checks
+/// every arm (plain loads, in arm order), draws
 /// one of the ready arms uniformly (the first when biased) and reserves
 /// it; if the reservation fails (taken meanwhile), it draws again among
 /// the rest. Timers take part like channels. Only when no arm could be
@@ -331,7 +335,7 @@ macro_rules! __select_gen {
                 let mut __ready = $crate::__private::Ready::<__NIMSYNC_SELECT_ARMS>::new();
                 let __now: ::core::option::Option<usize> = 'attempts: {
                     $crate::__select_scan!($wait 'attempts __NIMSYNC_SELECT_ARMS $biased
-                        __attempt __ready [$(($kind $op $index))*]);
+                        __attempt __ready $default [$(($kind $op $index))*]);
                     while let ::core::option::Option::Some(__arm) = __ready.pick($biased) {
                         $(if __arm == $index && $crate::__select_now!(reserve $kind $op __attempt) {
                             break 'attempts ::core::option::Option::Some($index);
@@ -364,22 +368,25 @@ macro_rules! __select_gen {
     }};
 }
 
-/// Finds the ready arms. An async select whose last full check found most
-/// arms ready first tries one uniformly drawn arm, and breaks out of
-/// `$label` with its index if it reserved it (see `Ready::probe`, which
-/// says why that stays fair and why blocking selects do not probe).
+/// Finds the ready arms. An async select first spends its cooperative
+/// budget (`cooperate`; not with a plain `default` arm, which never
+/// waits). Then, while this thread's last full check found at least half
+/// of the arms ready (always, for a biased or single-arm select, which try
+/// their first arm), it tries one drawn arm and breaks out of `$label`
+/// with its index if it reserved it (see `Ready::probe`, which says why
+/// that stays fair and why blocking selects do not probe).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_scan {
     (blocking $label:lifetime $arms:ident $biased:tt $attempt:ident $ready:ident
-        [$(($kind:ident $op:ident $index:ident))*]) => {
+        $default:tt [$(($kind:ident $op:ident $index:ident))*]) => {
         $(if $crate::__select_now!(ready $kind $op) {
             $ready.push($index);
         })*
     };
     (async $label:lifetime $arms:ident $biased:tt $attempt:ident $ready:ident
-        [$(($kind:ident $op:ident $index:ident))*]) => {
-        $crate::__private::cooperate().await;
+        $default:tt [$(($kind:ident $op:ident $index:ident))*]) => {
+        $crate::__select_cooperate!($default);
         let __probe = $crate::__private::Ready::<$arms>::probe($biased);
         $(if __probe == ::core::option::Option::Some($index)
             && $crate::__select_now!(ready $kind $op)
@@ -391,6 +398,17 @@ macro_rules! __select_scan {
             $ready.push($index);
         })*
         $ready.learn($biased, __probe);
+    };
+}
+
+/// Spends one unit of an async select's cooperative budget, unless the
+/// select has a plain `default` arm (it never waits, like `try_select`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_cooperate {
+    ([(none) ($default:expr)]) => {};
+    ($default:tt) => {
+        $crate::__private::cooperate().await;
     };
 }
 
@@ -432,10 +450,11 @@ macro_rules! __select_general {
     (blocking $select:ident []) => {
         ::core::option::Option::Some($select.select())
     };
-    (async $select:ident []) => {{
-        $crate::__private::cooperate_waited();
-        ::core::option::Option::Some($select.select_async().await)
-    }};
+    (async $select:ident []) => {
+        ::core::option::Option::Some(
+            $crate::__private::Waits(::core::pin::pin!($select.select_async())).await,
+        )
+    };
     ($wait:ident $select:ident [(none) ($default:expr)]) => {
         $select.try_select().ok()
     };
@@ -443,7 +462,9 @@ macro_rules! __select_general {
         $select.select_timeout($timeout).ok()
     };
     (async $select:ident [(some $timeout:expr) ($default:expr)]) => {
-        $select.select_async_timeout($timeout).await.ok()
+        $crate::__private::Waits(::core::pin::pin!($select.select_async_timeout($timeout)))
+            .await
+            .ok()
     };
 }
 

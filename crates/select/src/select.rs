@@ -298,8 +298,8 @@ thread_local! {
     /// Whether this thread's last full readiness scan found at least half
     /// of its arms ready (see [`Ready::probe`]).
     static PROBE: Cell<bool> = const { Cell::new(false) };
-    /// Async selects completed at once since this thread's last yield (see
-    /// [`cooperate`]).
+    /// Async selects since this thread's last budget yield or `Pending`
+    /// wait (see [`cooperate`]).
     static SPENT: Cell<u32> = const { Cell::new(0) };
 }
 
@@ -315,8 +315,8 @@ loom::thread_local! {
     /// Whether this thread's last full readiness scan found at least half
     /// of its arms ready (see [`Ready::probe`]).
     static PROBE: Cell<bool> = Cell::new(false);
-    /// Async selects completed at once since this thread's last yield (see
-    /// [`cooperate`]).
+    /// Async selects since this thread's last budget yield or `Pending`
+    /// wait (see [`cooperate`]).
     static SPENT: Cell<u32> = Cell::new(0);
 }
 
@@ -396,8 +396,9 @@ impl<const N: usize> Ready<N> {
         self.count += 1;
     }
 
-    /// The arm an async select tries before reading them all, if any: the
-    /// first when `biased` (or when there is one arm); otherwise a
+    /// The arm an async select tries before reading them all, if any: none
+    /// without arms; the first when `biased` or when there is one arm (a
+    /// biased select whose first arm is not ready reads it twice); otherwise a
     /// uniformly drawn arm, but only while this thread's last full scan
     /// found at least half of its arms ready ([`learn`](Self::learn)).
     ///
@@ -416,7 +417,9 @@ impl<const N: usize> Ready<N> {
     /// still cost 7 % (36 to 33.4 M).
     #[inline]
     pub fn probe(biased: bool) -> Option<usize> {
-        if biased || N == 1 {
+        if N == 0 {
+            None
+        } else if biased || N == 1 {
             Some(0)
         } else if PROBE.with(Cell::get) {
             Some(below(N))
@@ -459,17 +462,17 @@ impl<const N: usize> Default for Ready<N> {
     }
 }
 
-/// Async selects a thread may complete at once, without waiting, before
-/// one of them yields to its executor.
+/// Async selects a thread may run, since the last one that returned
+/// `Pending`, before one of them yields to its executor.
 pub(crate) const COOPERATIVE_BUDGET: u32 = 128;
 
 /// The cooperative budget of `select_async!`: spends one unit of the
-/// calling thread's budget; every [`COOPERATIVE_BUDGET`]th select first
-/// yields to the executor once (wakes its task and returns `Pending`), so
-/// a task whose arms are always ready does not keep the tasks queued
-/// behind it on the same worker from running. A select that waits
-/// resets the budget ([`cooperate_waited`]): its task yielded anyway.
-/// Not part of the semver contract.
+/// calling thread's budget; every [`COOPERATIVE_BUDGET`]th select yields
+/// to the executor once (wakes its task and returns `Pending`) before it
+/// reads its arms, so a task whose arms are always ready does not keep the
+/// tasks queued behind it on the same worker from running. A select that
+/// returns `Pending` while it waits resets the count ([`Waits`]): its task
+/// yielded anyway. Not part of the semver contract.
 ///
 /// NB: a consumer task selecting over 4 channels that 4 producer tasks
 /// kept full never waited, so the producers it woke queued behind it;
@@ -487,14 +490,6 @@ pub fn cooperate() -> Cooperate {
         spent_all
     });
     Cooperate { yield_now }
-}
-
-/// Resets the cooperative budget after a select waited (see
-/// [`cooperate`]).
-#[doc(hidden)]
-#[inline]
-pub fn cooperate_waited() {
-    SPENT.with(|spent| spent.set(0));
 }
 
 /// The future [`cooperate`] returns: `Pending` once (after waking its
@@ -517,6 +512,25 @@ impl Future for Cooperate {
         } else {
             Poll::Ready(())
         }
+    }
+}
+
+/// A select's waiting future, which resets the thread's cooperative budget
+/// (see [`cooperate`]) whenever it returns `Pending`. Not part of the
+/// semver contract.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Waits<F>(pub F);
+
+impl<F: Future + Unpin> Future for Waits<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> Poll<F::Output> {
+        let poll = Pin::new(&mut self.0).poll(cx);
+        if poll.is_pending() {
+            SPENT.with(|spent| spent.set(0));
+        }
+        poll
     }
 }
 

@@ -341,3 +341,48 @@ fn timer_operations() {
         Err(SelectTimeoutError)
     );
 }
+
+/// The probe of `select_async!` engages after a full check found at least
+/// half of the arms ready, disengages after one that found fewer, and
+/// always names the first arm for biased and single-arm selects.
+#[test]
+fn the_probe_follows_the_last_full_check() {
+    use crate::select::Ready;
+    // A fresh thread: nothing learned yet.
+    std::thread::spawn(|| {
+        assert_eq!(Ready::<4>::probe(false), None, "no probe before a check");
+        assert_eq!(Ready::<4>::probe(true), Some(0), "biased tries arm 0");
+        assert_eq!(Ready::<1>::probe(false), Some(0), "one arm is tried");
+        assert_eq!(Ready::<0>::probe(false), None, "no arm, no probe");
+
+        let mut half = Ready::<4>::new();
+        half.push(1);
+        half.push(3);
+        half.learn(false, None);
+        let mut drawn = [0u32; 4];
+        for _ in 0..400 {
+            let arm = Ready::<4>::probe(false).expect("probing after a half-ready check");
+            drawn[arm] += 1;
+        }
+        assert!(
+            drawn.iter().all(|&n| n > 50),
+            "the probe draws every arm: {drawn:?}"
+        );
+
+        let mut one = Ready::<4>::new();
+        one.push(2);
+        one.learn(false, Some(0));
+        assert_eq!(
+            Ready::<4>::probe(false),
+            None,
+            "a mostly idle check stops it"
+        );
+
+        // A biased select neither probes at random nor changes what the
+        // fair ones learned.
+        half.learn(true, None);
+        assert_eq!(Ready::<4>::probe(false), None);
+    })
+    .join()
+    .unwrap();
+}

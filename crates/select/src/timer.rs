@@ -203,7 +203,7 @@ impl Tick {
     }
 }
 
-/// A receive that is never ready; see [`never`].
+/// A receive that is never ready; see [`never()`].
 ///
 /// Its type parameter is the message type the arm pretends to carry, so a
 /// `never` can stand in for a channel of `T`.

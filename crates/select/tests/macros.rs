@@ -277,7 +277,7 @@ fn count_choices_among(ready: &[usize], asynchronous: bool) -> [u32; 4] {
 }
 
 /// Asserts that only the `ready` arms ran, evenly: chi-square threshold 42
-/// (p < 1e-9 for a fair select at up to 3 degrees of freedom).
+/// (p < 1e-8 for a fair select at up to 3 degrees of freedom).
 fn assert_fair_among(counts: [u32; 4], ready: &[usize]) {
     for (i, &n) in counts.iter().enumerate() {
         if !ready.contains(&i) {
@@ -622,22 +622,76 @@ fn always_ready_async_selects_yield_once_per_budget() {
     for i in 0..300 {
         tx.send(i).unwrap();
     }
-    let (sum, pendings, wakes) = poll_by_hand(
-        async {
-            let mut sum = 0;
-            for _ in 0..300 {
-                sum += select_async! { recv(rx) -> m => m.unwrap() };
-            }
-            sum
-        },
-        || {},
-    );
+    // A fresh thread: the budget is counted per thread.
+    let (sum, pendings, wakes) = std::thread::spawn(move || {
+        poll_by_hand(
+            async {
+                let mut sum = 0;
+                for _ in 0..300 {
+                    sum += select_async! { recv(rx) -> m => m.unwrap() };
+                }
+                sum
+            },
+            || {},
+        )
+    })
+    .join()
+    .unwrap();
     assert_eq!(sum, (0..300).sum::<u64>(), "every message received once");
     assert_eq!(
         pendings, 2,
         "300 ready selects yield at the 128th and 256th"
     );
     assert_eq!(wakes, 2, "each yield wakes its task first");
+}
+
+/// A select with a plain `default` arm never waits, so it never yields
+/// either; one with `default(timeout)` can wait, and spends the budget.
+#[test]
+fn default_arms_and_the_budget() {
+    let (tx, rx) = mpmc::channel::<u64>(1024);
+    for i in 0..600 {
+        tx.send(i).unwrap();
+    }
+    let (plain, timed) = std::thread::spawn(move || {
+        let plain = poll_by_hand(
+            async {
+                let mut got = 0;
+                for _ in 0..300 {
+                    got += select_async! {
+                        recv(rx) -> m => m.unwrap(),
+                        default => unreachable!("a message is always ready"),
+                    };
+                }
+                got
+            },
+            || {},
+        );
+        let timed = poll_by_hand(
+            async {
+                let mut got = 0;
+                for _ in 0..300 {
+                    got += select_async! {
+                        recv(rx) -> m => m.unwrap(),
+                        default(Duration::from_secs(60)) => unreachable!("a message is always ready"),
+                    };
+                }
+                got
+            },
+            || {},
+        );
+        (plain, timed)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(plain.0, (0..300).sum::<u64>());
+    assert_eq!((plain.1, plain.2), (0, 0), "plain default: no yield");
+    assert_eq!(timed.0, (300..600).sum::<u64>());
+    assert_eq!(
+        (timed.1, timed.2),
+        (2, 2),
+        "default(timeout): yields at 128, 256"
+    );
 }
 
 /// A select that had to wait starts the budget afresh: its task gave the
@@ -649,21 +703,25 @@ fn a_waiting_async_select_resets_the_budget() {
     for i in 0..200 {
         tx.send(i).unwrap();
     }
-    let (sum, pendings, wakes) = poll_by_hand(
-        async {
-            let mut sum = 0;
-            for _ in 0..100 {
-                sum += select_async! { recv(rx) -> m => m.unwrap() };
-            }
-            // Empty until the task has waited for it.
-            sum += select_async! { recv(late_rx) -> m => m.unwrap() };
-            for _ in 0..100 {
-                sum += select_async! { recv(rx) -> m => m.unwrap() };
-            }
-            sum
-        },
-        || late_tx.send(1_000).unwrap(),
-    );
+    let (sum, pendings, wakes) = std::thread::spawn(move || {
+        poll_by_hand(
+            async {
+                let mut sum = 0;
+                for _ in 0..100 {
+                    sum += select_async! { recv(rx) -> m => m.unwrap() };
+                }
+                // Empty until the task has waited for it.
+                sum += select_async! { recv(late_rx) -> m => m.unwrap() };
+                for _ in 0..100 {
+                    sum += select_async! { recv(rx) -> m => m.unwrap() };
+                }
+                sum
+            },
+            || late_tx.send(1_000).unwrap(),
+        )
+    })
+    .join()
+    .unwrap();
     assert_eq!(sum, (0..200).sum::<u64>() + 1_000);
     // Without the reset the 128th select would have yielded too.
     assert_eq!(pendings, 1, "only the wait for the late message");
