@@ -117,6 +117,19 @@ impl SelectPeer for CrossbeamSelect {
     }
 }
 
+/// One message from whichever of four receivers `$select!` picks.
+macro_rules! recv_any_of_four {
+    ($($select:ident)::+; $r0:ident, $r1:ident, $r2:ident, $r3:ident) => {
+        $($select)::+! {
+            recv($r0) -> m => m,
+            recv($r1) -> m => m,
+            recv($r2) -> m => m,
+            recv($r3) -> m => m,
+        }
+        .expect("senders alive")
+    };
+}
+
 /// A peer whose select loop is a `select!`-style macro over four
 /// channels: `$name` with channels from `$channel`, selecting with
 /// `$select!`.
@@ -144,13 +157,7 @@ macro_rules! macro_select_peer {
                 let mut sum = 0;
                 for i in 0..n {
                     before(i);
-                    sum += $($select)::+! {
-                        recv(r0) -> m => m,
-                        recv(r1) -> m => m,
-                        recv(r2) -> m => m,
-                        recv(r3) -> m => m,
-                    }
-                    .expect("senders alive");
+                    sum += recv_any_of_four!($($select)::+; r0, r1, r2, r3);
                 }
                 sum
             }
@@ -260,13 +267,7 @@ pub fn async_nimsync(rt: &tokio::runtime::Runtime, n: u64) -> Sample {
                 };
                 let mut sum = 0;
                 for _ in 0..n {
-                    sum += nimsync_select::select_async! {
-                        recv(r0) -> m => m,
-                        recv(r1) -> m => m,
-                        recv(r2) -> m => m,
-                        recv(r3) -> m => m,
-                    }
-                    .expect("senders alive");
+                    sum += recv_any_of_four!(nimsync_select::select_async; r0, r1, r2, r3);
                 }
                 sum
             });

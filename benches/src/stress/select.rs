@@ -167,23 +167,25 @@ fn abandoned_sends(size: Size) -> String {
         let mut abandoned = 0usize;
         for i in 0..per {
             let id = k * per + i;
-            loop {
-                select! {
-                    send(own, if rng.below(3) == 0 {
+            // A won send's value: a third of the time it leaves early
+            // (`continue`), giving the reservation up.
+            macro_rules! value_or_give_up {
+                () => {
+                    if rng.below(3) == 0 {
                         abandoned += 1;
                         continue;
                     } else {
                         ledger.make(id)
-                    }) -> r => {
+                    }
+                };
+            }
+            loop {
+                select! {
+                    send(own, value_or_give_up!()) -> r => {
                         r.expect("receivers alive");
                         break;
                     }
-                    send(next, if rng.below(3) == 0 {
-                        abandoned += 1;
-                        continue;
-                    } else {
-                        ledger.make(id)
-                    }) -> r => {
+                    send(next, value_or_give_up!()) -> r => {
                         r.expect("receivers alive");
                         break;
                     }

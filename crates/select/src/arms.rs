@@ -300,22 +300,30 @@ impl<T> RecvArm for Never<T> {
     }
 }
 
+/// The calls an `Option` arm shares between receives and sends: `None`
+/// is an arm that is never ready.
+macro_rules! option_arm {
+    () => {
+        fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
+            match self {
+                Some(arm) => arm.add(select),
+                None => select.recv(crate::never::<A::Item>()),
+            }
+        }
+        #[inline]
+        fn ready_now(&self) -> bool {
+            self.as_ref().is_some_and(|arm| arm.ready_now())
+        }
+        #[inline]
+        fn reserve_now(&self, attempt: &mut Attempt) -> bool {
+            self.as_ref().is_some_and(|arm| arm.reserve_now(attempt))
+        }
+    };
+}
+
 impl<A: RecvArm> RecvArm for Option<A> {
     type Item = A::Item;
-    fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
-        match self {
-            Some(arm) => arm.add(select),
-            None => select.recv(crate::never::<A::Item>()),
-        }
-    }
-    #[inline]
-    fn ready_now(&self) -> bool {
-        self.as_ref().is_some_and(|arm| arm.ready_now())
-    }
-    #[inline]
-    fn reserve_now(&self, attempt: &mut Attempt) -> bool {
-        self.as_ref().is_some_and(|arm| arm.reserve_now(attempt))
-    }
+    option_arm!();
     fn complete(&self, won: Won) -> Result<A::Item, RecvError> {
         match self {
             Some(arm) => arm.complete(won),
@@ -326,20 +334,7 @@ impl<A: RecvArm> RecvArm for Option<A> {
 
 impl<A: SendArm> SendArm for Option<A> {
     type Item = A::Item;
-    fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
-        match self {
-            Some(arm) => arm.add(select),
-            None => select.recv(crate::never::<A::Item>()),
-        }
-    }
-    #[inline]
-    fn ready_now(&self) -> bool {
-        self.as_ref().is_some_and(|arm| arm.ready_now())
-    }
-    #[inline]
-    fn reserve_now(&self, attempt: &mut Attempt) -> bool {
-        self.as_ref().is_some_and(|arm| arm.reserve_now(attempt))
-    }
+    option_arm!();
     fn complete(&self, won: Won, value: A::Item) -> Result<(), SendError<A::Item>> {
         match self {
             Some(arm) => arm.complete(won, value),

@@ -614,6 +614,15 @@ fn poll_by_hand<F: std::future::Future>(
     }
 }
 
+/// Receives `n` messages from `rx`, one `select_async!` each; their sum.
+async fn recv_n(rx: &mpmc::Receiver<u64>, n: usize) -> u64 {
+    let mut sum = 0;
+    for _ in 0..n {
+        sum += select_async! { recv(rx) -> m => m.unwrap() };
+    }
+    sum
+}
+
 /// A task whose selects always find a ready arm still yields to its
 /// executor: once every 128 selects, after waking itself.
 #[test]
@@ -623,20 +632,9 @@ fn always_ready_async_selects_yield_once_per_budget() {
         tx.send(i).unwrap();
     }
     // A fresh thread: the budget is counted per thread.
-    let (sum, pendings, wakes) = std::thread::spawn(move || {
-        poll_by_hand(
-            async {
-                let mut sum = 0;
-                for _ in 0..300 {
-                    sum += select_async! { recv(rx) -> m => m.unwrap() };
-                }
-                sum
-            },
-            || {},
-        )
-    })
-    .join()
-    .unwrap();
+    let (sum, pendings, wakes) = std::thread::spawn(move || poll_by_hand(recv_n(&rx, 300), || {}))
+        .join()
+        .unwrap();
     assert_eq!(sum, (0..300).sum::<u64>(), "every message received once");
     assert_eq!(
         pendings, 2,
@@ -706,16 +704,10 @@ fn a_waiting_async_select_resets_the_budget() {
     let (sum, pendings, wakes) = std::thread::spawn(move || {
         poll_by_hand(
             async {
-                let mut sum = 0;
-                for _ in 0..100 {
-                    sum += select_async! { recv(rx) -> m => m.unwrap() };
-                }
+                let mut sum = recv_n(&rx, 100).await;
                 // Empty until the task has waited for it.
-                sum += select_async! { recv(late_rx) -> m => m.unwrap() };
-                for _ in 0..100 {
-                    sum += select_async! { recv(rx) -> m => m.unwrap() };
-                }
-                sum
+                sum += recv_n(&late_rx, 1).await;
+                sum + recv_n(&rx, 100).await
             },
             || late_tx.send(1_000).unwrap(),
         )
