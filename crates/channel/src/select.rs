@@ -171,6 +171,7 @@ impl<T> sealed::Sealed for mpmc::Receiver<T> {}
 impl<T> sealed::Sealed for mpmc::Sender<T> {}
 
 impl<T> SelectHandle for mpmc::Receiver<T> {
+    #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
         match self.start_recv() {
@@ -180,6 +181,7 @@ impl<T> SelectHandle for mpmc::Receiver<T> {
         }
         true
     }
+    #[inline]
     fn is_ready(&self) -> bool {
         self.recv_ready()
     }
@@ -196,6 +198,7 @@ impl<T> SelectHandle for mpmc::Receiver<T> {
 
 impl<T> RecvHandle for mpmc::Receiver<T> {
     type Item = T;
+    #[inline]
     fn commit_recv(&self, token: &mut Token) -> Result<T, RecvError> {
         match token.take(self.addr()) {
             TokenState::ClaimRecv(claim) => Ok(self.finish_recv(claim)),
@@ -206,6 +209,7 @@ impl<T> RecvHandle for mpmc::Receiver<T> {
 }
 
 impl<T> SelectHandle for mpmc::Sender<T> {
+    #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
         match self.start_send() {
@@ -215,6 +219,7 @@ impl<T> SelectHandle for mpmc::Sender<T> {
         }
         true
     }
+    #[inline]
     fn is_ready(&self) -> bool {
         !self.is_full() || self.is_closed()
     }
@@ -233,6 +238,7 @@ impl<T> SelectHandle for mpmc::Sender<T> {
 
 impl<T> SendHandle for mpmc::Sender<T> {
     type Item = T;
+    #[inline]
     fn commit_send(&self, token: &mut Token, value: T) -> Result<(), SendError<T>> {
         match token.take(self.addr()) {
             TokenState::ClaimSend(claim) => {
@@ -243,6 +249,7 @@ impl<T> SendHandle for mpmc::Sender<T> {
             _ => Err(SendError(value)),
         }
     }
+    #[inline]
     fn abandon_send(&self, token: &mut Token) {
         match token.take(self.addr()) {
             TokenState::ClaimSend(claim) => self.abandon_claim(claim),
@@ -258,6 +265,7 @@ impl<T> sealed::Sealed for spsc::Receiver<T> {}
 impl<T> sealed::Sealed for spsc::Sender<T> {}
 
 impl<T> SelectHandle for spsc::Receiver<T> {
+    #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
         match self.poll_ready() {
@@ -267,6 +275,7 @@ impl<T> SelectHandle for spsc::Receiver<T> {
         }
         true
     }
+    #[inline]
     fn is_ready(&self) -> bool {
         self.poll_ready() != Err(TryRecvError::Empty)
     }
@@ -283,6 +292,7 @@ impl<T> SelectHandle for spsc::Receiver<T> {
 
 impl<T> RecvHandle for spsc::Receiver<T> {
     type Item = T;
+    #[inline]
     fn commit_recv(&self, token: &mut Token) -> Result<T, RecvError> {
         match token.take(self.addr()) {
             TokenState::Ready => Ok(self.finish_recv()),
@@ -292,6 +302,7 @@ impl<T> RecvHandle for spsc::Receiver<T> {
 }
 
 impl<T> SelectHandle for spsc::Sender<T> {
+    #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
         match self.poll_ready() {
@@ -301,6 +312,7 @@ impl<T> SelectHandle for spsc::Sender<T> {
         }
         true
     }
+    #[inline]
     fn is_ready(&self) -> bool {
         !matches!(self.poll_ready(), Err(TrySendError::Full(())))
     }
@@ -317,6 +329,7 @@ impl<T> SelectHandle for spsc::Sender<T> {
 
 impl<T> SendHandle for spsc::Sender<T> {
     type Item = T;
+    #[inline]
     fn commit_send(&self, token: &mut Token, value: T) -> Result<(), SendError<T>> {
         match token.take(self.addr()) {
             TokenState::Ready => {
@@ -326,6 +339,7 @@ impl<T> SendHandle for spsc::Sender<T> {
             _ => Err(SendError(value)),
         }
     }
+    #[inline]
     fn abandon_send(&self, token: &mut Token) {
         // A ready spsc send claims nothing: there is nothing to give back.
         let _ = token.take(self.addr());
@@ -337,6 +351,7 @@ impl<T> SendHandle for spsc::Sender<T> {
 impl<T> sealed::Sealed for oneshot::Receiver<T> {}
 
 impl<T> SelectHandle for oneshot::Receiver<T> {
+    #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
         match self.poll_ready() {
@@ -346,6 +361,7 @@ impl<T> SelectHandle for oneshot::Receiver<T> {
         }
         true
     }
+    #[inline]
     fn is_ready(&self) -> bool {
         self.poll_ready() != Err(TryRecvError::Empty)
     }
@@ -362,6 +378,7 @@ impl<T> SelectHandle for oneshot::Receiver<T> {
 
 impl<T> RecvHandle for oneshot::Receiver<T> {
     type Item = T;
+    #[inline]
     fn commit_recv(&self, token: &mut Token) -> Result<T, RecvError> {
         match token.take(self.addr()) {
             TokenState::Ready => self.finish_recv(),

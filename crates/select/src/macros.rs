@@ -343,22 +343,26 @@ macro_rules! __select_gen {
                     }
                     ::core::option::Option::None
                 };
-                let __won: ::core::option::Option<(usize, $crate::__private::Won)> = match __now {
+                let mut __selected: ::core::option::Option<$crate::SelectedOperation> =
+                    ::core::option::Option::None;
+                let __won: ::core::option::Option<(usize, $crate::__private::Won<'_>)> = match __now {
                     ::core::option::Option::Some(__index) => ::core::option::Option::Some(
-                        (__index, $crate::__private::Won::Now(__attempt)),
+                        (__index, $crate::__private::Won::Now(&mut __attempt)),
                     ),
                     ::core::option::Option::None => {
-                        ::core::mem::drop(__attempt);
                         let mut __select = $crate::Select::__with_bias($biased);
                         $(
                             let __added = $crate::__select_add!($kind $op __select);
                             ::core::debug_assert_eq!(__added, $index);
                         )*
-                        let __selected = $crate::__select_general!($wait __select $default);
+                        __selected = $crate::__select_general!($wait __select $default);
                         ::core::mem::drop(__select);
-                        __selected.map(|__selected| {
-                            (__selected.index(), $crate::__private::Won::Selected(__selected))
-                        })
+                        match __selected.as_ref().map($crate::SelectedOperation::index) {
+                            ::core::option::Option::Some(__index) => ::core::option::Option::Some(
+                                (__index, $crate::__private::Won::Selected(&mut __selected)),
+                            ),
+                            ::core::option::Option::None => ::core::option::Option::None,
+                        }
                     }
                 };
                 $crate::__select_dispatch!(__won
