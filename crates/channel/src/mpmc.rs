@@ -489,7 +489,30 @@ impl<T> Shared<T> {
 
     /// Like `start_recv`, but reports `Empty` instead of waiting for a
     /// sender that has claimed the next slot and not written it yet.
+    ///
+    /// NB: the common case, a written slot at the head claimed at the
+    /// first try, is inlined into the caller (a select's direct attempt);
+    /// everything else goes through the out-of-line loop.
+    #[inline]
     fn start_recv_nowait(&self) -> Result<Claim, TryRecvError> {
+        let head = self.head.load(Ordering::Relaxed);
+        let stamp = self
+            .slot((head & (self.mark_bit - 1)) as usize)
+            .stamp
+            .load(Ordering::Acquire);
+        if head + 1 == stamp
+            && self
+                .head
+                .compare_exchange_weak(
+                    head,
+                    self.next_pos(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            return Ok(Claim { pos: head });
+        }
         self.start_recv_with(false)
     }
 
