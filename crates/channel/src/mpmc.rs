@@ -492,7 +492,8 @@ impl<T> Shared<T> {
     ///
     /// NB: the common case, a written slot at the head claimed at the
     /// first try, is inlined into the caller (a select's direct attempt);
-    /// everything else goes through the out-of-line loop.
+    /// everything else goes through `start_recv_with`'s loop, which the
+    /// compiler has kept out of line there.
     #[inline]
     fn start_recv_nowait(&self) -> Result<Claim, TryRecvError> {
         let head = self.head.load(Ordering::Relaxed);
@@ -1850,7 +1851,7 @@ impl<T> Receiver<T> {
     pub(crate) fn finish_recv(&self, claim: Claim) -> T {
         assert!(
             self.shared.index_of(claim) < self.shared.cap,
-            "select token from another channel"
+            "select token with a slot index outside this channel"
         );
         // SAFETY: receive claims reach here only through a `Token` that this
         // channel (its unique id is checked) filled in `start_recv`, marked
@@ -1872,7 +1873,7 @@ impl<T> Sender<T> {
     pub(crate) fn finish_send(&self, claim: Claim, value: T) {
         assert!(
             self.shared.index_of(claim) < self.shared.cap,
-            "select token from another channel"
+            "select token with a slot index outside this channel"
         );
         // SAFETY: send claims reach here only through a `Token` that this
         // channel (its unique id is checked) filled in `start_send`, marked
@@ -1882,7 +1883,7 @@ impl<T> Sender<T> {
     pub(crate) fn abandon_claim(&self, claim: Claim) {
         assert!(
             self.shared.index_of(claim) < self.shared.cap,
-            "select token from another channel"
+            "select token with a slot index outside this channel"
         );
         self.shared.abandon(claim);
     }

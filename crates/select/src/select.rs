@@ -812,9 +812,9 @@ impl<'a> Select<'a> {
         // single-thread scenario, where one channel of 4 is ready and the
         // position of the ready one, now random, costs a mispredicted
         // branch: 15.4-15.7 to 12.6-13.5 M selects/s. Fair selects over
-        // up to 64 operations now reserve through `try_once`'s probe and
-        // full check instead; this order stays for biased ones, more than
-        // 64, and `ready`.
+        // up to 64 operations now reserve through `try_once`'s full check
+        // and draw instead; this order stays for more than 64 operations
+        // and for `ready`.
         if n <= 64 {
             let mut order = IDENTITY;
             in_random_order(&mut order[..n], f)
@@ -827,36 +827,27 @@ impl<'a> Select<'a> {
     /// One pass: reserves a ready operation, chosen uniformly at random
     /// among the ready ones (the first ready one when biased).
     ///
-    /// A fair select over 2 to 64 operations works like the macros' async
-    /// path ([`Ready::probe`], which says why the choice stays uniform):
-    /// while this thread's last full check found at least half of the
-    /// operations ready, it first tries one drawn operation; otherwise, or
-    /// if that one is not ready, it checks every operation and draws among
-    /// the ready ones.
+    /// A fair select over 2 to 64 operations checks every operation (plain
+    /// loads) and draws among the ready ones, as the macros do; if the
+    /// drawn one was taken meanwhile, it draws again among the rest.
     ///
     /// NB: against trying the operations in a lazily drawn random order
-    /// (kept for biased selects and for more than 64 operations), which
-    /// stops at the first ready one but jumps to a random operation's
-    /// check on every select, single-thread selects over 4 MPMC channels
-    /// with one ready went from 12.5-14.2 to 17.6-18.2 M selects/s
-    /// (crossbeam's `Select` 17.2-17.5; 4 interleaved pairs of runs), and
-    /// selects over 4 channels fed by 4 producer threads from 6.8-7.0 to
-    /// 7.3-7.8 (crossbeam 6.1-6.9; 5 pairs).
+    /// (kept for more than 64 operations), which stops at the first ready
+    /// one but jumps to a random operation's check on every select,
+    /// single-thread selects over 4 MPMC channels with one ready went from
+    /// 14.2-14.5 to 17.5-17.9 M selects/s (crossbeam's `Select` 16.9-17.5;
+    /// 3 of 4 interleaved pairs, the fourth fell in a slow minute), and
+    /// selects over 4 channels fed by 4 producer threads from 6.5-7.1 to
+    /// 7.6-7.9 (crossbeam 6.6-6.8; 4 of 5 pairs). Trying one drawn
+    /// operation first while most were ready (the async macros' probe)
+    /// bought the builder nothing in either scenario (4 pairs), so it does
+    /// not probe.
     fn try_once(&self) -> Option<SelectedOperation> {
         let n = self.len;
         if self.biased || n <= 1 || n > IDENTITY.len() {
-            return self.try_in_random_order();
+            return self.try_in_order();
         }
         let mut now = None;
-        let probe = PROBE.with(Cell::get).then(|| below(n));
-        if let Some(k) = probe {
-            let op = self.op(k);
-            if op.is_ready(&mut now) {
-                if let Some(selected) = op.try_reserve(k, &mut now) {
-                    return Some(selected);
-                }
-            }
-        }
         let mut ready = [0u8; IDENTITY.len()];
         let mut count = 0;
         for i in 0..n {
@@ -865,9 +856,6 @@ impl<'a> Select<'a> {
                 ready[count] = i as u8;
                 count += 1;
             }
-        }
-        if probe.is_some() != (count * 2 >= n) {
-            PROBE.with(|p| p.set(probe.is_none()));
         }
         while count > 0 {
             let k = if count == 1 { 0 } else { below(count) };
@@ -884,10 +872,11 @@ impl<'a> Select<'a> {
         None
     }
 
-    /// [`try_once`](Self::try_once) for biased selects and for selects
-    /// over more than 64 operations: tries the operations in a random
-    /// order (arm order when biased), stopping at the first it reserves.
-    fn try_in_random_order(&self) -> Option<SelectedOperation> {
+    /// [`try_once`](Self::try_once) for biased selects, selects over one
+    /// operation and selects over more than 64: tries the operations in
+    /// arm order (biased, or one operation) or in a random order, stopping
+    /// at the first it reserves.
+    fn try_in_order(&self) -> Option<SelectedOperation> {
         let mut now = None;
         self.first_of(|i| {
             let op = self.op(i);

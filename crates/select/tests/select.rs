@@ -171,11 +171,10 @@ fn fair_choice_among_some_ready_operations() {
     assert!(chi2 < 42.0, "counts {counts:?}, chi-square {chi2}");
 }
 
-/// With half of the operations ready, a select first tries one drawn
-/// operation before checking them all; the choice stays even between the
-/// two ready ones (chi-square with 1 degree of freedom, threshold 36,
-/// p < 1e-8 for a fair select). With one ready, it is always that one.
-/// Seeded, so it cannot flake.
+/// With half of the operations ready, the choice is even between the two
+/// ready ones (chi-square with 1 degree of freedom, threshold 36, p < 1e-8
+/// for a fair select); with one ready, it is always that one. Seeded, so
+/// it cannot flake.
 #[test]
 fn fair_choice_with_half_or_one_ready() {
     let counts = count_choices(0x5EED_1234_ABCD_0005, &[1, 2], 20_000);
