@@ -811,10 +811,7 @@ impl<'a> Select<'a> {
         // selects/s (6 interleaved pairs). The price is in the
         // single-thread scenario, where one channel of 4 is ready and the
         // position of the ready one, now random, costs a mispredicted
-        // branch: 15.4-15.7 to 12.6-13.5 M selects/s. Fair selects over
-        // up to 64 operations now reserve through `try_once`'s full check
-        // and draw instead; this order stays for more than 64 operations
-        // and for `ready`.
+        // branch: 15.4-15.7 to 12.6-13.5 M selects/s.
         if n <= 64 {
             let mut order = IDENTITY;
             in_random_order(&mut order[..n], f)
@@ -826,57 +823,7 @@ impl<'a> Select<'a> {
 
     /// One pass: reserves a ready operation, chosen uniformly at random
     /// among the ready ones (the first ready one when biased).
-    ///
-    /// A fair select over 2 to 64 operations checks every operation (plain
-    /// loads) and draws among the ready ones, as the macros do; if the
-    /// drawn one was taken meanwhile, it draws again among the rest.
-    ///
-    /// NB: against trying the operations in a lazily drawn random order
-    /// (kept for more than 64 operations), which stops at the first ready
-    /// one but jumps to a random operation's check on every select,
-    /// single-thread selects over 4 MPMC channels with one ready went from
-    /// 14.2-14.5 to 17.5-17.9 M selects/s (crossbeam's `Select` 16.9-17.5;
-    /// 3 of 4 interleaved pairs, the fourth fell in a slow minute), and
-    /// selects over 4 channels fed by 4 producer threads from 6.5-7.1 to
-    /// 7.6-7.9 (crossbeam 6.6-6.8; 4 of 5 pairs). Trying one drawn
-    /// operation first while most were ready (the async macros' probe)
-    /// bought the builder nothing in either scenario (4 pairs), so it does
-    /// not probe.
     fn try_once(&self) -> Option<SelectedOperation> {
-        let n = self.len;
-        if self.biased || n <= 1 || n > IDENTITY.len() {
-            return self.try_in_order();
-        }
-        let mut now = None;
-        let mut ready = [0u8; IDENTITY.len()];
-        let mut count = 0;
-        for i in 0..n {
-            if self.op(i).is_ready(&mut now) {
-                // `n <= 64`, so every index fits a byte.
-                ready[count] = i as u8;
-                count += 1;
-            }
-        }
-        while count > 0 {
-            let k = if count == 1 { 0 } else { below(count) };
-            let i = usize::from(ready[k]);
-            count -= 1;
-            ready[k] = ready[count];
-            // `None` if taken meanwhile (or a message still being
-            // written): the others are tried, and the caller's
-            // registration covers this one.
-            if let Some(selected) = self.op(i).try_reserve(i, &mut now) {
-                return Some(selected);
-            }
-        }
-        None
-    }
-
-    /// [`try_once`](Self::try_once) for biased selects, selects over one
-    /// operation and selects over more than 64: tries the operations in
-    /// arm order (biased, or one operation) or in a random order, stopping
-    /// at the first it reserves.
-    fn try_in_order(&self) -> Option<SelectedOperation> {
         let mut now = None;
         self.first_of(|i| {
             let op = self.op(i);
