@@ -2,7 +2,7 @@
 
 use core::future::{Future, poll_fn};
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
+use core::task::Poll;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
@@ -19,6 +19,7 @@ use nimsync_time::Sleep;
 
 use crate::deadline::{Deadline, TimedOut, deadline_after};
 use crate::error::{FailureKind, GroupError, SpawnError, SpawnRefused, TaskFailure, TaskLabel};
+use crate::limit::Limiter;
 use crate::start::{StartError, StartSlot, Started, wait_started};
 use crate::token::CancelToken;
 
@@ -85,119 +86,13 @@ struct State<T, E> {
     unjoined: usize,
 }
 
-/// A limit on how many children run at once: a FIFO of waiting children.
-struct Limiter {
-    state: Mutex<LimitState>,
-}
-
-struct LimitState {
-    available: usize,
-    next_ticket: u64,
-    waiters: VecDeque<(u64, Waker)>,
-}
-
-impl Limiter {
-    /// Waits for a permit; the permit is returned when the guard drops.
-    fn acquire(self: &Arc<Self>) -> Acquire {
-        Acquire {
-            limiter: Arc::clone(self),
-            ticket: None,
-        }
-    }
-
-    fn release(&self) {
-        let waker = {
-            let mut st = locked(&self.state);
-            st.available += 1;
-            st.waiters.front().map(|(_, w)| w.clone())
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
-/// Waits its turn for a permit of a [`Limiter`].
-struct Acquire {
-    limiter: Arc<Limiter>,
-    ticket: Option<u64>,
-}
-
-/// A held permit.
-struct Permit(Arc<Limiter>);
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.0.release();
-    }
-}
-
-impl Future for Acquire {
-    type Output = Permit;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Permit> {
-        let this = self.get_mut();
-        let mut st = locked(&this.limiter.state);
-        let first = match this.ticket {
-            None => st.waiters.is_empty(),
-            Some(t) => st.waiters.front().is_some_and(|(f, _)| *f == t),
-        };
-        if first && st.available > 0 {
-            st.available -= 1;
-            if let Some(t) = this.ticket.take() {
-                st.waiters.retain(|(w, _)| *w != t);
-            }
-            // Releases wake the front waiter only; with permits left, the
-            // next waiter is now at the front and must hear about them.
-            let next = (st.available > 0)
-                .then(|| st.waiters.front().map(|(_, w)| w.clone()))
-                .flatten();
-            drop(st);
-            if let Some(w) = next {
-                w.wake();
-            }
-            return Poll::Ready(Permit(Arc::clone(&this.limiter)));
-        }
-        match this.ticket {
-            Some(t) => {
-                if let Some((_, w)) = st.waiters.iter_mut().find(|(x, _)| *x == t) {
-                    w.clone_from(cx.waker());
-                }
-            }
-            None => {
-                let t = st.next_ticket;
-                st.next_ticket += 1;
-                st.waiters.push_back((t, cx.waker().clone()));
-                this.ticket = Some(t);
-            }
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for Acquire {
-    fn drop(&mut self) {
-        let Some(t) = self.ticket.take() else { return };
-        let next = {
-            let mut st = locked(&self.limiter.state);
-            st.waiters.retain(|(w, _)| *w != t);
-            // A release may have woken this waiter: pass the turn on.
-            (st.available > 0)
-                .then(|| st.waiters.front().map(|(_, w)| w.clone()))
-                .flatten()
-        };
-        if let Some(w) = next {
-            w.wake();
-        }
-    }
-}
-
 /// What every handle of a group shares.
 struct Shared<T, E> {
     name: Option<Arc<str>>,
     policy: Policy,
     token: CancelToken,
     handle: Handle,
-    limiter: Option<Arc<Limiter>>,
+    limiter: Option<crate::sync::Arc<Limiter>>,
     /// The deadline in force for the children.
     deadline: Option<Deadline>,
     state: Mutex<State<T, E>>,
@@ -271,11 +166,14 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             index,
             shielded,
         };
-        let limiter = self.limiter.clone();
+        // The child's place in the limit's queue is taken here, under the
+        // lock that orders the spawns, not at its first poll: the workers
+        // may poll children in any order.
+        let acquire = self.limiter.as_ref().map(Limiter::enqueue);
         let child = async move {
             let report = report;
-            let _permit = match &limiter {
-                Some(l) => Some(l.acquire().await),
+            let _permit = match acquire {
+                Some(acquire) => Some(acquire.await),
                 None => None,
             };
             let out = fut.await;
@@ -482,15 +380,29 @@ impl<T, E> Builder<T, E> {
 
     /// Runs at most `n` children at once; the others wait, in spawn order.
     ///
+    /// A child takes its place in the queue when it is spawned, and each
+    /// permit a finishing child gives back goes to the oldest waiting
+    /// child, whichever worker polls the children first: children are
+    /// admitted in spawn order (with a limit of 1 they run one after the
+    /// other in spawn order). A waiting child that is aborted or dropped
+    /// gives up its place, or passes on the permit it was just handed.
+    ///
     /// # Panics
     /// If `n` is zero: no child could ever run.
     ///
     /// # Examples
     /// ```
+    /// use std::sync::{Arc, Mutex};
     /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
     /// # rt.block_on(async {
-    /// let group = nimsync_group::TaskGroup::<()>::builder().limit(4).build();
-    /// # drop(group);
+    /// let group = nimsync_group::TaskGroup::<()>::builder().limit(1).build();
+    /// let order = Arc::new(Mutex::new(Vec::new()));
+    /// for i in 0..5 {
+    ///     let order = Arc::clone(&order);
+    ///     group.spawn_ok(async move { order.lock().unwrap().push(i) }).unwrap();
+    /// }
+    /// group.join_all().await.unwrap();
+    /// assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4]);
     /// # });
     /// ```
     pub fn limit(mut self, n: usize) -> Self {
@@ -615,15 +527,7 @@ impl<T, E> Builder<T, E> {
                     .or_else(enclosing_token)
                     .map_or_else(CancelToken::new, |p| p.child()),
                 handle,
-                limiter: self.limit.map(|n| {
-                    Arc::new(Limiter {
-                        state: Mutex::new(LimitState {
-                            available: n,
-                            next_ticket: 0,
-                            waiters: VecDeque::new(),
-                        }),
-                    })
-                }),
+                limiter: self.limit.map(Limiter::new),
                 done: Mutex::new(VecDeque::new()),
                 first_failure: Mutex::new(None),
                 state: Mutex::new(State {

@@ -41,6 +41,7 @@
 mod deadline;
 mod error;
 mod group;
+mod limit;
 mod retry;
 mod start;
 mod sync;

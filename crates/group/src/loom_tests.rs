@@ -1,4 +1,5 @@
-//! Loom models of the cancel token's protocol (see the top of `token.rs`).
+//! Loom models of the cancel token's protocol (see the top of `token.rs`)
+//! and of the concurrency limit (`limit.rs`).
 //!
 //! Run with `cargo xtask loom` (RUSTFLAGS="--cfg loom"). Every model uses at
 //! most 3 threads. What each one guards against:
@@ -9,22 +10,30 @@
 //! - an unlink racing a cancel or other unlinks (a panic, or a parent/child
 //!   reference cycle left behind, which loom reports as a leaked `Arc`);
 //! - a descendant cut off from its ancestors by the drop of a token between
-//!   them.
+//!   them;
+//! - a limit's ticket served out of turn because it was polled first, a
+//!   permit lost (a waiter that never wakes: a deadlock) or duplicated (two
+//!   holders at once, or a free count above the limit) when a release races
+//!   the drop of the waiter it hands the permit to, or another release.
 //!
 //! Each model counts, in a plain static, the interleavings it exists for,
 //! and the test asserts afterwards that loom explored them.
 
-use core::future::Future;
+use core::future::{Future, poll_fn};
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use std::sync::Arc as StdArc;
-use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool as StdAtomicBool, AtomicUsize as StdAtomicUsize, Ordering::Relaxed,
+};
 use std::task::Wake;
 
 use loom::future::block_on;
+use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
+use crate::limit::{Acquire, Limiter, Permit};
 use crate::token::CancelToken;
 
 /// Checks `f` under loom with `LOOM_MAX_PREEMPTIONS` (2 when unset).
@@ -278,4 +287,224 @@ fn loom_grandchild_outlives_middle_handle() {
         block_on(leaf.cancelled());
         t.join().unwrap();
     });
+}
+
+// The concurrency limit.
+
+/// Waits for `acquire`'s permit with `block_on`, telling `first_poll`
+/// whether its first poll was ready; then holds the permit alone (checked
+/// with `holders`) while it draws its turn from `turns`, and releases it.
+/// Returns the turn.
+fn take_turn(
+    mut acquire: Acquire,
+    holders: &AtomicUsize,
+    turns: &AtomicUsize,
+    first_poll: impl FnOnce(bool),
+) -> usize {
+    let mut first_poll = Some(first_poll);
+    let permit = block_on(poll_fn(|cx| {
+        let polled = Pin::new(&mut acquire).poll(cx);
+        if let Some(f) = first_poll.take() {
+            f(polled.is_ready());
+        }
+        polled
+    }));
+    hold(permit, holders, || turns.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Runs `f` while holding `permit` as the only holder under a limit of 1.
+fn hold<R>(permit: Permit, holders: &AtomicUsize, f: impl FnOnce() -> R) -> R {
+    assert_eq!(
+        holders.fetch_add(1, Ordering::SeqCst),
+        0,
+        "two holders of the only permit"
+    );
+    let out = f();
+    holders.fetch_sub(1, Ordering::SeqCst);
+    drop(permit);
+    out
+}
+
+/// Checks that `limiter` (of `limit` permits, none held) is idle: every
+/// permit free, no one queued, and a fresh ticket served at once.
+fn assert_idle(limiter: &Arc<Limiter>, limit: usize) {
+    assert_eq!(
+        limiter.counts(),
+        (limit, 0),
+        "a permit was lost or duplicated, or a waiter left behind"
+    );
+    let noop = Waker::noop();
+    let mut fresh = Limiter::enqueue(limiter);
+    assert!(poll_once(&mut fresh, noop).is_ready());
+}
+
+#[test]
+fn loom_limiter_serves_tickets_in_order_whichever_is_polled_first() {
+    // Limit 1; tickets taken in order on the main thread (as spawns take
+    // them); the second and third are awaited on two other threads while
+    // the main thread uses and releases the first permit. The second must
+    // hold the permit before the third, whoever is polled first.
+    // 0: the second was served before its first poll, 1: its first poll
+    // waited and the hand-off woke it, 2: the third was polled (and
+    // waited) before the second was polled at all.
+    static SEEN: [StdAtomicUsize; 3] = [const { StdAtomicUsize::new(0) }; 3];
+    model(|| {
+        let limiter = Limiter::new(1);
+        let first = Limiter::enqueue(&limiter);
+        let second = Limiter::enqueue(&limiter);
+        let third = Limiter::enqueue(&limiter);
+        let holders = Arc::new(AtomicUsize::new(0));
+        let turns = Arc::new(AtomicUsize::new(0));
+        let second_polled = StdArc::new(StdAtomicBool::new(false));
+
+        let (h, t, polled) = (holders.clone(), turns.clone(), second_polled.clone());
+        let t2 = thread::spawn(move || {
+            take_turn(second, &h, &t, |ready| {
+                polled.store(true, Relaxed);
+                SEEN[usize::from(!ready)].fetch_add(1, Relaxed);
+            })
+        });
+        let (h, t) = (holders.clone(), turns.clone());
+        let t3 = thread::spawn(move || {
+            take_turn(third, &h, &t, |ready| {
+                assert!(!ready || second_polled.load(Relaxed));
+                if !second_polled.load(Relaxed) {
+                    SEEN[2].fetch_add(1, Relaxed);
+                }
+            })
+        });
+        let turn = take_turn(first, &holders, &turns, |ready| {
+            assert!(ready, "the first ticket took the free permit when enqueued");
+        });
+        assert_eq!(turn, 0);
+        assert_eq!(
+            t2.join().unwrap(),
+            1,
+            "the third ticket overtook the second"
+        );
+        assert_eq!(t3.join().unwrap(), 2);
+        assert_idle(&limiter, 1);
+    });
+    assert!(SEEN.iter().all(|s| s.load(Relaxed) > 0), "{SEEN:?}");
+}
+
+#[test]
+fn loom_limiter_waiter_dropped_while_handed_the_permit_passes_it_on() {
+    // Limit 1 and four tickets: the main thread holds the first permit and
+    // releases it; one thread polls the third ticket once and drops it;
+    // another awaits the second ticket, releases it, then awaits the
+    // fourth. The third is dropped before its turn (its slot must be
+    // skipped by the release that reaches it), or just after a release
+    // handed it the permit (the drop must pass the permit on), or it takes
+    // the permit at its poll. Whichever: the fourth is served last (else
+    // its `block_on` never returns: loom reports a deadlock), no permit is
+    // held twice, and the limiter ends with its one permit free.
+    // 0: the third was dropped unserved, 1: it was dropped served and
+    // passed the permit on, 2: its poll took the permit.
+    static SEEN: [StdAtomicUsize; 3] = [const { StdAtomicUsize::new(0) }; 3];
+    model(|| {
+        let limiter = Limiter::new(1);
+        let mut first = Limiter::enqueue(&limiter);
+        let second = Limiter::enqueue(&limiter);
+        let mut third = Limiter::enqueue(&limiter);
+        let fourth = Limiter::enqueue(&limiter);
+        let holders = Arc::new(AtomicUsize::new(0));
+        let turns = Arc::new(AtomicUsize::new(0));
+        let Poll::Ready(permit) = poll_once(&mut first, Waker::noop()) else {
+            panic!("the first ticket took the free permit when enqueued")
+        };
+
+        let (h, t) = (holders.clone(), turns.clone());
+        let dropper = thread::spawn(move || {
+            let counter = CountingWaker::new();
+            let waker = Waker::from(StdArc::clone(&counter));
+            let took = match poll_once(&mut third, &waker) {
+                Poll::Ready(permit) => {
+                    SEEN[2].fetch_add(1, Relaxed);
+                    Some(hold(permit, &h, || t.fetch_add(1, Ordering::SeqCst)))
+                }
+                Poll::Pending => {
+                    let passed_on = third.cancel();
+                    SEEN[usize::from(passed_on)].fetch_add(1, Relaxed);
+                    None
+                }
+            };
+            drop(third);
+            took
+        });
+        let (h, t) = (holders.clone(), turns.clone());
+        let waiter = thread::spawn(move || {
+            let second = take_turn(second, &h, &t, |_| ());
+            let fourth = take_turn(fourth, &h, &t, |_| ());
+            (second, fourth)
+        });
+        assert_eq!(
+            hold(permit, &holders, || turns.fetch_add(1, Ordering::SeqCst)),
+            0
+        );
+        let third = dropper.join().unwrap();
+        let (second, fourth) = waiter.join().unwrap();
+        assert_eq!(second, 1, "the second ticket was not served next");
+        if let Some(third) = third {
+            assert_eq!(third, 2, "the third ticket was served out of turn");
+        }
+        assert_eq!(
+            fourth,
+            2 + usize::from(third.is_some()),
+            "the fourth ticket was served out of turn"
+        );
+        assert_idle(&limiter, 1);
+    });
+    assert!(SEEN.iter().all(|s| s.load(Relaxed) > 0), "{SEEN:?}");
+}
+
+#[test]
+fn loom_limiter_concurrent_releases_serve_both_waiters() {
+    // Limit 2: two threads release the two permits at once while the main
+    // thread waits for the two queued tickets, the later one polled first.
+    // Both must be served (a release that frees its permit while a ticket
+    // is queued is a deadlock), the later never before the earlier.
+    // 0: the third ticket's first poll waited, 1: it found its permit,
+    // 2: the fourth's early poll found its permit (both releases done).
+    static SEEN: [StdAtomicUsize; 3] = [const { StdAtomicUsize::new(0) }; 3];
+    model(|| {
+        let limiter = Limiter::new(2);
+        let held = [Limiter::enqueue(&limiter), Limiter::enqueue(&limiter)];
+        let mut third = Limiter::enqueue(&limiter);
+        let mut fourth = Limiter::enqueue(&limiter);
+        let releases = held.map(|mut acquire| {
+            let Poll::Ready(permit) = poll_once(&mut acquire, Waker::noop()) else {
+                panic!("the first two tickets took the free permits")
+            };
+            thread::spawn(move || drop(permit))
+        });
+
+        let early = poll_once(&mut fourth, Waker::noop());
+        let counter = CountingWaker::new();
+        let waker = Waker::from(StdArc::clone(&counter));
+        let first_poll = poll_once(&mut third, &waker);
+        SEEN[usize::from(first_poll.is_ready())].fetch_add(1, Relaxed);
+        let third_ready = first_poll.is_ready();
+        let third = match first_poll {
+            Poll::Ready(permit) => permit,
+            Poll::Pending => block_on(third),
+        };
+        let fourth = match early {
+            Poll::Ready(permit) => {
+                SEEN[2].fetch_add(1, Relaxed);
+                assert!(third_ready, "the fourth ticket was served before the third");
+                permit
+            }
+            // Polled again by `block_on` with another waker: the hand-off
+            // must wake that one.
+            Poll::Pending => block_on(fourth),
+        };
+        assert_eq!(limiter.counts(), (0, 0));
+        drop((third, fourth));
+        for r in releases {
+            r.join().unwrap();
+        }
+        assert_idle(&limiter, 2);
+    });
+    assert!(SEEN.iter().all(|s| s.load(Relaxed) > 0), "{SEEN:?}");
 }

@@ -1,5 +1,6 @@
-//! The concurrency facade of the cancel token: loom's instrumented types
-//! under `cfg(loom)`, the standard library's otherwise.
+//! The concurrency facade of the cancel token and the concurrency limit:
+//! loom's instrumented types under `cfg(loom)`, the standard library's
+//! otherwise.
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
