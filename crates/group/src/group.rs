@@ -3,7 +3,6 @@
 use core::future::{Future, poll_fn};
 use core::pin::Pin;
 use core::task::Poll;
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
@@ -11,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use atomic_waker::AtomicWaker;
 use nimsync_scheduler::task::{self, Id};
 use nimsync_scheduler::{Handle, JoinError, JoinHandle};
 
@@ -19,6 +17,7 @@ use nimsync_time::Sleep;
 
 use crate::deadline::{Deadline, TimedOut, deadline_after};
 use crate::error::{FailureKind, GroupError, SpawnError, SpawnRefused, TaskFailure, TaskLabel};
+use crate::finished::Finished;
 use crate::limit::Limiter;
 use crate::start::{StartError, StartSlot, Started, wait_started};
 use crate::token::CancelToken;
@@ -96,14 +95,13 @@ struct Shared<T, E> {
     /// The deadline in force for the children.
     deadline: Option<Deadline>,
     state: Mutex<State<T, E>>,
-    /// Finished children not yet joined, in finishing order. A lock of its
-    /// own, so that finishing children do not contend with spawns; never
-    /// held while `state` is taken.
-    done: Mutex<VecDeque<usize>>,
+    /// Finished children not yet joined, in finishing order, and the
+    /// joiner waiting for them. A lock of its own, so that finishing
+    /// children do not contend with spawns; never held while `state` is
+    /// taken.
+    finished: Finished,
     /// The spawn index of the first child to fail (in time), once one has.
     first_failure: Mutex<Option<usize>>,
-    /// Wakes the joiner when a child finishes.
-    joiner: AtomicWaker,
     spawned: AtomicU64,
     completed: AtomicU64,
     failed: AtomicU64,
@@ -134,8 +132,7 @@ impl<T, E> Drop for Report<T, E> {
         if std::thread::panicking() {
             self.shared.child_failed(self.index, self.shielded);
         }
-        locked(&self.shared.done).push_back(self.index);
-        self.shared.joiner.wake();
+        self.shared.finished.push(self.index);
     }
 }
 
@@ -528,14 +525,13 @@ impl<T, E> Builder<T, E> {
                     .map_or_else(CancelToken::new, |p| p.child()),
                 handle,
                 limiter: self.limit.map(Limiter::new),
-                done: Mutex::new(VecDeque::new()),
+                finished: Finished::new(),
                 first_failure: Mutex::new(None),
                 state: Mutex::new(State {
                     closed: false,
                     children: Vec::new(),
                     unjoined: 0,
                 }),
-                joiner: AtomicWaker::new(),
                 spawned: AtomicU64::new(0),
                 completed: AtomicU64::new(0),
                 failed: AtomicU64::new(0),
@@ -837,19 +833,12 @@ where
                 let shared = &self.shared;
                 let timer = &mut self.timer;
                 let step = poll_fn(|cx| {
-                    // The `done` lock is released before the `state` lock is
-                    // taken: a spawn holds `state` while the runtime may drop
-                    // a refused child, whose report then takes `done`.
-                    let popped = {
-                        let mut done = locked(&shared.done);
-                        let popped = done.pop_front();
-                        if popped.is_none() {
-                            // Registered under the `done` lock: a child's
-                            // report pushes under it, then wakes.
-                            shared.joiner.register(cx.waker());
-                        }
-                        popped
-                    };
+                    // The `finished` lock is released before the `state`
+                    // lock is taken: a spawn holds `state` while the runtime
+                    // may drop a refused child, whose report then takes
+                    // `finished`. A child reported after this pop found
+                    // nothing wakes the waker registered with it.
+                    let popped = shared.finished.pop_or_register(cx.waker());
                     {
                         let mut st = locked(&shared.state);
                         if let Some(index) = popped {

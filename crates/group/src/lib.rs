@@ -40,6 +40,7 @@
 
 mod deadline;
 mod error;
+mod finished;
 mod group;
 mod limit;
 mod retry;

@@ -1,5 +1,6 @@
-//! Loom models of the cancel token's protocol (see the top of `token.rs`)
-//! and of the concurrency limit (`limit.rs`).
+//! Loom models of the cancel token's protocol (see the top of `token.rs`),
+//! of the concurrency limit (`limit.rs`) and of the queue of finished
+//! children that `join_next` waits on (`finished.rs`).
 //!
 //! Run with `cargo xtask loom` (RUSTFLAGS="--cfg loom"). Every model uses at
 //! most 3 threads. What each one guards against:
@@ -14,7 +15,9 @@
 //! - a limit's ticket served out of turn because it was polled first, a
 //!   permit lost (a waiter that never wakes: a deadlock) or duplicated (two
 //!   holders at once, or a free count above the limit) when a release races
-//!   the drop of the waiter it hands the permit to, or another release.
+//!   the drop of the waiter it hands the permit to, or another release;
+//! - a child's finish missed by a `join_next` registering at the same time,
+//!   or waking the waker of a `join_next` that was replaced.
 //!
 //! Each model counts, in a plain static, the interleavings it exists for,
 //! and the test asserts afterwards that loom explored them.
@@ -33,6 +36,7 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
+use crate::finished::Finished;
 use crate::limit::{Acquire, Limiter, Permit};
 use crate::token::CancelToken;
 
@@ -505,6 +509,86 @@ fn loom_limiter_concurrent_releases_serve_both_waiters() {
             r.join().unwrap();
         }
         assert_idle(&limiter, 2);
+    });
+    assert!(SEEN.iter().all(|s| s.load(Relaxed) > 0), "{SEEN:?}");
+}
+
+// The queue of finished children.
+
+/// Waits on `finished` as `join_next` does: pops, or registers and waits.
+fn next_finished(finished: &Finished) -> usize {
+    block_on(poll_fn(|cx| match finished.pop_or_register(cx.waker()) {
+        Some(index) => Poll::Ready(index),
+        None => Poll::Pending,
+    }))
+}
+
+#[test]
+fn loom_join_next_sees_children_finishing_while_it_registers() {
+    // Two children finish on two threads while the joiner waits for both:
+    // a finish between the joiner's empty pop and its registration would
+    // be lost (loom reports the joiner's `block_on` as a deadlock).
+    // 0: a wait found a child already finished, 1: a wait found none and
+    // went to sleep until a finish.
+    static SEEN: [StdAtomicUsize; 2] = [const { StdAtomicUsize::new(0) }; 2];
+    model(|| {
+        let finished = Arc::new(Finished::new());
+        let children: Vec<_> = (0..2)
+            .map(|index| {
+                let finished = Arc::clone(&finished);
+                thread::spawn(move || finished.push(index))
+            })
+            .collect();
+        let mut joined = Vec::new();
+        while joined.len() < 2 {
+            let counter = CountingWaker::new();
+            let waker = Waker::from(StdArc::clone(&counter));
+            let index = match finished.pop_or_register(&waker) {
+                Some(index) => {
+                    SEEN[0].fetch_add(1, Relaxed);
+                    index
+                }
+                None => {
+                    SEEN[1].fetch_add(1, Relaxed);
+                    next_finished(&finished)
+                }
+            };
+            joined.push(index);
+        }
+        joined.sort_unstable();
+        assert_eq!(joined, [0, 1]);
+        for c in children {
+            c.join().unwrap();
+        }
+        assert_eq!(finished.pop_or_register(Waker::noop()), None);
+    });
+    assert!(SEEN.iter().all(|s| s.load(Relaxed) > 0), "{SEEN:?}");
+}
+
+#[test]
+fn loom_a_finish_wakes_the_joiner_that_replaced_a_dropped_one() {
+    // A `join_next` registers and is dropped (raced against a timeout, say);
+    // a new one, with another waker, waits while the child finishes. The
+    // finish must wake the new waker, whether it comes before or after the
+    // replacement.
+    // 0: the finish woke the dropped joiner's waker, 1: it woke the new
+    // one, 2: the first poll already found it.
+    static SEEN: [StdAtomicUsize; 3] = [const { StdAtomicUsize::new(0) }; 3];
+    model(|| {
+        let finished = Arc::new(Finished::new());
+        let f = Arc::clone(&finished);
+        let child = thread::spawn(move || f.push(7));
+        let stale = CountingWaker::new();
+        let popped = finished.pop_or_register(&Waker::from(StdArc::clone(&stale)));
+        let index = popped.unwrap_or_else(|| next_finished(&finished));
+        assert_eq!(index, 7);
+        child.join().unwrap();
+        let seen = match (popped, stale.wakes()) {
+            (Some(_), _) => 2,
+            (None, 0) => 1,
+            (None, _) => 0,
+        };
+        SEEN[seen].fetch_add(1, Relaxed);
     });
     assert!(SEEN.iter().all(|s| s.load(Relaxed) > 0), "{SEEN:?}");
 }

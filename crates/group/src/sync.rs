@@ -1,6 +1,6 @@
-//! The concurrency facade of the cancel token and the concurrency limit:
-//! loom's instrumented types under `cfg(loom)`, the standard library's
-//! otherwise.
+//! The concurrency facade of the cancel token, the concurrency limit and
+//! the queue of finished children: loom's instrumented types under
+//! `cfg(loom)`, the standard library's otherwise.
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
