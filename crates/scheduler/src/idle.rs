@@ -53,10 +53,10 @@ impl Idle {
         self.pop_sleeper(avoid)
     }
 
-    /// Pops a parked worker regardless of searchers (for timers); it counts
-    /// as searching. The most recently parked one is taken, except `avoid`
-    /// (the timer driver) while another one is parked.
-    pub(crate) fn pop_sleeper(&self, avoid: Option<usize>) -> Option<usize> {
+    /// Pops a parked worker; it counts as searching. The most recently
+    /// parked one is taken, except `avoid` (the timer driver) while another
+    /// one is parked.
+    fn pop_sleeper(&self, avoid: Option<usize>) -> Option<usize> {
         let mut sleepers = self.sleepers();
         let at = sleepers
             .iter()

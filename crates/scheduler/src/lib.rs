@@ -33,8 +33,11 @@
 //! - **Parking** without lost wake-ups and without periodic wake-ups: an idle
 //!   worker sleeps until woken, or until the next timer deadline when it
 //!   drives the timers.
-//! - **Timers**: nimsync-time's wheel (re-exported as [`time`]) is driven by
-//!   the runtime's parked workers while the runtime lives.
+//! - **Timers**: nimsync-time's timers (re-exported as [`time`]). The
+//!   parked worker that holds the timer-driver role helps turn the wheel,
+//!   so a task's timer usually fires on a worker; nimsync-time's own timer
+//!   thread fires every timer on time regardless, so busy workers delay no
+//!   timer, in the runtime or elsewhere in the process.
 //! - **Tasks**: [`JoinHandle`] with `abort`, task names and ids, task-local
 //!   values ([`task_local!`]), [`spawn_blocking`], [`spawn_local`] for
 //!   `!Send` futures, panics caught per task ([`JoinError`]).
@@ -76,7 +79,7 @@ pub use metrics::{RuntimeMetrics, SlowPoll};
 pub use runtime::{Builder, Handle, Runtime, VictimSelection};
 pub use yield_now::yield_now;
 
-/// nimsync-time's timers, driven by the runtime while it lives.
+/// nimsync-time's timers; the runtime's parked workers help turn the wheel.
 pub use nimsync_time as time;
 
 /// Spawns a task on the current runtime.

@@ -47,9 +47,10 @@ pub struct RuntimeMetrics {
     pub steal_attempts: u64,
     /// Times workers parked.
     pub parks: u64,
-    /// Times a worker was unparked to take new work or to drive timers.
+    /// Times a worker was unparked to take new work.
     pub unparks: u64,
-    /// Timer-wheel turns done by workers.
+    /// Timer-wheel turns done by workers (the parked timer driver's; the
+    /// timer thread's turns are not counted).
     pub timer_turns: u64,
     /// Polls longer than the slow-poll threshold (0 unless enabled).
     pub slow_polls: u64,

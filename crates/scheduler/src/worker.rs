@@ -17,8 +17,11 @@
 //! successful steals first, then the others from a random start), then from
 //! the injector; at most half of the workers search at once (see
 //! [`Idle`]). A worker that finds nothing parks; the one that parks holding
-//! the timer-driver role turns nimsync-time's wheel and sleeps only until
-//! the next deadline, the others sleep until woken.
+//! the timer-driver role helps turn nimsync-time's wheel and sleeps only
+//! until the next deadline, the others sleep until woken. Helping is
+//! opportunistic: nimsync-time's own timer thread fires every timer on time
+//! whatever the workers do, so a worker stuck in a long poll delays no
+//! timer, in the runtime or elsewhere in the process.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -43,8 +46,7 @@ use crate::sync::Locked;
 /// it goes to the back of the local queue.
 pub(crate) const MAX_LIFO_STREAK: u32 = 3;
 
-/// Every this many ticks a worker looks at the global queue first and checks
-/// whether a timer is due.
+/// Every this many ticks a worker looks at the global queue first.
 pub(crate) const GLOBAL_INTERVAL: u32 = 61;
 
 /// Per-worker counters, written by their worker (and `unparks` by
@@ -116,7 +118,7 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     /// The `spawn_blocking` pool.
     pub(crate) blocking: BlockingPool,
-    /// The timer hook, detached at shutdown.
+    /// The timer hook the parked timer driver turns, detached at shutdown.
     pub(crate) timer: Mutex<Option<nimsync_time::driver::Hook>>,
     /// 1 + the index of the worker parked as the timer driver, or 0.
     pub(crate) timer_driver: AtomicUsize,
@@ -154,7 +156,8 @@ impl Shared {
     }
 
     /// The worker parked as the timer driver, if any: notifiers wake
-    /// another sleeper first, so the timers keep their driver.
+    /// another sleeper first, so it stays parked until the next deadline
+    /// and fires that timer on the worker that runs its task.
     fn timer_driver_index(&self) -> Option<usize> {
         self.timer_driver.load(Ordering::Relaxed).checked_sub(1)
     }
@@ -179,27 +182,16 @@ impl Shared {
         }
     }
 
-    /// Wakes whoever drives the timer wheel (the hook's unpark callback).
-    pub(crate) fn unpark_timer_driver(&self) {
-        match self.timer_driver.load(Ordering::SeqCst) {
-            0 => {
-                if let Some(index) = self.idle.pop_sleeper(None) {
-                    self.unpark(index);
-                }
-            }
-            driver => self.workers[driver - 1].unparker.unpark(),
-        }
-    }
-
-    /// Turns the timer wheel if a timer is due (for busy workers).
-    fn turn_timers_if_due(&self, counters: &Counters) {
+    /// Turns the timer wheel through the runtime's hook; `only_if_due`
+    /// skips the lock when no timer is due. Returns the next deadline.
+    fn turn_timers(&self, counters: &Counters, only_if_due: bool) -> Option<Instant> {
         let timer = self.timer.locked();
-        if let Some(hook) = timer.as_ref() {
-            if hook.is_due() {
-                hook.turn();
-                bump(&counters.timer_turns);
-            }
+        let hook = timer.as_ref()?;
+        if only_if_due && !hook.is_due() {
+            return None;
         }
+        bump(&counters.timer_turns);
+        hook.turn()
     }
 
     /// Whether any queue a worker can take from holds a task.
@@ -394,7 +386,6 @@ impl WorkerCtx {
             countdown
         });
         if countdown == 0 {
-            self.shared.turn_timers_if_due(&self.me().counters);
             if let Some(task) = self.pop_global().or_else(|| self.local_tasks.pop()) {
                 return Some(task);
             }
@@ -537,8 +528,15 @@ impl WorkerCtx {
     }
 
     /// Parks until woken (or until the next timer deadline when this worker
-    /// drives the timers). `woken` reports a pending wake-up that must not
+    /// is the timer driver). `woken` reports a pending wake-up that must not
     /// be slept through (the main future of a current-thread `block_on`).
+    ///
+    /// One parked worker at a time is the timer driver: it turns the wheel
+    /// before it parks and parks no later than the next deadline, so a
+    /// timer of this runtime's tasks fires on a worker that runs the task.
+    /// That is all it does for the timers: nimsync-time's timer thread
+    /// fires every timer on time by itself, so nothing is handed on when
+    /// the driver goes back to work.
     pub(crate) fn park(&self, woken: &dyn Fn() -> bool) {
         let shared = &self.shared;
         let index = self.core.index;
@@ -559,13 +557,7 @@ impl WorkerCtx {
             .compare_exchange(0, index + 1, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok();
         if driver {
-            let next = {
-                let timer = shared.timer.locked();
-                timer.as_ref().and_then(|hook| {
-                    bump(&counters.timer_turns);
-                    hook.turn()
-                })
-            };
+            let next = shared.turn_timers(counters, false);
             // Timers fired by the turn may have queued tasks on this worker.
             if self.me().lifo.is_empty() && self.core.local.is_empty() {
                 match next {
@@ -574,24 +566,11 @@ impl WorkerCtx {
                 }
             }
             shared.timer_driver.store(0, Ordering::SeqCst);
-            let pending = {
-                let timer = shared.timer.locked();
-                timer.as_ref().and_then(|hook| {
-                    bump(&counters.timer_turns);
-                    hook.turn()
-                })
-            };
+            // Woken at the deadline: fire it here (the timer thread may
+            // have beaten this worker to it; then nothing is due).
+            shared.turn_timers(counters, true);
             if !shared.idle.unregister(index) {
                 self.searching.set(true);
-            }
-            if pending.is_some() {
-                // Timers are still armed and this worker goes back to work:
-                // hand the driver role to a parked worker (it takes the
-                // role when it parks again), so the timers are not left
-                // waiting for this worker's next park.
-                if let Some(next_driver) = shared.idle.pop_sleeper(None) {
-                    shared.unpark(next_driver);
-                }
             }
             return;
         }
@@ -646,20 +625,12 @@ pub(crate) fn run_hook(hook: &(dyn Fn() + Send + Sync), what: &str) {
 }
 
 /// Attaches `shared`'s timer hook: while it is attached, the runtime's
-/// parked workers drive nimsync-time's wheel.
-pub(crate) fn attach_timer(shared: &Arc<Shared>) {
-    let weak = Arc::downgrade(shared);
-    let hook = nimsync_time::driver::attach(move || {
-        if let Some(shared) = weak.upgrade() {
-            shared.unpark_timer_driver();
-        }
-    });
-    let old = shared.timer.locked().replace(hook);
-    drop(old);
+/// parked timer driver helps turn nimsync-time's wheel.
+pub(crate) fn attach_timer(shared: &Shared) {
+    *shared.timer.locked() = Some(nimsync_time::driver::attach());
 }
 
-/// Detaches `shared`'s timer hook: the timer thread drives the wheel again.
+/// Detaches `shared`'s timer hook: the runtime stops turning the wheel.
 pub(crate) fn detach_timer(shared: &Shared) {
-    let hook = shared.timer.locked().take();
-    drop(hook);
+    *shared.timer.locked() = None;
 }

@@ -1,10 +1,8 @@
 //! Runtime metrics and slow-poll reports.
 //!
-//! Every test here takes [`SERIAL`]: the idle test checks that nothing
-//! wakes a settled runtime, and the process-wide timer wheel wakes every
-//! runtime's timer driver when any runtime in the process is dropped, so no
-//! other runtime may come or go while it measures. No test here uses
-//! timers.
+//! Every test here takes [`SERIAL`]: the idle tests check that nothing
+//! wakes a settled runtime, and a test that runs tasks meanwhile would load
+//! the machine the measurement runs on. No test here uses timers.
 
 mod common;
 

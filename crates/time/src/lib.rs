@@ -3,9 +3,11 @@
 //! The timers sit on one process-wide hashed timer wheel with 1 ms ticks.
 //! They only use [`Waker`](core::task::Waker)s, so they work under any
 //! executor (nimsync-scheduler, tokio, smol, `futures_lite::future::block_on`
-//! or a hand-written loop). By default a background thread, started when the
-//! first timer is armed, turns the wheel; a runtime can drive it from its own
-//! park loop instead through a [`driver::Hook`].
+//! or a hand-written loop). A background thread, started when the first
+//! timer is armed, turns the wheel; a runtime can help turn it from its own
+//! park loop through a [`driver::Hook`], but never takes the thread's place,
+//! so no executor's busy threads delay the timers of the rest of the
+//! process.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -29,7 +31,9 @@
 //! # Guarantees
 //! - **Never early.** A timer for instant `t` completes at or after `t`.
 //! - **At most one tick late**, plus the OS's scheduling latency: deadlines
-//!   are rounded up to the next 1 ms tick.
+//!   are rounded up to the next 1 ms tick. This holds whatever the
+//!   runtimes of the process do: the timer thread fires every timer that no
+//!   runtime fired first.
 //! - **Cheap to drop and reset.** A timer is armed when first polled;
 //!   dropping or resetting it before it fires is O(1) (a slab node unlinked
 //!   from a slot's list, under one short lock).

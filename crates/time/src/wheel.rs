@@ -167,11 +167,11 @@ impl Clock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Inserted {
     /// The timer is linked under this key. `earlier` says the deadline is
-    /// before the time the driver planned to wake: wake the driver.
+    /// before the time the timer thread planned to wake: wake it.
     Linked {
         /// The node's key.
         key: Key,
-        /// Whether the driver must be woken to honour the new deadline.
+        /// Whether the timer thread must be woken to honour the new deadline.
         earlier: bool,
     },
     /// The deadline has passed already: the entry was marked fired and not
@@ -196,7 +196,9 @@ pub(crate) struct Wheel {
     len: usize,
     /// A lower bound of the earliest deadline, or [`NEVER`].
     next: u64,
-    /// The tick the driver plans to wake at, or [`NEVER`].
+    /// The tick the timer thread plans to wake at, or [`NEVER`] (it sleeps
+    /// until unparked). Lowered by insertions before it; raised only by the
+    /// timer thread's own turn (see the driver module's protocol).
     wake_at: u64,
 }
 
@@ -216,6 +218,7 @@ impl Wheel {
     }
 
     /// The number of armed timers.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -226,8 +229,8 @@ impl Wheel {
         self.next
     }
 
-    /// Records the tick the driver will wake at ([`NEVER`]: only when
-    /// woken). Later insertions before it report `earlier`.
+    /// Records the tick the timer thread will wake at ([`NEVER`]: only
+    /// when unparked). Later insertions before it report `earlier`.
     pub(crate) fn set_wake_at(&mut self, tick: u64) {
         self.wake_at = tick;
     }

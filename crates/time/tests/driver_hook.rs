@@ -1,11 +1,10 @@
-//! Integration tests of `nimsync_time::driver`: a runtime driving the wheel
-//! through a [`Hook`] instead of the background timer thread.
+//! Integration tests of `nimsync_time::driver`: a runtime helping to turn
+//! the wheel through a [`Hook`], beside the timer thread, which never
+//! stands down.
 //!
-//! A hook is process-global (while one is attached the timer thread stands
-//! down), so this file is its own test binary and runs every scenario, in a
-//! fixed order, from one `#[test]` function. The order matters: no timer is
-//! armed in this process before the first hook is attached, so the timer
-//! thread has not started until the hooks are gone.
+//! `Hook::turn` reports the earliest deadline of the whole process, so this
+//! file is its own test binary and runs every scenario, in a fixed order,
+//! from one `#[test]` function: no other test arms timers meanwhile.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +18,10 @@ use std::time::{Duration, Instant};
 use futures_lite::future::block_on;
 use nimsync_time::driver::{self, Hook};
 use nimsync_time::{Sleep, interval, sleep, sleep_until, timeout};
+
+/// How long a scenario may take before it counts as hung. Generous: the
+/// machine may be busy with other builds.
+const HANG: Duration = Duration::from_secs(10);
 
 /// A waker that counts its wake-ups.
 struct CountingWake(AtomicUsize);
@@ -38,40 +41,37 @@ fn poll(sleep: &mut Sleep, cx: &mut Context<'_>) -> Poll<()> {
     Pin::new(sleep).poll(cx)
 }
 
-/// Lets the clock pass `deadline` by a few ticks (no turn happens meanwhile).
-fn wait_past(deadline: Instant) {
-    let target = deadline + ms(3);
-    let now = Instant::now();
-    if target > now {
-        thread::sleep(target - now);
-    }
+/// Runs `f` on its own thread; fails if it has not returned after [`HANG`].
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(HANG)
+        .unwrap_or_else(|_| panic!("{what} did not finish within {HANG:?}"))
 }
 
-/// Every driver-hook scenario, in order, in one test: a hook is global.
+/// Every driver-hook scenario, in order, in one test (see the file docs).
 #[test]
 fn driver_hook_scenarios() {
-    park_loop_runtime_drives_the_timers();
-    let stale = manual_turns_fire_only_when_turned();
-    timer_thread_starts_after_the_last_hook_is_dropped(stale);
-    running_timer_thread_stands_down_while_a_hook_is_attached();
+    park_loop_helper_sees_timers_fire_never_early();
+    turn_reports_the_earliest_deadline_of_the_process();
+    an_unturned_hook_holds_up_no_timer();
+    timers_fire_while_the_helper_thread_is_busy();
+    hooks_come_and_go_without_touching_the_timer_thread();
 }
 
 /// A runtime thread that turns its hook and parks until the returned
-/// deadline (woken early by the hook's unpark callback) completes sleeps,
-/// timeouts and intervals awaited on another thread, never early.
-fn park_loop_runtime_drives_the_timers() {
+/// deadline sees sleeps, timeouts and intervals awaited on another thread
+/// complete, never early.
+fn park_loop_helper_sees_timers_fire_never_early() {
     let stop = Arc::new(AtomicBool::new(false));
-    let unparks = Arc::new(AtomicUsize::new(0));
     let turns = Arc::new(AtomicUsize::new(0));
     let (attached_tx, attached_rx) = mpsc::channel();
     let runtime = {
-        let (stop, unparks, turns) = (Arc::clone(&stop), Arc::clone(&unparks), Arc::clone(&turns));
+        let (stop, turns) = (Arc::clone(&stop), Arc::clone(&turns));
         thread::spawn(move || {
-            let me = thread::current();
-            let hook: Hook = driver::attach(move || {
-                unparks.fetch_add(1, Ordering::SeqCst);
-                me.unpark();
-            });
+            let hook: Hook = driver::attach();
             attached_tx.send(()).unwrap();
             while !stop.load(Ordering::SeqCst) {
                 turns.fetch_add(1, Ordering::SeqCst);
@@ -79,10 +79,11 @@ fn park_loop_runtime_drives_the_timers() {
                     Some(next) => {
                         thread::park_timeout(next.saturating_duration_since(Instant::now()))
                     }
-                    None => thread::park(),
+                    // Nothing armed: wait for the test's stop (or a short
+                    // while, to turn again for the next timer).
+                    None => thread::park_timeout(ms(1)),
                 }
             }
-            drop(hook);
         })
     };
     attached_rx.recv().unwrap();
@@ -91,7 +92,7 @@ fn park_loop_runtime_drives_the_timers() {
         for length in [3, 1, 7, 0, 5] {
             let deadline = Instant::now() + ms(length);
             sleep_until(deadline).await;
-            assert!(Instant::now() >= deadline, "a hook-driven sleep came early");
+            assert!(Instant::now() >= deadline, "a sleep came early");
         }
         let t = timeout(ms(4), std::future::pending::<()>());
         let deadline = t.deadline();
@@ -103,10 +104,6 @@ fn park_loop_runtime_drives_the_timers() {
             assert_eq!(every.tick().await, first + ms(2) * k);
         }
     });
-    assert!(
-        unparks.load(Ordering::SeqCst) >= 1,
-        "arming a timer never called the hook's unpark callback"
-    );
     assert!(turns.load(Ordering::SeqCst) >= 2);
 
     stop.store(true, Ordering::SeqCst);
@@ -114,20 +111,10 @@ fn park_loop_runtime_drives_the_timers() {
     runtime.join().unwrap();
 }
 
-/// While a hook is attached and nobody turns it, a sleep stays pending past
-/// its deadline; `turn` fires it and returns the next deadline; `unpark` is
-/// called only for timers earlier than the planned wake-up; `is_due` tracks
-/// the due timer. Returns the planned wake-up the hook leaves behind.
-fn manual_turns_fire_only_when_turned() -> Instant {
-    let unparks = Arc::new(AtomicUsize::new(0));
-    let hook = {
-        let unparks = Arc::clone(&unparks);
-        let me = thread::current();
-        driver::attach(move || {
-            unparks.fetch_add(1, Ordering::SeqCst);
-            me.unpark();
-        })
-    };
+/// `turn` returns the earliest deadline armed in the process (rounded up to
+/// its tick), follows earlier timers, and is `None` with nothing armed.
+fn turn_reports_the_earliest_deadline_of_the_process() {
+    let hook = driver::attach();
     assert_eq!(hook.turn(), None, "no timer is armed");
     assert!(!hook.is_due());
     assert!(format!("{hook:?}").contains("Hook"));
@@ -135,100 +122,98 @@ fn manual_turns_fire_only_when_turned() -> Instant {
     let counter = Arc::new(CountingWake(AtomicUsize::new(0)));
     let waker = Waker::from(Arc::clone(&counter));
     let mut cx = Context::from_waker(&waker);
-    let wakes = || counter.0.load(Ordering::SeqCst);
 
-    // The first timer after attaching always reaches the hook.
-    let mut long = sleep(ms(300));
+    let mut long = sleep(ms(3_000));
     assert!(poll(&mut long, &mut cx).is_pending());
-    assert_eq!(unparks.load(Ordering::SeqCst), 1);
     let planned = hook.turn().expect("a timer is armed");
-    assert!(
-        planned >= long.deadline(),
-        "turn planned a wake-up before the deadline"
-    );
+    assert!(planned >= long.deadline(), "turn reported a deadline early");
     assert!(planned <= long.deadline() + ms(2));
-    assert!(!hook.is_due());
 
-    // A timer later than the planned wake-up does not need it.
-    let mut later = sleep(ms(600));
+    let mut later = sleep(ms(6_000));
     assert!(poll(&mut later, &mut cx).is_pending());
     assert_eq!(
-        unparks.load(Ordering::SeqCst),
-        1,
-        "unpark for a later timer"
+        hook.turn(),
+        Some(planned),
+        "a later timer moved the deadline"
     );
 
-    // An earlier one does.
-    let mut short = sleep(ms(20));
+    let mut short = sleep(ms(200));
     assert!(poll(&mut short, &mut cx).is_pending());
-    assert_eq!(
-        unparks.load(Ordering::SeqCst),
-        2,
-        "no unpark for an earlier timer"
-    );
+    let next = hook.turn().expect("three timers are armed");
+    assert!(next >= short.deadline());
+    assert!(next <= short.deadline() + ms(2));
 
-    // Past its deadline, unturned: still pending, not woken, but due.
-    wait_past(short.deadline());
-    assert!(hook.is_due());
-    assert!(
-        poll(&mut short, &mut cx).is_pending(),
-        "fired without a turn"
-    );
-    assert_eq!(wakes(), 0);
-
-    // The turn fires it and plans the next wake-up at the long sleep.
-    let next = hook.turn().expect("two timers are still armed");
-    assert_eq!(wakes(), 1, "the turn did not wake the due sleep");
-    assert!(next >= long.deadline());
-    assert!(next <= long.deadline() + ms(2));
-    assert!(!hook.is_due());
-    assert_eq!(poll(&mut short, &mut cx), Poll::Ready(()));
+    // Nobody but the timer thread turns now: the short sleep still fires.
+    while poll(&mut short, &mut cx).is_pending() {
+        thread::park_timeout(ms(5));
+    }
     assert!(Instant::now() >= short.deadline());
+    assert_eq!(counter.0.load(Ordering::SeqCst), 1, "woken once");
+    assert_eq!(hook.turn(), Some(planned), "the long sleep is next again");
     assert!(poll(&mut long, &mut cx).is_pending());
-
     drop(long);
     drop(later);
-    drop(hook);
-    next
+    assert_eq!(hook.turn(), None, "dropped timers are disarmed");
 }
 
-/// With no timer thread started yet and the last hook dropped, a sleep due
-/// after the wake-up that hook had planned (`stale`) starts the timer thread
-/// and completes under `block_on` without any turn.
-fn timer_thread_starts_after_the_last_hook_is_dropped(stale: Instant) {
-    let deadline = stale.max(Instant::now()) + ms(20);
-    block_on(sleep_until(deadline));
-    assert!(Instant::now() >= deadline);
+/// A hook that is attached and never turned (a runtime whose threads never
+/// park) holds up no timer: the timer thread fires them all on time.
+fn an_unturned_hook_holds_up_no_timer() {
+    let hook = driver::attach();
+    let took = within("a sleep beside an unturned hook", || {
+        let start = Instant::now();
+        block_on(sleep(ms(10)));
+        start.elapsed()
+    });
+    assert!(took >= ms(10), "the sleep came early: {took:?}");
     let deadline = Instant::now() + ms(5);
     block_on(sleep_until(deadline));
     assert!(Instant::now() >= deadline);
+    assert!(!hook.is_due(), "the timer thread fired everything");
 }
 
-/// With the timer thread running, attaching a hook makes it stand down (a
-/// sleep stays pending past its deadline); dropping the hook hands the wheel
-/// back to it and the sleep completes without a turn.
-fn running_timer_thread_stands_down_while_a_hook_is_attached() {
-    let unparks = Arc::new(AtomicUsize::new(0));
-    let hook = {
-        let unparks = Arc::clone(&unparks);
-        driver::attach(move || {
-            unparks.fetch_add(1, Ordering::SeqCst);
-        })
-    };
-    let mut cx = Context::from_waker(Waker::noop());
-    let mut nap = sleep(ms(10));
-    assert!(poll(&mut nap, &mut cx).is_pending());
-    assert_eq!(
-        unparks.load(Ordering::SeqCst),
-        1,
-        "the hook, not the thread, was told"
-    );
-    wait_past(nap.deadline());
+/// While the thread that helps turn the wheel is stuck in a long stretch of
+/// work (as a worker in a long poll is), short sleeps on other threads fire
+/// long before it ends.
+fn timers_fire_while_the_helper_thread_is_busy() {
+    let (parked_tx, parked_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let helper = thread::spawn(move || {
+        let hook = driver::attach();
+        // One turn, as a worker does before it parks, then busy until told.
+        hook.turn();
+        parked_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+        hook.turn();
+    });
+    parked_rx.recv().unwrap();
+    let took = within("a sleep beside a busy helper", || {
+        let start = Instant::now();
+        block_on(sleep(ms(10)));
+        start.elapsed()
+    });
+    release_tx.send(()).unwrap();
+    helper.join().unwrap();
+    assert!(took >= ms(10));
     assert!(
-        poll(&mut nap, &mut cx).is_pending(),
-        "the timer thread did not stand down"
+        took < Duration::from_secs(1),
+        "a 10 ms sleep waited for the busy helper: {took:?}"
     );
-    drop(hook);
-    block_on(&mut nap);
-    assert!(Instant::now() >= nap.deadline());
+}
+
+/// Attaching and dropping many hooks, also while timers are armed, never
+/// disturbs the timer thread.
+fn hooks_come_and_go_without_touching_the_timer_thread() {
+    let mut nap = sleep(ms(20));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(poll(&mut nap, &mut cx).is_pending());
+    for _ in 0..100 {
+        let hook = driver::attach();
+        if hook.is_due() {
+            hook.turn();
+        }
+    }
+    let deadline = nap.deadline();
+    within("a sleep after hooks came and went", move || block_on(nap));
+    assert!(Instant::now() >= deadline);
 }
