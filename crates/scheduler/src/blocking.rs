@@ -4,7 +4,6 @@
 //! closures one at a time, and exit after [`KEEP_ALIVE`] without work.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -186,8 +185,7 @@ fn blocking_thread(shared: &Arc<Shared>) {
         // or by the timeout, stands in for the thread it was sent to, which
         // then finds its claim gone and waits again).
         state.notified = state.notified.saturating_sub(1);
-        if timeout.timed_out() && state.queue.is_empty() && !shared.shutdown.load(Ordering::Relaxed)
-        {
+        if timeout.timed_out() && state.queue.is_empty() && !shared.gate.is_shutting_down() {
             break;
         }
     }

@@ -45,6 +45,14 @@ impl Idle {
     /// the worker to unpark.
     pub(crate) fn worker_to_notify(&self, avoid: Option<usize>) -> Option<usize> {
         fence(Ordering::SeqCst);
+        self.worker_to_notify_after_fence(avoid)
+    }
+
+    /// [`Idle::worker_to_notify`] for a caller that has already issued the
+    /// `SeqCst` fence after publishing its work (the shutdown gate's push
+    /// does: one fence serves both protocols).
+    #[inline]
+    pub(crate) fn worker_to_notify_after_fence(&self, avoid: Option<usize>) -> Option<usize> {
         if self.num_searching.load(Ordering::SeqCst) != 0
             || self.num_idle.load(Ordering::SeqCst) == 0
         {

@@ -54,11 +54,14 @@
 //! never kills a worker. With `panic = "abort"` in the build profile a
 //! panic aborts the process, as everywhere. Dropping the [`Runtime`] stops
 //! the workers, drops the future of every unfinished task, and joins all
-//! threads.
+//! threads; dropped inside one of its own tasks or blocking closures, it
+//! returns at once and a `nimsync-shutdown` thread does the waiting (see
+//! [`Runtime`]).
 
 mod blocking;
 mod cell;
 mod coop;
+mod gate;
 mod idle;
 mod lifo;
 mod local;

@@ -19,14 +19,15 @@ use crate::blocking::BlockingPool;
 use crate::cell::{
     JoinHandle, Output, Registry, RegistryRef, Runnable, Slot, TaskFuture, TaskMeta,
 };
+use crate::gate::Gate;
 use crate::idle::Idle;
 use crate::lifo::Lifo;
 use crate::local::LocalQueue;
 use crate::metrics::{RuntimeMetrics, SlowPoll};
 use crate::sync::Locked;
 use crate::worker::{
-    CONTEXT, ContextGuard, Core, Counters, GLOBAL_INTERVAL, Shared, ThreadContext, WorkerCtx,
-    WorkerShared, assert_outside_runtime,
+    CONTEXT, ContextGuard, Core, Counters, GLOBAL_INTERVAL, Shared, ThreadContext, TimerDetach,
+    WorkerCtx, WorkerShared, assert_outside_runtime,
 };
 
 /// How idle workers pick the worker to steal from.
@@ -372,8 +373,7 @@ impl Builder {
             workers: shared_workers.into_boxed_slice(),
             idle: Idle::new(workers),
             registry: Registry::new(),
-            shutdown: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
+            gate: Gate::new(),
             config: Config {
                 thread_name: self.thread_name,
                 on_thread_start: self.on_thread_start,
@@ -431,7 +431,7 @@ fn worker_thread(shared: Arc<Shared>, core: Core) {
         worker: Some(Rc::clone(&ctx)),
         local: Some(Arc::clone(&local)),
     });
-    while !shared.shutdown.load(Ordering::Acquire) {
+    while !shared.gate.is_shutting_down() {
         if !ctx.step() {
             ctx.park(&|| false);
         }
@@ -455,6 +455,18 @@ fn worker_thread(shared: Arc<Shared>, core: Core) {
 /// closures are dropped, running ones are waited for, and every thread is
 /// joined. Use [`Runtime::shutdown_timeout`] to bound the wait.
 ///
+/// # Dropping it on one of its own threads
+/// A runtime moved into one of its own tasks or `spawn_blocking` closures
+/// cannot wait there for its threads: the calling thread is one of them,
+/// and stays busy until the drop returns. On such a thread the drop (or
+/// [`Runtime::shutdown_timeout`]) starts the shutdown and returns at once:
+/// the workers are told to stop, spawns from then on are cancelled, and
+/// the runtime stops turning the timers. A thread named `nimsync-shutdown`
+/// does the rest as above: it joins the workers (the calling one once its
+/// task's poll returns), waits for the blocking pool (the calling closure
+/// once it returns), and cancels every task left. (tokio panics here
+/// instead, because it would block; this runtime does not block.)
+///
 /// The runtime has no I/O reactor: use executor-agnostic I/O (`async-io`,
 /// `async-net`, which run their own reactor thread) on it; tokio's I/O
 /// types need tokio's reactor.
@@ -462,6 +474,15 @@ fn worker_thread(shared: Arc<Shared>, core: Core) {
 /// A panic inside a task is caught and returned by its [`JoinHandle`]; it
 /// never stops a worker. Built with `panic = "abort"`, a panic aborts the
 /// process as usual.
+///
+/// # Panics
+/// Dropping the runtime on one of its own threads panics when the
+/// `nimsync-shutdown` thread cannot be started (the process is out of
+/// threads; while that thread is already panicking, the drop reports it on
+/// stderr instead). The workers still stop and the runtime still stops
+/// turning the timers, but the tasks, the blocking pool and the threads are
+/// left as they are. (A panic in a task's future while shutdown drops it is
+/// contained, as in a poll.)
 ///
 /// # Examples
 /// ```
@@ -680,15 +701,16 @@ impl Runtime {
         // The core's parker wakes this thread from now on.
         woken.set_unparker(ctx.core.parker.unparker().clone());
         local.set_unparker(ctx.core.parker.unparker().clone());
-        // While this thread runs the core, its parks drive the timers.
-        crate::worker::attach_timer(&self.shared);
         // Gives the core back when this returns or unwinds (a panic in the
-        // future or a hook must not leave the runtime without its core).
+        // future or a hook must not leave the runtime without its core),
+        // and detaches the timer hook.
         let held = HeldCore {
             slot: Some(WorkerSlot::set(Rc::clone(&ctx))),
             ctx: Some(ctx),
             shared: &self.shared,
         };
+        // While this thread runs the core, its parks help turn the timers.
+        crate::worker::attach_timer(&self.shared);
         let ctx = held.ctx.as_deref().expect("set above");
         let output = loop {
             if woken.take() {
@@ -724,7 +746,11 @@ impl Runtime {
     /// Shuts down, waiting at most `timeout` for running `spawn_blocking`
     /// closures (they cannot be interrupted; the ones still running are
     /// left to finish on their own threads). Everything else happens as on
-    /// drop.
+    /// drop, also on one of the runtime's own threads, where it returns at
+    /// once and the `nimsync-shutdown` thread applies the timeout.
+    ///
+    /// # Panics
+    /// As on drop: see [`Runtime`].
     ///
     /// # Examples
     /// ```
@@ -736,17 +762,89 @@ impl Runtime {
         self.shutdown(Some(Instant::now() + timeout));
     }
 
-    /// Stops the workers, cancels every task and joins the threads.
+    /// Stops the workers, cancels every task and joins the threads; on one
+    /// of the runtime's own threads, starts that and leaves the waiting to
+    /// a `nimsync-shutdown` thread (see the type's docs).
     fn shutdown(&mut self, deadline: Option<Instant>) {
-        let shared = &self.shared;
-        if shared.shutdown.swap(true, Ordering::SeqCst) {
+        if !self.shared.gate.begin() {
             return;
         }
-        for worker in shared.workers.iter() {
+        // Whatever happens from here on, a panic included, the runtime
+        // stops turning the process's timers.
+        let finish = Finish {
+            timers: TimerDetach(Arc::clone(&self.shared)),
+            threads: std::mem::take(&mut self.threads),
+            deadline,
+        };
+        for worker in self.shared.workers.iter() {
             worker.unparker.unpark();
         }
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
+        if !self.on_own_thread() {
+            finish.run();
+            return;
+        }
+        // Waiting here would wait for this very thread: finish elsewhere,
+        // and stop turning the timers now.
+        crate::worker::detach_timer(&finish.timers.0);
+        let started = std::thread::Builder::new()
+            .name("nimsync-shutdown".into())
+            .spawn(move || finish.run());
+        if let Err(error) = started {
+            if std::thread::panicking() {
+                eprintln!(
+                    "nimsync-scheduler: a runtime dropped on its own thread while panicking could \
+                     not start a thread to finish its shutdown ({error}); its tasks are leaked"
+                );
+            } else {
+                panic!(
+                    "nimsync-scheduler: a runtime dropped on one of its own threads (in a task or \
+                     a spawn_blocking closure) needs a thread to finish its shutdown, and none \
+                     could be started ({error}); drop the runtime outside it, or raise the \
+                     process's thread limit"
+                );
+            }
+        }
+    }
+
+    /// Whether the calling thread is one of this runtime's own (a worker,
+    /// a blocking thread, or a thread inside its `block_on`).
+    fn on_own_thread(&self) -> bool {
+        CONTEXT
+            .try_with(|ctx| {
+                ctx.try_borrow().is_ok_and(|ctx| {
+                    ctx.as_ref()
+                        .is_some_and(|ctx| Arc::ptr_eq(ctx.handle.shared(), &self.shared))
+                })
+            })
+            .unwrap_or(false)
+    }
+}
+
+/// The part of a shutdown that waits: joins the workers, waits for the
+/// blocking pool, cancels every task left and closes the gate. Runs on the
+/// dropping thread, or on a `nimsync-shutdown` thread when that is one of
+/// the runtime's own.
+struct Finish {
+    /// The runtime; detaches its timer hook when dropped, also while
+    /// unwinding.
+    timers: TimerDetach,
+    /// The worker threads.
+    threads: Vec<std::thread::JoinHandle<()>>,
+    /// How long to wait for running blocking closures.
+    deadline: Option<Instant>,
+}
+
+impl Finish {
+    /// Runs the rest of the shutdown.
+    fn run(self) {
+        let shared = &self.timers.0;
+        let me = std::thread::current().id();
+        for thread in self.threads {
+            // A worker whose start or stop hook dropped the runtime cannot
+            // join itself; it is about to exit anyway.
+            if thread.thread().id() != me {
+                let _ = thread.join();
+            }
         }
         let core = shared.core.locked().take();
         if let Some(core) = core {
@@ -755,9 +853,9 @@ impl Runtime {
             }
         }
         crate::worker::detach_timer(shared);
-        shared.blocking.shutdown(deadline);
+        shared.blocking.shutdown(self.deadline);
         loop {
-            self.drain_queues();
+            drain_queues(shared);
             let wakers = shared.registry.take_wakers();
             if wakers.is_empty() {
                 break;
@@ -766,22 +864,20 @@ impl Runtime {
             // drops it.
             wakers.into_iter().for_each(Waker::wake);
         }
-        shared.closed.store(true, Ordering::SeqCst);
-        self.drain_queues();
+        shared.gate.close(|| drain_queues(shared));
     }
+}
 
-    /// Drops every queued task.
-    fn drain_queues(&self) {
-        let shared = &self.shared;
-        crate::worker::drain_injector(&shared.injector);
-        for worker in shared.workers.iter() {
-            drop(worker.lifo.take());
-            loop {
-                match worker.stealer.steal() {
-                    crossbeam_deque::Steal::Success(task) => drop(task),
-                    crossbeam_deque::Steal::Empty => break,
-                    crossbeam_deque::Steal::Retry => {}
-                }
+/// Drops every queued task of `shared`.
+fn drain_queues(shared: &Shared) {
+    crate::worker::drain_injector(&shared.injector);
+    for worker in shared.workers.iter() {
+        drop(worker.lifo.take());
+        loop {
+            match worker.stealer.steal() {
+                crossbeam_deque::Steal::Success(task) => drop(task),
+                crossbeam_deque::Steal::Empty => break,
+                crossbeam_deque::Steal::Retry => {}
             }
         }
     }
@@ -1069,7 +1165,7 @@ where
             async_task::WithInfo(move |runnable, info| scheduler.schedule(runnable, info)),
         )
     });
-    if shared.shutdown.load(Ordering::Acquire) {
+    if shared.gate.is_shutting_down() {
         // The runtime is shutting down (this spawn comes from a future
         // being dropped, or races with the drop): the task is cancelled at
         // once, so shutdown is not fed new work forever.

@@ -25,7 +25,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -35,6 +35,7 @@ use crossbeam_utils::sync::{Parker, Unparker};
 
 use crate::blocking::BlockingPool;
 use crate::cell::{self, Registry, Runnable};
+use crate::gate::Gate;
 use crate::idle::Idle;
 use crate::lifo::Lifo;
 use crate::local::LocalQueue;
@@ -110,10 +111,9 @@ pub(crate) struct Shared {
     pub(crate) idle: Idle,
     /// Every live task.
     pub(crate) registry: Registry,
-    /// Set when the runtime shuts down: workers exit.
-    pub(crate) shutdown: AtomicBool,
-    /// Set when shutdown finished: late wake-ups drop their task at once.
-    pub(crate) closed: AtomicBool,
+    /// The shutdown flags: workers exit once shutdown starts; late
+    /// wake-ups drop their task once it finished.
+    pub(crate) gate: Gate,
     /// The builder's settings.
     pub(crate) config: Config,
     /// The `spawn_blocking` pool.
@@ -132,20 +132,23 @@ impl Shared {
     /// Queues `runnable` from a thread that is not one of this runtime's
     /// workers (or for a spawn), then wakes a worker if needed.
     pub(crate) fn push_global(&self, runnable: Runnable) {
-        if self.closed.load(Ordering::Acquire) {
-            drop(runnable);
-            return;
+        // Once shutdown finished, the task is dropped here (before the
+        // push, or by draining after it when the close raced with it): a
+        // queued task holds the runtime alive, and nobody else drains.
+        let queued = self.gate.push(
+            runnable,
+            |runnable| self.injector.push(runnable),
+            || drain_injector(&self.injector),
+        );
+        if queued {
+            // The gate's push ended with the fence the idle protocol needs.
+            if let Some(index) = self
+                .idle
+                .worker_to_notify_after_fence(self.timer_driver_index())
+            {
+                self.unpark(index);
+            }
         }
-        self.injector.push(runnable);
-        if self.closed.load(Ordering::SeqCst) {
-            // Shutdown finished while this task was being queued: nobody
-            // drains the injector any more, so drop what it holds here
-            // (a queued task holds the runtime alive; left there, it would
-            // never be dropped).
-            drain_injector(&self.injector);
-            return;
-        }
-        self.notify_work();
     }
 
     /// Wakes a parked worker if nobody is searching.
@@ -542,7 +545,7 @@ impl WorkerCtx {
         let index = self.core.index;
         shared.idle.register(index, self.searching.replace(false));
         if woken()
-            || shared.shutdown.load(Ordering::SeqCst)
+            || shared.gate.is_shutting_down()
             || shared.has_work(&self.core, &self.local_tasks)
         {
             if !shared.idle.unregister(index) {
@@ -633,4 +636,15 @@ pub(crate) fn attach_timer(shared: &Shared) {
 /// Detaches `shared`'s timer hook: the runtime stops turning the wheel.
 pub(crate) fn detach_timer(shared: &Shared) {
     *shared.timer.locked() = None;
+}
+
+/// Detaches the runtime's timer hook when dropped, also while unwinding,
+/// so every way out of a shutdown stops the runtime's turns.
+#[derive(Debug)]
+pub(crate) struct TimerDetach(pub(crate) Arc<Shared>);
+
+impl Drop for TimerDetach {
+    fn drop(&mut self) {
+        detach_timer(&self.0);
+    }
 }
