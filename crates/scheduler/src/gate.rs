@@ -15,7 +15,9 @@
 //! fences, then drains. Either the drain sees the task, or the waker sees
 //! the flag and drains the queue itself. No task is left in a queue nobody
 //! drains any more (a queued task holds the runtime's shared state alive,
-//! so it would leak with it).
+//! so it would leak with it). `cargo xtask loom` checks this against a
+//! spawn and a wake racing the whole shutdown sequence
+//! (`loom_tests::shutdown`).
 
 use crate::sync::{AtomicBool, Ordering, fence};
 

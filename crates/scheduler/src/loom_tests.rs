@@ -1,4 +1,5 @@
-//! loom models of the park/unpark protocol ([`Idle`]).
+//! loom models of the park/unpark protocol ([`Idle`]), the task cell's
+//! abort protocol, and the shutdown gate racing a spawn and a wake-up.
 //!
 //! The workers below run the same steps as `WorkerCtx::park` and
 //! `WorkerCtx::run_task`: register, look at the queue once more, park, and
@@ -295,6 +296,293 @@ mod abort {
                 n.load(StdOrdering::Relaxed) > 0,
                 "outcome completed={i} never explored"
             );
+        }
+    }
+}
+
+/// The shutdown sequence of `Finish::run` (rounds of draining the queue and
+/// waking every registered task, then the gate's close) racing a spawn
+/// from another thread (the steps of `spawn_on`) and a wake-up from a third
+/// (the steps of `Shared::push_global`), over the real [`Gate`] and
+/// [`Registry`]. The queue is one slot per task (each task here is queued
+/// at most once), published with release and read with acquire, as
+/// crossbeam-deque does, so only the gate's fences order a push against
+/// the last drain. A drainer claims a slot's runnable with a flag of its
+/// own: the slot is written once (loom may let a swap that empties a slot
+/// read a stale value when another thread's store to the slot happens
+/// before it, a false alarm this layout avoids).
+///
+/// [`Gate`]: crate::gate::Gate
+/// [`Registry`]: crate::cell::Registry
+mod shutdown {
+    use core::task::Waker;
+    use std::sync::Arc as StdArc;
+    use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
+    use std::task::Wake;
+
+    use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
+    use loom::thread;
+
+    use crate::cell::{Id, Registry};
+    use crate::gate::Gate;
+    use crate::sync::Ordering;
+
+    /// Not queued, not running: a wake-up queues it.
+    const IDLE: usize = 0;
+    /// Queued (its runnable exists): a wake-up does nothing.
+    const SCHEDULED: usize = 1;
+    /// Its future was dropped: a wake-up does nothing.
+    const CLOSED: usize = 2;
+
+    /// What the runtime's shared state holds for the protocol.
+    struct Runtime {
+        gate: Gate,
+        registry: Registry,
+        /// The queue: slot `i` holds task `i`'s runnable once queued.
+        queue: [AtomicPtr<Runnable>; 2],
+        /// Whether a drainer took slot `i`'s runnable.
+        taken: [AtomicBool; 2],
+    }
+
+    /// A task: its async-task state, reduced to what shutdown needs.
+    struct Task {
+        runtime: StdArc<Runtime>,
+        /// Its queue slot.
+        index: usize,
+        /// [`IDLE`], [`SCHEDULED`] or [`CLOSED`].
+        state: AtomicUsize,
+        /// Times its future was dropped.
+        drops: AtomicUsize,
+    }
+
+    /// A task's runnable: dropping it cancels the task (drops its future),
+    /// as dropping an async-task `Runnable` does.
+    struct Runnable(StdArc<Task>);
+
+    impl Drop for Runnable {
+        fn drop(&mut self) {
+            self.0.state.store(CLOSED, Ordering::Release);
+            self.0.drops.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    impl Wake for Task {
+        fn wake(self: StdArc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &StdArc<Self>) {
+            self.wake_and_tell();
+        }
+    }
+
+    impl Task {
+        /// A wake-up (async-task's, then the schedule function's
+        /// `push_global`); returns what became of the runnable, or `None`
+        /// when the task was queued or closed already.
+        fn wake_and_tell(self: &StdArc<Self>) -> Option<Push> {
+            self.state
+                .compare_exchange(IDLE, SCHEDULED, Ordering::AcqRel, Ordering::Acquire)
+                .ok()
+                .map(|_| self.runtime.push_global(Runnable(StdArc::clone(self))))
+        }
+    }
+
+    /// How a runnable queued from outside ended.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Push {
+        /// Left queued for the workers (shutdown's rounds drop it).
+        Queued,
+        /// Dropped at once: the gate was closed before the push.
+        RefusedClosed,
+        /// Pushed, then the gate was found closed: drained by the pusher.
+        DrainedByPusher,
+    }
+
+    impl Runtime {
+        fn new() -> StdArc<Self> {
+            StdArc::new(Self {
+                gate: Gate::new(),
+                registry: Registry::new(),
+                queue: [
+                    AtomicPtr::new(core::ptr::null_mut()),
+                    AtomicPtr::new(core::ptr::null_mut()),
+                ],
+                taken: [AtomicBool::new(false), AtomicBool::new(false)],
+            })
+        }
+
+        /// A task in `state`, registered with its waker.
+        fn task(self: &StdArc<Self>, index: usize, state: usize) -> StdArc<Task> {
+            let task = StdArc::new(Task {
+                runtime: StdArc::clone(self),
+                index,
+                state: AtomicUsize::new(state),
+                drops: AtomicUsize::new(0),
+            });
+            let waker = Waker::from(StdArc::clone(&task));
+            self.registry.insert(Id::next(), |_slot| ((), waker));
+            task
+        }
+
+        /// The steps of `Shared::push_global`.
+        fn push_global(&self, runnable: Runnable) -> Push {
+            let mut pushed = false;
+            let queued = self.gate.push(
+                runnable,
+                |runnable| {
+                    pushed = true;
+                    let index = runnable.0.index;
+                    let ptr = Box::into_raw(Box::new(runnable));
+                    self.queue[index].store(ptr, Ordering::Release);
+                },
+                || self.drain(),
+            );
+            match (queued, pushed) {
+                (true, _) => Push::Queued,
+                (false, false) => Push::RefusedClosed,
+                (false, true) => Push::DrainedByPusher,
+            }
+        }
+
+        /// Drops every queued runnable.
+        fn drain(&self) {
+            for (slot, taken) in self.queue.iter().zip(&self.taken) {
+                let ptr = slot.load(Ordering::Acquire);
+                if !ptr.is_null() && !taken.swap(true, Ordering::AcqRel) {
+                    // SAFETY: a non-null slot holds the pointer from
+                    // `Box::into_raw` in `push_global`, written once, and
+                    // the `taken` swap makes this drainer its only owner.
+                    drop(unsafe { Box::from_raw(ptr) });
+                }
+            }
+        }
+
+        /// Whether a runnable was queued and never taken.
+        fn left_queued(&self) -> bool {
+            self.queue.iter().zip(&self.taken).any(|(slot, taken)| {
+                !slot.load(Ordering::Acquire).is_null() && !taken.load(Ordering::Acquire)
+            })
+        }
+
+        /// The steps of `Finish::run` after the workers are joined.
+        fn finish(&self) {
+            loop {
+                self.drain();
+                let wakers = self.registry.take_wakers();
+                if wakers.is_empty() {
+                    break;
+                }
+                wakers.into_iter().for_each(Waker::wake);
+            }
+            self.gate.close(|| self.drain());
+        }
+    }
+
+    /// Checks `f` under loom with `LOOM_MAX_PREEMPTIONS` (2 when unset).
+    fn check(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(2);
+        }
+        builder.check(f);
+    }
+
+    /// Shutdown racing a spawn (task 1) and a wake-up of an idle task
+    /// (task 0) from two other threads: each task's future is dropped
+    /// exactly once and no runnable is left queued, whichever way each
+    /// race goes; the spawn that saw the shutdown, the push that shutdown
+    /// drained, and the push that found the gate closed and drained itself
+    /// all happen.
+    #[test]
+    fn loom_shutdown_races_spawn_and_wake() {
+        /// Spawn outcomes: cancelled at spawn, then as [`outcome`].
+        static SPAWN: [StdAtomicUsize; 4] = [const { StdAtomicUsize::new(0) }; 4];
+        /// Wake outcomes: nothing queued, then as [`outcome`].
+        static WAKE: [StdAtomicUsize; 4] = [const { StdAtomicUsize::new(0) }; 4];
+        check(|| {
+            let runtime = Runtime::new();
+            let idle = runtime.task(0, IDLE);
+            let spawner = {
+                let runtime = StdArc::clone(&runtime);
+                thread::spawn(move || {
+                    // `spawn_on`: registered first, then the shutdown check.
+                    let task = runtime.task(1, SCHEDULED);
+                    let runnable = Runnable(StdArc::clone(&task));
+                    let outcome = if runtime.gate.is_shutting_down() {
+                        drop(runnable);
+                        None
+                    } else {
+                        Some(runtime.push_global(runnable))
+                    };
+                    (task, outcome)
+                })
+            };
+            let waker = {
+                let idle = StdArc::clone(&idle);
+                thread::spawn(move || idle.wake_and_tell())
+            };
+            assert!(runtime.gate.begin());
+            runtime.finish();
+            let (spawned, spawn_outcome) = spawner.join().unwrap();
+            let wake_outcome = waker.join().unwrap();
+            eprintln!(
+                "DEBUG spawn {spawn_outcome:?} wake {wake_outcome:?} idle state {} drops {}",
+                idle.state.load(Ordering::Acquire),
+                idle.drops.load(Ordering::Acquire)
+            );
+            for task in [&idle, &spawned] {
+                assert_eq!(
+                    task.drops.load(Ordering::Acquire),
+                    1,
+                    "task {}'s future was not dropped exactly once",
+                    task.index
+                );
+                assert_eq!(task.state.load(Ordering::Acquire), CLOSED);
+            }
+            assert!(!runtime.left_queued(), "a runnable was left queued");
+            // A task registered after the last round keeps its waker there
+            // (the real future's drop frees the slot); free it so the
+            // model's reference cycle goes.
+            drop(runtime.registry.take_wakers());
+            SPAWN[spawn_outcome.map_or(0, outcome)].fetch_add(1, StdOrdering::Relaxed);
+            WAKE[wake_outcome.map_or(0, outcome)].fetch_add(1, StdOrdering::Relaxed);
+        });
+        let seen = |counts: &[StdAtomicUsize; 4]| -> Vec<usize> {
+            counts
+                .iter()
+                .map(|n| n.load(StdOrdering::Relaxed))
+                .collect()
+        };
+        let (spawn, wake) = (seen(&SPAWN), seen(&WAKE));
+        for (counts, at, what) in [
+            (&spawn, 0, "a spawn cancelled because shutdown had started"),
+            (&spawn, 1, "a spawn left queued for shutdown's rounds"),
+            (
+                &spawn,
+                3,
+                "a spawn that found the gate closed and drained itself",
+            ),
+            (&wake, 1, "a wake-up left queued for shutdown's rounds"),
+            (
+                &wake,
+                3,
+                "a wake-up that found the gate closed and drained itself",
+            ),
+        ] {
+            assert!(
+                counts[at] > 0,
+                "no interleaving had {what}: spawns {spawn:?}, wake-ups {wake:?}"
+            );
+        }
+    }
+
+    /// The index of a push's outcome in the models' counters.
+    fn outcome(push: Push) -> usize {
+        match push {
+            Push::Queued => 1,
+            Push::RefusedClosed => 2,
+            Push::DrainedByPusher => 3,
         }
     }
 }
