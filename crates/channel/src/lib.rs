@@ -64,9 +64,11 @@
 mod error;
 pub mod mpmc;
 pub mod oneshot;
+mod orphan;
 mod select;
 pub mod spsc;
 mod sync;
+mod unwind;
 mod waiter;
 
 #[cfg(all(test, loom))]

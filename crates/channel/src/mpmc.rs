@@ -78,8 +78,10 @@ use crossbeam_utils::CachePadded;
 use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+use crate::orphan;
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell, fence};
-use crate::waiter::{WaitQueue, Waiter, block_on, poll_op};
+use crate::unwind::Panics;
+use crate::waiter::{WaitQueue, Waiter, block_on, notify_all_of, poll_op};
 
 /// Bits of the tail word that hold the lap-encoded position.
 const POS_MASK: u64 = (1 << 48) - 1;
@@ -179,6 +181,13 @@ struct Slot<T> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Claim {
     pos: u64,
+}
+
+impl Claim {
+    /// The claimed position (lap-encoded).
+    pub(crate) fn pos(self) -> u64 {
+        self.pos
+    }
 }
 
 /// The state every endpoint shares.
@@ -328,8 +337,19 @@ impl<T> Shared<T> {
     /// `with_permit`: the caller holds a permit, which this claim consumes;
     /// room is then guaranteed, so the claim waits out a slow receiver
     /// instead of reporting `Full`.
+    ///
+    /// Without a permit the claim never waits unboundedly for another
+    /// thread: a slot that a receiver has claimed but not emptied yet, or
+    /// that a sender of the previous lap has claimed but not written, is
+    /// waited out for a bounded number of steps, then reported `Full` (it
+    /// is: the send cannot complete until that thread acts, and its read or
+    /// write wakes a sender that waits). So a thread that holds a select
+    /// reservation on this channel, or one that was descheduled or died
+    /// mid-operation, never makes `try_send` or `send_timeout` spin forever.
     fn start_send(&self, with_permit: bool) -> Result<Claim, TrySendError<()>> {
         let mut backoff = Backoff::new();
+        // Steps spent waiting for another thread (not retrying a lost race).
+        let mut waited = Backoff::new();
         let mut word = self.tail.load(Ordering::Relaxed);
         loop {
             let pos = word & POS_MASK;
@@ -374,6 +394,14 @@ impl<T> Shared<T> {
                     }
                 }
             } else if stamp.wrapping_add(self.one_lap) & POS_MASK == pos + 1 {
+                let previous = self.previous_lap(pos);
+                if stamp & SKIPPED != 0 && self.head.load(Ordering::SeqCst) == previous {
+                    // Last lap's position here was given up, holds no
+                    // value and is the head: pass it as a receiver would,
+                    // then look again.
+                    self.skip(previous, stamp);
+                    continue;
+                }
                 // The slot still holds last lap's value: full, unless a
                 // receiver has claimed it and is moving it out right now.
                 fence(Ordering::SeqCst);
@@ -381,12 +409,33 @@ impl<T> Shared<T> {
                 if head.wrapping_add(self.one_lap) & POS_MASK == pos && !with_permit {
                     return Err(TrySendError::Full(()));
                 }
-                backoff.snooze();
+                if waited.is_completed() {
+                    if self.resolve_orphan(self.previous_lap(pos), orphan::Side::Recv) {
+                        continue;
+                    }
+                    if !with_permit {
+                        return Err(TrySendError::Full(()));
+                    }
+                }
+                waited.snooze();
                 word = self.tail.load(Ordering::Relaxed);
             } else {
-                // Another sender claimed this position; look again.
-                backoff.snooze();
-                word = self.tail.load(Ordering::Relaxed);
+                // Another sender claimed this position (the tail we read is
+                // stale: look again), or the previous lap's sender of this
+                // slot has not written it yet (the ring is full up to it).
+                let again = self.tail.load(Ordering::Relaxed);
+                if again == word {
+                    if waited.is_completed() {
+                        if self.resolve_orphan(self.previous_lap(pos), orphan::Side::Send) {
+                            continue;
+                        }
+                        if !with_permit {
+                            return Err(TrySendError::Full(()));
+                        }
+                    }
+                    waited.snooze();
+                }
+                word = again;
             }
         }
     }
@@ -444,6 +493,36 @@ impl<T> Shared<T> {
             }
             Err(current) => Some(current),
         }
+    }
+
+    /// Resolves the reservation at `pos` if a select token orphaned it (see
+    /// the `orphan` module): gives up an orphaned send position, or drops
+    /// an orphaned receive position's value and frees its slot. True if
+    /// it did, and the caller should look at the slot again.
+    #[cold]
+    #[inline(never)]
+    fn resolve_orphan(&self, pos: u64, side: orphan::Side) -> bool {
+        if !orphan::any() || !orphan::take(self.id, pos, side) {
+            return false;
+        }
+        let claim = Claim { pos };
+        match side {
+            orphan::Side::Send => self.abandon(claim),
+            orphan::Side::Recv => {
+                // SAFETY: the orphaned token claimed `pos` to receive and
+                // never read it; taking the orphan made this thread the
+                // only one to resolve it.
+                let value = unsafe { self.read(claim) };
+                drop(value);
+            }
+        }
+        true
+    }
+
+    /// The same slot's position one lap earlier.
+    #[inline]
+    fn previous_lap(&self, pos: u64) -> u64 {
+        pos.wrapping_sub(self.one_lap) & POS_MASK
     }
 
     /// Gives up a claimed position without writing it: marks the slot
@@ -517,8 +596,18 @@ impl<T> Shared<T> {
         self.start_recv_with(false)
     }
 
+    /// Claims a position to receive from. Never waits unboundedly for
+    /// another thread: a slot a sender has claimed but not written yet, or
+    /// one the previous lap's receiver has claimed but not emptied, is
+    /// waited out for a bounded number of steps (none without
+    /// `wait_for_writer`), then reported `Empty`. It is empty at that
+    /// moment, as the value's send has not completed, and the sender's
+    /// write wakes a receiver that waits. A receiver only retries without
+    /// bound while other receivers move the head on.
     fn start_recv_with(&self, wait_for_writer: bool) -> Result<Claim, TryRecvError> {
         let mut backoff = Backoff::new();
+        // Steps spent waiting for another thread (not retrying a lost race).
+        let mut waited = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             let index = (head & (self.mark_bit - 1)) as usize;
@@ -549,10 +638,13 @@ impl<T> Shared<T> {
                         TryRecvError::Empty
                     });
                 }
-                if !wait_for_writer {
+                if !wait_for_writer || waited.is_completed() {
+                    if self.resolve_orphan(head, orphan::Side::Send) {
+                        continue;
+                    }
                     return Err(TryRecvError::Empty);
                 }
-                backoff.snooze();
+                waited.snooze();
                 head = self.head.load(Ordering::Relaxed);
             } else if stamp & SKIPPED != 0 {
                 // Given up by its sender (`stamp == (head + 1) | SKIPPED`),
@@ -564,14 +656,36 @@ impl<T> Shared<T> {
                 match self.skip(head, stamp) {
                     Some(next) => head = next,
                     None => {
-                        backoff.snooze();
-                        head = self.head.load(Ordering::Relaxed);
+                        // A stale head, or the previous lap's receiver is
+                        // passing this slot: as in the last branch.
+                        let again = self.head.load(Ordering::Relaxed);
+                        if again == head {
+                            if !wait_for_writer || waited.is_completed() {
+                                return Err(TryRecvError::Empty);
+                            }
+                            waited.snooze();
+                        }
+                        head = again;
                     }
                 }
             } else {
-                // Another receiver took this position; look again.
-                backoff.snooze();
-                head = self.head.load(Ordering::Relaxed);
+                // Another receiver took this position (the head we read is
+                // stale: look again), or the previous lap's receiver of this
+                // slot has not emptied it yet (nothing can have been sent
+                // into it: empty at this position).
+                let again = self.head.load(Ordering::Relaxed);
+                if again == head {
+                    if !wait_for_writer || waited.is_completed() {
+                        if self.resolve_orphan(self.previous_lap(head), orphan::Side::Recv) {
+                            continue;
+                        }
+                        return Err(TryRecvError::Empty);
+                    }
+                    waited.snooze();
+                } else {
+                    backoff.snooze();
+                }
+                head = again;
             }
         }
     }
@@ -668,9 +782,7 @@ impl<T> Shared<T> {
     /// Marks the channel closed and wakes every waiter.
     fn close(&self) -> bool {
         let prev = self.tail.fetch_or(self.mark_bit, Ordering::SeqCst);
-        self.send_wait.notify_all();
-        self.recv_wait.notify_all();
-        self.close_wait.notify_all();
+        notify_all_of(&[&self.send_wait, &self.recv_wait, &self.close_wait]);
         prev & self.mark_bit == 0
     }
 
@@ -735,45 +847,38 @@ impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         // Every endpoint is gone, so nothing runs concurrently: walk the
         // positions from head to tail and drop each written value. A
-        // position claimed but never written (only a select token abandoned
-        // while unwinding leaves one) is skipped rather than waited for. If
-        // a drop panics, the guard's drop finishes the walk.
-        struct Rest<'a, T> {
-            shared: &'a Shared<T>,
-            pos: u64,
-            end: u64,
-        }
-        impl<T> Rest<'_, T> {
-            fn walk(&mut self) {
-                while self.pos != self.end {
-                    let pos = self.pos;
-                    self.pos = self.shared.next_pos(pos);
-                    let index = (pos & (self.shared.mark_bit - 1)) as usize;
-                    let slot = self.shared.slot(index);
-                    if slot.stamp.load(Ordering::Acquire) == pos + 1 {
-                        // SAFETY: the stamp says a sender wrote this slot for
-                        // `pos` and no receiver claimed it (head is at or
-                        // before `pos`); with every endpoint gone this is
-                        // the only access, and `pos` moved on first, so a
-                        // panicking drop is not repeated.
-                        drop(slot.value.with(|p| unsafe { (*p).assume_init_read() }));
-                    }
+        // position claimed but never written (only a select reservation
+        // leaked with `mem::forget` leaves one) is skipped rather than
+        // waited for. A value whose drop panics does not stop the walk.
+        let mut panics = Panics::new();
+        if orphan::any() {
+            // Receive reservations orphaned by select tokens (before the
+            // head): their values are still in their slots.
+            for pos in orphan::take_channel(self.id) {
+                let slot = self.slot((pos & (self.mark_bit - 1)) as usize);
+                if slot.stamp.load(Ordering::Acquire) == pos + 1 {
+                    // SAFETY: the orphaned token claimed `pos` and never
+                    // read it, and with every endpoint gone nobody else can.
+                    let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+                    panics.run(|| drop(value));
                 }
             }
         }
-        impl<T> Drop for Rest<'_, T> {
-            fn drop(&mut self) {
-                self.walk();
-            }
-        }
-        let pos = self.head.load(Ordering::Relaxed);
+        let mut pos = self.head.load(Ordering::Relaxed);
         let end = self.tail.load(Ordering::Relaxed) & POS_MASK & !self.mark_bit;
-        let mut rest = Rest {
-            shared: self,
-            pos,
-            end,
-        };
-        rest.walk();
+        while pos != end {
+            let slot = self.slot((pos & (self.mark_bit - 1)) as usize);
+            if slot.stamp.load(Ordering::Acquire) == pos + 1 {
+                // SAFETY: the stamp says a sender wrote this slot for `pos`
+                // and no receiver claimed it (head is at or before `pos`);
+                // with every endpoint gone this is the only access, and each
+                // position is visited once.
+                let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+                panics.run(|| drop(value));
+            }
+            pos = self.next_pos(pos);
+        }
+        panics.finish();
     }
 }
 
@@ -1472,14 +1577,21 @@ impl<T> Clone for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         if self.shared.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.shared.close();
-            // Nobody can receive any more: drop what is buffered now. A
-            // slot still being written is left for the shared state's drop,
-            // as is the rest if a value's drop panics.
+            // Nobody can receive any more: close, then drop what is
+            // buffered now, every value even if a waker or a value's drop
+            // panics (the first panic is raised again afterwards). A slot
+            // still being written is left for the shared state's drop.
+            let mut panics = Panics::new();
+            panics.run(|| {
+                self.shared.close();
+            });
             while let Ok(claim) = self.shared.start_recv_nowait() {
                 // SAFETY: a fresh claim from `start_recv_nowait`.
-                drop(unsafe { self.shared.read(claim) });
+                let value = unsafe { self.shared.read_quiet(claim) };
+                panics.run(|| drop(value));
             }
+            // Senders still waiting were woken by the close.
+            panics.finish();
         }
     }
 }

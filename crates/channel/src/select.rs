@@ -17,16 +17,15 @@
 //!    start again.
 //! 3. Complete the winner with `commit_recv` / `commit_send`, exactly once,
 //!    or give a send reservation up with `abandon_send` (receivers then
-//!    skip its position). A token that holds a reservation and is dropped
-//!    uncommitted panics: a claimed slot left hanging would stall the
-//!    channel. Complete it before touching the same channel again from
-//!    this thread: an MPMC reservation is a claimed slot, and an operation
-//!    that wraps onto it waits for the commit. A token dropped while its
-//!    thread unwinds from a panic leaves its claim unresolved, and the
-//!    channel's other operations on that slot then wait forever: whatever
-//!    runs between a reservation and its commit (a send arm's value) must
-//!    run under a guard that abandons the reservation if it unwinds or
-//!    exits early.
+//!    skip its position). A token dropped uncommitted, or committed
+//!    through another channel, gives its reservation up without the
+//!    endpoint ([`Token::give_up`]): the channel resolves the claimed
+//!    position itself, skipping a send position and dropping a receive
+//!    position's value (and the token panics to report that lost message,
+//!    unless its thread is already unwinding). Until a reservation is
+//!    resolved, the channel's operations that reach its slot wait for a
+//!    bounded time and then report `Full` or `Empty`; they never spin
+//!    forever, even on a reservation held by the calling thread.
 //! 4. If the context had been claimed by operation `k` but the select
 //!    completed a different one (or gave up), call `pass_on` on `k`, so the
 //!    wake-up reaches another waiter.
@@ -34,7 +33,7 @@
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::sync::Arc;
 use crate::waiter::Context;
-use crate::{mpmc, oneshot, spsc};
+use crate::{mpmc, oneshot, orphan, spsc};
 
 mod sealed {
     pub trait Sealed {}
@@ -88,26 +87,55 @@ impl Token {
         );
     }
 
-    /// Takes the reservation out, checking that `owner` issued it.
+    /// Takes the reservation out, checking that `owner` issued it. A token
+    /// that another channel issued is given up first, so the panic leaves
+    /// no claimed position behind.
     pub(crate) fn take(&mut self, owner: u64) -> TokenState {
-        assert!(
-            self.is_reserved() && self.owner == owner,
-            "select commit with a token that this channel did not reserve"
-        );
+        if !(self.is_reserved() && self.owner == owner) {
+            self.give_up();
+            panic!("select commit with a token that this channel did not reserve");
+        }
         core::mem::take(&mut self.state)
+    }
+
+    /// Panics about a reservation of the wrong kind (a send committed as a
+    /// receive, or the reverse), after giving it up so that the panic
+    /// leaves no claimed position behind.
+    #[cold]
+    fn wrong_kind(&mut self, state: TokenState, what: &str) -> ! {
+        self.state = state;
+        self.give_up();
+        panic!("{what}");
+    }
+
+    /// Gives the reservation up without its endpoint, for a token that
+    /// will never be completed. An MPMC position it claimed is handed to
+    /// the channel to resolve (see the `orphan` module): a send position is
+    /// skipped, a receive position's value dropped. Returns true if that
+    /// discarded a message (a receive reservation), which the caller
+    /// should report.
+    pub fn give_up(&mut self) -> bool {
+        match core::mem::take(&mut self.state) {
+            TokenState::ClaimSend(claim) => {
+                orphan::adopt(self.owner, claim.pos(), orphan::Side::Send);
+                false
+            }
+            TokenState::ClaimRecv(claim) => {
+                orphan::adopt(self.owner, claim.pos(), orphan::Side::Recv);
+                true
+            }
+            TokenState::Empty | TokenState::Ready | TokenState::Closed => false,
+        }
     }
 }
 
 impl Drop for Token {
     fn drop(&mut self) {
-        if matches!(
-            self.state,
-            TokenState::ClaimRecv(_) | TokenState::ClaimSend(_)
-        ) && !std::thread::panicking()
-        {
+        if self.give_up() && !std::thread::panicking() {
             panic!(
-                "a selected channel operation was never completed: its reserved slot would stall \
-                 the channel; call `.recv(..)` or `.send(..)` on the selected operation"
+                "a selected channel receive was dropped without being completed, and the message \
+                 it had reserved was dropped with it; complete a selected operation with \
+                 `.recv(..)` or `.send(..)`"
             );
         }
     }
@@ -115,6 +143,10 @@ impl Drop for Token {
 
 /// The part of the protocol every operation shares.
 pub trait SelectHandle: sealed::Sealed {
+    /// The channel's identity: equal for every endpoint of one channel (an
+    /// MPMC endpoint and its clones), different between live channels. A
+    /// select checks it when an operation is completed.
+    fn id(&self) -> u64;
     /// Reserves the operation if it can complete now (or fail for good);
     /// true if it did, with the reservation in `token`.
     fn try_reserve(&self, token: &mut Token) -> bool;
@@ -172,6 +204,10 @@ impl<T> sealed::Sealed for mpmc::Sender<T> {}
 
 impl<T> SelectHandle for mpmc::Receiver<T> {
     #[inline]
+    fn id(&self) -> u64 {
+        self.addr()
+    }
+    #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
         match self.start_recv() {
@@ -202,13 +238,19 @@ impl<T> RecvHandle for mpmc::Receiver<T> {
     fn commit_recv(&self, token: &mut Token) -> Result<T, RecvError> {
         match token.take(self.addr()) {
             TokenState::ClaimRecv(claim) => Ok(self.finish_recv(claim)),
-            TokenState::ClaimSend(_) => panic!("a send reservation committed as a receive"),
+            state @ TokenState::ClaimSend(_) => {
+                token.wrong_kind(state, "a send reservation committed as a receive")
+            }
             _ => Err(RecvError),
         }
     }
 }
 
 impl<T> SelectHandle for mpmc::Sender<T> {
+    #[inline]
+    fn id(&self) -> u64 {
+        self.addr()
+    }
     #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
@@ -245,7 +287,9 @@ impl<T> SendHandle for mpmc::Sender<T> {
                 self.finish_send(claim, value);
                 Ok(())
             }
-            TokenState::ClaimRecv(_) => panic!("a receive reservation committed as a send"),
+            state @ TokenState::ClaimRecv(_) => {
+                token.wrong_kind(state, "a receive reservation committed as a send")
+            }
             _ => Err(SendError(value)),
         }
     }
@@ -253,7 +297,9 @@ impl<T> SendHandle for mpmc::Sender<T> {
     fn abandon_send(&self, token: &mut Token) {
         match token.take(self.addr()) {
             TokenState::ClaimSend(claim) => self.abandon_claim(claim),
-            TokenState::ClaimRecv(_) => panic!("a receive reservation abandoned as a send"),
+            state @ TokenState::ClaimRecv(_) => {
+                token.wrong_kind(state, "a receive reservation abandoned as a send")
+            }
             _ => {}
         }
     }
@@ -265,6 +311,10 @@ impl<T> sealed::Sealed for spsc::Receiver<T> {}
 impl<T> sealed::Sealed for spsc::Sender<T> {}
 
 impl<T> SelectHandle for spsc::Receiver<T> {
+    #[inline]
+    fn id(&self) -> u64 {
+        self.addr()
+    }
     #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
@@ -302,6 +352,10 @@ impl<T> RecvHandle for spsc::Receiver<T> {
 }
 
 impl<T> SelectHandle for spsc::Sender<T> {
+    #[inline]
+    fn id(&self) -> u64 {
+        self.addr()
+    }
     #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
@@ -351,6 +405,10 @@ impl<T> SendHandle for spsc::Sender<T> {
 impl<T> sealed::Sealed for oneshot::Receiver<T> {}
 
 impl<T> SelectHandle for oneshot::Receiver<T> {
+    #[inline]
+    fn id(&self) -> u64 {
+        self.addr()
+    }
     #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();

@@ -61,7 +61,8 @@ use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, UnsafeCell};
-use crate::waiter::{WaitQueue, Waiter, block_on, poll_op};
+use crate::unwind::Panics;
+use crate::waiter::{WaitQueue, Waiter, block_on, notify_all_of, poll_op};
 
 /// Creates a bounded SPSC channel with room for exactly `capacity` values.
 ///
@@ -225,9 +226,7 @@ impl<T> Shared<T> {
 
     fn close(&self) -> bool {
         let was = self.closed.swap(true, Ordering::AcqRel);
-        self.rx_wait.notify_all();
-        self.tx_wait.notify_all();
-        self.close_wait.notify_all();
+        notify_all_of(&[&self.rx_wait, &self.tx_wait, &self.close_wait]);
         !was
     }
 
@@ -244,39 +243,20 @@ impl<T> Shared<T> {
 
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
-        /// Drops what is still buffered. If a value's drop panics, the
-        /// guard's own drop finishes the job during unwinding, so every
-        /// other value is still dropped exactly once.
-        struct Rest<'a, T> {
-            shared: &'a Shared<T>,
-            head: usize,
-            tail: usize,
-        }
-        impl<T> Rest<'_, T> {
-            fn drain(&mut self) {
-                while self.head != self.tail {
-                    let pos = self.head;
-                    self.head = self.shared.next(pos);
-                    // SAFETY: `pos` is in the initialised range and both
-                    // endpoints are gone, so nobody else touches the slot;
-                    // advancing first means a panicking drop is not repeated.
-                    drop(unsafe { self.shared.read(pos) });
-                }
-            }
-        }
-        impl<T> Drop for Rest<'_, T> {
-            fn drop(&mut self) {
-                self.drain();
-            }
-        }
-        let head = self.head.load(Ordering::Relaxed);
+        // Drops what is still buffered, every value even if one's drop
+        // panics (the first panic is raised again afterwards).
+        let mut panics = Panics::new();
+        let mut pos = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Relaxed);
-        let mut rest = Rest {
-            shared: self,
-            head,
-            tail,
-        };
-        rest.drain();
+        while pos != tail {
+            // SAFETY: `pos` is in the initialised range and both endpoints
+            // are gone, so nobody else touches the slot; each position is
+            // visited once.
+            let value = unsafe { self.read(pos) };
+            panics.run(|| drop(value));
+            pos = self.next(pos);
+        }
+        panics.finish();
     }
 }
 
@@ -872,6 +852,7 @@ impl<T> Receiver<T> {
         if self.finished.get() {
             return Err(TryRecvError::Closed);
         }
+        self.publish_head();
         if !self.shared.is_closed() {
             return Err(TryRecvError::Empty);
         }
@@ -894,6 +875,23 @@ impl<T> Receiver<T> {
                 .set(self.shared.tail.load(Ordering::Acquire));
         }
         self.ready()
+    }
+
+    /// Publishes the local head if the shared one lags behind it, which
+    /// only a leaked [`Drain`] leaves (its drop publishes otherwise), and
+    /// wakes the sender, which may wait for the room. Called whenever the
+    /// receiver finds the ring empty, so the room is never withheld while
+    /// the receiver waits.
+    #[cold]
+    fn publish_head(&self) {
+        let s = &*self.shared;
+        let head = self.head.get();
+        // Only this endpoint writes the shared head: a relaxed load reads
+        // back its own last store.
+        if s.head.load(Ordering::Relaxed) != head {
+            s.head.store(head, Ordering::Release);
+            s.tx_wait.notify_one();
+        }
     }
 
     #[inline(always)]
@@ -1263,13 +1261,17 @@ impl<T> Drop for Receiver<T> {
         // A leaked `Drain` may have moved values out without publishing the
         // shared head: publish it, so the shared state never drops them.
         self.shared.head.store(self.head.get(), Ordering::Release);
-        self.shared.close();
-        // Drop what is buffered now rather than when the sender goes. If a
-        // value's drop panics, the rest stays buffered and is dropped with
-        // the shared state.
+        // Close, then drop what is buffered now rather than when the sender
+        // goes: every value, even if a waker or a value's drop panics (the
+        // first panic is raised again afterwards).
+        let mut panics = Panics::new();
+        panics.run(|| {
+            self.shared.close();
+        });
         while let Ok(v) = self.try_recv_ref() {
-            drop(v);
+            panics.run(|| drop(v));
         }
+        panics.finish();
     }
 }
 
@@ -1690,9 +1692,11 @@ impl<T> Iterator for Drain<'_, T> {
         let s = &*self.rx.shared;
         // SAFETY: `drain` counted `left` initialised slots from `head`; this
         // one is at the receiver's local head, which moves past it right
-        // away, so it is never read again, even if this iterator is leaked
-        // (the shared head is then published by the receiver's next
-        // operation or its drop).
+        // away, so it is never read again, even if this iterator is leaked.
+        // The shared head is then published by the receiver's next receive,
+        // by its first look at an empty ring (`publish_head`, before any
+        // wait), or by its drop, so the sender never waits for room that
+        // this receiver already freed.
         let v = unsafe { s.read_slot(self.idx) };
         self.rx.head.set(s.next(self.rx.head.get()));
         self.idx = if self.idx + 1 == s.cap {

@@ -44,6 +44,25 @@
 //! then gives up without acting on it (a future dropped after being woken, a
 //! select that completed another operation), it must pass the wake-up on
 //! with another `notify_one`, so no wake-up is lost.
+//!
+//! The re-check after registering is the subtle case. An owner whose
+//! re-check succeeds took an item while it was still queued, and that item
+//! may have been published before the registration, its notify finding no
+//! one. A notify for a *later* item can then claim the owner, which returns
+//! with the earlier item: the later item's wake-up would be spent on an item
+//! that needed none, while another waiter sleeps beside a full channel. So
+//! an owner that completes in the re-check and finds its context claimed
+//! always passes the wake-up on ([`block_on`], [`poll_op`]). At worst that
+//! wakes one waiter for nothing, which retries and waits again; the race
+//! window is a few instructions wide, so this costs nothing measurable.
+//!
+//! Only an owner that was woken (its context claimed while it waited) and
+//! then completes uses the wake-up it was handed.
+//!
+//! Wakers are user code and may panic. [`WaitQueue::notify_many`] and
+//! [`WaitQueue::notify_all`] claim their waiters under the lock and wake
+//! them after it; a panicking waker does not stop the others from being
+//! woken (the first panic is raised again afterwards, see `unwind`).
 
 use core::task::Waker;
 use std::collections::VecDeque;
@@ -52,6 +71,7 @@ use std::time::Instant;
 #[cfg(not(loom))]
 use crate::sync::AtomicU64;
 use crate::sync::{self, Arc, AtomicU8, AtomicUsize, AtomicWaker, Mutex, Ordering, Thread};
+use crate::unwind::Panics;
 
 /// The context waits; nobody has claimed it yet.
 const WAITING: usize = 0;
@@ -552,9 +572,7 @@ impl WaitQueue {
             self.publish_waiting(entries.len());
             woken
         };
-        for cx in woken {
-            cx.unpark();
-        }
+        unpark_all(woken);
     }
 
     /// Wakes every waiter (used when the channel closes).
@@ -572,9 +590,7 @@ impl WaitQueue {
             self.publish_waiting(0);
             woken
         };
-        for cx in woken {
-            cx.unpark();
-        }
+        unpark_all(woken);
     }
 
     /// Number of registered waiters (for tests and `Debug`).
@@ -582,6 +598,27 @@ impl WaitQueue {
     pub(crate) fn len(&self) -> usize {
         sync::lock(&self.entries).len()
     }
+}
+
+/// Wakes every waiter of every queue in `queues` (a close), all of them even
+/// if a waker panics; the first panic is raised again afterwards.
+pub(crate) fn notify_all_of(queues: &[&WaitQueue]) {
+    let mut panics = Panics::new();
+    for queue in queues {
+        panics.run(|| queue.notify_all());
+    }
+    panics.finish();
+}
+
+/// Wakes every context in `woken`, all of them even if a waker panics: each
+/// was claimed, so each holds a wake-up that must reach its owner. The
+/// first panic is raised again once all are woken.
+fn unpark_all(woken: Vec<Arc<Context>>) {
+    let mut panics = Panics::new();
+    for cx in woken {
+        panics.run(|| cx.unpark());
+    }
+    panics.finish();
 }
 
 /// How often a thread went to park in [`block_on`], across all loom
@@ -619,6 +656,10 @@ pub(crate) fn block_on<R>(
         if let Some(r) = attempt() {
             if cx.try_abort().is_ok() {
                 queue.unregister(&cx);
+            } else {
+                // Claimed while the re-check completed: the claim may be for
+                // another item than the one taken (see the module docs).
+                queue.notify_one();
             }
             return Some(r);
         }
@@ -701,8 +742,10 @@ impl Waiter {
 /// One poll of an async operation: try, register, re-check.
 ///
 /// `attempt` returns `Some` when the operation completed (successfully or
-/// with a final error). On completion the registration is ended; a wake-up
-/// it held was used by this completion.
+/// with a final error). On completion the registration is ended. A wake-up
+/// it held before this poll was used by the completion; one it received
+/// while the re-check after registering completed is passed on, since it
+/// may be for another item (see the module docs).
 pub(crate) fn poll_op<R>(
     waiter: &mut Waiter,
     queue: &WaitQueue,
@@ -715,7 +758,7 @@ pub(crate) fn poll_op<R>(
     }
     waiter.register(queue, cx.waker());
     if let Some(r) = attempt() {
-        waiter.cancel(queue);
+        waiter.cancel_and_pass_on(queue);
         return core::task::Poll::Ready(r);
     }
     core::task::Poll::Pending
