@@ -21,7 +21,10 @@
 /// (so those need a `mut` binding). An `Option` of an endpoint is an arm
 /// that never fires while it is `None`. Result patterns must be
 /// irrefutable (`msg`, `_`, a tuple...). Arms are separated by commas; a
-/// block body may omit its comma.
+/// block body may omit its comma. As in crossbeam-channel's `select!`, a
+/// trailing comma inside an arm's parentheses (`recv(rx,)`,
+/// `send(tx, v,)`) is accepted, and `default() => body` is a plain
+/// `default`.
 ///
 /// When several operations are ready, each is chosen with equal
 /// probability; [`select_biased!`](crate::select_biased) takes the first
@@ -170,44 +173,44 @@ macro_rules! __select_parse {
 
     // recv(endpoint) -> pattern => body
     (@parse $mode:tt [$($arms:tt)*] $default:tt
-        recv($ep:expr) -> $res:pat => $body:block, $($tail:tt)*) => {
+        recv($ep:expr $(,)?) -> $res:pat => $body:block, $($tail:tt)*) => {
         $crate::__select_parse!(@parse $mode
             [$($arms)* (recv __op __index ($ep) ($res) ($body) ())] $default $($tail)*)
     };
     (@parse $mode:tt [$($arms:tt)*] $default:tt
-        recv($ep:expr) -> $res:pat => $body:block $($tail:tt)*) => {
+        recv($ep:expr $(,)?) -> $res:pat => $body:block $($tail:tt)*) => {
         $crate::__select_parse!(@parse $mode
             [$($arms)* (recv __op __index ($ep) ($res) ($body) ())] $default $($tail)*)
     };
     (@parse $mode:tt [$($arms:tt)*] $default:tt
-        recv($ep:expr) -> $res:pat => $body:expr, $($tail:tt)*) => {
+        recv($ep:expr $(,)?) -> $res:pat => $body:expr, $($tail:tt)*) => {
         $crate::__select_parse!(@parse $mode
             [$($arms)* (recv __op __index ($ep) ($res) ($body) ())] $default $($tail)*)
     };
     (@parse $mode:tt [$($arms:tt)*] $default:tt
-        recv($ep:expr) -> $res:pat => $body:expr) => {
+        recv($ep:expr $(,)?) -> $res:pat => $body:expr) => {
         $crate::__select_parse!(@parse $mode
             [$($arms)* (recv __op __index ($ep) ($res) ($body) ())] $default)
     };
 
     // send(endpoint, value) -> pattern => body
     (@parse $mode:tt [$($arms:tt)*] $default:tt
-        send($ep:expr, $val:expr) -> $res:pat => $body:block, $($tail:tt)*) => {
+        send($ep:expr, $val:expr $(,)?) -> $res:pat => $body:block, $($tail:tt)*) => {
         $crate::__select_parse!(@parse $mode
             [$($arms)* (send __op __index ($ep) ($res) ($body) ($val))] $default $($tail)*)
     };
     (@parse $mode:tt [$($arms:tt)*] $default:tt
-        send($ep:expr, $val:expr) -> $res:pat => $body:block $($tail:tt)*) => {
+        send($ep:expr, $val:expr $(,)?) -> $res:pat => $body:block $($tail:tt)*) => {
         $crate::__select_parse!(@parse $mode
             [$($arms)* (send __op __index ($ep) ($res) ($body) ($val))] $default $($tail)*)
     };
     (@parse $mode:tt [$($arms:tt)*] $default:tt
-        send($ep:expr, $val:expr) -> $res:pat => $body:expr, $($tail:tt)*) => {
+        send($ep:expr, $val:expr $(,)?) -> $res:pat => $body:expr, $($tail:tt)*) => {
         $crate::__select_parse!(@parse $mode
             [$($arms)* (send __op __index ($ep) ($res) ($body) ($val))] $default $($tail)*)
     };
     (@parse $mode:tt [$($arms:tt)*] $default:tt
-        send($ep:expr, $val:expr) -> $res:pat => $body:expr) => {
+        send($ep:expr, $val:expr $(,)?) -> $res:pat => $body:expr) => {
         $crate::__select_parse!(@parse $mode
             [$($arms)* (send __op __index ($ep) ($res) ($body) ($val))] $default)
     };
@@ -231,17 +234,31 @@ macro_rules! __select_parse {
         $crate::__select_parse!(@parse $mode $arms [(none) ($body)])
     };
 
+    // default() => body (an empty timeout: the same as a plain default)
+    (@parse $mode:tt $arms:tt [] default() => $body:block, $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode $arms [(none) ($body)] $($tail)*)
+    };
+    (@parse $mode:tt $arms:tt [] default() => $body:block $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode $arms [(none) ($body)] $($tail)*)
+    };
+    (@parse $mode:tt $arms:tt [] default() => $body:expr, $($tail:tt)*) => {
+        $crate::__select_parse!(@parse $mode $arms [(none) ($body)] $($tail)*)
+    };
+    (@parse $mode:tt $arms:tt [] default() => $body:expr) => {
+        $crate::__select_parse!(@parse $mode $arms [(none) ($body)])
+    };
+
     // default(timeout) => body
-    (@parse $mode:tt $arms:tt [] default($timeout:expr) => $body:block, $($tail:tt)*) => {
+    (@parse $mode:tt $arms:tt [] default($timeout:expr $(,)?) => $body:block, $($tail:tt)*) => {
         $crate::__select_parse!(@parse $mode $arms [(some $timeout) ($body)] $($tail)*)
     };
-    (@parse $mode:tt $arms:tt [] default($timeout:expr) => $body:block $($tail:tt)*) => {
+    (@parse $mode:tt $arms:tt [] default($timeout:expr $(,)?) => $body:block $($tail:tt)*) => {
         $crate::__select_parse!(@parse $mode $arms [(some $timeout) ($body)] $($tail)*)
     };
-    (@parse $mode:tt $arms:tt [] default($timeout:expr) => $body:expr, $($tail:tt)*) => {
+    (@parse $mode:tt $arms:tt [] default($timeout:expr $(,)?) => $body:expr, $($tail:tt)*) => {
         $crate::__select_parse!(@parse $mode $arms [(some $timeout) ($body)] $($tail)*)
     };
-    (@parse $mode:tt $arms:tt [] default($timeout:expr) => $body:expr) => {
+    (@parse $mode:tt $arms:tt [] default($timeout:expr $(,)?) => $body:expr) => {
         $crate::__select_parse!(@parse $mode $arms [(some $timeout) ($body)])
     };
 

@@ -37,9 +37,9 @@ const IDENTITY: [u8; 64] = {
 /// One operation of a select.
 #[derive(Clone, Copy)]
 enum Op<'a> {
-    /// A channel operation, with its endpoint's address to check the
+    /// A channel operation, with its channel's identity to check the
     /// endpoint passed at completion.
-    Chan(&'a dyn SelectHandle, usize),
+    Chan(&'a dyn SelectHandle, u64),
     /// A timer, ready from its deadline on.
     At(Instant),
     /// A ticker.
@@ -78,13 +78,13 @@ impl Op<'_> {
             completed: false,
         };
         match self {
-            Op::Chan(handle, addr) => {
+            Op::Chan(handle, id) => {
                 // NB: the handle fills the token in place. Filled in a local
                 // and moved into the operation, its fields (stored 8 bytes
                 // at a time) were read back with 16-byte loads the processor
                 // could not forward: 14.1-14.4 to 14.5-15.4 M selects/s
                 // single-thread over 4 MPMC channels (4 interleaved pairs).
-                let mut op = selected(Token::new(), Endpoint::Chan(addr), None);
+                let mut op = selected(Token::new(), Endpoint::Chan(id), None);
                 if handle.try_reserve(&mut op.token) {
                     Some(op)
                 } else {
@@ -130,8 +130,9 @@ impl Op<'_> {
 /// What a selected operation must be completed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
-    /// The channel endpoint at this address.
-    Chan(usize),
+    /// An endpoint of the channel with this identity (any clone of the
+    /// endpoint added to the select).
+    Chan(u64),
     /// Any [`After`].
     After,
     /// The ticker at this address.
@@ -216,7 +217,7 @@ where
 {
     type Item = R::Item;
     fn complete(&self, op: &mut SelectedOperation) -> Result<R::Item, RecvError> {
-        op.check(Endpoint::Chan(addr_of(self)), "recv");
+        op.check(Endpoint::Chan(self.id()), "recv");
         self.commit_recv(&mut op.token)
     }
 }
@@ -231,7 +232,7 @@ where
         op: &mut SelectedOperation,
         value: S::Item,
     ) -> Result<(), SendError<S::Item>> {
-        op.check(Endpoint::Chan(addr_of(self)), "send");
+        op.check(Endpoint::Chan(self.id()), "send");
         self.commit_send(&mut op.token, value)
     }
 }
@@ -755,7 +756,7 @@ impl<'a> Select<'a> {
 
     /// Adds a channel operation; returns its index.
     pub(crate) fn push_chan<H: SelectHandle>(&mut self, handle: &'a H) -> usize {
-        self.push(Op::Chan(handle, addr_of(handle)))
+        self.push(Op::Chan(handle, handle.id()))
     }
 
     /// The operation at `index`.
@@ -863,15 +864,20 @@ impl<'a> Select<'a> {
         }
     }
 
-    /// Gives up a registration: if a notifier claimed it for an operation
-    /// other than `kept`, its wake-up goes on to another waiter.
-    fn release(&self, cx: &ContextRef, kept: Option<usize>) {
+    /// Gives up a registration that was not waited on (the re-check after
+    /// registering found an operation ready, or the select went away): if
+    /// a notifier claimed it, its wake-up goes on to another waiter.
+    ///
+    /// That holds even when the claim came from the operation the re-check
+    /// took: the item taken may have been published before the
+    /// registration (its notify finding nobody), and the claim then belongs
+    /// to a later item that another waiter must be woken for. Passing on a
+    /// claim that was the taken item's own costs one spurious wake-up.
+    fn release(&self, cx: &ContextRef) {
         let claimed = claimed_by(cx);
         self.unregister(cx);
         if let Some(k) = claimed {
-            if Some(k) != kept {
-                self.op(k).pass_on();
-            }
+            self.op(k).pass_on();
         }
     }
 
@@ -1055,7 +1061,7 @@ impl<'a> Select<'a> {
             self.register(&cx);
             if let Some(index) = self.ready_once() {
                 // Not consumed: a wake-up handed over meanwhile goes on.
-                self.release(&cx, None);
+                self.release(&cx);
                 return Ok(index);
             }
             if let Some(woken) = self.park(&cx, deadline) {
@@ -1107,7 +1113,7 @@ impl<'a> Select<'a> {
             let cx = Context::for_current_thread();
             self.register(&cx);
             if let Some(selected) = self.try_once() {
-                self.release(&cx, Some(selected.index));
+                self.release(&cx);
                 return Ok(selected);
             }
             let woken = self.park(&cx, deadline);
@@ -1313,7 +1319,7 @@ impl<'s, 'a> Registration<'s, 'a> {
             };
             self.select.register(&cx);
             if let Some(selected) = self.select.try_once() {
-                self.select.release(&cx, Some(selected.index));
+                self.select.release(&cx);
                 return Poll::Ready(Ok(selected));
             }
             self.cx = Some(cx);
@@ -1340,18 +1346,48 @@ impl<'s, 'a> Registration<'s, 'a> {
 impl Drop for Registration<'_, '_> {
     fn drop(&mut self) {
         if let Some(cx) = self.cx.take() {
-            self.select.release(&cx, None);
+            self.select.release(&cx);
         }
     }
 }
 
 /// The operation a select chose. Complete it with
 /// [`recv`](SelectedOperation::recv) or [`send`](SelectedOperation::send),
-/// passing the same endpoint.
+/// passing an endpoint of the same channel (the one added to the select, or
+/// a clone of it).
+///
+/// Dropping it without completing it (an early return with `?`, a panic)
+/// gives its reservation up: the channel goes on as if the operation had
+/// not been selected. A selected send loses nothing, as its value was never
+/// given. A selected receive had already reserved its message, which
+/// cannot be put back.
 ///
 /// # Panics
-/// When dropped without being completed: a reserved slot would stall its
-/// channel. The message names the operation's index.
+/// When a selected receive is dropped without being completed (its message
+/// is dropped with it), unless the thread is already panicking. The
+/// message names the operation's index.
+///
+/// # Examples
+/// ```
+/// use nimsync_channel::mpmc;
+/// use nimsync_select::Select;
+///
+/// fn value() -> Result<u32, &'static str> {
+///     Err("no value after all")
+/// }
+///
+/// let (tx, rx) = mpmc::channel::<u32>(1);
+/// let attempt = || -> Result<(), &'static str> {
+///     let mut sel = Select::new();
+///     sel.send(&tx);
+///     let op = sel.select();
+///     op.send(&tx.clone(), value()?).unwrap(); // any clone completes it
+///     Ok(())
+/// };
+/// assert!(attempt().is_err()); // the reservation was given up
+/// tx.try_send(7).unwrap(); // so the channel is usable
+/// assert_eq!(rx.try_recv(), Ok(7));
+/// ```
 #[must_use = "a selected operation must be completed with `.recv(..)` or `.send(..)`"]
 pub struct SelectedOperation {
     /// The operation's index in its select.
@@ -1462,10 +1498,16 @@ impl SelectedOperation {
 
 impl Drop for SelectedOperation {
     fn drop(&mut self) {
-        if !self.completed && !std::thread::panicking() {
+        // An operation dropped without being completed (an early return
+        // or a panic between the select and the completion) gives its
+        // reservation up, so its channel goes on as if it had not been
+        // selected. A reserved receive's message cannot be put back: it is
+        // dropped, and that loss is reported.
+        if !self.completed && self.token.give_up() && !std::thread::panicking() {
             panic!(
-                "selected operation {} was dropped without being completed: call `.recv(..)` or \
-                 `.send(..)` on it with its endpoint (a reserved slot would stall the channel)",
+                "selected operation {} (a receive) was dropped without being completed, and the \
+                 message it had reserved was dropped with it: call `.recv(..)` on it with its \
+                 endpoint",
                 self.index
             );
         }
