@@ -648,3 +648,58 @@ fn reserving_twice_with_one_token_panics_before_claiming() {
     assert!(SelectHandle::try_reserve(&rx, &mut token));
     SelectHandle::try_reserve(&rx, &mut token);
 }
+
+/// A thread that holds a receive reservation and then sends on the same
+/// channel (whose only slot the reservation still occupies) gets `Full`
+/// from the non-blocking send and `Timeout` from the timed one, instead of
+/// waiting forever for its own commit.
+#[test]
+fn mpmc_sends_return_while_this_thread_holds_a_receive_reservation() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    tx.send(1).unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx, &mut token));
+    assert!(tx.try_send(2).unwrap_err().is_full());
+    let timed = tx.send_timeout(2, Duration::from_millis(5));
+    assert!(timed.unwrap_err().is_timeout());
+    assert_eq!(RecvHandle::commit_recv(&rx, &mut token), Ok(1));
+    tx.try_send(2).unwrap();
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+/// The mirror case: a thread that holds a send reservation gets `Empty`
+/// and `Timeout` from receives on the same channel.
+#[test]
+fn mpmc_receives_return_while_this_thread_holds_a_send_reservation() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&tx, &mut token));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    let timed = rx.recv_timeout(Duration::from_millis(5));
+    assert!(timed.unwrap_err().is_timeout());
+    SendHandle::commit_send(&tx, &mut token, 5).unwrap();
+    assert_eq!(rx.try_recv(), Ok(5));
+}
+
+/// A receive reservation committed through another channel's receiver
+/// panics, and the panic leaves no claim behind on either channel.
+#[test]
+fn mpmc_commit_through_another_channel_leaves_both_usable() {
+    let (tx1, rx1) = mpmc::channel::<u32>(1);
+    let (tx2, rx2) = mpmc::channel::<u32>(1);
+    tx1.send(1).unwrap();
+    let mut token = Token::new();
+    assert!(SelectHandle::try_reserve(&rx1, &mut token));
+    let wrong = panic::catch_unwind(panic::AssertUnwindSafe(|| {
+        RecvHandle::commit_recv(&rx2, &mut token)
+    }));
+    assert!(wrong.is_err());
+    assert!(!token.is_reserved(), "the reservation was given up");
+    drop(token);
+    // Channel 1's reserved message was discarded; its slot is freed when a
+    // sender laps onto it.
+    tx1.try_send(3).unwrap();
+    assert_eq!(rx1.try_recv(), Ok(3));
+    tx2.try_send(4).unwrap();
+    assert_eq!(rx2.try_recv(), Ok(4));
+}

@@ -1002,3 +1002,30 @@ fn ping_pong_async_wakes_every_round() {
     drop(ping_tx);
     echo.join().unwrap();
 }
+
+/// A `Drain` leaked with `mem::forget` has moved values out without
+/// publishing the head. The receiver publishes it the first time it finds
+/// the ring empty, before any wait, so the sender gets the room back.
+#[test]
+fn a_leaked_drain_does_not_withhold_room() {
+    let (mut tx, mut rx) = spsc::channel::<u32>(1);
+    tx.send(1).unwrap();
+    let mut drain = rx.drain(1);
+    assert_eq!(drain.next(), Some(1));
+    std::mem::forget(drain);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    tx.try_send(2).unwrap();
+    assert_eq!(rx.try_recv(), Ok(2));
+
+    // The same with the receiver blocked and the sender sending after it.
+    tx.send(3).unwrap();
+    let mut drain = rx.drain(1);
+    assert_eq!(drain.next(), Some(3));
+    std::mem::forget(drain);
+    let receiver = std::thread::spawn(move || rx.recv_timeout(Duration::from_secs(10)));
+    assert!(
+        tx.send_timeout(4, Duration::from_secs(10)).is_ok(),
+        "the room came back"
+    );
+    assert_eq!(receiver.join().unwrap(), Ok(4));
+}

@@ -719,3 +719,37 @@ fn a_waiting_async_select_resets_the_budget() {
     assert_eq!(pendings, 1, "only the wait for the late message");
     assert_eq!(wakes, 1, "the late message woke the task");
 }
+
+/// crossbeam-channel's `select!` syntax ports unchanged: a trailing comma
+/// inside an arm's parentheses, and `default()` for a plain default.
+#[test]
+fn crossbeam_style_trailing_commas_and_empty_default_parse() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let got = select! {
+        send(tx, 1,) -> res => res.map(|()| Arm::A).unwrap(),
+        recv(rx,) -> _ => Arm::B,
+    };
+    assert_eq!(got, Arm::A);
+    let got = select! {
+        recv(rx,) -> msg => { assert_eq!(msg, Ok(1)); Arm::B }
+        default() => Arm::Default,
+    };
+    assert_eq!(got, Arm::B);
+    let got = select! {
+        recv(rx) -> _ => Arm::B,
+        default() => Arm::Default,
+    };
+    assert_eq!(got, Arm::Default);
+    let got = select! {
+        recv(rx) -> _ => Arm::B,
+        default(Duration::from_millis(1),) => Arm::Default,
+    };
+    assert_eq!(got, Arm::Default);
+    let got = block_on(async {
+        select_async! {
+            recv(rx,) -> _ => Arm::B,
+            default() => Arm::Default
+        }
+    });
+    assert_eq!(got, Arm::Default);
+}

@@ -203,17 +203,31 @@ fn biased_takes_the_first_ready() {
     }
 }
 
-/// An uncompleted selected operation panics, naming its index.
+/// An uncompleted selected MPMC receive panics, naming its index: the
+/// message it had reserved is dropped with it.
 #[test]
-#[should_panic(expected = "selected operation 1 was dropped without being completed")]
-fn uncompleted_operation_panics_with_its_index() {
+#[should_panic(expected = "selected operation 1 (a receive) was dropped without being completed")]
+fn uncompleted_mpmc_receive_panics_with_its_index() {
     let (_tx1, rx1) = mpmc::channel::<u8>(1);
-    let (mut tx2, mut rx2) = spsc::channel::<u8>(1);
+    let (tx2, rx2) = mpmc::channel::<u8>(1);
     tx2.send(1).unwrap();
     let mut sel = Select::new();
     sel.recv(&rx1);
-    sel.recv(&mut rx2);
+    sel.recv(&rx2);
     drop(sel.select());
+}
+
+/// An uncompleted selected spsc receive reserved nothing: dropping it takes
+/// nothing from the channel and does not panic.
+#[test]
+fn uncompleted_spsc_receive_takes_nothing() {
+    let (mut tx, mut rx) = spsc::channel::<u8>(1);
+    tx.send(1).unwrap();
+    let mut sel = Select::new();
+    sel.recv(&mut rx);
+    drop(sel.select());
+    drop(sel);
+    assert_eq!(rx.try_recv(), Ok(1));
 }
 
 /// Completing with another endpoint than the selected one panics.
