@@ -350,3 +350,206 @@ fn loom_async_recv_dropped_after_wake_passes_on() {
 fn futures_noop_waker() -> core::task::Waker {
     core::task::Waker::noop().clone()
 }
+
+/// Takes one item from a counter of available items, if there is one.
+fn take_item(items: &AtomicUsize) -> Option<()> {
+    let mut n = items.load(Ordering::SeqCst);
+    while n != 0 {
+        match items.compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return Some(()),
+            Err(now) => n = now,
+        }
+    }
+    None
+}
+
+/// Two blocked takers on one queue and two items published one after the
+/// other, with the publisher alive throughout (no close to wake everyone).
+/// A taker whose re-check takes an item while its context is claimed for
+/// the other item must pass that claim on; if it did not, the other taker
+/// would park forever (loom reports the deadlock).
+#[test]
+fn loom_two_waiters_two_items_every_claim_reaches_a_taker() {
+    let parks_before = PARKS.load(Relaxed);
+    model(|| {
+        let queue = Arc::new(WaitQueue::new());
+        let items = Arc::new(AtomicUsize::new(0));
+        let takers: Vec<_> = (0..2)
+            .map(|_| {
+                let (queue, items) = (queue.clone(), items.clone());
+                thread::spawn(move || block_on(&queue, None, || take_item(&items)))
+            })
+            .collect();
+        for _ in 0..2 {
+            items.fetch_add(1, Ordering::SeqCst);
+            queue.notify_one();
+        }
+        for taker in takers {
+            assert_eq!(taker.join().unwrap(), Some(()));
+        }
+        assert_eq!(items.load(Ordering::SeqCst), 0);
+    });
+    assert!(PARKS.load(Relaxed) > parks_before, "no taker ever parked");
+}
+
+/// The same on a channel: two blocking receivers, two messages, the
+/// sender kept alive until both are received.
+#[test]
+fn loom_mpmc_two_blocked_receivers_two_messages_sender_alive() {
+    let parks_before = PARKS.load(Relaxed);
+    model(|| {
+        let (tx, rx) = mpmc::channel::<usize>(2);
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let rx = rx.clone();
+                thread::spawn(move || rx.recv())
+            })
+            .collect();
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        let mut got: Vec<_> = receivers
+            .into_iter()
+            .map(|r| r.join().unwrap().unwrap())
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        drop(tx);
+    });
+    assert!(
+        PARKS.load(Relaxed) > parks_before,
+        "no receiver ever parked"
+    );
+}
+
+/// Polls `fut` until it is ready, waiting for its waker between polls on
+/// a one-permit `loom::sync::Notify`. (loom's own `block_on` parks the
+/// thread, and loom lets that unpark wake a thread blocked on a loom mutex,
+/// which it then reports as a failure to acquire the lock.) A lost wake-up
+/// leaves the thread waiting forever, which loom reports as a deadlock.
+fn poll_until_ready<F: core::future::Future>(fut: F) -> F::Output {
+    use core::task::{Context as TaskContext, Poll};
+    use std::task::Wake;
+
+    struct Woken(loom::sync::Notify);
+    impl Wake for Woken {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.notify();
+        }
+    }
+    let woken = std::sync::Arc::new(Woken(loom::sync::Notify::new()));
+    let waker = core::task::Waker::from(woken.clone());
+    let mut fut = core::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut TaskContext::from_waker(&waker)) {
+            return v;
+        }
+        woken.0.wait();
+    }
+}
+
+/// The async form: two receive futures, each polled to completion on its
+/// own thread, two messages, the sender alive throughout. A future whose
+/// re-check after registering takes a message passes on a claim it got
+/// meanwhile.
+#[test]
+fn loom_mpmc_two_async_receivers_two_messages_sender_alive() {
+    model(|| {
+        let (tx, rx) = mpmc::channel::<usize>(1);
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let rx = rx.clone();
+                thread::spawn(move || poll_until_ready(rx.recv_async()))
+            })
+            .collect();
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        let mut got: Vec<_> = receivers
+            .into_iter()
+            .map(|r| r.join().unwrap().unwrap())
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        drop(tx);
+    });
+}
+
+/// A queue that starts with asymmetric fences and switches to symmetric
+/// ones at its first registration, while a notifier publishes and checks
+/// for waiters: whichever mode each side reads, no wake-up is lost. Runs
+/// for both notify variants (fence and load; read-modify-write).
+#[test]
+fn loom_fence_mode_switch_loses_no_wakeup() {
+    static SWITCHED: StdAtomicUsize = StdAtomicUsize::new(0);
+    for single_notifier in [false, true] {
+        crate::sync::model_asymmetric(true, true);
+        model(move || {
+            let queue = Arc::new(if single_notifier {
+                WaitQueue::single_notifier()
+            } else {
+                WaitQueue::new()
+            });
+            let flag = Arc::new(AtomicBool::new(false));
+            let (q2, f2) = (queue.clone(), flag.clone());
+            let notifier = thread::spawn(move || {
+                f2.store(true, Ordering::Release);
+                q2.notify_one();
+            });
+            let got = block_on(&queue, None, || flag.load(Ordering::Acquire).then_some(()));
+            assert_eq!(got, Some(()));
+            notifier.join().unwrap();
+            if queue.is_symmetric() {
+                SWITCHED.fetch_add(1, Relaxed);
+            }
+        });
+        crate::sync::model_asymmetric(false, false);
+    }
+    assert!(SWITCHED.load(Relaxed) > 0, "no queue ever switched modes");
+}
+
+/// Two waiters in a queue that switches modes at the first registration:
+/// the second registers in symmetric mode (or mid-switch) while the
+/// notifier may still be reading the asymmetric mode.
+#[test]
+fn loom_fence_mode_switch_with_two_waiters() {
+    crate::sync::model_asymmetric(true, true);
+    model(|| {
+        let queue = Arc::new(WaitQueue::single_notifier());
+        let items = Arc::new(AtomicUsize::new(0));
+        let takers: Vec<_> = (0..2)
+            .map(|_| {
+                let (queue, items) = (queue.clone(), items.clone());
+                thread::spawn(move || block_on(&queue, None, || take_item(&items)))
+            })
+            .collect();
+        for _ in 0..2 {
+            items.fetch_add(1, Ordering::SeqCst);
+            queue.notify_one();
+        }
+        for taker in takers {
+            assert_eq!(taker.join().unwrap(), Some(()));
+        }
+    });
+    crate::sync::model_asymmetric(false, false);
+}
+
+/// A select's send reservation orphaned (its token dropped without the
+/// endpoint) while a receiver blocks and another sender sends: the
+/// receiver passes the orphaned position and gets the value.
+#[test]
+fn loom_orphaned_send_reservation_is_passed_by_the_receiver() {
+    model(|| {
+        let (tx, rx) = mpmc::channel::<usize>(2);
+        let tx2 = tx.clone();
+        let orphaner = thread::spawn(move || {
+            let mut token = Token::new();
+            if SelectHandle::try_reserve(&tx, &mut token) {
+                assert!(!token.give_up(), "a send reservation discards nothing");
+            }
+        });
+        let sender = thread::spawn(move || tx2.send(9).unwrap());
+        assert_eq!(rx.recv(), Ok(9));
+        orphaner.join().unwrap();
+        sender.join().unwrap();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}

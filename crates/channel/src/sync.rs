@@ -64,7 +64,43 @@ mod imp {
         AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
     };
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
-    pub(crate) use loom::thread::{Thread, current, park};
+
+    /// A thread to wake: under loom, a one-permit `Notify` per thread
+    /// rather than loom's own park and unpark. loom lets an unpark wake a
+    /// thread that is blocked on a loom mutex, which it then reports as a
+    /// failure to take the lock; a notifier that claims a context and
+    /// unparks its thread after the thread has moved on to lock a wait
+    /// queue hits exactly that. `Notify` keeps the permit semantics of
+    /// `unpark` (a wake before the park is not lost) without the clash.
+    #[derive(Clone)]
+    pub(crate) struct Thread(Arc<loom::sync::Notify>);
+
+    impl Thread {
+        pub(crate) fn unpark(&self) {
+            self.0.notify();
+        }
+    }
+
+    impl core::fmt::Debug for Thread {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("Thread")
+        }
+    }
+
+    loom::thread_local! {
+        static PARKER: Thread = Thread(Arc::new(loom::sync::Notify::new()));
+    }
+
+    /// The calling thread, to wake with [`Thread::unpark`].
+    pub(crate) fn current() -> Thread {
+        PARKER.with(Thread::clone)
+    }
+
+    /// Waits until the calling thread is unparked (at once if it was since
+    /// its last park).
+    pub(crate) fn park() {
+        current().0.wait();
+    }
 
     /// Stores `waker` in `cell`.
     pub(crate) fn register_waker(cell: &AtomicWaker, waker: &core::task::Waker) {
@@ -112,6 +148,21 @@ pub(crate) fn heavy_fence() {
         fence(Ordering::SeqCst);
     }
 }
+
+/// The notifier's half in asymmetric mode: only a compiler fence, since
+/// the waiter's `membarrier` runs the barrier on this thread. Under loom,
+/// which cannot model a barrier run on another thread, a `SeqCst` fence
+/// (see the loom `asymmetric` module).
+#[inline(always)]
+pub(crate) fn light_fence() {
+    #[cfg(not(loom))]
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+    #[cfg(loom)]
+    fence(Ordering::SeqCst);
+}
+
+#[cfg(all(loom, test))]
+pub(crate) use asymmetric::model_asymmetric;
 
 #[cfg(all(target_os = "linux", not(loom), not(miri), not(nimsync_full_fence)))]
 mod asymmetric {
@@ -191,7 +242,65 @@ mod asymmetric {
     }
 }
 
-#[cfg(not(all(target_os = "linux", not(loom), not(miri), not(nimsync_full_fence))))]
+#[cfg(loom)]
+mod asymmetric {
+    //! A model of the asymmetric fences for loom, which a model turns on
+    //! with [`model_asymmetric`] to check the wait queues' switch from
+    //! asymmetric to symmetric fences.
+    //!
+    //! Loom cannot model `membarrier` (a barrier run on every other
+    //! thread), so both halves are `SeqCst` fences here: the waiter's
+    //! `heavy` and the notifier's `light_fence`. What the models check is
+    //! the switching protocol: the modes each side reads, the flag in
+    //! `waiting`, and the pairing of a notifier's read-modify-write with a
+    //! waiter still in an asymmetric mode. That `membarrier` itself orders
+    //! a notifier's compiler fence is the kernel's documented guarantee.
+    //!
+    //! The flags are std thread-locals: loom runs every thread of a model
+    //! on the OS thread of its test.
+
+    use std::cell::Cell;
+
+    std::thread_local! {
+        static ON: Cell<bool> = const { Cell::new(false) };
+        static SWITCH_ON_REGISTER: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Makes queues created from now on (on this test's thread) start
+    /// with asymmetric fences, and, if `switch_on_register`, switch to
+    /// symmetric ones at their first registration, as a queue whose
+    /// registrations come too often does.
+    #[cfg(test)]
+    pub(crate) fn model_asymmetric(on: bool, switch_on_register: bool) {
+        ON.with(|o| o.set(on));
+        SWITCH_ON_REGISTER.with(|s| s.set(switch_on_register));
+    }
+
+    /// Whether a registration switches its queue (see [`model_asymmetric`]).
+    pub(crate) fn switch_on_register() -> bool {
+        SWITCH_ON_REGISTER.with(Cell::get)
+    }
+
+    pub(super) fn enabled() -> bool {
+        ON.with(Cell::get)
+    }
+
+    pub(super) fn heavy() -> bool {
+        if enabled() {
+            super::fence(super::Ordering::SeqCst);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(super) fn prepare() {}
+}
+
+#[cfg(loom)]
+pub(crate) use asymmetric::switch_on_register;
+
+#[cfg(not(any(loom, all(target_os = "linux", not(miri), not(nimsync_full_fence)))))]
 mod asymmetric {
     //! No `membarrier` here (or a model checker): both sides use `SeqCst`
     //! fences.

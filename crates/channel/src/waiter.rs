@@ -56,8 +56,14 @@
 //! wakes one waiter for nothing, which retries and waits again; the race
 //! window is a few instructions wide, so this costs nothing measurable.
 //!
-//! Only an owner that was woken (its context claimed while it waited) and
-//! then completes uses the wake-up it was handed.
+//! The same holds for a future whose registration is still queued from an
+//! earlier poll when it is polled again (a spurious poll, or one woken for
+//! something else): its attempt may take an item and thereby make room for
+//! a later one, whose notify then claims the still-queued registration. So
+//! a claim that arrives while an attempt runs is passed on too.
+//!
+//! Only an owner that was woken (its context claimed before it looked
+//! again) and then completes uses the wake-up it was handed.
 //!
 //! Wakers are user code and may panic. [`WaitQueue::notify_many`] and
 //! [`WaitQueue::notify_all`] claim their waiters under the lock and wake
@@ -234,7 +240,6 @@ struct Entry {
 const FENCE_ASYM: u8 = 0;
 /// The queue is switching to symmetric mode: notifiers already use
 /// read-modify-writes, waiters still use `membarrier`.
-#[cfg_attr(loom, allow(dead_code))]
 const FENCE_SWITCHING: u8 = 1;
 /// Both sides use read-modify-writes of `waiting`; no fences.
 const FENCE_SYM: u8 = 2;
@@ -381,7 +386,7 @@ impl WaitQueue {
     /// to 0.91-0.93x rtrb, three interleaved pairs of runs).
     #[inline(always)]
     fn has_waiters(&self) -> bool {
-        core::sync::atomic::compiler_fence(Ordering::SeqCst);
+        sync::light_fence();
         let waiting = self.waiting.load(Ordering::Relaxed);
         waiting != 0 && (waiting & SYM_NOTIFY == 0 || self.has_waiters_sym())
     }
@@ -432,6 +437,11 @@ impl WaitQueue {
         sync::heavy_fence();
         #[cfg(not(loom))]
         self.count_heavy(monotonic_nanos().saturating_sub(start));
+        // Under loom a model decides when a queue switches.
+        #[cfg(loom)]
+        if sync::switch_on_register() {
+            self.switch_to_symmetric();
+        }
     }
 
     /// Counts a `membarrier` registration that took `took` nanoseconds;
@@ -467,7 +477,6 @@ impl WaitQueue {
     }
 
     /// Moves the queue to symmetric fences (see the type's docs).
-    #[cfg(not(loom))]
     fn switch_to_symmetric(&self) {
         let switched = {
             // Under the lock, so no `publish_waiting` drops the flag.
@@ -594,7 +603,7 @@ impl WaitQueue {
     }
 
     /// Number of registered waiters (for tests and `Debug`).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn len(&self) -> usize {
         sync::lock(&self.entries).len()
     }
@@ -713,6 +722,13 @@ impl Waiter {
         self.registered = true;
     }
 
+    /// True if the waiter is registered and a notifier has claimed it:
+    /// it holds a wake-up it has not acted on yet.
+    #[inline]
+    pub(crate) fn is_claimed(&self) -> bool {
+        self.registered && self.cx.as_ref().is_some_and(|cx| cx.selected() != WAITING)
+    }
+
     /// Ends the registration. Returns true if a notifier had claimed it,
     /// that is, if this waiter holds a wake-up it has not acted on.
     pub(crate) fn cancel(&mut self, queue: &WaitQueue) -> bool {
@@ -743,17 +759,22 @@ impl Waiter {
 ///
 /// `attempt` returns `Some` when the operation completed (successfully or
 /// with a final error). On completion the registration is ended. A wake-up
-/// it held before this poll was used by the completion; one it received
-/// while the re-check after registering completed is passed on, since it
-/// may be for another item (see the module docs).
+/// the waiter held when this poll began was used by the completion. One it
+/// received while this poll's attempt ran is passed on: a registration
+/// still queued from an earlier poll can be claimed for an item published
+/// after the one the attempt took (the attempt itself made room for it),
+/// exactly as in the re-check after registering (see the module docs).
 pub(crate) fn poll_op<R>(
     waiter: &mut Waiter,
     queue: &WaitQueue,
     cx: &mut core::task::Context<'_>,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> core::task::Poll<R> {
+    let woken = waiter.is_claimed();
     if let Some(r) = attempt() {
-        waiter.cancel(queue);
+        if waiter.cancel(queue) && !woken {
+            queue.notify_one();
+        }
         return core::task::Poll::Ready(r);
     }
     waiter.register(queue, cx.waker());
@@ -855,6 +876,39 @@ mod tests {
             second.cancel(&q),
             "the second waiter holds the passed-on wake-up"
         );
+    }
+
+    /// A future still queued from an earlier poll whose attempt takes an
+    /// item, while the notify for a later item claims it, passes that claim
+    /// to the next waiter. A claim it held before the poll is its own.
+    #[test]
+    fn poll_op_passes_on_a_claim_received_during_its_attempt() {
+        let q = WaitQueue::new();
+        let (w1, k1) = counting();
+        let (w2, k2) = counting();
+        let mut first = Waiter::new();
+        let mut second = Waiter::new();
+        first.register(&q, &k1);
+        second.register(&q, &k2);
+        let mut task = core::task::Context::from_waker(&k1);
+        let polled = poll_op(&mut first, &q, &mut task, || {
+            // Taking the item made room; the later item's notify claims
+            // the front of the queue, which is this still-queued waiter.
+            q.notify_one();
+            Some(())
+        });
+        assert!(polled.is_ready());
+        assert_eq!(w1.0.load(Ordering::SeqCst), 1);
+        assert_eq!(w2.0.load(Ordering::SeqCst), 1, "the claim went on");
+        assert!(second.cancel(&q), "the second waiter holds it");
+
+        // Claimed before the poll: the completion uses the wake-up.
+        first.register(&q, &k1);
+        second.register(&q, &k2);
+        q.notify_one();
+        assert!(poll_op(&mut first, &q, &mut task, || Some(())).is_ready());
+        assert_eq!(w2.0.load(Ordering::SeqCst), 1, "nothing passed on");
+        assert!(!second.cancel(&q));
     }
 
     #[test]

@@ -85,8 +85,8 @@ static SCRIPTED: RawWakerVTable = RawWakerVTable::new(
         }
         RawWaker::new(data, &SCRIPTED)
     },
-    |data| woken(data),
-    |data| woken(data),
+    woken,
+    woken,
     |_| {},
 );
 

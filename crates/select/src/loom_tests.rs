@@ -385,3 +385,56 @@ fn loom_select_async_dropped_after_wake_passes_on() {
         "the dropped select never passed a wake-up on"
     );
 }
+
+/// A blocking select and a plain blocking receiver share one channel that
+/// receives two messages while its sender stays alive. Whichever of them
+/// takes a message in its re-check after registering, with its context
+/// claimed for the other message meanwhile, passes that claim on: the
+/// other one is woken for the message left (a lost claim is a deadlock).
+#[test]
+fn loom_select_and_receiver_share_two_messages() {
+    let passed_before = count(&PASSED_ON);
+    model(|| {
+        let (tx, rx) = mpmc::channel::<u32>(2);
+        let rx2 = rx.clone();
+        let selecting = thread::spawn(move || {
+            let mut sel = Select::new();
+            sel.recv(&rx);
+            let op = sel.select();
+            op.recv(&rx).unwrap()
+        });
+        let receiving = thread::spawn(move || rx2.recv().unwrap());
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        let got = sorted(vec![selecting.join().unwrap(), receiving.join().unwrap()]);
+        assert_eq!(got, [1, 2]);
+        drop(tx);
+    });
+    assert!(
+        count(&PASSED_ON) > passed_before,
+        "no select ever passed a claim on"
+    );
+}
+
+/// A selected send dropped without being completed (its value could not
+/// be made) while a receiver blocks on the channel and another sender
+/// sends: the reservation is given up and the receiver gets the value.
+#[test]
+fn loom_select_dropped_send_reservation_is_given_up() {
+    model(|| {
+        let (tx, rx) = mpmc::channel::<u32>(1);
+        let tx2 = tx.clone();
+        let selecting = thread::spawn(move || {
+            let mut sel = Select::new();
+            sel.send(&tx);
+            if let Ok(op) = sel.try_select() {
+                drop(op);
+            }
+        });
+        let receiving = thread::spawn(move || rx.recv());
+        tx2.send(5).unwrap();
+        selecting.join().unwrap();
+        assert_eq!(receiving.join().unwrap(), Ok(5));
+        drop(tx2);
+    });
+}
