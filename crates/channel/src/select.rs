@@ -28,7 +28,10 @@
 //!    forever, even on a reservation held by the calling thread.
 //! 4. If the context had been claimed by operation `k` but the select
 //!    completed a different one (or gave up), call `pass_on` on `k`, so the
-//!    wake-up reaches another waiter.
+//!    wake-up reaches another waiter. Do the same when the claim arrived
+//!    while the retry after registering succeeded, even on the operation
+//!    it completed: the item it took may have needed no wake-up, and the
+//!    claim may be a later item's (see the `waiter` module).
 
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::sync::Arc;
