@@ -56,6 +56,16 @@ pub(crate) fn far_future() -> Instant {
 ///
 /// Dropping it before it fires disarms it in O(1); [`Sleep::reset`] moves it
 /// in O(1). It is `Unpin`.
+///
+/// # Unwind safety
+/// A sleep is neither `UnwindSafe` nor `RefUnwindSafe` (tokio's is
+/// neither), and so neither are [`Timeout`](crate::Timeout) and
+/// [`Interval`](crate::Interval), which hold one. A poll stores the
+/// task's waker in the timer's entry, and a waker that panics while it is
+/// cloned there (or the waker it replaces, while it is dropped) leaves the
+/// entry's waker slot locked: the sleep never wakes a task again, though a
+/// poll after the deadline still completes it. A sleep that such a panic
+/// went through must be replaced, not polled again.
 #[must_use = "futures do nothing unless polled"]
 pub struct Sleep {
     /// When it completes.
