@@ -1129,6 +1129,31 @@ impl Handle {
     }
 }
 
+// `Runtime` and `Handle` are `UnwindSafe` and `RefUnwindSafe`, as tokio's
+// are; the compiler alone says neither, for the builder's hooks (`dyn Fn`)
+// and the runtime's interior mutability. A panic reaches the caller of a
+// runtime's method only from user code, and every such point leaves the
+// runtime consistent:
+// - the future of `block_on`: guards give the current-thread core back and
+//   wake the `block_on` calls waiting for it (`HeldCore`), drop the call's
+//   `spawn_local` tasks (`LocalShutdown`) and take the thread out of the
+//   runtime (`ContextGuard`), also while unwinding;
+// - tasks' polls and drops, and the thread start, stop and slow-poll hooks,
+//   run under `catch_unwind` and never unwind into the caller: a task's
+//   panic becomes its `JoinError`;
+// - the thread-name function runs in `spawn_blocking`, under the blocking
+//   pool's lock but before the pool's thread count changes: the closure
+//   stays queued for the next thread;
+// - the runtime's mutexes ignore poisoning, and no other user code runs
+//   under them.
+// So a runtime used after a caught panic spawns, runs and shuts down as
+// before (tests/block_on.rs checks both flavors after a panicking
+// `block_on`).
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}
+
 /// A task made by `build` (from its header, its registry pointer and its
 /// slot) and entered in `registry`: its runnable, to queue, and its join
 /// handle.
