@@ -216,20 +216,23 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         }
     }
 
-    /// Cancels the token and aborts every child not yet joined, except
-    /// shielded ones. The handles are taken out for the aborts, so that no
-    /// lock of the group is held if an abort drops a child's future on
-    /// this thread.
+    /// Aborts every child not yet joined, except shielded ones, and
+    /// cancels the token. The handles are taken out for the aborts, so that
+    /// no lock of the group is held if an abort drops a child's future on
+    /// this thread. The token is cancelled last: a waker that panics there
+    /// is raised again only after everything else was done.
     fn abort_all(&self) {
-        self.token.cancel();
         let taken = self.take_handles();
         for (_, handle) in &taken {
             handle.abort();
         }
-        let mut st = locked(&self.state);
-        for (index, handle) in taken {
-            st.children[index].handle = Some(handle);
+        {
+            let mut st = locked(&self.state);
+            for (index, handle) in taken {
+                st.children[index].handle = Some(handle);
+            }
         }
+        self.token.cancel();
     }
 
     /// The counters as a snapshot.
@@ -1013,7 +1016,6 @@ impl<T, E> Drop for TaskGroup<T, E> {
                 .filter_map(|c| c.handle.take().map(|h| (h, c.shielded)))
                 .collect()
         };
-        shared.token.cancel();
         // Dropping the handles afterwards detaches the tasks: an aborted
         // one's future is dropped when the runtime next runs it; a
         // shielded one runs to its end.
@@ -1022,6 +1024,9 @@ impl<T, E> Drop for TaskGroup<T, E> {
                 handle.abort();
             }
         }
+        // Last: a waker that panics in the cancel is raised again only
+        // after the aborts.
+        shared.token.cancel();
     }
 }
 

@@ -9,7 +9,9 @@
 //!
 //! - `cancel` swaps the flag to true (only the first caller goes on), then
 //!   takes the waiters and the children out under the lock, wakes the
-//!   waiters and cancels the children, depth first, without recursion.
+//!   waiters and cancels the children, depth first, without recursion. A
+//!   waker that panics stops neither: the first panic is raised again at
+//!   the end.
 //! - `child` takes the parent's lock, and either links the new node (flag
 //!   still clear) or, when the parent is cancelled, returns a cancelled
 //!   node. A `cancel` that set the flag but had not yet taken the lock
@@ -26,6 +28,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock};
 
@@ -132,8 +135,17 @@ impl Node {
     }
 
     /// Cancels this node and every descendant.
+    ///
+    /// Wakers are an executor's code, and one may panic. The children
+    /// taken out of a node and the other waiters must still be cancelled
+    /// and woken, or they never would be: the flags are already set, so a
+    /// second `cancel` stops at once. So every wake runs under
+    /// `catch_unwind`, and the first panic is raised again once the whole
+    /// tree is cancelled (not while the thread is already unwinding: a
+    /// second panic would abort the process).
     fn cancel(this: &Arc<Self>) {
         let mut stack = vec![Arc::clone(this)];
+        let mut first_panic = None;
         while let Some(node) = stack.pop() {
             if node.cancelled.swap(true, Ordering::AcqRel) {
                 continue;
@@ -145,10 +157,17 @@ impl Node {
                     inner.children.drain().collect(),
                 )
             };
-            for waker in waiters {
-                waker.wake();
-            }
             stack.extend(children);
+            for waker in waiters {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+                    first_panic.get_or_insert(payload);
+                }
+            }
+        }
+        if let Some(payload) = first_panic {
+            if !std::thread::panicking() {
+                resume_unwind(payload);
+            }
         }
     }
 }
@@ -223,6 +242,10 @@ impl CancelToken {
     /// Cancels this token, its clones and all its descendants, and wakes
     /// every task awaiting [`cancelled`](CancelToken::cancelled) on them.
     /// Idempotent.
+    ///
+    /// # Panics
+    /// When a waker panics: the panic is raised again once every token is
+    /// cancelled and every other task woken (the first, if several did).
     ///
     /// # Examples
     /// ```
