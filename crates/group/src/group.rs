@@ -276,6 +276,15 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
 /// `join_all` returns only after every child has finished or its future
 /// has been dropped.
 ///
+/// # Unwind safety
+/// A group is `RefUnwindSafe`: used through a shared reference (spawning,
+/// `start`, its token, its metrics) after a caught panic, it works as
+/// before. It is not `UnwindSafe`, unlike tokio's `JoinSet`: the deadline
+/// of a group built with one is a [`Sleep`] that the joins poll with the
+/// joiner's waker, and a waker that panics there leaves that timer unable
+/// to wake the joiner (see [`Sleep`]'s docs): the deadline would then be
+/// noticed only when a child finishes.
+///
 /// # Examples
 /// ```
 /// use nimsync_group::TaskGroup;
@@ -300,6 +309,22 @@ pub struct TaskGroup<T, E = Infallible> {
     /// was still awaiting.
     in_flight: Option<FinishedChild<T, E>>,
 }
+
+// A group is `RefUnwindSafe`, as tokio's `JoinSet` is (the compiler
+// alone says no, for its deadline timer). Through a shared reference
+// (`spawn*`, `shield`, `start`, `token`, `metrics`, `spawner`, `name`) a
+// panic reaches the caller only from user code, and none leaves the group
+// inconsistent: its locks ignore poisoning, and the only user code that
+// can run under them, the future of a child the runtime refuses during a
+// spawn, is dropped under the runtime's `catch_unwind`; each child's end
+// is reported by a guard (`Report`) on every way out of the child; the
+// token survives panicking wakers; `start` calls its closure before it
+// touches the group. The deadline timer, the one part a panicking waker
+// can leave stale, is polled only by the joins, which take `&mut self` or
+// `self`: hence not `UnwindSafe` (see the type's docs). `Spawner` shares
+// the same state without the timer, and the compiler finds it unwind safe
+// on its own.
+impl<T, E> std::panic::RefUnwindSafe for TaskGroup<T, E> {}
 
 impl<T, E> fmt::Debug for TaskGroup<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

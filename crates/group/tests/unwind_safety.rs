@@ -1,6 +1,6 @@
 //! The group's unwind-safety claims at run time: a token cancelled while
 //! one of its waiters' wakers panics still cancels and wakes everything
-//! else, and a dropped group still aborts its children.
+//! else, and a group or token used after a caught panic works.
 
 mod common;
 
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Wake, Waker};
 
-use common::{counters, runtime, snapshot, wait_until};
+use common::{counters, runtime, snapshot, wait_until, within};
 use nimsync_group::{CancelToken, TaskGroup};
 
 /// A waker whose wake panics, as a buggy executor's might.
@@ -78,6 +78,22 @@ fn a_panicking_waker_stops_neither_the_other_wake_ups_nor_the_children() {
     assert!(second.as_mut().poll(&mut cx).is_ready());
     assert!(below.as_mut().poll(&mut cx).is_ready());
     assert!(root.child().is_cancelled());
+}
+
+#[test]
+fn a_group_used_across_a_caught_panic_keeps_working() {
+    runtime().block_on(async {
+        let group = TaskGroup::<u32>::new();
+        // A group is `RefUnwindSafe`: no `AssertUnwindSafe` needed.
+        let caught = catch_unwind(|| {
+            group.spawn_ok(async { 1 }).unwrap();
+            panic!("the caller fails after a spawn");
+        });
+        assert!(caught.is_err());
+        group.spawn_ok(async { 2 }).unwrap();
+        let all = within("the join", group.join_all()).await.unwrap();
+        assert_eq!(all, [1, 2]);
+    });
 }
 
 #[test]
