@@ -1,23 +1,19 @@
 //! Stress tests of nimsync-channel.
 
-use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::thread;
+use std::time::Instant;
 
 use nimsync_channel::{SendError, TrySendError, mpmc, spsc};
 
+use super::inject::{Driven, ThreadWaker, drive};
+use super::rng::Rng;
 use super::{Ledger, Size, Test, rate};
 
 pub(super) fn tests() -> Vec<Test> {
-    let t = |name, secs, run| Test {
-        name,
-        bound: Duration::from_secs(secs),
-        run,
-    };
+    let t = Test::new;
     vec![
         t("mpmc-thrash-5p3c", 240, mpmc_thrash),
         t("spsc-blocking-1p1c", 120, spsc_blocking),
@@ -27,24 +23,6 @@ pub(super) fn tests() -> Vec<Test> {
         t("close-races-spsc", 240, close_races_spsc),
         t("async-cancel-storm", 240, async_cancel_storm),
     ]
-}
-
-/// A small deterministic generator, so a failing round can be replayed.
-pub(super) struct Rng(u64);
-
-impl Rng {
-    pub(super) fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    pub(super) fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// Receives until closed, checking that each producer's messages arrive in
@@ -71,7 +49,7 @@ fn consume_ordered(
 
 fn mpmc_thrash(size: Size) -> String {
     let (producers, consumers) = (5, 3);
-    let per = size.pick(60_000, 400_000);
+    let per = size.pick(60_000, 2_000_000);
     let total = producers * per;
     let ledger = Ledger::new(total);
     let (tx, rx) = mpmc::channel(64);
@@ -105,7 +83,7 @@ fn mpmc_thrash(size: Size) -> String {
 }
 
 fn spsc_blocking(size: Size) -> String {
-    let total = size.pick(300_000, 2_000_000);
+    let total = size.pick(300_000, 10_000_000);
     let ledger = Ledger::new(total);
     let (mut tx, mut rx) = spsc::channel(64);
     let start = Instant::now();
@@ -131,7 +109,7 @@ fn spsc_blocking(size: Size) -> String {
 
 fn backpressure_avalanche(size: Size) -> String {
     let producers = 4;
-    let bursts = size.pick(2, 10);
+    let bursts = size.pick(2, 250);
     let burst = 10_000;
     let per = bursts * burst;
     let total = producers * per;
@@ -195,7 +173,7 @@ fn backpressure_avalanche(size: Size) -> String {
 }
 
 fn spsc_backpressure(size: Size) -> String {
-    let bursts = size.pick(3, 20);
+    let bursts = size.pick(3, 1_000);
     let burst = 10_000;
     let total = bursts * burst;
     let ledger = Ledger::new(total);
@@ -253,7 +231,7 @@ enum Ending {
 }
 
 fn close_races_mpmc(size: Size) -> String {
-    let rounds = size.pick(300, 3_000);
+    let rounds = size.pick(300, 34_000);
     let (producers, per) = (3, 100);
     let (mut rec, mut ret, mut buf) = (0, 0, 0);
     for round in 0..rounds {
@@ -349,7 +327,7 @@ fn close_races_mpmc(size: Size) -> String {
 }
 
 fn close_races_spsc(size: Size) -> String {
-    let rounds = size.pick(500, 5_000);
+    let rounds = size.pick(500, 50_000);
     let per = 200;
     let (mut rec, mut ret, mut buf) = (0, 0, 0);
     for round in 0..rounds {
@@ -394,34 +372,8 @@ fn close_races_spsc(size: Size) -> String {
     )
 }
 
-/// Wakes a parked thread; remembers a wake that came before the park.
-struct ThreadWaker {
-    thread: Thread,
-    woken: AtomicBool,
-}
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.thread.unpark();
-    }
-}
-
-impl ThreadWaker {
-    /// Parks until woken. A lost wake-up hangs here, and the watchdog
-    /// reports the test by name.
-    fn wait(&self) {
-        while !self.woken.swap(false, Ordering::Acquire) {
-            thread::park();
-        }
-    }
-}
-
 fn async_cancel_storm(size: Size) -> String {
-    let total = size.pick(100_000, 1_000_000);
+    let total = size.pick(100_000, 10_000_000);
     let receivers = 4;
     let ledger = Ledger::new(total);
     let (tx, rx) = mpmc::channel(8);
@@ -441,36 +393,18 @@ fn async_cancel_storm(size: Size) -> String {
         .map(|r| {
             let (rx, ledger) = (rx.clone(), ledger.clone());
             thread::spawn(move || {
-                let tw = Arc::new(ThreadWaker {
-                    thread: thread::current(),
-                    woken: AtomicBool::new(false),
-                });
-                let waker = Waker::from(tw.clone());
-                let mut cx = Context::from_waker(&waker);
+                let tw = ThreadWaker::new();
                 let mut rng = Rng::new(r as u64 + 77);
                 let (mut dropped_pending, mut dropped_woken) = (0usize, 0usize);
-                'outer: loop {
-                    let mut fut = pin!(rx.recv_async());
-                    loop {
-                        match fut.as_mut().poll(&mut cx) {
-                            Poll::Ready(Ok(id)) => {
-                                ledger.received(id);
-                                break;
-                            }
-                            Poll::Ready(Err(_)) => break 'outer,
-                            Poll::Pending => match rng.below(4) {
-                                0 => {
-                                    dropped_pending += 1;
-                                    break; // dropped while pending
-                                }
-                                1 => {
-                                    tw.wait();
-                                    dropped_woken += 1;
-                                    break; // dropped right after its wake-up
-                                }
-                                _ => tw.wait(),
-                            },
-                        }
+                loop {
+                    // Half the waits are given up: half of those while
+                    // registered, half right after a wake-up.
+                    match drive(pin!(rx.recv_async()), &tw, &mut rng, 500) {
+                        Driven::Ready(Ok(id)) => ledger.received(id),
+                        Driven::Ready(Err(_)) => break,
+                        Driven::Cancelled { after_wake: false } => dropped_pending += 1,
+                        Driven::Cancelled { after_wake: true } => dropped_woken += 1,
+                        Driven::Panicked => unreachable!("this waker does not panic"),
                     }
                 }
                 (dropped_pending, dropped_woken)

@@ -10,15 +10,11 @@ use std::time::{Duration, Instant};
 use nimsync_group::{CancelToken, GroupMetrics, Policy, TaskGroup};
 use nimsync_scheduler::Runtime;
 
-use super::channel::Rng;
+use super::rng::Rng;
 use super::{Size, Test, rate};
 
 pub(super) fn tests() -> Vec<Test> {
-    vec![Test {
-        name: "group-cancel-storm",
-        bound: Duration::from_secs(240),
-        run: cancel_storm,
-    }]
+    vec![Test::new("group-cancel-storm", 240, cancel_storm)]
 }
 
 /// Totals over every group of the storm.
@@ -157,9 +153,13 @@ async fn group_join(mut group: TaskGroup<u64, u64>, one_by_one: bool) -> (GroupM
     (spawner.metrics(), timed_out)
 }
 
-/// 10K groups (full size), nested up to four deep.
+/// Groups nested up to four deep: 2,000 (quick), or as many as 30 s of
+/// storm makes (full size).
 fn cancel_storm(size: Size) -> String {
-    let target = size.pick(2_000, 10_000) as u64;
+    let (target, run_for) = match size {
+        Size::Quick => (2_000, Duration::MAX),
+        Size::Full => (u64::MAX, Duration::from_secs(30)),
+    };
     let rt = Runtime::builder()
         .worker_threads(2)
         .build()
@@ -168,7 +168,7 @@ fn cancel_storm(size: Size) -> String {
     let start = Instant::now();
     rt.block_on(async {
         let mut seed = 1;
-        while totals.groups.load(Ordering::Relaxed) < target {
+        while totals.groups.load(Ordering::Relaxed) < target && start.elapsed() < run_for {
             let roots: Vec<_> = (0..50)
                 .map(|_| {
                     seed += 1;

@@ -1,7 +1,28 @@
 //! Per-message accounting: which ids were received, handed back, dropped.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use super::inject;
+
+/// Messages received by all ledgers so far, for the progress lines of long
+/// runs; each thread adds its count in batches of [`PROGRESS_BATCH`].
+static PROGRESS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many receipts a thread counts before adding them to [`PROGRESS`].
+const PROGRESS_BATCH: usize = 1 << 14;
+
+thread_local! {
+    /// Receipts of this thread not yet added to [`PROGRESS`].
+    static UNREPORTED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Messages received so far in this process (up to one batch per thread
+/// behind).
+pub(super) fn progress() -> usize {
+    PROGRESS.load(Ordering::Relaxed)
+}
 
 /// Counts, per message id, how often it was received, handed back to its
 /// sender in an error, and dropped.
@@ -38,6 +59,29 @@ impl Ledger {
     /// Records that `id` reached a receiver.
     pub fn received(&self, id: usize) {
         self.received[id].fetch_add(1, Ordering::Relaxed);
+        UNREPORTED.with(|n| {
+            let now = n.get() + 1;
+            if now == PROGRESS_BATCH {
+                PROGRESS.fetch_add(now, Ordering::Relaxed);
+                n.set(0);
+            } else {
+                n.set(now);
+            }
+        });
+    }
+
+    /// Records that `msg` reached a receiver and drops it (defused: a
+    /// received message's drop never panics). Returns its id.
+    pub fn take(&self, mut msg: Tracked) -> usize {
+        self.received(msg.id);
+        msg.bomb = false;
+        msg.id
+    }
+
+    /// Records that `msg` came back to its sender and drops it, defused.
+    pub fn give_back(&self, mut msg: Tracked) {
+        self.returned(msg.id);
+        msg.bomb = false;
     }
 
     /// Records that `id` came back to its sender inside an error.
@@ -56,7 +100,17 @@ impl Ledger {
         Tracked {
             id,
             ledger: Arc::clone(self),
+            bomb: false,
         }
+    }
+
+    /// Makes a tracked message whose drop panics (after it was counted)
+    /// unless it was received or given back first: a value with a
+    /// panicking `Drop` left in a channel.
+    pub fn make_bomb(self: &Arc<Self>, id: usize) -> Tracked {
+        let mut msg = self.make(id);
+        msg.bomb = true;
+        msg
     }
 
     /// Checks that ids `0 .. sent` were each received exactly once.
@@ -111,10 +165,17 @@ pub struct Tracked {
     /// The message's unique id.
     pub id: usize,
     ledger: Arc<Ledger>,
+    /// Whether its drop panics (see [`Ledger::make_bomb`]).
+    bomb: bool,
 }
 
 impl Drop for Tracked {
     fn drop(&mut self) {
         self.ledger.dropped[self.id].fetch_add(1, Ordering::Relaxed);
+        // A panic while unwinding would abort the process, in any code: a
+        // well-behaved value does not do it.
+        if self.bomb && !std::thread::panicking() {
+            inject::inject_panic();
+        }
     }
 }

@@ -6,43 +6,26 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
-use nimsync_scheduler::{Runtime, time};
+use nimsync_scheduler::{JoinError, Runtime, time};
 
+use super::rng::Rng;
 use super::{Ledger, Size, Test, rate};
 
 /// The runtime tests.
 pub(super) fn tests() -> Vec<Test> {
     vec![
-        Test {
-            name: "rt-spawn-storm",
-            bound: Duration::from_secs(120),
-            run: spawn_storm,
-        },
-        Test {
-            name: "rt-abort-storm",
-            bound: Duration::from_secs(120),
-            run: abort_storm,
-        },
-        Test {
-            name: "rt-tcp-flood",
-            bound: Duration::from_secs(120),
-            run: tcp_flood,
-        },
+        Test::new("rt-spawn-storm", 120, spawn_storm),
+        Test::new("rt-abort-storm", 120, abort_storm),
+        Test::new("rt-tcp-flood", 120, tcp_flood),
     ]
 }
 
-/// A small xorshift generator, seeded per task.
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
-/// 1M tasks spawned from 100 tasks at once, all joined: every task's
-/// result arrives exactly once and every task's value is dropped once.
+/// Waves of tasks spawned from 100 tasks at once (10M tasks in waves of
+/// 1M at full size), all joined: every task's result arrives exactly once
+/// and every task's value is dropped once.
 fn spawn_storm(size: Size) -> String {
-    let total = size.pick(20_000, 1_000_000);
+    let total = size.pick(20_000, 10_000_000);
+    let wave = total.min(1_000_000);
     let spawners = 100;
     let ledger = Ledger::new(total);
     let rt = Runtime::builder()
@@ -51,30 +34,34 @@ fn spawn_storm(size: Size) -> String {
         .expect("runtime");
     let handle = rt.handle();
     let start = Instant::now();
+    let waves = total.div_ceil(wave);
     rt.block_on(async {
-        let per = total / spawners;
-        let parents: Vec<_> = (0..spawners)
-            .map(|s| {
-                let ledger = Arc::clone(&ledger);
-                let handle = handle.clone();
-                handle.clone().spawn(async move {
-                    let lo = s * per;
-                    let hi = if s + 1 == spawners { total } else { lo + per };
-                    let children: Vec<_> = (lo..hi)
-                        .map(|id| {
-                            let msg = ledger.make(id);
-                            handle.spawn(async move { msg.id })
-                        })
-                        .collect();
-                    for child in children {
-                        let id = child.await.expect("a storm task failed");
-                        ledger.received(id);
-                    }
+        for w in 0..waves {
+            let (base, end) = (w * wave, ((w + 1) * wave).min(total));
+            let per = (end - base) / spawners;
+            let parents: Vec<_> = (0..spawners)
+                .map(|s| {
+                    let ledger = Arc::clone(&ledger);
+                    let handle = handle.clone();
+                    handle.clone().spawn(async move {
+                        let lo = base + s * per;
+                        let hi = if s + 1 == spawners { end } else { lo + per };
+                        let children: Vec<_> = (lo..hi)
+                            .map(|id| {
+                                let msg = ledger.make(id);
+                                handle.spawn(async move { msg.id })
+                            })
+                            .collect();
+                        for child in children {
+                            let id = child.await.expect("a storm task failed");
+                            ledger.received(id);
+                        }
+                    })
                 })
-            })
-            .collect();
-        for p in parents {
-            p.await.expect("a spawner failed");
+                .collect();
+            for p in parents {
+                p.await.expect("a spawner failed");
+            }
         }
     });
     let elapsed = start.elapsed();
@@ -82,11 +69,13 @@ fn spawn_storm(size: Size) -> String {
     let (received, returned, buffered) = ledger.assert_conserved(total);
     assert_eq!((received, returned, buffered), (total, 0, 0));
     let m = rt.metrics();
-    assert_eq!(m.tasks_spawned, (total + spawners) as u64);
-    assert_eq!(m.tasks_completed, (total + spawners) as u64);
+    let tasks = (total + spawners * waves) as u64;
+    assert_eq!(m.tasks_spawned, tasks);
+    assert_eq!(m.tasks_completed, tasks);
     assert_eq!(m.tasks_alive, 0);
     format!(
-        "{total} tasks from {spawners} spawners, each result once, each value dropped once; steals {}; {}",
+        "{total} tasks in {waves} waves from {spawners} spawners, each result once, each value \
+         dropped once; steals {}; {}",
         m.steals,
         rate(total, elapsed)
     )
@@ -97,27 +86,52 @@ fn spawn_storm(size: Size) -> String {
 /// once, an aborted handle resolves only after its future was dropped, and
 /// the completed ones return their value.
 fn abort_storm(size: Size) -> String {
-    let total = size.pick(20_000, 300_000);
-    let ledger = Ledger::new(total);
+    let total = size.pick(20_000, 10_000_000);
+    let wave = total.min(500_000);
     let rt = Runtime::builder()
         .worker_threads(2)
         .build()
         .expect("runtime");
     let start = Instant::now();
-    let handles: Vec<_> = (0..total)
+    let (mut completed, mut cancelled) = (0, 0);
+    for w in 0..total.div_ceil(wave) {
+        let n = wave.min(total - w * wave);
+        let (c, a) = abort_wave(&rt, (w * wave) as u64, n);
+        completed += c;
+        cancelled += a;
+    }
+    let elapsed = start.elapsed();
+    let m = rt.metrics();
+    assert_eq!(m.tasks_alive, 0);
+    format!(
+        "{total} tasks: {completed} completed, {cancelled} aborted, every future dropped once; {}",
+        rate(total, elapsed)
+    )
+}
+
+/// The kind of task `id` of the abort storm is, and its generator.
+fn storm_task(seed: u64, id: usize) -> (u64, Rng) {
+    let mut rng = Rng::new(seed + id as u64);
+    (rng.below(4), rng)
+}
+
+/// One wave of the abort storm: `n` tasks whose draws start at `seed`.
+/// Returns how many completed and how many were aborted.
+fn abort_wave(rt: &Runtime, seed: u64, n: usize) -> (usize, usize) {
+    let ledger = Ledger::new(n);
+    let handles: Vec<_> = (0..n)
         .map(|id| {
             let msg = ledger.make(id);
-            let mut seed = id as u64 * 0x9E37_79B9 + 1;
-            let kind = xorshift(&mut seed) % 4;
+            let (kind, mut rng) = storm_task(seed, id);
             rt.spawn(async move {
                 match kind {
                     0 => {}
                     1 => {
-                        for _ in 0..(xorshift(&mut seed) % 8) {
+                        for _ in 0..rng.below(8) {
                             nimsync_scheduler::yield_now().await;
                         }
                     }
-                    2 => time::sleep(Duration::from_millis(xorshift(&mut seed) % 5)).await,
+                    2 => time::sleep(Duration::from_millis(rng.below(5))).await,
                     _ => std::future::pending::<()>().await,
                 }
                 msg.id
@@ -127,11 +141,10 @@ fn abort_storm(size: Size) -> String {
     let handles = Arc::new(handles);
     // Abort every pending-forever task (kind 3) and a random third of the
     // others, from a thread and from tasks, while they run.
-    let to_abort: Vec<usize> = (0..total)
+    let to_abort: Vec<usize> = (0..n)
         .filter(|&id| {
-            let mut seed = id as u64 * 0x9E37_79B9 + 1;
-            let kind = xorshift(&mut seed) % 4;
-            kind == 3 || (id as u64).wrapping_mul(0x2545_F491_4F6C_DD1D) % 3 == 0
+            let (kind, mut rng) = storm_task(seed, id);
+            kind == 3 || rng.below(3) == 0
         })
         .collect();
     let (from_thread, from_tasks) = to_abort.split_at(to_abort.len() / 2);
@@ -164,42 +177,56 @@ fn abort_storm(size: Size) -> String {
     let Ok(handles) = Arc::try_unwrap(handles) else {
         panic!("the aborters still hold the handles after they finished");
     };
-    let (completed, cancelled) = rt.block_on(async {
-        let (mut completed, mut cancelled) = (0usize, 0usize);
+    let mut tally = Tally::default();
+    rt.block_on(async {
         for (id, h) in handles.into_iter().enumerate() {
-            match h.await {
-                Ok(got) => {
-                    assert_eq!(got, id);
-                    ledger.received(id);
-                    completed += 1;
-                }
-                Err(e) => {
-                    assert!(e.is_cancelled(), "task {id}: {e}");
-                    assert_eq!(
-                        ledger.drops(id),
-                        1,
-                        "task {id}: its handle resolved before its future was dropped"
-                    );
-                    cancelled += 1;
-                }
-            }
+            tally.resolved(&ledger, id, h.await);
         }
-        (completed, cancelled)
     });
-    let elapsed = start.elapsed();
-    let (received, returned, dropped_unfinished) = ledger.assert_conserved(total);
+    let (received, returned, dropped_unfinished) = ledger.assert_conserved(n);
     assert_eq!(returned, 0);
-    assert_eq!((received, dropped_unfinished), (completed, cancelled));
+    assert_eq!(
+        (received, dropped_unfinished),
+        (tally.completed, tally.cancelled)
+    );
     assert!(
-        cancelled >= to_abort.len() / 4,
+        tally.cancelled >= to_abort.len() / 4,
         "too few aborts took effect"
     );
-    let m = rt.metrics();
-    assert_eq!(m.tasks_alive, 0);
-    format!(
-        "{total} tasks: {completed} completed, {cancelled} aborted, every future dropped once; {}",
-        rate(total, elapsed)
-    )
+    (tally.completed, tally.cancelled)
+}
+
+/// Tasks whose handles resolved, by outcome.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    /// Completed with their id.
+    pub completed: usize,
+    /// Cancelled (aborted, or by a runtime's shutdown).
+    pub cancelled: usize,
+}
+
+impl Tally {
+    /// Records what the handle of task `id` (whose output is its id)
+    /// resolved to: its id, received once, or its cancellation, which
+    /// must come after its future (holding message `id`) was dropped.
+    pub(super) fn resolved(&mut self, ledger: &Ledger, id: usize, res: Result<usize, JoinError>) {
+        match res {
+            Ok(got) => {
+                assert_eq!(got, id);
+                ledger.received(id);
+                self.completed += 1;
+            }
+            Err(e) => {
+                assert!(e.is_cancelled(), "task {id}: {e}");
+                assert_eq!(
+                    ledger.drops(id),
+                    1,
+                    "task {id}: its handle resolved before its future was dropped"
+                );
+                self.cancelled += 1;
+            }
+        }
+    }
 }
 
 /// Request size: client id, sequence number.
@@ -211,7 +238,7 @@ const REQUEST: usize = 16;
 /// request is answered with its own bytes, no connection is lost.
 fn tcp_flood(size: Size) -> String {
     let clients = 64;
-    let run_for = Duration::from_millis(size.pick(1_000, 5_000) as u64);
+    let run_for = Duration::from_millis(size.pick(1_000, 30_000) as u64);
     let rt = Runtime::builder()
         .worker_threads(2)
         .build()

@@ -10,26 +10,14 @@ use nimsync_channel::mpmc;
 use nimsync_scheduler::Runtime;
 use nimsync_select::{after, select, select_async};
 
-use super::channel::Rng;
+use super::rng::Rng;
 use super::{Ledger, Size, Test, Tracked, rate};
 
 pub(super) fn tests() -> Vec<Test> {
     vec![
-        Test {
-            name: "select-4p3c-both-sides",
-            bound: Duration::from_secs(240),
-            run: both_sides,
-        },
-        Test {
-            name: "select-abandoned-sends",
-            bound: Duration::from_secs(240),
-            run: abandoned_sends,
-        },
-        Test {
-            name: "select-async-cancel",
-            bound: Duration::from_secs(240),
-            run: async_cancel,
-        },
+        Test::new("select-4p3c-both-sides", 240, both_sides),
+        Test::new("select-abandoned-sends", 240, abandoned_sends),
+        Test::new("select-async-cancel", 240, async_cancel),
     ]
 }
 
@@ -125,7 +113,7 @@ where
 /// so a losing arm would show as a created message never sent), and
 /// three consumers selecting over all four channels, on two cores.
 fn both_sides(size: Size) -> String {
-    let per = size.pick(50_000, 500_000);
+    let per = size.pick(50_000, 2_500_000);
     let total = WAYS * per;
     let run = producers_and_selectors(per, move |k, own, next, ledger| {
         let mut own_count = 0;
@@ -160,7 +148,7 @@ fn both_sides(size: Size) -> String {
 /// gets a value for an abandoned position (the ledger would see an unknown
 /// or repeated id).
 fn abandoned_sends(size: Size) -> String {
-    let per = size.pick(50_000, 300_000);
+    let per = size.pick(50_000, 2_500_000);
     let total = WAYS * per;
     let run = producers_and_selectors(per, move |k, own, next, ledger| {
         let mut rng = Rng::new(0xAB5E_0000 + k as u64);
@@ -209,7 +197,7 @@ fn abandoned_sends(size: Size) -> String {
 /// random timer or polled once and dropped: a cancelled select must take
 /// no message (a consumer) and create none (a producer).
 fn async_cancel(size: Size) -> String {
-    let per = size.pick(50_000, 250_000);
+    let per = size.pick(50_000, 2_500_000);
     let total = WAYS * per;
     let ledger = Ledger::new(total);
     let cancelled = Arc::new(AtomicUsize::new(0));
