@@ -107,6 +107,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         head: Cell::new(0),
         cached_tail: Cell::new(0),
         finished: Cell::new(false),
+        lent: Cell::new(false),
         _not_sync: PhantomData,
     };
     (tx, rx)
@@ -314,6 +315,10 @@ pub struct Receiver<T> {
     /// does, even if a send that raced with the close lands later (such a
     /// value is dropped with the buffer).
     finished: Cell<bool>,
+    /// Set while a [`Drain`] is out (and for good if one was leaked): the
+    /// shared head may lag behind `head` until the drain's drop publishes
+    /// it.
+    lent: Cell<bool>,
     _not_sync: PhantomData<*const ()>,
 }
 
@@ -852,7 +857,9 @@ impl<T> Receiver<T> {
         if self.finished.get() {
             return Err(TryRecvError::Closed);
         }
-        self.publish_head();
+        if self.lent.get() {
+            self.publish_head();
+        }
         if !self.shared.is_closed() {
             return Err(TryRecvError::Empty);
         }
@@ -877,13 +884,14 @@ impl<T> Receiver<T> {
         self.ready()
     }
 
-    /// Publishes the local head if the shared one lags behind it, which
-    /// only a leaked [`Drain`] leaves (its drop publishes otherwise), and
-    /// wakes the sender, which may wait for the room. Called whenever the
-    /// receiver finds the ring empty, so the room is never withheld while
-    /// the receiver waits.
+    /// Publishes the local head after a [`Drain`] was leaked (its drop
+    /// publishes otherwise), and wakes the sender, which may wait for the
+    /// room. Called when the receiver finds the ring empty while `lent` is
+    /// set, so the room is never withheld while the receiver waits.
     #[cold]
+    #[inline(never)]
     fn publish_head(&self) {
+        self.lent.set(false);
         let s = &*self.shared;
         let head = self.head.get();
         // Only this endpoint writes the shared head: a relaxed load reads
@@ -1099,6 +1107,7 @@ impl<T> Receiver<T> {
             Err(_) => 0,
         };
         let idx = self.shared.slot_index(self.head.get());
+        self.lent.set(true);
         Drain {
             rx: self,
             left: n,
@@ -1695,8 +1704,8 @@ impl<T> Iterator for Drain<'_, T> {
         // away, so it is never read again, even if this iterator is leaked.
         // The shared head is then published by the receiver's next receive,
         // by its first look at an empty ring (`publish_head`, before any
-        // wait), or by its drop, so the sender never waits for room that
-        // this receiver already freed.
+        // wait, as `lent` stays set), or by its drop, so the sender never
+        // waits for room that this receiver already freed.
         let v = unsafe { s.read_slot(self.idx) };
         self.rx.head.set(s.next(self.rx.head.get()));
         self.idx = if self.idx + 1 == s.cap {
@@ -1718,6 +1727,7 @@ impl<T> ExactSizeIterator for Drain<'_, T> {}
 
 impl<T> Drop for Drain<'_, T> {
     fn drop(&mut self) {
+        self.rx.lent.set(false);
         if self.taken == 0 {
             return;
         }
