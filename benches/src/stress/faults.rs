@@ -4,7 +4,6 @@
 //! dropped from inside their own tasks and blocking closures, and long
 //! polls beside timers awaited on plain threads.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
@@ -14,10 +13,11 @@ use nimsync_channel::{SendError, TrySendError, mpmc, oneshot, spsc};
 use nimsync_scheduler::{JoinHandle, Runtime};
 use nimsync_select::{Select, SelectedOperation, select};
 
-use super::inject::{Driven, ThreadWaker, drive, inject_panic, message, quietly};
+use super::inject::{inject_panic, message, quietly};
 use super::rng::Rng;
+use super::rounds::{Counts, Ending, Mode, Round, get, maybe_bomb};
 use super::runtime::Tally;
-use super::{Ledger, Size, Test, Tracked, rate};
+use super::{Ledger, Size, Test, Tracked, join_all, rate};
 
 /// The fault-injection tests.
 pub(super) fn tests() -> Vec<Test> {
@@ -35,133 +35,6 @@ pub(super) fn tests() -> Vec<Test> {
     ]
 }
 
-/// Per mille of wake-ups whose waker panics, in [`waker_panics`].
-const WAKER_PANICS: u32 = 50;
-/// Per mille of waits an async participant gives up, in [`waker_panics`].
-const CANCELS: u32 = 100;
-
-/// What the participants of a waker-panic round counted.
-#[derive(Debug, Default)]
-pub(super) struct PanicCounts {
-    /// Waker panics (counted by the wakers themselves).
-    pub waker: AtomicUsize,
-    /// Operations that raised a waker's panic after sending their value.
-    pub at_send: AtomicUsize,
-    /// Receives that raised a waker's panic after taking their message,
-    /// which was dropped with the unwinding (each one a message lost).
-    pub lost_at_recv: AtomicUsize,
-    /// Cancels of a pending send that raised a waker's panic while passing
-    /// their wake-up on; the value was dropped with the future, unsent
-    /// (recorded in the ledger as given back).
-    pub lost_at_cancel: AtomicUsize,
-    /// Futures whose drop raised a waker's panic (nothing lost).
-    pub at_drop: AtomicUsize,
-    /// Closes (a last sender's drop) that raised a waker's panic.
-    pub at_close: AtomicUsize,
-    /// Futures dropped before completion.
-    pub cancelled: AtomicUsize,
-}
-
-impl PanicCounts {
-    fn add(c: &AtomicUsize) {
-        c.fetch_add(1, Ordering::Relaxed);
-    }
-    fn get(c: &AtomicUsize) -> usize {
-        c.load(Ordering::Relaxed)
-    }
-}
-
-/// Sends `ids` with `send_async` polled by hand with a waker that panics
-/// after some wake-ups, giving up some of its waits (the value comes back
-/// through `SendFuture::cancel` and is sent again). A poll that panics had
-/// written its value (the panic comes from the notify that follows);
-/// a cancel that panics leaves the value in the future, which drops it.
-pub(super) fn send_async_faulty(
-    tx: &mpmc::Sender<Tracked>,
-    ids: std::ops::Range<usize>,
-    ledger: &Arc<Ledger>,
-    counts: &PanicCounts,
-    rng: &mut Rng,
-    (panic_rate, cancel_rate): (u32, u32),
-) {
-    let tw = ThreadWaker::panicking(panic_rate, rng.next_u64());
-    let mut ids = ids.peekable();
-    let mut again = None;
-    while again.is_some() || ids.peek().is_some() {
-        let v = again
-            .take()
-            .unwrap_or_else(|| ledger.make(ids.next().expect("peeked")));
-        let id = v.id;
-        let mut fut = tx.send_async(v);
-        match drive(Pin::new(&mut fut), &tw, rng, cancel_rate) {
-            Driven::Ready(Ok(())) => {}
-            Driven::Ready(Err(SendError(v))) => ledger.give_back(v),
-            Driven::Panicked => PanicCounts::add(&counts.at_send),
-            Driven::Cancelled { .. } => {
-                PanicCounts::add(&counts.cancelled);
-                match quietly(|| fut.cancel()) {
-                    Ok(Some(v)) => again = Some(v),
-                    Ok(None) => {}
-                    Err(_) => {
-                        ledger.returned(id);
-                        PanicCounts::add(&counts.lost_at_cancel);
-                    }
-                }
-            }
-        }
-        if quietly(move || drop(fut)).is_err() {
-            PanicCounts::add(&counts.at_drop);
-        }
-    }
-    counts.waker.fetch_add(tw.panics(), Ordering::Relaxed);
-}
-
-/// Receives with `recv_async` polled by hand (as [`send_async_faulty`])
-/// until the channel is closed and drained. A poll that panics had taken
-/// its message, which the unwinding dropped.
-pub(super) fn recv_async_faulty(
-    rx: &mpmc::Receiver<Tracked>,
-    ledger: &Ledger,
-    counts: &PanicCounts,
-    rng: &mut Rng,
-    (panic_rate, cancel_rate): (u32, u32),
-) {
-    let tw = ThreadWaker::panicking(panic_rate, rng.next_u64());
-    loop {
-        let mut fut = Box::pin(rx.recv_async());
-        let done = match drive(fut.as_mut(), &tw, rng, cancel_rate) {
-            Driven::Ready(Ok(v)) => {
-                ledger.take(v);
-                false
-            }
-            Driven::Ready(Err(_)) => true,
-            Driven::Panicked => {
-                PanicCounts::add(&counts.lost_at_recv);
-                false
-            }
-            Driven::Cancelled { .. } => {
-                PanicCounts::add(&counts.cancelled);
-                false
-            }
-        };
-        // A drop that passes a wake-up on may raise a waker's panic.
-        if quietly(move || drop(fut)).is_err() {
-            PanicCounts::add(&counts.at_drop);
-        }
-        if done {
-            break;
-        }
-    }
-    counts.waker.fetch_add(tw.panics(), Ordering::Relaxed);
-}
-
-/// Drops `tx`, counting a waker's panic raised by the close it may cause.
-pub(super) fn drop_sender<T>(tx: mpmc::Sender<T>, counts: &PanicCounts) {
-    if quietly(move || drop(tx)).is_err() {
-        PanicCounts::add(&counts.at_close);
-    }
-}
-
 /// Rounds of an MPMC channel with a blocking and an async producer and a
 /// blocking and two async consumers, the async ones on wakers that panic
 /// after 5% of their wake-ups and giving up 10% of their waits. A waker's
@@ -173,77 +46,33 @@ pub(super) fn drop_sender<T>(tx: mpmc::Sender<T>, counts: &PanicCounts) {
 /// counted one by one.
 fn waker_panics(size: Size) -> String {
     let rounds = size.pick(30, 400);
-    let per = 12_500; // per producer and round
-    let total = rounds * 2 * per;
+    let plan = Round {
+        mpmc: true,
+        cap: 1,
+        producers: vec![Mode::Blocking, Mode::Async],
+        consumers: vec![Mode::Blocking, Mode::Async, Mode::Async],
+        per: 12_500,
+        waker_panics: 50,
+        cancels: 100,
+        bombs: 0,
+        ending: Ending::Drain,
+        cut: 0,
+    };
+    let per_round = plan.producers.len() * plan.per;
+    let total = rounds * per_round;
     let ledger = Ledger::new(total);
-    let counts = Arc::new(PanicCounts::default());
+    let counts = Arc::new(Counts::default());
     let start = Instant::now();
     for round in 0..rounds {
         let mut rng = Rng::new(0x3A4E_0000 + round as u64);
-        let (tx, rx) = mpmc::channel::<Tracked>(rng.pick(&[1, 2, 4, 16]));
-        let base = round * 2 * per;
-        let blocking_tx = tx.clone();
-        let (l, c) = (ledger.clone(), counts.clone());
-        let blocking_producer = thread::spawn(move || {
-            for id in base..base + per {
-                // A send that raises a waker's panic had sent its value.
-                if quietly(|| blocking_tx.send(l.make(id)).expect("receivers alive")).is_err() {
-                    PanicCounts::add(&c.at_send);
-                }
-            }
-            drop_sender(blocking_tx, &c);
-        });
-        let (l, c, mut r) = (ledger.clone(), counts.clone(), rng.fork());
-        let async_producer = thread::spawn(move || {
-            send_async_faulty(
-                &tx,
-                base + per..base + 2 * per,
-                &l,
-                &c,
-                &mut r,
-                (WAKER_PANICS, CANCELS),
-            );
-            drop_sender(tx, &c);
-        });
-        let consumers: Vec<_> = (0..3)
-            .map(|k| {
-                let (rx, l, c, mut r) = (rx.clone(), ledger.clone(), counts.clone(), rng.fork());
-                thread::spawn(move || {
-                    if k > 0 {
-                        return recv_async_faulty(&rx, &l, &c, &mut r, (WAKER_PANICS, CANCELS));
-                    }
-                    loop {
-                        match quietly(|| rx.recv()) {
-                            Ok(Ok(v)) => {
-                                l.take(v);
-                            }
-                            Ok(Err(_)) => break,
-                            Err(_) => PanicCounts::add(&c.lost_at_recv),
-                        }
-                    }
-                })
-            })
-            .collect();
-        drop(rx);
-        blocking_producer.join().expect("blocking producer");
-        async_producer.join().expect("async producer");
-        consumers
-            .into_iter()
-            .for_each(|c| c.join().expect("consumer"));
+        let plan = Round {
+            cap: rng.pick(&[1, 2, 4, 16]),
+            ..plan.clone()
+        };
+        plan.run(&ledger, round * per_round, &counts, &mut rng);
     }
     let elapsed = start.elapsed();
-    let (received, returned, unreceived) = ledger.assert_conserved(total);
-    let get = |c: &AtomicUsize| PanicCounts::get(c);
-    assert_eq!(
-        returned,
-        get(&counts.lost_at_cancel),
-        "values dropped unsent: one per cancel that raised a panic"
-    );
-    assert_eq!(
-        unreceived,
-        get(&counts.lost_at_recv),
-        "messages lost: one per receive that raised a waker's panic after taking its message"
-    );
+    let (received, returned, unreceived) = Round::check(&ledger, total, &counts, true);
     let raised = get(&counts.at_send)
         + get(&counts.lost_at_recv)
         + get(&counts.lost_at_cancel)
@@ -604,83 +433,112 @@ pub(super) fn select_recvs(
 /// working; nothing is lost except the messages of dropped receive
 /// reservations, each of which reported its loss and is counted.
 fn select_commit(size: Size) -> String {
-    let total = size.pick(100_000, 10_000_000);
-    // Faults make the channels wait out orphaned reservations: fewer of
-    // them at full size keep it within minutes.
-    let fault_rate = size.pick(250, 50) as u32;
-    let ledger = Ledger::new(total);
-    let (done_tx, done_rx) = mpsc::channel();
-    let acc = Accounts::new(total, done_tx);
-    let (txs, rxs): (Vec<_>, Vec<_>) = (0..WAYS).map(|_| mpmc::channel::<Tracked>(4)).unzip();
-    let start = Instant::now();
-    let half = total / 2;
-    let producers: Vec<_> = (0..2)
-        .map(|p| {
-            let (txs, rxs, l, a) = (txs.clone(), rxs.clone(), ledger.clone(), acc.clone());
-            let ids = if p == 0 { 0..half } else { half..total };
-            thread::spawn(move || {
-                let mut rng = Rng::new(0x5E1E_C700 + p);
-                select_sends(&txs, &rxs, ids, &l, &a, &mut rng, fault_rate);
+    SelectRun {
+        ways: WAYS,
+        cap: 4,
+        producers: 2,
+        consumers: 2,
+        total: size.pick(100_000, 10_000_000),
+        // Faults make the channels wait out orphaned reservations: fewer
+        // of them at full size keep it within minutes.
+        fault_rate: size.pick(250, 50) as u32,
+    }
+    .run(0x5E1E_C700)
+}
+
+/// The parameters of a run of selecting producers and consumers with
+/// faulty commits (see [`select_commit`]).
+#[derive(Debug, Clone)]
+pub(super) struct SelectRun {
+    /// MPMC channels the selects span.
+    pub ways: usize,
+    /// Their capacity.
+    pub cap: usize,
+    /// Producer threads (selecting sends).
+    pub producers: usize,
+    /// Consumer threads (selecting receives).
+    pub consumers: usize,
+    /// Messages.
+    pub total: usize,
+    /// Per mille of faulty commits.
+    pub fault_rate: u32,
+}
+
+impl SelectRun {
+    /// Runs it with generators drawn from `seed`; returns the summary.
+    /// Panics if a message is lost unreported, received twice, leaked or
+    /// dropped twice, or if a fault did not behave as documented.
+    pub(super) fn run(&self, seed: u64) -> String {
+        let total = self.total;
+        let ledger = Ledger::new(total);
+        let (done_tx, done_rx) = mpsc::channel();
+        let acc = Accounts::new(total, done_tx);
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..self.ways)
+            .map(|_| mpmc::channel::<Tracked>(self.cap))
+            .unzip();
+        let mut rng = Rng::new(seed);
+        let start = Instant::now();
+        let fault_rate = self.fault_rate;
+        let producers: Vec<_> = (0..self.producers)
+            .map(|p| {
+                let (txs, rxs, l, a) = (txs.clone(), rxs.clone(), ledger.clone(), acc.clone());
+                let ids = p * total / self.producers..(p + 1) * total / self.producers;
+                let mut rng = rng.fork();
+                thread::spawn(move || select_sends(&txs, &rxs, ids, &l, &a, &mut rng, fault_rate))
             })
-        })
-        .collect();
-    let consumers: Vec<_> = (0..2)
-        .map(|c| {
-            let (rxs, l, a) = (rxs.clone(), ledger.clone(), acc.clone());
-            thread::spawn(move || {
-                let mut rng = Rng::new(0xC0_5E1E_C700 + c);
-                select_recvs(&rxs, &l, &a, &mut rng, fault_rate);
+            .collect();
+        let consumers: Vec<_> = (0..self.consumers)
+            .map(|_| {
+                let (rxs, l, a) = (rxs.clone(), ledger.clone(), acc.clone());
+                let mut rng = rng.fork();
+                thread::spawn(move || select_recvs(&rxs, &l, &a, &mut rng, fault_rate))
             })
-        })
-        .collect();
-    drop(rxs);
-    // Close only once every message is accounted for (see `Accounts`).
-    done_rx
-        .recv()
-        .expect("the consumers account for every message");
-    acc.closing.store(true, Ordering::SeqCst);
-    drop(txs);
-    producers
-        .into_iter()
-        .for_each(|p| p.join().expect("producer"));
-    consumers
-        .into_iter()
-        .for_each(|c| c.join().expect("consumer"));
-    let elapsed = start.elapsed();
-    let (received, returned, unreceived) = ledger.assert_conserved(total);
-    let get = |c: &AtomicUsize| c.load(Ordering::Relaxed);
-    assert_eq!(returned, 0);
-    assert_eq!(received, get(&acc.received), "received vs counted");
-    assert_eq!(
-        unreceived,
-        get(&acc.discarded),
-        "messages lost vs discarded receive reservations reported"
-    );
-    let f: Vec<usize> = acc.faults.iter().map(get).collect();
-    assert!(f.iter().all(|&n| n > 0), "a kind of fault never ran: {f:?}");
-    format!(
-        "{total} msgs: {received} received exactly once + {unreceived} discarded by dropped \
-         receive reservations (each reported); {} send reservations given up (none lost); \
-         faults: {} early returns, {} panics, {} try calls and {} timeouts under a reservation; \
-         {}",
-        get(&acc.given_up),
-        f[0],
-        f[1],
-        f[2],
-        f[3],
-        rate(total, elapsed)
-    )
+            .collect();
+        drop(rxs);
+        // Close only once every message is accounted for (see `Accounts`).
+        if total > 0 {
+            done_rx
+                .recv()
+                .expect("the consumers account for every message");
+        }
+        acc.closing.store(true, Ordering::SeqCst);
+        drop(txs);
+        join_all(producers, "producer");
+        join_all(consumers, "consumer");
+        let elapsed = start.elapsed();
+        let (received, returned, unreceived) = ledger.assert_conserved(total);
+        assert_eq!(returned, 0);
+        assert_eq!(received, get(&acc.received), "received vs counted");
+        assert_eq!(
+            unreceived,
+            get(&acc.discarded),
+            "messages lost vs discarded receive reservations reported"
+        );
+        let f: Vec<usize> = acc.faults.iter().map(get).collect();
+        if total >= 10_000 && fault_rate >= 50 {
+            assert!(f.iter().all(|&n| n > 0), "a kind of fault never ran: {f:?}");
+        }
+        format!(
+            "{total} msgs: {received} received exactly once + {unreceived} discarded by dropped \
+             receive reservations (each reported); {} send reservations given up (none lost); \
+             faults: {} early returns, {} panics, {} try calls and {} timeouts under a \
+             reservation; {}",
+            get(&acc.given_up),
+            f[0],
+            f[1],
+            f[2],
+            f[3],
+            rate(total, elapsed)
+        )
+    }
 }
 
 /// A tracked message that panics when dropped unreceived a third of the
 /// time; `any` records whether one did.
-fn maybe_bomb(ledger: &Arc<Ledger>, rng: &mut Rng, id: usize, any: &mut bool) -> Tracked {
-    if rng.below(3) == 0 {
-        *any = true;
-        ledger.make_bomb(id)
-    } else {
-        ledger.make(id)
-    }
+fn bomb_or_not(ledger: &Arc<Ledger>, rng: &mut Rng, id: usize, any: &mut bool) -> Tracked {
+    let v = maybe_bomb(ledger, rng, id, 333);
+    *any |= v.is_bomb();
+    v
 }
 
 /// Fills a channel (MPMC with two receivers, spsc, or one-shot channels)
@@ -709,7 +567,7 @@ fn drop_panics_in_drain(size: Size) -> String {
                 let (tx, rx) = mpmc::channel(cap);
                 let rx2 = rx.clone();
                 for id in buffered.clone() {
-                    tx.try_send(maybe_bomb(&ledger, &mut rng, id, &mut bombs))
+                    tx.try_send(bomb_or_not(&ledger, &mut rng, id, &mut bombs))
                         .expect("room");
                 }
                 drop(rx);
@@ -723,7 +581,7 @@ fn drop_panics_in_drain(size: Size) -> String {
             1 => {
                 let (mut tx, rx) = spsc::channel(cap);
                 for id in buffered.clone() {
-                    tx.try_send(maybe_bomb(&ledger, &mut rng, id, &mut bombs))
+                    tx.try_send(bomb_or_not(&ledger, &mut rng, id, &mut bombs))
                         .expect("room");
                 }
                 let panicked = quietly(move || drop(rx)).is_err();
@@ -734,7 +592,7 @@ fn drop_panics_in_drain(size: Size) -> String {
                 for id in buffered.clone() {
                     let (tx, rx) = oneshot::channel();
                     let mut bomb = false;
-                    tx.send(maybe_bomb(&ledger, &mut rng, id, &mut bomb))
+                    tx.send(bomb_or_not(&ledger, &mut rng, id, &mut bomb))
                         .map_err(|_| "open")
                         .expect("receiver alive");
                     let raised = quietly(move || drop(rx)).is_err();
@@ -766,7 +624,7 @@ fn drop_panics_in_drain(size: Size) -> String {
         let producer = thread::spawn(move || {
             let mut any = false;
             for id in streamed {
-                if let Err(SendError(v)) = tx.send(maybe_bomb(&l, &mut r, id, &mut any)) {
+                if let Err(SendError(v)) = tx.send(bomb_or_not(&l, &mut r, id, &mut any)) {
                     l.give_back(v);
                 }
             }

@@ -120,7 +120,9 @@ impl Wake for ThreadWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         let draw = mix(self.seed ^ self.draws.fetch_add(1, Ordering::Relaxed));
-        let panics = draw % 1000 < u64::from(self.panic_per_mille);
+        // Never while unwinding: a second panic would abort the process,
+        // whatever code called the waker.
+        let panics = draw % 1000 < u64::from(self.panic_per_mille) && !thread::panicking();
         if panics {
             // Counted before the wake-up, so that the woken thread sees it.
             self.panics.fetch_add(1, Ordering::Relaxed);

@@ -125,6 +125,24 @@ impl Ledger {
         }
     }
 
+    /// How often message `id` was received and returned, having checked
+    /// that it was dropped exactly once and not both received and
+    /// returned.
+    pub fn fate(&self, id: usize) -> (u8, u8) {
+        let d = self.dropped[id].load(Ordering::Relaxed);
+        assert_eq!(
+            d, 1,
+            "message {id} was dropped {d} times (expected exactly once)"
+        );
+        let r = self.received[id].load(Ordering::Relaxed);
+        let h = self.returned[id].load(Ordering::Relaxed);
+        assert!(
+            r + h <= 1,
+            "message {id}: received {r} times and returned {h} times"
+        );
+        (r, h)
+    }
+
     /// Checks the close-race identity for ids `0 .. sent` of [`Tracked`]
     /// messages: each was dropped exactly once and either received once,
     /// returned once, or dropped in the buffer. Returns (received,
@@ -137,18 +155,7 @@ impl Ledger {
         );
         let (mut rec, mut ret, mut buf) = (0, 0, 0);
         for id in 0..sent {
-            let d = self.dropped[id].load(Ordering::Relaxed);
-            assert_eq!(
-                d, 1,
-                "message {id} was dropped {d} times (expected exactly once)"
-            );
-            let r = self.received[id].load(Ordering::Relaxed);
-            let h = self.returned[id].load(Ordering::Relaxed);
-            assert!(
-                r + h <= 1,
-                "message {id}: received {r} times and returned {h} times"
-            );
-            match (r, h) {
+            match self.fate(id) {
                 (1, 0) => rec += 1,
                 (0, 1) => ret += 1,
                 _ => buf += 1,
@@ -167,6 +174,13 @@ pub struct Tracked {
     ledger: Arc<Ledger>,
     /// Whether its drop panics (see [`Ledger::make_bomb`]).
     bomb: bool,
+}
+
+impl Tracked {
+    /// Whether its drop panics (see [`Ledger::make_bomb`]).
+    pub fn is_bomb(&self) -> bool {
+        self.bomb
+    }
 }
 
 impl Drop for Tracked {

@@ -11,13 +11,16 @@ mod group;
 mod inject;
 mod ledger;
 mod rng;
+mod rounds;
 mod runtime;
 mod select;
+mod soak;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub use ledger::{Ledger, Tracked};
+pub use soak::{FLAVORS, Plan, SoakEnd, replay, soak};
 
 /// How big a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +178,18 @@ pub fn run(size: Size, names: &[String]) -> bool {
         }
     }
     ok
+}
+
+/// Joins every thread of `handles`, failing with `what` if one panicked;
+/// returns their results in order.
+pub(crate) fn join_all<T>(handles: Vec<std::thread::JoinHandle<T>>, what: &str) -> Vec<T> {
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|_| panic!("a {what} thread panicked"))
+        })
+        .collect()
 }
 
 /// Messages per second, human-readable.

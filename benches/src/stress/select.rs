@@ -197,100 +197,165 @@ fn abandoned_sends(size: Size) -> String {
 /// random timer or polled once and dropped: a cancelled select must take
 /// no message (a consumer) and create none (a producer).
 fn async_cancel(size: Size) -> String {
-    let per = size.pick(50_000, 2_500_000);
-    let total = WAYS * per;
-    let ledger = Ledger::new(total);
-    let cancelled = Arc::new(AtomicUsize::new(0));
-    let rt = Runtime::builder()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
-    let handle = rt.handle();
-    let start = Instant::now();
-    let per_consumer = rt.block_on(async {
-        let (txs, rxs): (Vec<_>, Vec<_>) = (0..WAYS).map(|_| mpmc::channel::<Tracked>(4)).unzip();
-        let producers: Vec<_> = (0..WAYS)
-            .map(|k| {
-                let (own, next) = (txs[k].clone(), txs[(k + 1) % WAYS].clone());
-                let (ledger, cancelled) = (ledger.clone(), cancelled.clone());
-                handle.spawn(async move {
-                    let mut rng = Rng::new(k as u64 + 1);
-                    let mut i = 0;
-                    while i < per {
-                        let id = k * per + i;
-                        let send = async {
-                            select_async! {
-                                send(own, ledger.make(id)) -> r => r.expect("receivers alive"),
-                                send(next, ledger.make(id)) -> r => r.expect("receivers alive"),
-                            }
-                        };
-                        if cancellable(send, &mut rng).await.is_some() {
-                            i += 1;
-                        } else {
-                            cancelled.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                })
-            })
-            .collect();
-        drop(txs);
-        let rxs = Arc::new(rxs);
-        let consumers: Vec<_> = (0..3)
-            .map(|c| {
-                let (rxs, ledger, cancelled) = (rxs.clone(), ledger.clone(), cancelled.clone());
-                handle.spawn(async move {
-                    let mut rng = Rng::new(100 + c);
-                    let mut open = [true; WAYS];
-                    let mut got = 0usize;
-                    while open.iter().any(|&o| o) {
-                        let arm = |i: usize| open[i].then_some(&rxs[i]);
-                        let (a, b, c, d) = (arm(0), arm(1), arm(2), arm(3));
-                        let recv = async {
-                            select_async! {
-                                recv(a) -> m => (0, m),
-                                recv(b) -> m => (1, m),
-                                recv(c) -> m => (2, m),
-                                recv(d) -> m => (3, m),
-                            }
-                        };
-                        match cancellable(recv, &mut rng).await {
-                            Some((_, Ok(msg))) => {
-                                ledger.received(msg.id);
-                                got += 1;
-                            }
-                            Some((i, Err(_))) => open[i] = false,
-                            None => {
+    AsyncRun {
+        workers: 2,
+        ways: WAYS,
+        cap: 4,
+        producers: WAYS,
+        consumers: 3,
+        per: size.pick(50_000, 2_500_000),
+        plain: 0,
+    }
+    .run(1)
+}
+
+/// The parameters of a run of async producers and consumers on a nimsync
+/// runtime (see [`async_cancel`]).
+#[derive(Debug, Clone)]
+pub(super) struct AsyncRun {
+    /// Runtime workers.
+    pub workers: usize,
+    /// MPMC channels (1 to 4).
+    pub ways: usize,
+    /// Their capacity.
+    pub cap: usize,
+    /// Producer tasks; producer `k` sends into channel `k` or the next.
+    pub producers: usize,
+    /// Consumer tasks, receiving from every channel.
+    pub consumers: usize,
+    /// Messages per producer.
+    pub per: usize,
+    /// Per mille of operations that are a plain `send_async` or
+    /// `recv_async` (given up the same ways) rather than a select.
+    pub plain: u32,
+}
+
+impl AsyncRun {
+    /// Runs it with generators drawn from `seed`; returns the summary.
+    /// Panics if a message is lost, received twice, leaked or dropped
+    /// twice, or a task fails.
+    pub(super) fn run(&self, seed: u64) -> String {
+        let (ways, per, plain) = (self.ways, self.per, self.plain);
+        assert!((1..=WAYS).contains(&ways));
+        let total = self.producers * per;
+        let ledger = Ledger::new(total);
+        let cancelled = Arc::new(AtomicUsize::new(0));
+        let rt = Runtime::builder()
+            .worker_threads(self.workers)
+            .build()
+            .expect("runtime");
+        let handle = rt.handle();
+        let mut rng = Rng::new(seed);
+        let start = Instant::now();
+        let per_consumer = rt.block_on(async {
+            let (txs, rxs): (Vec<_>, Vec<_>) = (0..ways)
+                .map(|_| mpmc::channel::<Tracked>(self.cap))
+                .unzip();
+            let producers: Vec<_> = (0..self.producers)
+                .map(|k| {
+                    let (own, next) = (txs[k % ways].clone(), txs[(k + 1) % ways].clone());
+                    let (ledger, cancelled) = (ledger.clone(), cancelled.clone());
+                    let mut rng = rng.fork();
+                    handle.spawn(async move {
+                        for id in k * per..(k + 1) * per {
+                            // A plain send keeps its value across attempts.
+                            let mut plain_value = None;
+                            loop {
+                                let sent = if rng.chance(plain) || plain_value.is_some() {
+                                    let v = plain_value.take().unwrap_or_else(|| ledger.make(id));
+                                    let mut fut = own.send_async(v);
+                                    let done = cancellable(&mut fut, &mut rng).await;
+                                    if done.is_none() {
+                                        plain_value = fut.cancel();
+                                    }
+                                    done.map(|r| r.expect("receivers alive"))
+                                } else {
+                                    let send = async {
+                                        select_async! {
+                                            send(own, ledger.make(id)) -> r => r.expect("receivers alive"),
+                                            send(next, ledger.make(id)) -> r => r.expect("receivers alive"),
+                                        }
+                                    };
+                                    cancellable(send, &mut rng).await
+                                };
+                                if sent.is_some() {
+                                    break;
+                                }
                                 cancelled.fetch_add(1, Ordering::Relaxed);
                             }
                         }
-                    }
-                    got
+                    })
                 })
-            })
-            .collect();
-        for p in producers {
-            p.await.expect("producer task");
-        }
-        let mut per_consumer = Vec::new();
-        for c in consumers {
-            per_consumer.push(c.await.expect("consumer task"));
-        }
-        per_consumer
-    });
-    let elapsed = start.elapsed();
-    let (received, returned, buffered) = ledger.assert_conserved(total);
-    assert_eq!(
-        (received, returned, buffered),
-        (total, 0, 0),
-        "every message is received"
-    );
-    format!(
-        "{total} sent by select_async!, {received} received exactly once by 3 consumers \
-         {per_consumer:?}, {} selects cancelled (none lost a message), 0 returned, \
-         0 dropped unreceived, {}",
-        cancelled.load(Ordering::Relaxed),
-        rate(total, elapsed)
-    )
+                .collect();
+            drop(txs);
+            let rxs = Arc::new(rxs);
+            let consumers: Vec<_> = (0..self.consumers)
+                .map(|_| {
+                    let (rxs, ledger, cancelled) = (rxs.clone(), ledger.clone(), cancelled.clone());
+                    let mut rng = rng.fork();
+                    handle.spawn(async move {
+                        let mut open = [true; WAYS];
+                        open[ways..].fill(false);
+                        let mut got = 0usize;
+                        while open.iter().any(|&o| o) {
+                            let res = if rng.chance(plain) {
+                                let i = (0..WAYS).cycle().skip(rng.below(WAYS as u64) as usize);
+                                let i = i.take(WAYS).find(|&i| open[i]).expect("one is open");
+                                let recv = async { (i, rxs[i].recv_async().await) };
+                                cancellable(recv, &mut rng).await
+                            } else {
+                                let arm = |i: usize| open[i].then(|| &rxs[i]);
+                                let (a, b, c, d) = (arm(0), arm(1), arm(2), arm(3));
+                                let recv = async {
+                                    select_async! {
+                                        recv(a) -> m => (0, m),
+                                        recv(b) -> m => (1, m),
+                                        recv(c) -> m => (2, m),
+                                        recv(d) -> m => (3, m),
+                                    }
+                                };
+                                cancellable(recv, &mut rng).await
+                            };
+                            match res {
+                                Some((_, Ok(msg))) => {
+                                    ledger.received(msg.id);
+                                    got += 1;
+                                }
+                                Some((i, Err(_))) => open[i] = false,
+                                None => {
+                                    cancelled.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                        got
+                    })
+                })
+                .collect();
+            for p in producers {
+                p.await.expect("producer task");
+            }
+            let mut per_consumer = Vec::new();
+            for c in consumers {
+                per_consumer.push(c.await.expect("consumer task"));
+            }
+            per_consumer
+        });
+        let elapsed = start.elapsed();
+        let (received, returned, buffered) = ledger.assert_conserved(total);
+        assert_eq!(
+            (received, returned, buffered),
+            (total, 0, 0),
+            "every message is received"
+        );
+        format!(
+            "{total} sent by select_async! and send_async, {received} received exactly once by \
+             {} consumers {per_consumer:?}, {} operations cancelled (none lost a message), \
+             0 returned, 0 dropped unreceived, {}",
+            self.consumers,
+            cancelled.load(Ordering::Relaxed),
+            rate(total, elapsed)
+        )
+    }
 }
 
 /// Runs `fut` with a random chance of cancelling it: a quarter of the
