@@ -363,6 +363,27 @@ fn take_item(items: &AtomicUsize) -> Option<()> {
     None
 }
 
+/// Two takers block on `queue` while this thread publishes two items,
+/// notifying once for each, and stays alive; both takers must get one.
+fn two_takers_two_items(queue: WaitQueue) {
+    let queue = Arc::new(queue);
+    let items = Arc::new(AtomicUsize::new(0));
+    let takers: Vec<_> = (0..2)
+        .map(|_| {
+            let (queue, items) = (queue.clone(), items.clone());
+            thread::spawn(move || block_on(&queue, None, || take_item(&items)))
+        })
+        .collect();
+    for _ in 0..2 {
+        items.fetch_add(1, Ordering::SeqCst);
+        queue.notify_one();
+    }
+    for taker in takers {
+        assert_eq!(taker.join().unwrap(), Some(()));
+    }
+    assert_eq!(items.load(Ordering::SeqCst), 0);
+}
+
 /// Two blocked takers on one queue and two items published one after the
 /// other, with the publisher alive throughout (no close to wake everyone).
 /// A taker whose re-check takes an item while its context is claimed for
@@ -371,24 +392,7 @@ fn take_item(items: &AtomicUsize) -> Option<()> {
 #[test]
 fn loom_two_waiters_two_items_every_claim_reaches_a_taker() {
     let parks_before = PARKS.load(Relaxed);
-    model(|| {
-        let queue = Arc::new(WaitQueue::new());
-        let items = Arc::new(AtomicUsize::new(0));
-        let takers: Vec<_> = (0..2)
-            .map(|_| {
-                let (queue, items) = (queue.clone(), items.clone());
-                thread::spawn(move || block_on(&queue, None, || take_item(&items)))
-            })
-            .collect();
-        for _ in 0..2 {
-            items.fetch_add(1, Ordering::SeqCst);
-            queue.notify_one();
-        }
-        for taker in takers {
-            assert_eq!(taker.join().unwrap(), Some(()));
-        }
-        assert_eq!(items.load(Ordering::SeqCst), 0);
-    });
+    model(|| two_takers_two_items(WaitQueue::new()));
     assert!(PARKS.load(Relaxed) > parks_before, "no taker ever parked");
 }
 
@@ -512,23 +516,7 @@ fn loom_fence_mode_switch_loses_no_wakeup() {
 #[test]
 fn loom_fence_mode_switch_with_two_waiters() {
     crate::sync::model_asymmetric(true, true);
-    model(|| {
-        let queue = Arc::new(WaitQueue::single_notifier());
-        let items = Arc::new(AtomicUsize::new(0));
-        let takers: Vec<_> = (0..2)
-            .map(|_| {
-                let (queue, items) = (queue.clone(), items.clone());
-                thread::spawn(move || block_on(&queue, None, || take_item(&items)))
-            })
-            .collect();
-        for _ in 0..2 {
-            items.fetch_add(1, Ordering::SeqCst);
-            queue.notify_one();
-        }
-        for taker in takers {
-            assert_eq!(taker.join().unwrap(), Some(()));
-        }
-    });
+    model(|| two_takers_two_items(WaitQueue::single_notifier()));
     crate::sync::model_asymmetric(false, false);
 }
 
