@@ -426,7 +426,7 @@ pub(super) fn select_recvs(
 
 /// Two producers selecting sends and two consumers selecting receives
 /// over four MPMC channels of capacity 4, with a quarter of the commits
-/// faulty: early returns and panics between the select and the
+/// (a twentieth at full size) faulty: early returns and panics between the select and the
 /// completion (on both sides), non-blocking calls and timeouts on the
 /// channel a reservation is held on, completions through clones, and
 /// `select!` sends whose value expression panics. The channels keep

@@ -13,9 +13,19 @@ static PROGRESS: AtomicUsize = AtomicUsize::new(0);
 /// How many receipts a thread counts before adding them to [`PROGRESS`].
 const PROGRESS_BATCH: usize = 1 << 14;
 
+/// Receipts of a thread not yet added to [`PROGRESS`]; added when the
+/// thread ends.
+struct Unreported(Cell<usize>);
+
+impl Drop for Unreported {
+    fn drop(&mut self) {
+        PROGRESS.fetch_add(self.0.get(), Ordering::Relaxed);
+    }
+}
+
 thread_local! {
-    /// Receipts of this thread not yet added to [`PROGRESS`].
-    static UNREPORTED: Cell<usize> = const { Cell::new(0) };
+    /// This thread's receipts not yet added to [`PROGRESS`].
+    static UNREPORTED: Unreported = const { Unreported(Cell::new(0)) };
 }
 
 /// Messages received so far in this process (up to one batch per thread
@@ -59,7 +69,7 @@ impl Ledger {
     /// Records that `id` reached a receiver.
     pub fn received(&self, id: usize) {
         self.received[id].fetch_add(1, Ordering::Relaxed);
-        UNREPORTED.with(|n| {
+        UNREPORTED.with(|Unreported(n)| {
             let now = n.get() + 1;
             if now == PROGRESS_BATCH {
                 PROGRESS.fetch_add(now, Ordering::Relaxed);
