@@ -4,6 +4,10 @@
 //! deliberate change of wording.
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "trybuild runs rustc on each case, which Miri cannot do"
+)]
 fn macro_misuse_gives_readable_errors() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");

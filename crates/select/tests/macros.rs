@@ -11,7 +11,7 @@ use nimsync_select::{
 };
 
 mod common;
-use common::chi_square;
+use common::{chi_square, scale};
 
 /// Which arm ran, for tests that only care about that.
 #[derive(Debug, PartialEq, Eq)]
@@ -164,7 +164,9 @@ fn a_ready_channel_beats_a_later_timer() {
 
 #[test]
 fn tick_fires_repeatedly_and_skips_missed_ticks() {
-    let period = Duration::from_millis(5);
+    // Under Miri the clock is virtual and advances with every interpreted
+    // block: the checks below take longer than 5 ms of it.
+    let period = Duration::from_millis(scale(200, 5) as u64);
     let ticker = tick(period);
     let start = Instant::now();
     let mut dues = Vec::new();
@@ -212,8 +214,10 @@ fn biased_select_prefers_arm_order_and_fair_select_does_not() {
     nimsync_select::__private::__seed_thread_rng(0x5EED_0000_0000_0002);
     let (atx, arx) = mpmc::channel::<u32>(1);
     let (btx, brx) = mpmc::channel::<u32>(1);
+    // 200 rounds, 60 under Miri.
+    let rounds = scale(60, 200);
     let mut second = 0;
-    for _ in 0..200 {
+    for _ in 0..rounds {
         atx.send(0).unwrap();
         btx.send(0).unwrap();
         let arm = select_biased! {
@@ -233,16 +237,18 @@ fn biased_select_prefers_arm_order_and_fair_select_does_not() {
             brx.try_recv().unwrap();
         }
     }
-    // 200 fair coin flips: fewer than 40 of one side has p < 1e-18.
+    // 200 fair coin flips: fewer than 40 of one side has p < 1e-18 (60
+    // flips: fewer than 10, p < 1e-7).
+    let least = scale(10, 40);
     assert!(
-        (40..=160).contains(&second),
+        (least..=rounds - least).contains(&second),
         "fair select chose B {second} times"
     );
 }
 
-/// Runs 30,000 selects over 4 channels of which only those in `ready`
-/// hold a message (refilled after each select), with `select!` or
-/// `select_async!`; returns how often each arm ran.
+/// Runs 30,000 selects (150 under Miri) over 4 channels of which only
+/// those in `ready` hold a message (refilled after each select), with
+/// `select!` or `select_async!`; returns how often each arm ran.
 fn count_choices_among(ready: &[usize], asynchronous: bool) -> [u32; 4] {
     let (txs, rxs): (Vec<_>, Vec<_>) = (0..4).map(|_| mpmc::channel::<u8>(1)).unzip();
     for &i in ready {
@@ -252,7 +258,7 @@ fn count_choices_among(ready: &[usize], asynchronous: bool) -> [u32; 4] {
         unreachable!()
     };
     let mut counts = [0u32; 4];
-    for _ in 0..30_000 {
+    for _ in 0..scale(150, 30_000) {
         let i = if asynchronous {
             block_on(async {
                 select_async! {
@@ -312,15 +318,17 @@ fn async_fair_choice_among_some_ready_arms() {
 
 /// A due timer is as likely to win as a ready channel: timers take part in
 /// the same uniform choice. 2,000 rounds of a fair coin: fewer than 800 of
-/// one side has p < 1e-18.
+/// one side has p < 1e-18 (200 rounds under Miri: fewer than 60, p < 1e-8).
 #[test]
 fn a_due_timer_and_a_ready_channel_are_chosen_evenly() {
     nimsync_select::__private::__seed_thread_rng(0x5EED_0000_0000_0005);
     let (tx, rx) = mpmc::channel::<u32>(1);
     tx.send(0).unwrap();
     let due = at(Instant::now());
+    let rounds = scale(200, 2_000);
+    let least = scale(60, 800);
     let mut timer_wins = 0;
-    for _ in 0..2_000 {
+    for _ in 0..rounds {
         let arm = select! {
             recv(rx) -> _ => Arm::A,
             recv(due) -> t => {
@@ -335,8 +343,8 @@ fn a_due_timer_and_a_ready_channel_are_chosen_evenly() {
         }
     }
     assert!(
-        (800..=1_200).contains(&timer_wins),
-        "the due timer won {timer_wins} of 2000"
+        (least..=rounds - least).contains(&timer_wins),
+        "the due timer won {timer_wins} of {rounds}"
     );
 }
 
@@ -384,12 +392,13 @@ fn arm_bodies_can_break_and_use_their_endpoint() {
 fn blocking_select_is_woken_by_a_sender_thread() {
     let (tx, rx) = mpmc::channel::<u32>(1);
     let (_tx2, rx2) = mpmc::channel::<u32>(1);
+    let n = scale(30, 100) as u32;
     let sender = std::thread::spawn(move || {
-        for v in 0..100 {
+        for v in 0..n {
             tx.send(v).unwrap();
         }
     });
-    for expected in 0..100 {
+    for expected in 0..n {
         let got = select! {
             recv(rx) -> m => m.unwrap(),
             recv(rx2) -> m => m.unwrap() + 1000,
@@ -627,35 +636,44 @@ async fn recv_n(rx: &mpmc::Receiver<u64>, n: usize) -> u64 {
 /// executor: once every 128 selects, after waking itself.
 #[test]
 fn always_ready_async_selects_yield_once_per_budget() {
+    // 300 selects (130 under Miri).
+    let n = scale(130, 300);
     let (tx, rx) = mpmc::channel::<u64>(512);
-    for i in 0..300 {
+    for i in 0..n as u64 {
         tx.send(i).unwrap();
     }
     // A fresh thread: the budget is counted per thread.
-    let (sum, pendings, wakes) = std::thread::spawn(move || poll_by_hand(recv_n(&rx, 300), || {}))
+    let (sum, pendings, wakes) = std::thread::spawn(move || poll_by_hand(recv_n(&rx, n), || {}))
         .join()
         .unwrap();
-    assert_eq!(sum, (0..300).sum::<u64>(), "every message received once");
     assert_eq!(
-        pendings, 2,
+        sum,
+        (0..n as u64).sum::<u64>(),
+        "every message received once"
+    );
+    assert_eq!(
+        pendings,
+        n / 128,
         "300 ready selects yield at the 128th and 256th"
     );
-    assert_eq!(wakes, 2, "each yield wakes its task first");
+    assert_eq!(wakes, n / 128, "each yield wakes its task first");
 }
 
 /// A select with a plain `default` arm never waits, so it never yields
 /// either; one with `default(timeout)` can wait, and spends the budget.
 #[test]
 fn default_arms_and_the_budget() {
+    // 300 selects of each kind (130 under Miri): a yield every 128.
+    let n = scale(130, 300) as u64;
     let (tx, rx) = mpmc::channel::<u64>(1024);
-    for i in 0..600 {
+    for i in 0..2 * n {
         tx.send(i).unwrap();
     }
     let (plain, timed) = std::thread::spawn(move || {
         let plain = poll_by_hand(
             async {
                 let mut got = 0;
-                for _ in 0..300 {
+                for _ in 0..n {
                     got += select_async! {
                         recv(rx) -> m => m.unwrap(),
                         default => unreachable!("a message is always ready"),
@@ -668,7 +686,7 @@ fn default_arms_and_the_budget() {
         let timed = poll_by_hand(
             async {
                 let mut got = 0;
-                for _ in 0..300 {
+                for _ in 0..n {
                     got += select_async! {
                         recv(rx) -> m => m.unwrap(),
                         default(Duration::from_secs(60)) => unreachable!("a message is always ready"),
@@ -682,12 +700,13 @@ fn default_arms_and_the_budget() {
     })
     .join()
     .unwrap();
-    assert_eq!(plain.0, (0..300).sum::<u64>());
+    assert_eq!(plain.0, (0..n).sum::<u64>());
     assert_eq!((plain.1, plain.2), (0, 0), "plain default: no yield");
-    assert_eq!(timed.0, (300..600).sum::<u64>());
+    assert_eq!(timed.0, (n..2 * n).sum::<u64>());
+    let yields = (n / 128) as usize;
     assert_eq!(
         (timed.1, timed.2),
-        (2, 2),
+        (yields, yields),
         "default(timeout): yields at 128, 256"
     );
 }

@@ -11,7 +11,7 @@ use nimsync_channel::{mpmc, oneshot, spsc};
 use nimsync_select::{Select, SelectTimeoutError, TrySelectError};
 
 mod common;
-use common::chi_square;
+use common::{chi_square, scale};
 
 /// A receive on whichever flavor is ready wins, and only it is consumed.
 #[test]
@@ -153,7 +153,7 @@ fn count_choices(seed: u64, ready: &[usize], rounds: usize) -> [u32; 4] {
 /// fair select). Seeded, so the test cannot flake.
 #[test]
 fn fair_choice_among_ready_operations() {
-    let counts = count_choices(0x5EED_1234_ABCD_0001, &[0, 1, 2, 3], 40_000);
+    let counts = count_choices(0x5EED_1234_ABCD_0001, &[0, 1, 2, 3], scale(200, 40_000));
     let chi2 = chi_square(&counts);
     assert!(chi2 < 45.0, "counts {counts:?}, chi-square {chi2}");
 }
@@ -164,7 +164,7 @@ fn fair_choice_among_ready_operations() {
 /// (p < 1e-9 for a fair select); seeded, so it cannot flake.
 #[test]
 fn fair_choice_among_some_ready_operations() {
-    let counts = count_choices(0x5EED_1234_ABCD_0003, &[0, 2, 3], 30_000);
+    let counts = count_choices(0x5EED_1234_ABCD_0003, &[0, 2, 3], scale(150, 30_000));
     assert_eq!(counts[1], 0, "the empty channel was never chosen");
     let ready = [counts[0], counts[2], counts[3]];
     let chi2 = chi_square(&ready);
@@ -177,12 +177,13 @@ fn fair_choice_among_some_ready_operations() {
 /// it cannot flake.
 #[test]
 fn fair_choice_with_half_or_one_ready() {
-    let counts = count_choices(0x5EED_1234_ABCD_0005, &[1, 2], 20_000);
+    let counts = count_choices(0x5EED_1234_ABCD_0005, &[1, 2], scale(100, 20_000));
     assert_eq!((counts[0], counts[3]), (0, 0), "only ready channels won");
     let chi2 = chi_square(&[counts[1], counts[2]]);
     assert!(chi2 < 36.0, "counts {counts:?}, chi-square {chi2}");
-    let counts = count_choices(0x5EED_1234_ABCD_0007, &[3], 1_000);
-    assert_eq!(counts, [0, 0, 0, 1_000]);
+    let rounds = scale(50, 1_000);
+    let counts = count_choices(0x5EED_1234_ABCD_0007, &[3], rounds);
+    assert_eq!(counts, [0, 0, 0, rounds as u32]);
 }
 
 /// A biased select takes ready operations in the order they were added.
@@ -249,7 +250,7 @@ fn completing_on_the_wrong_endpoint_panics() {
 /// message is received exactly once.
 #[test]
 fn contended_selects_receive_each_message_once() {
-    let per = 5_000u32;
+    let per = scale(25, 5_000) as u32;
     let channels: Vec<_> = (0..4).map(|_| mpmc::channel::<u32>(8)).collect();
     let receivers: Arc<Vec<_>> = Arc::new(channels.iter().map(|(_, rx)| rx.clone()).collect());
     let producers: Vec<_> = channels
