@@ -186,11 +186,11 @@ fn timers_in_block_on() {
     }
 }
 
-/// 2000 sequential `block_on` calls per flavor, each spawning and joining a task, all return right.
+/// 2000 sequential `block_on` calls per flavor (10 under Miri), each spawning and joining a task, all return right.
 #[test]
 fn many_sequential_block_on_calls() {
     for rt in [rt(2), Builder::new_current_thread().build().unwrap()] {
-        for i in 0..2_000u64 {
+        for i in 0..common::scale(10, 2_000) as u64 {
             let v = rt.block_on(async move {
                 yield_now().await;
                 spawn(async move { i + 1 }).await.unwrap()
@@ -203,12 +203,13 @@ fn many_sequential_block_on_calls() {
 /// `block_on` from several plain threads at once on one multi-thread runtime all complete.
 #[test]
 fn concurrent_block_on_multi_thread() {
+    const ROUNDS: u64 = common::scale(5, 200) as u64;
     let rt = Arc::new(rt(2));
     let threads: Vec<_> = (0..4u64)
         .map(|t| {
             let rt = Arc::clone(&rt);
             std::thread::spawn(move || {
-                (0..200u64)
+                (0..ROUNDS)
                     .map(|i| rt.block_on(async move { spawn(async move { t + i }).await.unwrap() }))
                     .sum::<u64>()
             })
@@ -216,7 +217,7 @@ fn concurrent_block_on_multi_thread() {
         .collect();
     let total: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
     let expect: u64 = (0..4u64)
-        .map(|t| (0..200u64).map(|i| t + i).sum::<u64>())
+        .map(|t| (0..ROUNDS).map(|i| t + i).sum::<u64>())
         .sum();
     assert_eq!(total, expect);
 }

@@ -19,11 +19,11 @@ fn rt(max: usize) -> Runtime {
         .unwrap()
 }
 
-/// 200 blocking closures all run and return their own results.
+/// 200 blocking closures (20 under Miri) all run and return their own results.
 #[test]
 fn many_blocking_closures_return_results() {
     let rt = rt(4);
-    let handles: Vec<_> = (0..200u64)
+    let handles: Vec<_> = (0..common::scale(20, 200) as u64)
         .map(|i| rt.spawn_blocking(move || i * i))
         .collect();
     for (i, h) in handles.into_iter().enumerate() {
@@ -38,7 +38,7 @@ fn blocking_thread_limit_is_respected() {
     let rt = rt(3);
     let running = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..30)
+    let handles: Vec<_> = (0..common::scale(10, 30))
         .map(|_| {
             let (running, peak) = (Arc::clone(&running), Arc::clone(&peak));
             rt.spawn_blocking(move || {
@@ -79,7 +79,7 @@ fn blocking_closures_see_the_runtime() {
 #[test]
 fn dependent_closures_do_not_queue_behind_an_idle_thread() {
     let rt = rt(8);
-    for round in 0..20 {
+    for round in 0..common::scale(5, 20) {
         // Leave exactly the threads of earlier rounds idle.
         rt.block_on(rt.spawn_blocking(|| ())).unwrap();
         let (tx, rx) = mpsc::channel::<()>();

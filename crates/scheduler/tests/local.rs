@@ -47,16 +47,17 @@ fn spawn_local_with_rc_in_block_on() {
 /// `spawn_local` from a worker task runs every poll on that worker's thread, never stolen.
 #[test]
 fn spawn_local_from_worker_stays_on_its_thread() {
+    const YIELDS: usize = common::scale(5, 20);
     let rt = rt(4);
     let ok = rt
         .block_on(rt.spawn(async {
             let spawner = std::thread::current().id();
-            let handles: Vec<_> = (0..50)
+            let handles: Vec<_> = (0..common::scale(8, 50))
                 .map(|_| {
                     let counter = Rc::new(Cell::new(0));
                     spawn_local(async move {
                         let mut seen = HashSet::new();
-                        for _ in 0..20 {
+                        for _ in 0..YIELDS {
                             seen.insert(std::thread::current().id());
                             counter.set(counter.get() + 1);
                             yield_now().await;
@@ -66,14 +67,16 @@ fn spawn_local_from_worker_stays_on_its_thread() {
                 })
                 .collect();
             // Also make the other workers busy stealing regular tasks.
-            let others: Vec<_> = (0..200).map(|_| spawn(yield_now())).collect();
+            let others: Vec<_> = (0..common::scale(30, 200))
+                .map(|_| spawn(yield_now()))
+                .collect();
             for o in others {
                 o.await.unwrap();
             }
             let mut all_here = true;
             for h in handles {
                 let (seen, count) = h.await.unwrap();
-                all_here &= seen.len() == 1 && seen.contains(&spawner) && count == 20;
+                all_here &= seen.len() == 1 && seen.contains(&spawner) && count == YIELDS;
             }
             all_here
         }))
@@ -173,7 +176,7 @@ fn task_local_nesting_across_yields() {
     assert_eq!(seen, [1, 2, 1]);
 }
 
-/// Task-local values survive 2000 yields per task on a 2-worker runtime; no task sees another's.
+/// Task-local values survive 2000 yields per task (20 under Miri) on a 2-worker runtime; no task sees another's.
 #[test]
 fn task_local_moves_across_workers() {
     let rt = rt(2);
@@ -182,7 +185,7 @@ fn task_local_moves_across_workers() {
         .map(|i| {
             let threads = Arc::clone(&threads);
             rt.spawn(REQUEST.scope(i, async move {
-                for _ in 0..2_000 {
+                for _ in 0..common::scale(20, 2_000) {
                     assert_eq!(REQUEST.get(), i, "another task's value leaked in");
                     threads.lock().unwrap().insert(std::thread::current().id());
                     yield_now().await;

@@ -35,7 +35,8 @@ fn drop_cancels_every_unfinished_task_once() {
     let drops = DropCount::new();
     let (started_tx, started_rx) = mpsc::channel::<()>();
     let mut handles: Vec<JoinHandle<()>> = Vec::new();
-    for _ in 0..10 {
+    let rounds = common::scale(3, 10);
+    for _ in 0..rounds {
         let (g, s) = (drops.guard(), started_tx.clone());
         handles.push(rt.spawn(async move {
             let _g = g;
@@ -89,22 +90,23 @@ fn drop_cancels_every_unfinished_task_once() {
         .map(|h| rt.block_on(h).unwrap().unwrap())
         .collect();
     drop(started_tx);
-    // 10 * (1 + 1 + 1 + 2) + 4 tasks report that they started.
-    for _ in 0..54 {
+    // rounds * (1 + 1 + 1 + 2) + 4 tasks report that they started.
+    let (spawned, all) = (rounds * 5, rounds * 5 + 4);
+    for _ in 0..all {
         started_rx.recv().unwrap();
     }
     let handle = rt.handle();
     let before = handle.metrics();
-    assert_eq!(before.tasks_alive, 50, "{before:?}");
+    assert_eq!(before.tasks_alive, spawned as u64, "{before:?}");
     assert_eq!(drops.get(), 0);
     drop(rt);
-    assert_eq!(drops.get(), 54, "some future was not dropped, or twice");
+    assert_eq!(drops.get(), all, "some future was not dropped, or twice");
     assert_all_cancelled(handles);
     assert_all_cancelled(locals);
     let after = handle.metrics();
     assert_eq!(after.tasks_alive, 0, "{after:?}");
-    assert_eq!(after.tasks_cancelled, 50, "{after:?}");
-    assert_eq!(drops.get(), 54);
+    assert_eq!(after.tasks_cancelled, spawned as u64, "{after:?}");
+    assert_eq!(drops.get(), all);
 }
 
 /// Current-thread runtime drop drops pending and never-run task futures exactly once.
@@ -216,15 +218,16 @@ fn drop_cascade_is_dropped_once() {
     assert_eq!(handle.metrics().tasks_alive, 0);
 }
 
-/// 500 tasks still queued or pending on workers at shutdown are each dropped exactly once.
+/// 500 tasks (50 under Miri) still queued or pending on workers at shutdown are each dropped exactly once.
 #[test]
 fn queued_tasks_dropped_once_at_shutdown() {
+    let tasks = common::scale(50, 500);
     let rt = rt(2);
     let drops = DropCount::new();
     let d = drops.clone();
     let (spawned_tx, spawned_rx) = mpsc::channel();
     drop(rt.spawn(async move {
-        let handles: Vec<_> = (0..500)
+        let handles: Vec<_> = (0..tasks)
             .map(|_| {
                 let g = d.guard();
                 spawn(async move {
@@ -238,7 +241,7 @@ fn queued_tasks_dropped_once_at_shutdown() {
     }));
     let handles = spawned_rx.recv().unwrap();
     drop(rt);
-    assert_eq!(drops.get(), 500);
+    assert_eq!(drops.get(), tasks);
     assert_all_cancelled(handles);
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 
-use common::within;
+use common::{scale, within};
 use nimsync_scheduler::{Builder, Handle, JoinHandle, Runtime, spawn, task, yield_now};
 
 /// A multi-thread runtime with `n` workers.
@@ -94,6 +94,9 @@ fn free_spawn_outside_panics() {
     drop(spawn(async {}));
 }
 
+/// Tasks of the bulk tests: 10 000, or 100 under Miri.
+const MANY: u64 = scale(100, 10_000) as u64;
+
 /// 10 000 tasks spawned inside the runtime all run once and return their own results.
 #[test]
 fn ten_thousand_tasks_all_joined() {
@@ -101,16 +104,16 @@ fn ten_thousand_tasks_all_joined() {
     let runs = Arc::new(AtomicUsize::new(0));
     let r = Arc::clone(&runs);
     let sum = rt.block_on(spawn_all(r));
-    assert_eq!(sum, (0..10_000u64).map(|i| i * 3).sum::<u64>());
-    assert_eq!(runs.load(Ordering::SeqCst), 10_000);
+    assert_eq!(sum, (0..MANY).map(|i| i * 3).sum::<u64>());
+    assert_eq!(runs.load(Ordering::SeqCst) as u64, MANY);
     let m = rt.metrics();
-    assert_eq!(m.tasks_completed, 10_000, "{m:?}");
+    assert_eq!(m.tasks_completed, MANY, "{m:?}");
     assert_eq!(m.tasks_alive, 0, "{m:?}");
 }
 
-/// Spawns 10 000 tasks and sums their outputs.
+/// Spawns [`MANY`] tasks and sums their outputs.
 async fn spawn_all(runs: Arc<AtomicUsize>) -> u64 {
-    let handles: Vec<_> = (0..10_000u64)
+    let handles: Vec<_> = (0..MANY)
         .map(|i| {
             let runs = Arc::clone(&runs);
             spawn(async move {
@@ -132,7 +135,7 @@ async fn spawn_all(runs: Arc<AtomicUsize>) -> u64 {
 #[test]
 fn ten_thousand_tasks_spawned_from_outside() {
     let rt = rt(2);
-    let handles: Vec<_> = (0..10_000u64).map(|i| rt.spawn(async move { i })).collect();
+    let handles: Vec<_> = (0..MANY).map(|i| rt.spawn(async move { i })).collect();
     let sum = rt.block_on(async {
         let mut sum = 0;
         for h in handles {
@@ -140,7 +143,7 @@ fn ten_thousand_tasks_spawned_from_outside() {
         }
         sum
     });
-    assert_eq!(sum, (0..10_000u64).sum::<u64>());
+    assert_eq!(sum, (0..MANY).sum::<u64>());
 }
 
 /// Counts the nodes of a binary tree of tasks of the given depth, each
@@ -157,20 +160,22 @@ fn tree(depth: u32) -> JoinHandle<u64> {
     })
 }
 
-/// A binary tree of 2047 nested spawns counts its nodes right on a multi-thread runtime.
+/// A binary tree of 2047 nested spawns (63 under Miri) counts its nodes right on a multi-thread runtime.
 #[test]
 fn nested_spawn_tree() {
     let rt = rt(3);
-    let nodes = rt.block_on(async { tree(10).await.unwrap() });
-    assert_eq!(nodes, (1 << 11) - 1);
+    let depth = scale(5, 10) as u32;
+    let nodes = rt.block_on(async { tree(depth).await.unwrap() });
+    assert_eq!(nodes, (1 << (depth + 1)) - 1);
 }
 
-/// A binary tree of 511 nested spawns counts its nodes right on a current-thread runtime.
+/// A binary tree of 511 nested spawns (63 under Miri) counts its nodes right on a current-thread runtime.
 #[test]
 fn nested_spawn_tree_current_thread() {
     let rt = current();
-    let nodes = rt.block_on(async { tree(8).await.unwrap() });
-    assert_eq!(nodes, (1 << 9) - 1);
+    let depth = scale(5, 8) as u32;
+    let nodes = rt.block_on(async { tree(depth).await.unwrap() });
+    assert_eq!(nodes, (1 << (depth + 1)) - 1);
 }
 
 /// On the current-thread flavor every task runs on the `block_on` thread.
@@ -229,6 +234,7 @@ fn current_thread_tasks_spawned_before_block_on_run_during_it() {
 /// Two threads in `block_on` on one current-thread runtime both complete.
 #[test]
 fn current_thread_two_block_on_threads() {
+    const ROUNDS: u64 = scale(20, 100) as u64;
     within("two block_on threads", || {
         let rt = Arc::new(current());
         let barrier = Arc::new(Barrier::new(2));
@@ -240,7 +246,7 @@ fn current_thread_two_block_on_threads() {
                     barrier.wait();
                     rt.block_on(async move {
                         let mut total = 0;
-                        for j in 0..100 {
+                        for j in 0..ROUNDS {
                             total += spawn(async move { i * 1000 + j }).await.unwrap();
                             yield_now().await;
                         }
@@ -250,7 +256,7 @@ fn current_thread_two_block_on_threads() {
             })
             .collect();
         let totals: Vec<u64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        let expect = |i: u64| (0..100).map(|j| i * 1000 + j).sum::<u64>();
+        let expect = |i: u64| (0..ROUNDS).map(|j| i * 1000 + j).sum::<u64>();
         assert_eq!(totals, [expect(0), expect(1)]);
     });
 }
@@ -260,7 +266,7 @@ fn current_thread_two_block_on_threads() {
 fn current_thread_wakes_for_outside_spawns_across_block_on_calls() {
     within("outside spawns on current-thread", || {
         let rt = current();
-        for _ in 0..200 {
+        for _ in 0..scale(5, 200) {
             let handle = rt.handle();
             let m0 = rt.metrics().parks;
             // A thread that, once block_on has parked, both spawns (which
@@ -324,7 +330,7 @@ fn task_ids_unique_and_match() {
     let rt1 = rt(2);
     let rt2 = current();
     let mut seen = HashSet::new();
-    let handles: Vec<_> = (0..500)
+    let handles: Vec<_> = (0..scale(20, 500))
         .map(|_| {
             rt1.spawn(async {
                 let before = task::id();
@@ -339,7 +345,7 @@ fn task_ids_unique_and_match() {
         assert!(seen.insert(id), "duplicate id {id}");
         assert_eq!(rt1.block_on(h).unwrap(), id);
     }
-    for _ in 0..100 {
+    for _ in 0..scale(5, 100) {
         let h = rt2.spawn(async { task::id() });
         let id = h.id();
         assert!(seen.insert(id), "duplicate id {id} across runtimes");

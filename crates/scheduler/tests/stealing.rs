@@ -29,9 +29,12 @@ fn spin(d: Duration) {
     }
 }
 
-/// One task spawns 1000 children on its own worker; the children (each a
-/// little CPU work) run on more than one thread and the metrics count
-/// steals.
+/// Children spawned by [`children_spread`].
+const CHILDREN: usize = common::scale(100, 1000);
+
+/// One task spawns 1000 children (100 under Miri) on its own worker; the
+/// children (each a little CPU work) run on more than one thread and the
+/// metrics count steals.
 fn children_spread(selection: VictimSelection) {
     let rt = rt(4, selection);
     let threads: Arc<Mutex<HashSet<ThreadId>>> = Arc::default();
@@ -39,7 +42,7 @@ fn children_spread(selection: VictimSelection) {
     let before = rt.metrics();
     let count = rt
         .block_on(rt.spawn(async move {
-            let handles: Vec<_> = (0..1000)
+            let handles: Vec<_> = (0..CHILDREN)
                 .map(|_| {
                     let t = Arc::clone(&t);
                     spawn(async move {
@@ -55,7 +58,7 @@ fn children_spread(selection: VictimSelection) {
             n
         }))
         .unwrap();
-    assert_eq!(count, 1000);
+    assert_eq!(count, CHILDREN);
     let m = rt.metrics();
     assert!(m.steals > before.steals, "no steal happened: {m:?}");
     assert!(m.steal_attempts >= m.steals, "{m:?}");
@@ -82,7 +85,7 @@ fn blocked_worker_does_not_strand_its_queue() {
         let rt = rt(2, selection);
         // Let the runtime settle so the other worker is parked.
         rt.block_on(rt.spawn(async {})).unwrap();
-        for _ in 0..20 {
+        for _ in 0..common::scale(3, 20) {
             let (ok, a, b) = rt
                 .block_on(rt.spawn(async {
                     let (tx, rx) = mpsc::channel();

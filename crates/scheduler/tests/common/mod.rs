@@ -14,7 +14,14 @@ use std::time::Duration;
 
 /// How long a test waits before it calls something a deadlock. Generous:
 /// the machine may be busy with other builds; only a hang reaches it.
-pub(crate) const DEADLOCK: Duration = Duration::from_secs(10);
+/// Under Miri the clock is virtual and advances with every interpreted
+/// block, so work that takes milliseconds natively takes seconds of it.
+pub(crate) const DEADLOCK: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 10 });
+
+/// Loop counts: small under Miri (`cargo xtask miri`), large natively.
+pub(crate) const fn scale(miri: usize, native: usize) -> usize {
+    if cfg!(miri) { miri } else { native }
+}
 
 /// Counts how many times values made by [`DropCount::guard`] were dropped.
 #[derive(Debug, Clone, Default)]
