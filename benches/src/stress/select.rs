@@ -302,7 +302,11 @@ impl AsyncRun {
                                 let i = (0..WAYS).cycle().skip(rng.below(WAYS as u64) as usize);
                                 let i = i.take(WAYS).find(|&i| open[i]).expect("one is open");
                                 let recv = async { (i, rxs[i].recv_async().await) };
-                                cancellable(recv, &mut rng).await
+                                // Never awaited without a bound: with every
+                                // consumer waiting on one empty channel, a
+                                // producer blocked on a full other channel
+                                // (which it keeps open) would wait for ever.
+                                bounded(recv, &mut rng).await
                             } else {
                                 let arm = |i: usize| open[i].then(|| &rxs[i]);
                                 let (a, b, c, d) = (arm(0), arm(1), arm(2), arm(3));
@@ -356,6 +360,20 @@ impl AsyncRun {
             rate(total, elapsed)
         )
     }
+}
+
+/// Runs `fut` until it completes or a timer of up to 1 ms fires, or polls
+/// it once (a quarter of the time). `None` if it was cancelled.
+async fn bounded<F: std::future::Future>(fut: F, rng: &mut Rng) -> Option<F::Output> {
+    if rng.below(4) == 0 {
+        return futures_lite::future::poll_once(fut).await;
+    }
+    let timer = Duration::from_micros(rng.below(1_000));
+    futures_lite::future::or(async { Some(fut.await) }, async {
+        nimsync_time::sleep(timer).await;
+        None
+    })
+    .await
 }
 
 /// Runs `fut` with a random chance of cancelling it: a quarter of the
