@@ -33,6 +33,11 @@ impl Panics {
         }
     }
 
+    /// True if a step has panicked so far.
+    pub(crate) fn caught(&self) -> bool {
+        self.first.is_some()
+    }
+
     /// Re-raises the first panic caught, unless the thread is already
     /// unwinding (then the payload is dropped: a second panic would abort).
     pub(crate) fn finish(self) {

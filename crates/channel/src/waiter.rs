@@ -557,7 +557,15 @@ impl WaitQueue {
             woken
         };
         if let Some(cx) = woken {
-            cx.unpark();
+            // A waker that panics may not have woken its task: the wake-up
+            // goes on to the next waiter too (at worst one spurious
+            // wake-up), and the panic is raised again afterwards.
+            let mut panics = Panics::new();
+            panics.run(|| cx.unpark());
+            if panics.caught() {
+                self.notify_one();
+            }
+            panics.finish();
         }
     }
 
@@ -662,14 +670,14 @@ pub(crate) fn block_on<R>(
     loop {
         let cx = Context::for_current_thread();
         queue.register(&cx, 0);
-        if let Some(r) = attempt() {
-            if cx.try_abort().is_ok() {
-                queue.unregister(&cx);
-            } else {
-                // Claimed while the re-check completed: the claim may be for
-                // another item than the one taken (see the module docs).
-                queue.notify_one();
-            }
+        // The re-check runs user code (a value's drop, a waker called by a
+        // notify): if it panics, the guard ends the registration, passing
+        // on a claim it got, so no later notify is spent on it.
+        let registration = Registration { queue, cx: &cx };
+        let rechecked = attempt();
+        core::mem::forget(registration);
+        if let Some(r) = rechecked {
+            end_registration(queue, &cx);
             return Some(r);
         }
         #[cfg(loom)]
@@ -678,6 +686,29 @@ pub(crate) fn block_on<R>(
             queue.unregister(&cx);
             return attempt();
         }
+    }
+}
+
+/// Ends a blocked thread's registration that was not waited on: removes it,
+/// or, if a notifier claimed it meanwhile, passes the claim on (it may be
+/// for another item than the one taken; see the module docs).
+fn end_registration(queue: &WaitQueue, cx: &Arc<Context>) {
+    if cx.try_abort().is_ok() {
+        queue.unregister(cx);
+    } else {
+        queue.notify_one();
+    }
+}
+
+/// Ends the registration of a thread whose re-check unwinds.
+struct Registration<'a> {
+    queue: &'a WaitQueue,
+    cx: &'a Arc<Context>,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        end_registration(self.queue, self.cx);
     }
 }
 
@@ -949,6 +980,41 @@ mod tests {
         flag.store(true, Ordering::Release);
         q.notify_one();
         assert_eq!(t.join().unwrap(), Some(7));
+    }
+
+    /// A re-check that unwinds (a waker called by its notify panicked)
+    /// leaves no registration behind to swallow a later wake-up, and a
+    /// claim it got meanwhile goes on to the next waiter.
+    #[test]
+    fn block_on_ends_its_registration_when_the_recheck_panics() {
+        let q = WaitQueue::new();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            block_on(&q, None, || -> Option<()> {
+                if q.len() == 1 {
+                    panic!("a waker panicked in the re-check");
+                }
+                None
+            })
+        }));
+        assert!(caught.is_err());
+        assert_eq!(q.len(), 0, "the registration was ended");
+
+        let (w, k) = counting();
+        let other = Context::for_task(&k);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            block_on(&q, None, || -> Option<()> {
+                if q.len() == 1 {
+                    // Claimed for an item, then the re-check unwinds.
+                    q.notify_one();
+                    q.register(&other, 0);
+                    panic!("a waker panicked in the re-check");
+                }
+                None
+            })
+        }));
+        assert!(caught.is_err());
+        assert_eq!(w.0.load(Ordering::SeqCst), 1, "the claim went on");
+        assert_eq!(q.len(), 0);
     }
 
     #[test]
