@@ -82,7 +82,7 @@ pub use error::{
 /// change in any release.
 #[doc(hidden)]
 pub mod __select {
-    pub use crate::select::{RecvHandle, SelectHandle, SendHandle, Token};
+    pub use crate::select::{Keeper, RecvHandle, SelectHandle, SendHandle, Token};
     pub use crate::waiter::Context;
 
     /// A shared select context, as the handles take it (loom's `Arc` under

@@ -135,6 +135,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         send_wait: CachePadded::new(WaitQueue::new()),
         recv_wait: CachePadded::new(WaitQueue::new()),
         close_wait: WaitQueue::new(),
+        values_forsaken: crate::sync::AtomicBool::new(false),
     });
     (
         Sender {
@@ -203,7 +204,7 @@ impl Claim {
 ///   position whose sender gave it up: no value, and the receiver that
 ///   claims `pos` frees the slot without reading it.
 /// - Claimed length plus outstanding permits never exceeds `cap`.
-struct Shared<T> {
+pub(crate) struct Shared<T> {
     /// A process-unique id, so a select token can name its channel even
     /// after the channel is gone and its memory reused.
     id: u64,
@@ -224,6 +225,12 @@ struct Shared<T> {
     recv_wait: CachePadded<WaitQueue>,
     /// `closed()` futures.
     close_wait: WaitQueue,
+    /// Set when the last reference to this state is a select's [`Keeper`]
+    /// (every endpoint is gone, and the values' lifetimes may be over):
+    /// the drop then leaves buffered values alone instead of dropping them.
+    ///
+    /// [`Keeper`]: crate::select::Keeper
+    values_forsaken: crate::sync::AtomicBool,
 }
 
 // SAFETY: slot values move between threads only through the stamp
@@ -517,6 +524,34 @@ impl<T> Shared<T> {
             }
         }
         true
+    }
+
+    /// Gives up a select's reservation for a `SelectedOperation` dropped
+    /// without its endpoint. Touches no value: a send position is marked
+    /// skipped; a receive position is left to the channel's own
+    /// operations (an orphan, see the `orphan` module), whose value they
+    /// drop when they reach it. Either way a waiting sender is woken (and,
+    /// for a send, a receiver), since the position may be what it waits
+    /// on. Returns true if a message was lost (a receive).
+    pub(crate) fn give_up(&self, claim: Claim, receive: bool) -> bool {
+        if receive {
+            orphan::adopt(self.id, claim.pos, orphan::Side::Recv);
+        } else {
+            // Marks the position skipped and wakes a receiver.
+            self.abandon(claim);
+        }
+        // A sender may wait for the room the position holds: one that laps
+        // onto it passes or resolves it.
+        self.send_wait.notify_one();
+        receive
+    }
+
+    /// Called by a keeper about to drop what may be the last reference:
+    /// if it is, the values are left alone by the drop.
+    pub(crate) fn forsake_values_if_last(this: &Arc<Self>) {
+        if Arc::strong_count(this) == 1 {
+            this.values_forsaken.store(true, Ordering::Relaxed);
+        }
     }
 
     /// The same slot's position one lap earlier.
@@ -851,10 +886,20 @@ impl<T> Drop for Shared<T> {
         // leaked with `mem::forget` leaves one) is skipped rather than
         // waited for. A value whose drop panics does not stop the walk.
         let mut panics = Panics::new();
-        if orphan::any() {
+        let orphans = if orphan::any() {
+            orphan::take_channel(self.id)
+        } else {
+            Vec::new()
+        };
+        if self.values_forsaken.load(Ordering::Relaxed) {
+            // Only a select's keeper was left: the values may borrow data
+            // that is gone, so they are not touched (see `Keeper`).
+            return;
+        }
+        {
             // Receive reservations orphaned by select tokens (before the
             // head): their values are still in their slots.
-            for pos in orphan::take_channel(self.id) {
+            for pos in orphans {
                 let slot = self.slot((pos & (self.mark_bit - 1)) as usize);
                 if slot.stamp.load(Ordering::Acquire) == pos + 1 {
                     // SAFETY: the orphaned token claimed `pos` and never
@@ -1960,6 +2005,9 @@ impl<T> Receiver<T> {
     pub(crate) fn recv_ready(&self) -> bool {
         self.shared.recv_ready()
     }
+    pub(crate) fn keeper(&self) -> crate::select::Keeper {
+        crate::select::Keeper::new(Arc::clone(&self.shared))
+    }
     pub(crate) fn finish_recv(&self, claim: Claim) -> T {
         assert!(
             self.shared.index_of(claim) < self.shared.cap,
@@ -1991,6 +2039,9 @@ impl<T> Sender<T> {
         // channel (its unique id is checked) filled in `start_send`, marked
         // as a send, and that is consumed by this call.
         unsafe { self.shared.write(claim, value) }
+    }
+    pub(crate) fn keeper(&self) -> crate::select::Keeper {
+        crate::select::Keeper::new(Arc::clone(&self.shared))
     }
     pub(crate) fn abandon_claim(&self, claim: Claim) {
         assert!(

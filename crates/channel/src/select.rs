@@ -72,6 +72,15 @@ impl Token {
         Self::default()
     }
 
+    /// True if the token holds a claimed position (MPMC), which must be
+    /// completed or given up.
+    pub fn holds_claim(&self) -> bool {
+        matches!(
+            self.state,
+            TokenState::ClaimRecv(_) | TokenState::ClaimSend(_)
+        )
+    }
+
     /// True if the token holds a reservation or a final result.
     pub fn is_reserved(&self) -> bool {
         !matches!(self.state, TokenState::Empty)
@@ -152,6 +161,88 @@ impl Drop for Token {
     }
 }
 
+/// Keeps an MPMC channel's shared state alive for a reservation held by a
+/// select's operation, so that the operation can give the reservation up
+/// when it is dropped without its endpoint (which may be gone by then) and
+/// wake the waiters the claimed position may hold back.
+///
+/// # Invariants
+///
+/// `shared` came from `Arc::into_raw` of an `Arc<mpmc::Shared<T>>` for the
+/// `T` that `give_up` and `release` were instantiated with, and this keeper
+/// owns that one strong reference. The keeper never touches a value of
+/// type `T`: giving up marks stamps, records orphans and wakes waiters, and
+/// a keeper that drops the last reference first tells the shared state to
+/// leave its values alone. So it is sound to keep it past the lifetime of
+/// data the values borrow, and to send it to any thread whatever `T` is.
+pub struct Keeper {
+    shared: core::ptr::NonNull<()>,
+    give_up: unsafe fn(core::ptr::NonNull<()>, mpmc::Claim, bool) -> bool,
+    release: unsafe fn(core::ptr::NonNull<()>),
+}
+
+// SAFETY: per the invariants, a keeper only touches the channel's atomics,
+// wait queues and the orphan list, which are all thread-safe, and never a
+// `T`.
+unsafe impl Send for Keeper {}
+// SAFETY: as above; `&Keeper` gives access to nothing.
+unsafe impl Sync for Keeper {}
+
+impl core::fmt::Debug for Keeper {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Keeper").finish_non_exhaustive()
+    }
+}
+
+impl Keeper {
+    pub(crate) fn new<T>(shared: Arc<mpmc::Shared<T>>) -> Self {
+        /// # Safety
+        /// `ptr` is a keeper's pointer for this `T`.
+        unsafe fn give_up<T>(ptr: core::ptr::NonNull<()>, claim: mpmc::Claim, recv: bool) -> bool {
+            // SAFETY: per the keeper's invariants the pointer is a live
+            // `Shared<T>` whose strong reference the keeper owns.
+            let shared = unsafe { ptr.cast::<mpmc::Shared<T>>().as_ref() };
+            shared.give_up(claim, recv)
+        }
+        /// # Safety
+        /// `ptr` is a keeper's pointer for this `T`, released once.
+        unsafe fn release<T>(ptr: core::ptr::NonNull<()>) {
+            // SAFETY: the keeper's one strong reference, taken back once.
+            let shared = unsafe { Arc::from_raw(ptr.cast::<mpmc::Shared<T>>().as_ptr()) };
+            mpmc::Shared::forsake_values_if_last(&shared);
+            drop(shared);
+        }
+        let ptr = Arc::into_raw(shared).cast_mut().cast::<()>();
+        Self {
+            // SAFETY: `Arc::into_raw` never returns null.
+            shared: unsafe { core::ptr::NonNull::new_unchecked(ptr) },
+            give_up: give_up::<T>,
+            release: release::<T>,
+        }
+    }
+
+    /// Gives up `token`'s reservation, which this keeper's channel issued,
+    /// and wakes the waiters its position may hold back. Returns true if
+    /// that discarded a message (a receive reservation), which the caller
+    /// should report.
+    pub fn give_up(&self, token: &mut Token) -> bool {
+        match core::mem::take(&mut token.state) {
+            // SAFETY: `self.shared` is this keeper's pointer (invariants).
+            TokenState::ClaimSend(claim) => unsafe { (self.give_up)(self.shared, claim, false) },
+            // SAFETY: as above.
+            TokenState::ClaimRecv(claim) => unsafe { (self.give_up)(self.shared, claim, true) },
+            TokenState::Empty | TokenState::Ready | TokenState::Closed => false,
+        }
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        // SAFETY: the keeper's pointer, released once, here.
+        unsafe { (self.release)(self.shared) }
+    }
+}
+
 /// The part of the protocol every operation shares.
 pub trait SelectHandle: sealed::Sealed {
     /// The channel's identity: equal for every endpoint of one channel (an
@@ -170,6 +261,12 @@ pub trait SelectHandle: sealed::Sealed {
     fn unregister(&self, cx: &Arc<Context>);
     /// Hands a wake-up this operation gave the select to another waiter.
     fn pass_on(&self);
+    /// A keeper of the channel's state, for an operation that holds a
+    /// claimed position (MPMC) and may be dropped without its endpoint;
+    /// `None` where a reservation claims nothing.
+    fn keeper(&self) -> Option<Keeper> {
+        None
+    }
 }
 
 /// A receive operation.
@@ -241,6 +338,9 @@ impl<T> SelectHandle for mpmc::Receiver<T> {
     fn pass_on(&self) {
         self.recv_wait().notify_one();
     }
+    fn keeper(&self) -> Option<Keeper> {
+        Some(mpmc::Receiver::keeper(self))
+    }
 }
 
 impl<T> RecvHandle for mpmc::Receiver<T> {
@@ -286,6 +386,9 @@ impl<T> SelectHandle for mpmc::Sender<T> {
     }
     fn pass_on(&self) {
         self.send_wait().notify_one();
+    }
+    fn keeper(&self) -> Option<Keeper> {
+        Some(mpmc::Sender::keeper(self))
     }
 }
 

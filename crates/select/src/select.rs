@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 #[cfg(not(loom))]
 use crossbeam_utils::Backoff;
-use nimsync_channel::__select::{Context, ContextRef, RecvHandle, SelectHandle, SendHandle, Token};
+use nimsync_channel::__select::{
+    Context, ContextRef, Keeper, RecvHandle, SelectHandle, SendHandle, Token,
+};
 use nimsync_channel::{RecvError, SendError, mpmc, oneshot, spsc};
 use nimsync_time::Sleep;
 
@@ -75,6 +77,7 @@ impl Op<'_> {
             token,
             endpoint,
             fired,
+            keeper: None,
             completed: false,
         };
         match self {
@@ -86,6 +89,11 @@ impl Op<'_> {
                 // single-thread over 4 MPMC channels (4 interleaved pairs).
                 let mut op = selected(Token::new(), Endpoint::Chan(id), None);
                 if handle.try_reserve(&mut op.token) {
+                    if op.token.holds_claim() {
+                        // The operation may be dropped without its endpoint:
+                        // it keeps the channel's state to give the claim up.
+                        op.keeper = handle.keeper();
+                    }
                     Some(op)
                 } else {
                     // Nothing reserved: nothing to complete.
@@ -1398,6 +1406,9 @@ pub struct SelectedOperation {
     endpoint: Endpoint,
     /// When a timer operation was due.
     fired: Option<Instant>,
+    /// The channel's state, kept while the token holds a claimed MPMC
+    /// position, to give it up if the operation is dropped uncompleted.
+    keeper: Option<Keeper>,
     /// Whether it was completed.
     completed: bool,
 }
@@ -1456,8 +1467,11 @@ impl SelectedOperation {
     /// assert!(sel.select().recv(&rx).is_err()); // closed counts as ready
     /// ```
     pub fn recv<R: RecvEndpoint>(mut self, rx: &R) -> Result<R::Item, RecvError> {
+        // Not marked completed before the endpoint is checked: if the check
+        // panics, the drop gives the reservation up.
+        let res = rx.complete(&mut self);
         self.completed = true;
-        rx.complete(&mut self)
+        res
     }
 
     /// Completes a selected send with `value`.
@@ -1482,8 +1496,9 @@ impl SelectedOperation {
         tx: &S,
         value: S::Item,
     ) -> Result<(), SendError<S::Item>> {
+        let res = tx.complete(&mut self, value);
         self.completed = true;
-        tx.complete(&mut self, value)
+        res
     }
 }
 
@@ -1503,7 +1518,14 @@ impl Drop for SelectedOperation {
         // reservation up, so its channel goes on as if it had not been
         // selected. A reserved receive's message cannot be put back: it is
         // dropped, and that loss is reported.
-        if !self.completed && self.token.give_up() && !std::thread::panicking() {
+        if self.completed {
+            return;
+        }
+        let lost = match &self.keeper {
+            Some(keeper) => keeper.give_up(&mut self.token),
+            None => self.token.give_up(),
+        };
+        if lost && !std::thread::panicking() {
             panic!(
                 "selected operation {} (a receive) was dropped without being completed, and the \
                  message it had reserved was dropped with it: call `.recv(..)` on it with its \

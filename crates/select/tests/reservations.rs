@@ -172,3 +172,59 @@ fn completing_on_another_channel_panics_and_leaves_both_usable() {
         },
     );
 }
+
+/// A sender already parked for room when a selected operation that holds
+/// the only slot is dropped uncompleted is woken and sends: the give-up
+/// wakes the waiters the claimed position held back.
+#[test]
+fn a_dropped_operation_wakes_a_sender_waiting_for_its_slot() {
+    for receive in [false, true] {
+        let (tx, rx) = mpmc::channel::<u32>(1);
+        if receive {
+            tx.send(1).unwrap();
+        }
+        let mut sel = Select::new();
+        if receive {
+            sel.recv(&rx);
+        } else {
+            sel.send(&tx);
+        }
+        let op = sel.select();
+        drop(sel);
+        let (parked_tx, parked_rx) = std_mpsc::channel();
+        let sender = {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                parked_tx.send(()).unwrap();
+                tx.send(2)
+            })
+        };
+        parked_rx.recv().unwrap();
+        // Whether or not the sender has parked yet, dropping the operation
+        // must let it through.
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop(op)));
+        assert_eq!(dropped.is_err(), receive, "only a receive reports a loss");
+        let sent = within(BOUND, "the sender waiting for the slot", move || {
+            sender.join()
+        });
+        assert!(sent.unwrap().is_ok());
+        assert_eq!(rx.recv_timeout(BOUND), Ok(2));
+    }
+}
+
+/// An operation dropped after every endpoint of its channel is gone: the
+/// give-up touches only what it keeps alive, and the process goes on.
+#[test]
+fn an_operation_can_outlive_its_channel() {
+    let op = {
+        let (tx, rx) = mpmc::channel::<String>(2);
+        tx.send("kept".to_owned()).unwrap();
+        let mut sel = Select::new();
+        sel.send(&tx);
+        let op = sel.select();
+        drop(sel);
+        drop((tx, rx));
+        op
+    };
+    drop(op);
+}
