@@ -77,7 +77,9 @@ pub(super) struct ThreadWaker {
     /// Seed and counter of the panic draws (wakers run on any thread).
     seed: u64,
     draws: AtomicU64,
-    panics: AtomicUsize,
+    /// Where each panic is counted at once (a waker can be called by
+    /// another thread after its own thread has ended).
+    sink: Option<Arc<AtomicUsize>>,
 }
 
 impl ThreadWaker {
@@ -89,13 +91,23 @@ impl ThreadWaker {
     /// A waker for the calling thread that panics after `per_mille` of its
     /// wake-ups, drawn from `seed`.
     pub(super) fn panicking(per_mille: u32, seed: u64) -> Arc<Self> {
+        Self::panicking_into(per_mille, seed, None)
+    }
+
+    /// Like [`panicking`](Self::panicking), counting each panic in `sink`
+    /// as it happens.
+    pub(super) fn panicking_into(
+        per_mille: u32,
+        seed: u64,
+        sink: Option<Arc<AtomicUsize>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             thread: thread::current(),
             woken: AtomicBool::new(false),
             panic_per_mille: per_mille,
             seed,
             draws: AtomicU64::new(0),
-            panics: AtomicUsize::new(0),
+            sink,
         })
     }
 
@@ -105,11 +117,6 @@ impl ThreadWaker {
         while !self.woken.swap(false, Ordering::Acquire) {
             thread::park();
         }
-    }
-
-    /// How often this waker panicked.
-    pub(super) fn panics(&self) -> usize {
-        self.panics.load(Ordering::Relaxed)
     }
 }
 
@@ -125,7 +132,9 @@ impl Wake for ThreadWaker {
         let panics = draw % 1000 < u64::from(self.panic_per_mille) && !thread::panicking();
         if panics {
             // Counted before the wake-up, so that the woken thread sees it.
-            self.panics.fetch_add(1, Ordering::Relaxed);
+            if let Some(sink) = &self.sink {
+                sink.fetch_add(1, Ordering::Relaxed);
+            }
         }
         self.woken.store(true, Ordering::Release);
         self.thread.unpark();

@@ -90,8 +90,8 @@ pub(super) struct Round {
 /// What the participants of rounds counted.
 #[derive(Debug, Default)]
 pub(super) struct Counts {
-    /// Waker panics (counted by the wakers themselves).
-    pub waker: AtomicUsize,
+    /// Waker panics (counted by the wakers themselves, as they happen).
+    pub waker: Arc<AtomicUsize>,
     /// Sends that raised a waker's panic after writing their value.
     pub at_send: AtomicUsize,
     /// Receives that raised a waker's panic after taking their message,
@@ -151,7 +151,11 @@ pub(super) struct Ctx<'a> {
 impl Ctx<'_> {
     /// A waker for the calling participant, panicking as the plan says.
     fn waker(&self, rng: &mut Rng) -> Arc<ThreadWaker> {
-        ThreadWaker::panicking(self.plan.waker_panics, rng.next_u64())
+        ThreadWaker::panicking_into(
+            self.plan.waker_panics,
+            rng.next_u64(),
+            Some(Arc::clone(&self.counts.waker)),
+        )
     }
 }
 
@@ -297,7 +301,6 @@ pub(super) fn produce<T: Tx>(
             }
         }
     }
-    counts.waker.fetch_add(tw.panics(), Ordering::Relaxed);
 }
 
 /// One `send_async` of `v`, driven until it completes or is given up
@@ -326,7 +329,18 @@ fn send_async_once<T: Tx>(
         }
         Driven::Panicked => {
             add(&counts.at_send);
-            Sent::Done
+            // A poll can raise a waker's panic before it wrote the value (a
+            // waker called while registering): then the value is still in
+            // the future, and is sent again.
+            match quietly(|| T::cancel(&mut fut)) {
+                Ok(Some(v)) => Sent::Again(v),
+                Ok(None) => Sent::Done,
+                Err(_) => {
+                    ledger.returned(id);
+                    add(&counts.lost_at_cancel);
+                    Sent::Done
+                }
+            }
         }
         Driven::Cancelled { .. } => {
             add(&counts.cancelled);
@@ -393,7 +407,6 @@ pub(super) fn consume<R: Rx>(
             }
         }
     }
-    counts.waker.fetch_add(tw.panics(), Ordering::Relaxed);
 }
 
 /// One `recv_async`, driven until it completes or is given up (`Ok(None)`);
