@@ -32,10 +32,13 @@
 //!   `Closed` error, as in crossbeam-channel.
 //! - **No busy waiting:** a blocking select spins briefly, then parks until
 //!   one of its channels wakes it.
-//! - **Completion is mandatory:** the [`SelectedOperation`] must be
-//!   completed with [`recv`](SelectedOperation::recv) or
-//!   [`send`](SelectedOperation::send); dropping it uncompleted panics,
-//!   naming its index, because a reserved slot would stall its channel.
+//! - **No reservation left hanging:** complete the [`SelectedOperation`]
+//!   with [`recv`](SelectedOperation::recv) or
+//!   [`send`](SelectedOperation::send), through any endpoint of its
+//!   channel. Dropped uncompleted (an early return, a panic), it gives its
+//!   reservation up and wakes the waiters it held back; a dropped receive
+//!   had reserved a message, which is lost, so that drop panics, naming
+//!   the operation's index.
 
 mod arms;
 mod macros;
