@@ -31,6 +31,8 @@ commands:
   tsan                           run unit and integration tests under ThreadSanitizer
                                  (nightly, -Zbuild-std); skips loudly without it
   stress [--quick] [NAME...]     run the stress tests (nimsync-benches `stress` binary)
+  stress --soak DURATION         run randomized scenarios from printed seeds until DURATION ends
+  stress --seed N                replay one randomized scenario
   bench [ARGS...]                run the throughput harness (nimsync-benches `bench` binary);
                                  `--quick` builds with the light `ci` profile
   ci [--skip STEP]...            run every CI step in order, each time-bounded:
