@@ -1,4 +1,4 @@
-//! `cargo xtask layers`: checks the crate layering of DESIGN.md §1.
+//! `cargo xtask layers`: checks the crate layering of docs/architecture.md#layers.
 //!
 //! Reads `cargo metadata --no-deps`, which lists every dependency of every
 //! workspace member with its kind (normal, dev, build) and target, and checks
@@ -35,13 +35,13 @@ enum Allowed {
 struct Layer {
     /// The package name.
     krate: &'static str,
-    /// The layer number as printed in DESIGN.md (`-` for tooling).
+    /// The layer number as printed in docs/architecture.md (`-` for tooling).
     layer: &'static str,
     /// The nimsync crates it may depend on.
     allowed: Allowed,
 }
 
-/// The layer table of DESIGN.md §1: keep the two in step.
+/// The layer table of docs/architecture.md#layers: keep the two in step.
 const LAYERS: &[Layer] = &[
     Layer {
         krate: "nimsync-channel",
@@ -81,6 +81,7 @@ const LAYERS: &[Layer] = &[
             "nimsync-time",
             "nimsync-scheduler",
             "nimsync-group",
+            "nimsync-stream",
         ]),
     },
     Layer {
@@ -94,6 +95,17 @@ const LAYERS: &[Layer] = &[
             "nimsync-group",
             "nimsync-stream",
             "nimsync-actor",
+        ]),
+    },
+    Layer {
+        krate: "nimsync-nats",
+        layer: "edge",
+        allowed: Allowed::Only(&[
+            "nimsync-channel",
+            "nimsync-time",
+            "nimsync-scheduler",
+            "nimsync-group",
+            "nimsync-stream",
         ]),
     },
     Layer {
@@ -183,7 +195,7 @@ pub(crate) fn run(args: Args) -> Result {
             eprintln!("layers: {violation}");
         }
         Err(format!(
-            "layers: {} violation(s) of the layer table (DESIGN.md §1, xtask/src/layers.rs)",
+            "layers: {} violation(s) of the layer table (docs/architecture.md#layers, xtask/src/layers.rs)",
             violations.len()
         ))
     }
@@ -206,7 +218,7 @@ fn check(packages: &[Package]) -> (Vec<Row>, Vec<String>) {
         let Some(row) = LAYERS.iter().find(|l| l.krate == package.name) else {
             violations.push(format!(
                 "{}: workspace package not in the layer table: add it to the layer table \
-                 in xtask/src/layers.rs and DESIGN.md",
+                 in xtask/src/layers.rs and docs/architecture.md",
                 package.name
             ));
             rows.push([
@@ -227,7 +239,7 @@ fn check(packages: &[Package]) -> (Vec<Row>, Vec<String>) {
                 if let Allowed::Only(allowed) = row.allowed {
                     if !allowed.contains(&dep.name.as_str()) {
                         violations.push(format!(
-                            "{} -> {} ({}): {} may depend on {} (DESIGN.md §1)",
+                            "{} -> {} ({}): {} may depend on {} (docs/architecture.md#layers)",
                             package.name,
                             dep.name,
                             dep.describe_kind(),

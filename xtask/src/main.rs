@@ -22,7 +22,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  layers                         check crate dependencies against the layer table (DESIGN.md §1)
+  layers                         check crate dependencies against the layer table (docs/architecture.md#layers)
   loom [--preemptions N] [FILTER]
                                  run the loom models (default: N = 2, FILTER = loom)
   miri [--tree-borrows] [--seeds N]
