@@ -40,6 +40,9 @@ pub struct Options {
     pub md: Option<String>,
     /// Write an SVG bar chart.
     pub svg: Option<String>,
+    /// Rewrite the headline table between the bench markers of this file
+    /// (the README's performance section).
+    pub readme: Option<String>,
     /// Path of the targets file.
     pub targets: Option<String>,
     /// Only contenders whose name contains this (for profiling one).
@@ -161,6 +164,9 @@ pub fn main(opts: &Options) -> bool {
     }
     if let Some(path) = &opts.md {
         report::write_md(path, &results, &verdicts);
+    }
+    if let Some(path) = &opts.readme {
+        report::write_readme(path, &results);
     }
     if let Some(path) = &opts.svg {
         report::write_svg(path, &results);

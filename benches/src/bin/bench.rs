@@ -1,5 +1,5 @@
 //! `cargo xtask bench [--quick] [--check] [--rounds N] [--json F] [--md F]
-//! [--svg F] [--targets F] [FILTER...]`: nimsync against its peers.
+//! [--svg F] [--readme F] [--targets F] [FILTER...]`: nimsync against its peers.
 
 use nimsync_benches::bench::{self, Options};
 
@@ -7,7 +7,7 @@ use nimsync_benches::bench::{self, Options};
 #[global_allocator]
 static ALLOC: bench::alloc::CountingAlloc = bench::alloc::CountingAlloc;
 
-const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--targets FILE] [--contender NAME] [FILTER...]";
+const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--readme FILE] [--targets FILE] [--contender NAME] [FILTER...]";
 
 fn main() {
     let mut opts = Options::default();
@@ -32,6 +32,7 @@ fn main() {
             "--json" => opts.json = Some(value("--json")),
             "--md" => opts.md = Some(value("--md")),
             "--svg" => opts.svg = Some(value("--svg")),
+            "--readme" => opts.readme = Some(value("--readme")),
             "--targets" => opts.targets = Some(value("--targets")),
             "--contender" => opts.contender = Some(value("--contender")),
             "-h" | "--help" => {
