@@ -4,13 +4,15 @@
 //! closures one at a time, and exit after [`KEEP_ALIVE`] without work.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::cell::{self, Runnable};
-use crate::runtime::Handle;
-use crate::sync::Locked;
-use crate::worker::{ContextGuard, Shared, ThreadContext};
+use crate::context::{ContextGuard, ThreadContext};
+use crate::handle::Handle;
+use crate::shared::Shared;
+use crate::sync::{Condvar, Mutex, MutexGuard};
+use crate::task::{self, harness::Runnable};
+use crate::worker::run_hook;
 
 /// How long an idle blocking thread waits for work before it exits.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
@@ -59,7 +61,7 @@ impl BlockingPool {
 
     /// Locks the state.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.locked()
+        self.state.lock()
     }
 
     /// The schedule function of blocking tasks.
@@ -125,21 +127,14 @@ impl BlockingPool {
         while state.threads > 0 {
             match deadline {
                 None => {
-                    state = self
-                        .exited
-                        .wait(state)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    state = self.exited.wait(state);
                 }
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return false;
                     }
-                    state = self
-                        .exited
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .0;
+                    state = self.exited.wait_timeout(state, left).0;
                 }
             }
         }
@@ -155,7 +150,7 @@ impl BlockingPool {
 /// The loop of one blocking thread.
 fn blocking_thread(shared: &Arc<Shared>) {
     if let Some(start) = &shared.config.on_thread_start {
-        crate::worker::run_hook(&**start, "on_thread_start");
+        run_hook(&**start, "on_thread_start");
     }
     let guard = ContextGuard::enter(ThreadContext {
         handle: Handle::from_shared(Arc::clone(shared)),
@@ -167,7 +162,7 @@ fn blocking_thread(shared: &Arc<Shared>) {
     loop {
         if let Some(task) = state.queue.pop_front() {
             drop(state);
-            cell::run(task);
+            task::run(task);
             state = pool.lock();
             continue;
         }
@@ -175,17 +170,14 @@ fn blocking_thread(shared: &Arc<Shared>) {
             break;
         }
         state.idle += 1;
-        let (next, timeout) = pool
-            .work
-            .wait_timeout(state, KEEP_ALIVE)
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (next, timed_out) = pool.work.wait_timeout(state, KEEP_ALIVE);
         state = next;
         state.idle -= 1;
         // This thread takes one of the wake-ups sent (or, woken spuriously
         // or by the timeout, stands in for the thread it was sent to, which
         // then finds its claim gone and waits again).
         state.notified = state.notified.saturating_sub(1);
-        if timeout.timed_out() && state.queue.is_empty() && !shared.gate.is_shutting_down() {
+        if timed_out && state.queue.is_empty() && !shared.gate.is_shutting_down() {
             break;
         }
     }
@@ -194,6 +186,6 @@ fn blocking_thread(shared: &Arc<Shared>) {
     drop(state);
     drop(guard);
     if let Some(stop) = &shared.config.on_thread_stop {
-        crate::worker::run_hook(&**stop, "on_thread_stop");
+        run_hook(&**stop, "on_thread_stop");
     }
 }

@@ -58,15 +58,21 @@
 //! returns at once and a `nimsync-shutdown` thread does the waiting (see
 //! [`Runtime`]).
 
+mod block_on;
 mod blocking;
-mod cell;
+mod builder;
+mod context;
 mod coop;
 mod gate;
+mod handle;
 mod idle;
 mod lifo;
-mod local;
+mod local_queue;
 mod metrics;
 mod runtime;
+mod shared;
+mod shutdown;
+mod spawn;
 mod sync;
 pub mod task;
 mod worker;
@@ -77,9 +83,12 @@ mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
-pub use cell::{JoinError, JoinHandle};
+pub use builder::{Builder, VictimSelection};
+pub use handle::Handle;
 pub use metrics::{RuntimeMetrics, SlowPoll};
-pub use runtime::{Builder, Handle, Runtime, VictimSelection};
+pub use runtime::Runtime;
+pub use task::join_error::JoinError;
+pub use task::join_handle::JoinHandle;
 pub use yield_now::yield_now;
 
 /// nimsync-time's timers; the runtime's parked workers help turn the wheel.
@@ -154,5 +163,5 @@ where
     F: core::future::Future + 'static,
     F::Output: 'static,
 {
-    runtime::spawn_local_inner(future, None)
+    spawn::spawn_local_inner(future, None)
 }

@@ -9,9 +9,9 @@
 
 use std::fmt;
 use std::ptr::{NonNull, null_mut};
-use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::cell::Runnable;
+use crate::sync::{AtomicPtr, Ordering};
+use crate::task::harness::Runnable;
 
 /// A stealable one-task slot.
 pub(crate) struct Lifo {
@@ -40,12 +40,10 @@ impl Lifo {
     pub(crate) fn swap(&self, runnable: Runnable) -> Option<Runnable> {
         let new = runnable.into_raw().as_ptr();
         if self.slot.load(Ordering::Relaxed).is_null() {
-            // NB: only the owner fills the slot and stealers only empty
-            // it, so an empty slot stays empty until this store: a plain
-            // release store suffices, saving a locked instruction on every
-            // wake-up of a task by the task running beside it (same-worker
-            // wake p50 120 ns, within noise of the 121 ns before; see
-            // docs/perf-notes.md).
+            // Only the owner fills the slot and stealers only empty it, so
+            // an empty slot stays empty until this store, and a release
+            // store spares every same-worker wake-up a locked instruction
+            // (docs/perf-notes.md#lifo-push-without-a-locked-instruction).
             self.slot.store(new, Ordering::Release);
             return None;
         }

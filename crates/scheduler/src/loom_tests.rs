@@ -1,21 +1,19 @@
-//! loom models of the park/unpark protocol ([`Idle`]), the task cell's
-//! abort protocol, and the shutdown gate racing a spawn and a wake-up.
+//! loom models of the idle protocol (`idle.rs`), the abort protocol
+//! (`task/harness.rs`), the shutdown sequence's last steps with the gate
+//! (`shutdown.rs`, `gate.rs`), and the LIFO slot (`lifo.rs`).
 //!
-//! The workers below run the same steps as `WorkerCtx::park` and
-//! `WorkerCtx::run_task`: register, look at the queue once more, park, and
-//! unregister; a producer publishes work and then asks [`Idle`] whom to
-//! wake. A lost wake-up leaves a worker parked with work queued, which loom
-//! reports as a deadlock.
+//! Each model runs the crate's own protocol code through the facade
+//! (`sync.rs`); only what loom cannot run stands in: a counter for
+//! crossbeam-deque's queues, loom's `block_on` for async-task's run loop.
 
 use std::sync::Arc as StdArc;
-use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 
 use loom::sync::Arc;
-use loom::sync::atomic::AtomicBool;
-use loom::thread::{self, Thread};
+use loom::thread;
 
-use crate::idle::Idle;
-use crate::sync::{AtomicUsize, Ordering};
+use crate::idle::{Idle, Searcher};
+use crate::sync::{AtomicBool, AtomicUsize, Ordering, Parker, Unparker};
 
 /// A mock run queue: a count of queued tasks, published with release and
 /// read with acquire, as crossbeam-deque does (no `SeqCst` to lean on).
@@ -29,6 +27,14 @@ struct Queue {
 }
 
 impl Queue {
+    fn new() -> Self {
+        Self {
+            queued: AtomicUsize::new(0),
+            taken: AtomicUsize::new(0),
+            done: AtomicBool::new(false),
+        }
+    }
+
     fn try_take(&self) -> bool {
         let mut n = self.queued.load(Ordering::Acquire);
         while n > 0 {
@@ -45,46 +51,100 @@ impl Queue {
         }
         false
     }
+
+    /// A producer's push: the task, then the steps of
+    /// `Shared::notify_work`.
+    fn push(&self, idle: &Idle, unparkers: &[Unparker]) {
+        self.queued.fetch_add(1, Ordering::Release);
+        notify(idle, unparkers);
+    }
 }
 
-/// A worker: take work until `total` tasks were taken by all workers.
+/// The steps of `Shared::notify_work`: the idle protocol picks a parked
+/// worker to wake (the fence is its own), and its parker is unparked.
+fn notify(idle: &Idle, unparkers: &[Unparker]) {
+    if let Some(index) = idle.worker_to_notify(None) {
+        unparkers[index].unpark();
+    }
+}
+
+/// Worker `index` of `workers`: the steps of `WorkerCtx::step` and
+/// `WorkerCtx::park` over the mock queue, through the crate's own
+/// [`Searcher`] and [`Idle`] and the facade's [`Parker`]. It takes a task
+/// from the queue, else (with other workers to steal from, as `steal`
+/// does) as a searcher; a task found tells the idle protocol, which may ask
+/// for another worker to be woken; nothing found parks it through
+/// [`Searcher::park`]. It stops once `total` tasks were taken.
+#[allow(clippy::too_many_arguments)]
 fn worker(
     index: usize,
+    workers: usize,
     idle: &Idle,
     queue: &Queue,
     total: usize,
-    threads: &[Thread],
+    parker: &Parker,
+    unparkers: &[Unparker],
     parked: &StdAtomicUsize,
 ) {
-    let mut searching = false;
+    let search = Searcher::new();
     loop {
         if queue.done.load(Ordering::SeqCst) {
             break;
         }
-        if queue.try_take() {
-            if std::mem::take(&mut searching) && idle.stop_search() {
-                if let Some(i) = idle.worker_to_notify(None) {
-                    threads[i].unpark();
-                }
+        let took =
+            queue.try_take() || (workers > 1 && search.start(idle, workers) && queue.try_take());
+        if took {
+            if search.found_work(idle) {
+                notify(idle, unparkers);
             }
             if queue.taken.load(Ordering::SeqCst) == total {
                 queue.done.store(true, Ordering::SeqCst);
-                threads.iter().for_each(Thread::unpark);
+                unparkers.iter().for_each(Unparker::unpark);
             }
             continue;
         }
-        idle.register(index, std::mem::take(&mut searching));
-        if queue.queued.load(Ordering::Acquire) > 0 || queue.done.load(Ordering::SeqCst) {
-            searching = !idle.unregister(index);
-            continue;
-        }
-        parked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        thread::park();
-        searching = !idle.unregister(index);
+        search.park(
+            idle,
+            index,
+            || queue.queued.load(Ordering::Acquire) > 0 || queue.done.load(Ordering::SeqCst),
+            || {
+                parked.fetch_add(1, StdOrdering::Relaxed);
+                parker.park();
+            },
+        );
     }
-    if searching {
-        idle.stop_search();
+    search.stop(idle);
+}
+
+/// `workers` workers and one task published by the model's thread: the
+/// task is taken, and no searcher is left counted. Returns through `parked`
+/// whether some interleaving parked a worker before the task arrived.
+fn park_unpark(workers: usize, parked: &StdArc<StdAtomicUsize>) {
+    let idle = Arc::new(Idle::new(workers));
+    let queue = Arc::new(Queue::new());
+    let parkers: Vec<Parker> = (0..workers).map(|_| Parker::new()).collect();
+    let unparkers: Vec<Unparker> = parkers.iter().map(|p| p.unparker().clone()).collect();
+    let handles: Vec<_> = parkers
+        .into_iter()
+        .enumerate()
+        .map(|(index, parker)| {
+            let idle = Arc::clone(&idle);
+            let queue = Arc::clone(&queue);
+            let unparkers = unparkers.clone();
+            let parked = StdArc::clone(parked);
+            thread::spawn(move || {
+                worker(
+                    index, workers, &idle, &queue, 1, &parker, &unparkers, &parked,
+                );
+            })
+        })
+        .collect();
+    queue.push(&idle, &unparkers);
+    for handle in handles {
+        handle.join().unwrap();
     }
+    assert_eq!(queue.taken.load(Ordering::SeqCst), 1);
+    assert_eq!(idle.searching(), 0, "a searcher was left counted");
 }
 
 /// One worker, one producer: the task published while the worker parks is
@@ -93,88 +153,27 @@ fn worker(
 fn loom_park_unpark_one_worker() {
     let parked = StdArc::new(StdAtomicUsize::new(0));
     let seen = StdArc::clone(&parked);
-    loom::model(move || {
-        let idle = Arc::new(Idle::new(1));
-        let queue = Arc::new(Queue {
-            queued: AtomicUsize::new(0),
-            taken: AtomicUsize::new(0),
-            done: AtomicBool::new(false),
-        });
-        let (tx, rx) = loom::sync::mpsc::channel::<Thread>();
-        let handle = {
-            let idle = Arc::clone(&idle);
-            let queue = Arc::clone(&queue);
-            let seen = StdArc::clone(&seen);
-            thread::spawn(move || {
-                let me = [thread::current()];
-                tx.send(me[0].clone()).unwrap();
-                worker(0, &idle, &queue, 1, &me, &seen);
-            })
-        };
-        let worker_thread = rx.recv().unwrap();
-        queue.queued.fetch_add(1, Ordering::Release);
-        if let Some(i) = idle.worker_to_notify(None) {
-            assert_eq!(i, 0);
-            worker_thread.unpark();
-        }
-        handle.join().unwrap();
-        assert_eq!(queue.taken.load(Ordering::SeqCst), 1);
-    });
+    loom::model(move || park_unpark(1, &seen));
     assert!(
-        parked.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        parked.load(StdOrdering::Relaxed) > 0,
         "no interleaving parked the worker before the task arrived"
     );
 }
 
-/// Two workers, two tasks published one at a time: every task is taken and
-/// both workers end unregistered, with no searcher left over.
+/// Two workers (searching before they park, as `steal` does), one task:
+/// the task is taken and both workers end unregistered, with no searcher
+/// left over.
 #[test]
 fn loom_park_unpark_two_workers() {
     let parked = StdArc::new(StdAtomicUsize::new(0));
     let seen = StdArc::clone(&parked);
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(2);
-    builder.check(move || {
-        let idle = Arc::new(Idle::new(2));
-        let queue = Arc::new(Queue {
-            queued: AtomicUsize::new(0),
-            taken: AtomicUsize::new(0),
-            done: AtomicBool::new(false),
-        });
-        let (tx, rx) = loom::sync::mpsc::channel::<(usize, Thread)>();
-        let (go0, wait0) = loom::sync::mpsc::channel::<Vec<Thread>>();
-        let (go1, wait1) = loom::sync::mpsc::channel::<Vec<Thread>>();
-        let mut handles = Vec::new();
-        for (index, wait) in [(0, wait0), (1, wait1)] {
-            let idle = Arc::clone(&idle);
-            let queue = Arc::clone(&queue);
-            let tx = tx.clone();
-            let seen = StdArc::clone(&seen);
-            handles.push(thread::spawn(move || {
-                tx.send((index, thread::current())).unwrap();
-                let threads = wait.recv().unwrap();
-                worker(index, &idle, &queue, 1, &threads, &seen);
-            }));
-        }
-        let mut received = vec![rx.recv().unwrap(), rx.recv().unwrap()];
-        received.sort_by_key(|(index, _)| *index);
-        let threads: Vec<Thread> = received.into_iter().map(|(_, t)| t).collect();
-        go0.send(threads.clone()).unwrap();
-        go1.send(threads.clone()).unwrap();
-        queue.queued.fetch_add(1, Ordering::Release);
-        if let Some(i) = idle.worker_to_notify(None) {
-            threads[i].unpark();
-        }
-        for handle in handles {
-            handle.join().unwrap();
-        }
-        assert_eq!(queue.taken.load(Ordering::SeqCst), 1);
-        assert_eq!(idle.searching(), 0, "a searcher was left counted");
-    });
-    assert!(parked.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    builder.check(move || park_unpark(2, &seen));
+    assert!(parked.load(StdOrdering::Relaxed) > 0);
 }
 
-/// The abort protocol of the task cell, with loom's `block_on` standing in
+/// The abort protocol of the task harness, with loom's `block_on` standing in
 /// for async-task's run loop (async-task is not loom-instrumented): the
 /// abort flag, the registry slot that holds the task's waker, and the
 /// wrapper future that checks the flag and drops the user's future.
@@ -187,7 +186,8 @@ mod abort {
 
     use loom::thread;
 
-    use crate::cell::{self, Registry, RegistryRef, TaskFuture, TaskMeta};
+    use crate::task::harness::{self, TaskFuture, TaskMeta};
+    use crate::task::registry::{Registry, RegistryRef};
 
     /// Counts its drops.
     struct Counted(StdArc<StdAtomicUsize>);
@@ -220,7 +220,7 @@ mod abort {
                     &*(registry_addr as *const Registry),
                 )
             };
-            cell::abort(meta, registry, slot);
+            harness::abort(meta, registry, slot);
         });
         let output = {
             let mut future = pin!(future);
@@ -300,8 +300,9 @@ mod abort {
     }
 }
 
-/// The shutdown sequence of `Finish::run` (rounds of draining the queue and
-/// waking every registered task, then the gate's close) racing a spawn
+/// The last steps of the shutdown sequence (`shutdown::cancel_and_close`:
+/// rounds of draining the queue and waking every registered task, then the
+/// gate's close) racing a spawn
 /// from another thread (the steps of `spawn_on`) and a wake-up from a third
 /// (the steps of `Shared::push_global`), over the real [`Gate`] and
 /// [`Registry`]. The queue is one slot per task (each task here is queued
@@ -313,19 +314,20 @@ mod abort {
 /// before it, a false alarm this layout avoids).
 ///
 /// [`Gate`]: crate::gate::Gate
-/// [`Registry`]: crate::cell::Registry
+/// [`Registry`]: crate::task::registry::Registry
 mod shutdown {
     use core::task::Waker;
     use std::sync::Arc as StdArc;
     use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
     use std::task::Wake;
 
-    use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
     use loom::thread;
 
-    use crate::cell::{Id, Registry};
     use crate::gate::Gate;
-    use crate::sync::Ordering;
+    use crate::shutdown::cancel_and_close;
+    use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+    use crate::task::Id;
+    use crate::task::registry::Registry;
 
     /// Not queued, not running: a wake-up queues it.
     const IDLE: usize = 0;
@@ -465,17 +467,10 @@ mod shutdown {
             })
         }
 
-        /// The steps of `Finish::run` after the workers are joined.
+        /// Steps 8 and 9 of the shutdown sequence, as `Finish::run` runs
+        /// them after the workers are joined.
         fn finish(&self) {
-            loop {
-                self.drain();
-                let wakers = self.registry.take_wakers();
-                if wakers.is_empty() {
-                    break;
-                }
-                wakers.into_iter().for_each(Waker::wake);
-            }
-            self.gate.close(|| self.drain());
+            cancel_and_close(&self.registry, &self.gate, || self.drain());
         }
     }
 
@@ -526,11 +521,6 @@ mod shutdown {
             runtime.finish();
             let (spawned, spawn_outcome) = spawner.join().unwrap();
             let wake_outcome = waker.join().unwrap();
-            eprintln!(
-                "DEBUG spawn {spawn_outcome:?} wake {wake_outcome:?} idle state {} drops {}",
-                idle.state.load(Ordering::Acquire),
-                idle.drops.load(Ordering::Acquire)
-            );
             for task in [&idle, &spawned] {
                 assert_eq!(
                     task.drops.load(Ordering::Acquire),
@@ -584,5 +574,64 @@ mod shutdown {
             Push::RefusedClosed => 2,
             Push::DrainedByPusher => 3,
         }
+    }
+}
+
+/// The LIFO slot (`lifo.rs`): its owner puts two tasks in (the second
+/// displaces the first unless a thief took it first) while a thief takes
+/// from it; every task comes out exactly once, to the owner, the thief, or
+/// the owner's last take. The owner's plain store into an empty slot is
+/// what this checks against the thief's `swap`.
+mod lifo {
+    use std::sync::Arc as StdArc;
+    use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
+
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use crate::lifo::Lifo;
+    use crate::task::harness::{Runnable, TaskMeta};
+
+    /// A runnable whose future bumps `ran`; its schedule function does
+    /// nothing.
+    fn counting_runnable(ran: &StdArc<StdAtomicUsize>) -> (Runnable, async_task::Task<(), TaskMeta>) {
+        let ran = StdArc::clone(ran);
+        async_task::Builder::new()
+            .metadata(TaskMeta::new(None))
+            .spawn(
+                move |_| async move {
+                    ran.fetch_add(1, StdOrdering::SeqCst);
+                },
+                |_| {},
+            )
+    }
+
+    #[test]
+    fn loom_lifo_slot_hands_each_task_to_one_taker() {
+        loom::model(|| {
+            let ran = StdArc::new(StdAtomicUsize::new(0));
+            let lifo = Arc::new(Lifo::new());
+            let (first, first_task) = counting_runnable(&ran);
+            let (second, second_task) = counting_runnable(&ran);
+            let thief = {
+                let lifo = Arc::clone(&lifo);
+                thread::spawn(move || lifo.take().map(Runnable::run).is_some())
+            };
+            let mut owned = 0;
+            for runnable in [first, second] {
+                if let Some(displaced) = lifo.swap(runnable) {
+                    displaced.run();
+                    owned += 1;
+                }
+            }
+            let stolen = usize::from(thief.join().unwrap());
+            if let Some(last) = lifo.take() {
+                last.run();
+                owned += 1;
+            }
+            assert_eq!(owned + stolen, 2, "a task came out twice or never");
+            assert_eq!(ran.load(StdOrdering::SeqCst), 2);
+            assert!(first_task.is_finished() && second_task.is_finished());
+        });
     }
 }

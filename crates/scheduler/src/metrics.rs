@@ -1,11 +1,11 @@
 //! Runtime metrics and slow-poll reports.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::cell::Id;
-use crate::worker::Shared;
+use crate::shared::Shared;
+use crate::sync::Ordering;
+use crate::task::Id;
 
 /// A snapshot of a runtime's counters, from [`Runtime::metrics`].
 ///

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::cell::{Runnable, TaskMeta};
 use crate::lifo::Lifo;
+use crate::task::harness::{Runnable, TaskMeta};
 use crate::{Builder, Runtime};
 
 /// A runnable whose future bumps `ran` and whose schedule function does

@@ -1,12 +1,12 @@
 //! `spawn_local`: tasks that stay on the thread that spawned them.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crossbeam_deque::{Injector, Steal};
-use crossbeam_utils::sync::Unparker;
 
-use crate::cell::{Registry, Runnable};
-use crate::sync::Locked;
+use crate::sync::{Mutex, Unparker};
+use crate::task::harness::Runnable;
+use crate::task::registry::Registry;
 
 /// The `!Send` tasks of one thread: a queue any thread may push to (wakers
 /// are `Send`) and only the owner pops, and the registry of its live tasks.
@@ -34,14 +34,14 @@ impl LocalQueue {
     /// The schedule function of local tasks.
     pub(crate) fn schedule(&self, runnable: Runnable) {
         self.queue.push(runnable);
-        self.unparker.locked().unpark();
+        self.unparker.lock().unpark();
     }
 
     /// Wakes the owner through `unparker` from now on.
     pub(crate) fn set_unparker(&self, unparker: Unparker) {
-        *self.unparker.locked() = unparker;
+        *self.unparker.lock() = unparker;
         // A wake-up sent to the old parker must not be lost.
-        self.unparker.locked().unpark();
+        self.unparker.lock().unpark();
     }
 
     /// The next ready local task (owner thread only).
@@ -63,16 +63,11 @@ impl LocalQueue {
     /// Drops every unfinished local task, on the owner thread, when the
     /// thread leaves the runtime.
     pub(crate) fn shutdown(&self) {
-        loop {
+        // Each wake queues the task here; the next round drops it.
+        self.registry.cancel_all(|| {
             while let Some(task) = self.pop() {
                 drop(task);
             }
-            let wakers = self.registry.take_wakers();
-            if wakers.is_empty() {
-                break;
-            }
-            // Each wake queues the task here; the next round drops it.
-            wakers.into_iter().for_each(std::task::Waker::wake);
-        }
+        });
     }
 }

@@ -1,0 +1,112 @@
+//! The spawn functions behind every public spawn: a task is made, entered
+//! in its registry, and queued (on the spawning worker, the global queue,
+//! the blocking pool or the thread's local queue).
+
+use core::future::Future;
+use std::sync::Arc;
+
+use crate::context::{CONTEXT, with_worker_of};
+use crate::shared::Shared;
+use crate::task::harness::{Output, Runnable, TaskFuture, TaskMeta};
+use crate::task::join_handle::JoinHandle;
+use crate::task::registry::{Registry, RegistryRef, Slot};
+
+/// A task made by `build` (from its header, its registry pointer and its
+/// slot) and entered in `registry`: its runnable, to queue, and its join
+/// handle.
+fn new_task<T>(
+    registry: &Registry,
+    name: Option<Arc<str>>,
+    build: impl FnOnce(TaskMeta, RegistryRef, Slot) -> (Runnable, async_task::Task<Output<T>, TaskMeta>),
+) -> (Runnable, JoinHandle<T>) {
+    let meta = TaskMeta::new(name);
+    let id = meta.id;
+    let registry_ref = RegistryRef::new(registry);
+    let (runnable, task, slot) = registry.insert(id, |slot| {
+        let (runnable, task) = build(meta, registry_ref, slot);
+        let waker = runnable.waker();
+        ((runnable, task, slot), waker)
+    });
+    (runnable, JoinHandle::new(task, registry_ref, slot))
+}
+
+/// Spawns `future` on `shared`.
+pub(crate) fn spawn_on<F>(
+    shared: &Arc<Shared>,
+    future: F,
+    name: Option<Arc<str>>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let scheduler = Arc::clone(shared);
+    let (runnable, handle) = new_task(&shared.registry, name, |meta, registry, slot| {
+        async_task::Builder::new().metadata(meta).spawn(
+            move |meta| TaskFuture::new(future, meta, registry, slot),
+            async_task::WithInfo(move |runnable, info| scheduler.schedule(runnable, info)),
+        )
+    });
+    if shared.gate.is_shutting_down() {
+        // The runtime is shutting down (this spawn comes from a future
+        // being dropped, or races with the drop): the task is cancelled at
+        // once, so shutdown is not fed new work forever.
+        drop(runnable);
+        return handle;
+    }
+    let mut runnable = Some(runnable);
+    with_worker_of(shared, |worker| {
+        if let Some(r) = runnable.take() {
+            worker.push_spawned(r);
+        }
+    });
+    if let Some(runnable) = runnable {
+        shared.push_global(runnable);
+    }
+    handle
+}
+
+/// Spawns `f` on `shared`'s blocking pool.
+pub(crate) fn spawn_blocking_on<F, R>(
+    shared: &Arc<Shared>,
+    f: F,
+    name: Option<Arc<str>>,
+) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let scheduler = Arc::clone(shared);
+    let (runnable, handle) = new_task(&shared.registry, name, |meta, registry, slot| {
+        async_task::Builder::new().metadata(meta).spawn(
+            move |meta| TaskFuture::new(async move { f() }, meta, registry, slot),
+            move |runnable| scheduler.blocking.schedule(&scheduler, runnable),
+        )
+    });
+    runnable.schedule();
+    handle
+}
+
+/// Spawns a `!Send` future on the current thread's local queue.
+pub(crate) fn spawn_local_inner<F>(future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let local = CONTEXT.with(|ctx| ctx.borrow().as_ref().and_then(|c| c.local.clone()));
+    let Some(local) = local else {
+        panic!(
+            "spawn_local called outside a runtime thread: call it from a task on a nimsync \
+             runtime or inside Runtime::block_on (not from a plain thread or a spawn_blocking closure)"
+        );
+    };
+    let scheduler = Arc::clone(&local);
+    let (runnable, handle) = new_task(&local.registry, name, |meta, registry, slot| {
+        async_task::Builder::new().metadata(meta).spawn_local(
+            move |meta| TaskFuture::new(future, meta, registry, slot),
+            move |runnable| scheduler.schedule(runnable),
+        )
+    });
+    runnable.schedule();
+    handle
+}
