@@ -594,7 +594,9 @@ mod lifo {
 
     /// A runnable whose future bumps `ran`; its schedule function does
     /// nothing.
-    fn counting_runnable(ran: &StdArc<StdAtomicUsize>) -> (Runnable, async_task::Task<(), TaskMeta>) {
+    fn counting_runnable(
+        ran: &StdArc<StdAtomicUsize>,
+    ) -> (Runnable, async_task::Task<(), TaskMeta>) {
         let ran = StdArc::clone(ran);
         async_task::Builder::new()
             .metadata(TaskMeta::new(None))

@@ -124,7 +124,7 @@ fn task_local_scope_get_with_try_with() {
     }));
     assert_eq!((out.0, out.1, out.2), (7, 8, 9));
     let err: AccessError = out.3.unwrap_err();
-    assert!(err.to_string().contains("LocalKey::scope"), "{err}");
+    assert_eq!(err.to_string(), "task-local value not set");
     assert!(REQUEST.try_with(|r| *r).is_err());
 }
 

@@ -20,12 +20,25 @@ pub(crate) enum Repr {
 /// A task that did not produce its output: it was cancelled or it
 /// panicked.
 ///
+/// It prints as `task 7 was cancelled` or `task 7 panicked: <message>`
+/// (with the task's name, when it has one, after its id). A cancelled task
+/// was aborted through its [`JoinHandle`](crate::JoinHandle) or dropped
+/// when its runtime shut down; await the handle before the runtime is
+/// dropped to get the output instead. A panicked task's payload is
+/// [`JoinError::into_panic`]; pass it to [`std::panic::resume_unwind`] to
+/// raise the panic in the awaiting task.
+///
 /// # Examples
 /// ```
 /// let rt = nimsync_scheduler::Runtime::new().unwrap();
 /// let err = rt.block_on(rt.spawn(async { panic!("boom") })).unwrap_err();
 /// assert!(err.is_panic());
-/// assert!(err.to_string().contains("boom"));
+/// assert_eq!(err.to_string(), format!("task {} panicked: boom", err.id()));
+///
+/// let pending = rt.spawn(std::future::pending::<()>());
+/// pending.abort();
+/// let err = rt.block_on(pending).unwrap_err();
+/// assert_eq!(err.to_string(), format!("task {} was cancelled", err.id()));
 /// ```
 pub struct JoinError {
     /// The task.
@@ -145,11 +158,7 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(
-                f,
-                "{} was cancelled before it finished (aborted, or its runtime shut down)",
-                self.subject()
-            ),
+            Repr::Cancelled => write!(f, "{} was cancelled", self.subject()),
             Repr::Panic(_) => match self.panic_message() {
                 Some(message) => write!(f, "{} panicked: {message}", self.subject()),
                 None => write!(f, "{} panicked with a non-string payload", self.subject()),

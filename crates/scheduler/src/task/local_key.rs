@@ -25,15 +25,26 @@ impl<T: 'static> fmt::Debug for LocalKey<T> {
 }
 
 /// The error of [`LocalKey::try_with`] outside a scope of the key.
+///
+/// The value is set only inside a future wrapped by [`LocalKey::scope`] (or
+/// a closure run by [`LocalKey::sync_scope`]): read it there, or set it
+/// around the code that reads it.
+///
+/// # Examples
+/// ```
+/// nimsync_scheduler::task_local! {
+///     static USER: u32;
+/// }
+/// let err = USER.try_with(|u| *u).unwrap_err();
+/// assert_eq!(err.to_string(), "task-local value not set");
+/// assert_eq!(USER.sync_scope(7, || USER.try_with(|u| *u)), Ok(7));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccessError(());
 
 impl fmt::Display for AccessError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            "task-local value not set: read it inside a future wrapped by LocalKey::scope \
-             (or a closure run by LocalKey::sync_scope)",
-        )
+        f.write_str("task-local value not set")
     }
 }
 
@@ -109,7 +120,12 @@ impl<T: 'static> LocalKey<T> {
     /// NAME.sync_scope("a".to_owned(), || NAME.with(|n| assert_eq!(n, "a")));
     /// ```
     pub fn with<F: FnOnce(&T) -> R, R>(&'static self, f: F) -> R {
-        self.try_with(f).unwrap_or_else(|err| panic!("{err}"))
+        self.try_with(f).unwrap_or_else(|err| {
+            panic!(
+                "{err}: read it inside a future wrapped by LocalKey::scope \
+                 (or a closure run by LocalKey::sync_scope)"
+            )
+        })
     }
 
     /// Calls `f` with the value, or fails outside a scope of this key.
