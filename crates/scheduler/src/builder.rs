@@ -292,7 +292,7 @@ impl Builder {
     }
 
     /// Enables slow-poll detection: every poll that takes at least
-    /// `threshold` is counted in [`RuntimeMetrics::slow_polls`] and reported
+    /// `threshold` is counted in [`RuntimeMetrics::slow_polls`](crate::RuntimeMetrics::slow_polls) and reported
     /// to `hook` (on the worker thread, right after the poll). Off by
     /// default, and then polls are not timed at all.
     ///

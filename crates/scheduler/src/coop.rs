@@ -4,8 +4,8 @@
 //! A task that is always ready (its join handles finished, its loop never
 //! waits) would hold its worker for as long as it likes: a future cannot be
 //! preempted. So every poll of a task on a nimsync runtime starts with a
-//! budget of [`BUDGET`] units. [`consume_budget`] and [`JoinHandle`]
-//! (`crate::JoinHandle`) spend one unit each; once the budget is spent they
+//! budget of [`BUDGET`] units. [`consume_budget`] and [`JoinHandle`](crate::JoinHandle)
+//! spend one unit each; once the budget is spent they
 //! return `Pending` after waking the task, which goes to the back of its
 //! worker's queue and resumes after the tasks waiting there. Outside a
 //! runtime's task (in `block_on`'s own future, or under another executor)

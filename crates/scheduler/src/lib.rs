@@ -24,7 +24,7 @@
 //!   global injector, a LIFO slot for the task just woken (bounded, and
 //!   stealable), batch steals, at most half of the workers searching at
 //!   once, and adaptive victim selection ([`VictimSelection`]).
-//! - **Fairness**: a task that wakes itself ([`yield_now`]) goes behind the
+//! - **Fairness**: a task that wakes itself ([`yield_now`](fn@yield_now)) goes behind the
 //!   tasks already waiting; a cooperative budget makes a task that stays
 //!   ready yield after 128 units of work in one poll (join handles and
 //!   [`task::consume_budget`] spend it); the LIFO slot runs at most three

@@ -157,7 +157,7 @@ impl Runtime {
     }
 
     /// Runs `future` to completion on the calling thread and returns its
-    /// output. Inside it, [`spawn`](crate::spawn), [`spawn_local`](crate::spawn_local)
+    /// output. Inside it, [`spawn`](fn@crate::spawn), [`spawn_local`](crate::spawn_local)
     /// and the timers work. With the current-thread flavor, spawned tasks
     /// run on this thread while `block_on` waits.
     ///

@@ -1,5 +1,5 @@
 //! Unit tests of the modules with `unsafe` code (the LIFO slot, the task
-//! cell, the registry), small enough to run under Miri.
+//! harness, the registry), small enough to run under Miri.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,7 +71,7 @@ fn lifo_slot_hands_each_task_to_one_taker() {
 }
 
 /// Spawn, join, abort, panic and shutdown on a small runtime: the task
-/// cell's pointers (header, registry) stay valid through every path.
+/// harness's pointers (header, registry) stay valid through every path.
 #[test]
 fn task_lifecycle_on_two_workers() {
     let rt = Builder::new_multi_thread()

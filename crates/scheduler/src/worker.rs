@@ -1,7 +1,8 @@
-//! The shared state of a runtime and the loop each worker runs.
+//! The loop each worker runs, on its own thread or in a current-thread
+//! `block_on`.
 //!
 //! Each worker owns a `crossbeam_deque::Worker` (its local queue) and a
-//! [`Lifo`] slot; all workers share a global `Injector`. A task woken by the
+//! [`Lifo`](crate::lifo::Lifo) slot; all workers share a global `Injector`. A task woken by the
 //! task running on a worker goes to that worker's LIFO slot, so a message
 //! handed from one task to another is handled while it is hot in cache; the
 //! slot is run at most [`MAX_LIFO_STREAK`] times in a row (two tasks waking
@@ -16,7 +17,7 @@
 //! victim with the most queued work and the best record of recent
 //! successful steals first, then the others from a random start), then from
 //! the injector; at most half of the workers search at once (see
-//! [`Idle`]). A worker that finds nothing parks; the one that parks holding
+//! [`Idle`](crate::idle::Idle)). A worker that finds nothing parks; the one that parks holding
 //! the timer-driver role helps turn nimsync-time's wheel and sleeps only
 //! until the next deadline, the others sleep until woken. Helping is
 //! opportunistic: nimsync-time's own timer thread fires every timer on time

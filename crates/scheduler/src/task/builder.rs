@@ -36,7 +36,7 @@ impl Builder {
         Self::default()
     }
 
-    /// Names the task: [`name`] returns it inside the task, and join errors
+    /// Names the task: [`name`](super::name) returns it inside the task, and join errors
     /// and slow-poll reports carry it.
     ///
     /// # Examples

@@ -1,7 +1,7 @@
 //! Task identity, naming and task-local values.
 //!
 //! - [`Builder`] spawns a task with a name.
-//! - [`id`], [`try_id`] and [`name`] tell a task who it is.
+//! - [`id`](fn@id), [`try_id`] and [`name`] tell a task who it is.
 //! - [`consume_budget`] spends the cooperative budget in loops that may stay
 //!   ready.
 //! - [`task_local!`](crate::task_local) declares values that are set for the
