@@ -10,7 +10,7 @@
 use core::task::Waker;
 use std::collections::VecDeque;
 
-use crate::sync::{Mutex, lock};
+use crate::sync::Mutex;
 
 /// Finished children not yet joined, in finishing order, and the joiner
 /// waiting for the next one.
@@ -37,7 +37,7 @@ impl Finished {
     /// Records that child `index` finished and wakes the joiner.
     pub(crate) fn push(&self, index: usize) {
         let joiner = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             st.indices.push_back(index);
             st.joiner.take()
         };
@@ -49,7 +49,7 @@ impl Finished {
     /// The earliest finished child not yet taken; when there is none,
     /// `waker` is woken by the next [`push`](Finished::push).
     pub(crate) fn pop_or_register(&self, waker: &Waker) -> Option<usize> {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         let popped = st.indices.pop_front();
         let replaced = match (&popped, &mut st.joiner) {
             (Some(_), _) => None,

@@ -6,8 +6,7 @@ use core::task::Poll;
 use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nimsync_scheduler::task::{self, Id};
@@ -20,6 +19,7 @@ use crate::error::{FailureKind, GroupError, SpawnError, SpawnRefused, TaskFailur
 use crate::finished::Finished;
 use crate::limit::Limiter;
 use crate::start::{StartError, StartSlot, Started, wait_started};
+use crate::sync::{self, AtomicU64, Mutex, Ordering};
 use crate::token::CancelToken;
 
 nimsync_scheduler::task_local! {
@@ -60,12 +60,6 @@ pub struct GroupMetrics {
     pub cancelled: u64,
 }
 
-/// Locks a mutex of this module, ignoring poisoning: user code never runs
-/// under these locks.
-fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// One child, in spawn order.
 struct Child<T, E> {
     name: Option<Arc<str>>,
@@ -91,7 +85,7 @@ struct Shared<T, E> {
     policy: Policy,
     token: CancelToken,
     handle: Handle,
-    limiter: Option<crate::sync::Arc<Limiter>>,
+    limiter: Option<sync::Arc<Limiter>>,
     /// The deadline in force for the children.
     deadline: Option<Deadline>,
     state: Mutex<State<T, E>>,
@@ -111,7 +105,7 @@ struct Shared<T, E> {
 /// Reports a child's end to its group when dropped: after it returned,
 /// panicked, or was dropped unfinished (even before its first poll).
 struct Report<T, E> {
-    shared: Arc<Shared<T, E>>,
+    shared: sync::Arc<Shared<T, E>>,
     index: usize,
     shielded: bool,
 }
@@ -120,7 +114,7 @@ impl<T, E> Shared<T, E> {
     /// Records that child `index` failed; the first to do so led the
     /// group's failure. Under fail-fast, cancels the token.
     fn child_failed(&self, index: usize, shielded: bool) {
-        locked(&self.first_failure).get_or_insert(index);
+        self.first_failure.lock().get_or_insert(index);
         if self.policy == Policy::FailFast && !shielded {
             self.token.cancel();
         }
@@ -138,7 +132,7 @@ impl<T, E> Drop for Report<T, E> {
 
 impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     fn spawn<F>(
-        self: &Arc<Self>,
+        this: &sync::Arc<Self>,
         name: Option<Arc<str>>,
         shielded: bool,
         fut: F,
@@ -146,12 +140,12 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        if self.token.is_cancelled() && !shielded {
+        if this.token.is_cancelled() && !shielded {
             return Err(SpawnError {
                 reason: SpawnRefused::Cancelled,
             });
         }
-        let mut st = locked(&self.state);
+        let mut st = this.state.lock();
         if st.closed {
             return Err(SpawnError {
                 reason: SpawnRefused::Closed,
@@ -159,14 +153,14 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         }
         let index = st.children.len();
         let report = Report {
-            shared: Arc::clone(self),
+            shared: sync::Arc::clone(this),
             index,
             shielded,
         };
         // The child's place in the limit's queue is taken here, under the
         // lock that orders the spawns, not at its first poll: the workers
         // may poll children in any order.
-        let acquire = self.limiter.as_ref().map(Limiter::enqueue);
+        let acquire = this.limiter.as_ref().map(Limiter::enqueue);
         let child = async move {
             let report = report;
             let _permit = match acquire {
@@ -187,12 +181,12 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         // token (groups they build become its children) and under its
         // deadline.
         let handle = if shielded {
-            builder.spawn_on(child, &self.handle)
+            builder.spawn_on(child, &this.handle)
         } else {
-            let child = ENCLOSING.scope(self.token.clone(), child);
-            match self.deadline.clone() {
-                Some(deadline) => builder.spawn_on(deadline.scope(child), &self.handle),
-                None => builder.spawn_on(child, &self.handle),
+            let child = ENCLOSING.scope(this.token.clone(), child);
+            match this.deadline.clone() {
+                Some(deadline) => builder.spawn_on(deadline.scope(child), &this.handle),
+                None => builder.spawn_on(child, &this.handle),
             }
         };
         let id = handle.id();
@@ -203,7 +197,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             shielded,
         });
         st.unjoined += 1;
-        self.spawned.fetch_add(1, Ordering::Relaxed);
+        this.spawned.fetch_add(1, Ordering::Relaxed);
         Ok(id)
     }
 
@@ -227,7 +221,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             handle.abort();
         }
         {
-            let mut st = locked(&self.state);
+            let mut st = self.state.lock();
             for (index, handle) in taken {
                 st.children[index].handle = Some(handle);
             }
@@ -247,7 +241,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
 
     /// The handles of the children not yet joined, with their indices.
     fn take_handles(&self) -> Vec<(usize, JoinHandle<Result<T, E>>)> {
-        let mut st = locked(&self.state);
+        let mut st = self.state.lock();
         st.children
             .iter_mut()
             .enumerate()
@@ -300,7 +294,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
 /// assert_eq!(sum, 100);
 /// ```
 pub struct TaskGroup<T, E = Infallible> {
-    shared: Arc<Shared<T, E>>,
+    shared: sync::Arc<Shared<T, E>>,
     /// Fires at the group's own deadline while joining.
     timer: Option<Sleep>,
     /// Set when the group's deadline passed while joining.
@@ -543,7 +537,7 @@ impl<T, E> Builder<T, E> {
             timer: own.as_ref().map(|d| nimsync_time::sleep_until(d.at)),
             timed_out: None,
             in_flight: None,
-            shared: Arc::new(Shared {
+            shared: sync::Arc::new(Shared {
                 deadline,
                 name: self.name,
                 policy: self.policy,
@@ -662,7 +656,7 @@ where
     /// ```
     pub fn spawner(&self) -> Spawner<T, E> {
         Spawner {
-            shared: Arc::clone(&self.shared),
+            shared: sync::Arc::clone(&self.shared),
         }
     }
 
@@ -685,7 +679,7 @@ where
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.shared.spawn(None, false, fut)
+        Shared::spawn(&self.shared, None, false, fut)
     }
 
     /// Spawns a named fallible child; the name appears in its errors and
@@ -708,7 +702,7 @@ where
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.shared.spawn(Some(name.into()), false, fut)
+        Shared::spawn(&self.shared, Some(name.into()), false, fut)
     }
 
     /// Spawns a child that cannot fail (it may still panic).
@@ -729,7 +723,7 @@ where
     where
         F: Future<Output = T> + Send + 'static,
     {
-        self.shared.spawn(None, false, async move { Ok(fut.await) })
+        Shared::spawn(&self.shared, None, false, async move { Ok(fut.await) })
     }
 
     /// Spawns a shielded child: the group awaits it like any other but
@@ -757,7 +751,7 @@ where
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.shared.spawn(None, true, fut)
+        Shared::spawn(&self.shared, None, true, fut)
     }
 
     /// Spawns a child and waits until it reports, through the [`Started`]
@@ -792,9 +786,8 @@ where
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         let slot = StartSlot::new();
-        let fut = f(Started::new(Arc::clone(&slot)));
-        self.shared
-            .spawn(None, false, fut)
+        let fut = f(Started::new(sync::Arc::clone(&slot)));
+        Shared::spawn(&self.shared, None, false, fut)
             .map_err(StartError::Spawn)?;
         wait_started(slot).await
     }
@@ -868,7 +861,7 @@ where
                     // nothing wakes the waker registered with it.
                     let popped = shared.finished.pop_or_register(cx.waker());
                     {
-                        let mut st = locked(&shared.state);
+                        let mut st = shared.state.lock();
                         if let Some(index) = popped {
                             st.unjoined -= 1;
                             let handle = st.children[index]
@@ -898,7 +891,7 @@ where
                     Step::Expired => {
                         self.timer = None;
                         self.timed_out = self.shared.deadline.as_ref().map(Deadline::timed_out);
-                        locked(&self.shared.state).closed = true;
+                        self.shared.state.lock().closed = true;
                         self.shared.abort_all();
                     }
                 }
@@ -925,7 +918,7 @@ where
         if self.shared.policy == Policy::FailFast
             && result.as_ref().is_err_and(|f| !f.is_cancelled())
         {
-            locked(&self.shared.state).closed = true;
+            self.shared.state.lock().closed = true;
             self.shared.abort_all();
         }
         Some((index, result))
@@ -961,7 +954,7 @@ where
             }
             slots[index] = Some(result);
         }
-        locked(&self.shared.state).closed = true;
+        self.shared.state.lock().closed = true;
         // Children returned earlier by `join_next` have no slot here.
         let results = slots.into_iter().flatten().collect();
         (results, self.timed_out.take())
@@ -997,9 +990,9 @@ where
     pub async fn join_all(self) -> Result<Vec<T>, GroupError<E>> {
         let policy = self.shared.policy;
         let name = self.shared.name.clone();
-        let shared = Arc::clone(&self.shared);
+        let shared = sync::Arc::clone(&self.shared);
         let (results, timed_out) = self.reap().await;
-        let first_failed = *locked(&shared.first_failure);
+        let first_failed = *shared.first_failure.lock();
         let mut successes = Vec::new();
         let mut lead = None;
         let mut failures = Vec::new();
@@ -1031,7 +1024,7 @@ impl<T, E> Drop for TaskGroup<T, E> {
     fn drop(&mut self) {
         let shared = &self.shared;
         let handles: Vec<(JoinHandle<Result<T, E>>, bool)> = {
-            let mut st = locked(&shared.state);
+            let mut st = shared.state.lock();
             st.closed = true;
             if st.unjoined == 0 {
                 return;
@@ -1092,13 +1085,13 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// It does not keep the group open: once the group is joined or dropped,
 /// spawning fails with [`SpawnError`].
 pub struct Spawner<T, E = Infallible> {
-    shared: Arc<Shared<T, E>>,
+    shared: sync::Arc<Shared<T, E>>,
 }
 
 impl<T, E> Clone for Spawner<T, E> {
     fn clone(&self) -> Self {
         Self {
-            shared: Arc::clone(&self.shared),
+            shared: sync::Arc::clone(&self.shared),
         }
     }
 }
@@ -1130,7 +1123,7 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.shared.spawn(None, false, fut)
+        Shared::spawn(&self.shared, None, false, fut)
     }
 
     /// Spawns a named fallible child into the group.
@@ -1151,7 +1144,7 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.shared.spawn(Some(name.into()), false, fut)
+        Shared::spawn(&self.shared, Some(name.into()), false, fut)
     }
 
     /// Spawns a child that cannot fail into the group.
@@ -1172,7 +1165,7 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
     where
         F: Future<Output = T> + Send + 'static,
     {
-        self.shared.spawn(None, false, async move { Ok(fut.await) })
+        Shared::spawn(&self.shared, None, false, async move { Ok(fut.await) })
     }
 
     /// Counts of the group's children so far; readable after the group
@@ -1211,7 +1204,7 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.shared.spawn(None, true, fut)
+        Shared::spawn(&self.shared, None, true, fut)
     }
 
     /// The group's token.

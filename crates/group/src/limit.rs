@@ -29,7 +29,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use std::collections::VecDeque;
 
-use crate::sync::{Arc, Mutex, lock};
+use crate::sync::{Arc, Mutex};
 
 /// The limit shared by a group's children.
 pub(crate) struct Limiter {
@@ -69,7 +69,7 @@ impl Limiter {
     /// waits; otherwise it queues behind every earlier ticket.
     /// (An associated function: loom's `Arc` cannot be a receiver.)
     pub(crate) fn enqueue(this: &Arc<Self>) -> Acquire {
-        let mut st = lock(&this.state);
+        let mut st = this.state.lock();
         let ticket = st.served + st.queue.len() as u64;
         if st.queue.is_empty() && st.available > 0 {
             st.available -= 1;
@@ -87,7 +87,7 @@ impl Limiter {
     /// Gives a permit back: to the oldest waiter, or to no one.
     fn release(&self) {
         let waker = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             loop {
                 match st.queue.pop_front() {
                     Some(Slot::Gone) => st.served += 1,
@@ -111,7 +111,7 @@ impl Limiter {
     /// Free permits and waiting tickets, for the models' checks.
     #[cfg(all(test, loom))]
     pub(crate) fn counts(&self) -> (usize, usize) {
-        let st = lock(&self.state);
+        let st = self.state.lock();
         (st.available, st.queue.len())
     }
 }
@@ -132,7 +132,7 @@ impl Acquire {
         let Some(limiter) = self.limiter.take() else {
             return false;
         };
-        let mut st = lock(&limiter.state);
+        let mut st = limiter.state.lock();
         if self.ticket < st.served {
             drop(st);
             drop(Permit(limiter));
@@ -164,7 +164,7 @@ impl Future for Acquire {
             .limiter
             .as_ref()
             .expect("an Acquire polled after it returned its permit");
-        let mut st = lock(&limiter.state);
+        let mut st = limiter.state.lock();
         if self.ticket < st.served {
             drop(st);
             let limiter = self.limiter.take().expect("checked above");
@@ -248,7 +248,7 @@ mod tests {
             panic!("the permit was not passed on past the gone slot")
         };
         drop(permit);
-        let st = lock(&limiter.state);
+        let st = limiter.state.lock();
         assert_eq!((st.available, st.queue.len()), (1, 0));
     }
 
@@ -258,7 +258,7 @@ mod tests {
         let _holder = Limiter::enqueue(&limiter);
         let waiters: Vec<_> = (0..5).map(|_| Limiter::enqueue(&limiter)).collect();
         drop(waiters);
-        assert_eq!(lock(&limiter.state).queue.len(), 0);
+        assert_eq!(limiter.state.lock().queue.len(), 0);
         let mut next = Limiter::enqueue(&limiter);
         assert!(poll(&mut next).is_pending(), "the holder still holds it");
     }

@@ -5,10 +5,10 @@ use core::future::{Future, poll_fn};
 use core::task::{Context, Poll, Waker};
 use std::error::Error;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::{GroupError, SpawnError};
 use crate::group::{Policy, TaskGroup};
+use crate::sync::{Arc, Mutex};
 
 /// Where a started child leaves its value.
 #[derive(Debug)]
@@ -38,7 +38,7 @@ impl<S> StartSlot<S> {
     /// Stores `value` (if any), closes the slot and wakes the starter.
     fn close(&self, value: Option<S>) {
         let waker = {
-            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut st = self.state.lock();
             if st.closed {
                 return;
             }
@@ -53,7 +53,7 @@ impl<S> StartSlot<S> {
 
     /// Ready with the value (or `None`) once the slot is closed.
     pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<Option<S>> {
-        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut st = self.state.lock();
         if st.closed {
             return Poll::Ready(st.value.take());
         }

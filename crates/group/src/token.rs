@@ -30,7 +30,7 @@ use core::task::{Context, Poll, Waker};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// A vector with stable keys and slot reuse.
 #[derive(Debug)]
@@ -126,9 +126,9 @@ impl Node {
         let mut node = this;
         while node.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
             let Some(parent) = &node.parent else { return };
-            let key = lock(&node.inner).key_in_parent.take();
+            let key = node.inner.lock().key_in_parent.take();
             if let Some(key) = key {
-                lock(&parent.inner).children.remove(key);
+                parent.inner.lock().children.remove(key);
             }
             node = parent;
         }
@@ -151,7 +151,7 @@ impl Node {
                 continue;
             }
             let (waiters, children): (Vec<Waker>, Vec<Arc<Node>>) = {
-                let mut inner = lock(&node.inner);
+                let mut inner = node.inner.lock();
                 (
                     inner.waiters.drain().collect(),
                     inner.children.drain().collect(),
@@ -291,12 +291,12 @@ impl CancelToken {
         // is gone.
         self.node.handles.fetch_add(1, Ordering::Relaxed);
         let linked = {
-            let mut inner = lock(&self.node.inner);
+            let mut inner = self.node.inner.lock();
             if self.node.cancelled.load(Ordering::Acquire) {
                 false
             } else {
                 let key = inner.children.insert(Arc::clone(&child));
-                lock(&child.inner).key_in_parent = Some(key);
+                child.inner.lock().key_in_parent = Some(key);
                 true
             }
         };
@@ -353,7 +353,7 @@ impl Future for Cancelled {
             this.key = None;
             return Poll::Ready(());
         }
-        let mut inner = lock(&node.inner);
+        let mut inner = node.inner.lock();
         if node.cancelled.load(Ordering::Acquire) {
             // `cancel` drained (or will not find) the registration.
             this.key = None;
@@ -370,7 +370,7 @@ impl Future for Cancelled {
 impl Drop for Cancelled {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            lock(&self.token.node.inner).waiters.remove(key);
+            self.token.node.inner.lock().waiters.remove(key);
         }
     }
 }
@@ -389,7 +389,7 @@ mod tests {
             drop(grandchild);
         }
         assert_eq!(
-            lock(&root.node.inner)
+            root.node.inner.lock()
                 .children
                 .slots
                 .iter()
@@ -410,7 +410,7 @@ mod tests {
             assert!(Pin::new(&mut fut).poll(&mut cx).is_pending());
         }
         assert_eq!(
-            lock(&token.node.inner)
+            token.node.inner.lock()
                 .waiters
                 .slots
                 .iter()
