@@ -43,6 +43,7 @@ mod error;
 mod finished;
 mod group;
 mod limit;
+mod race;
 mod retry;
 mod start;
 mod sync;
@@ -57,6 +58,7 @@ pub use deadline::{
 };
 pub use error::{FailureKind, GroupError, SpawnError, TaskFailure, TaskLabel};
 pub use group::{Builder, GroupMetrics, Policy, Spawner, TaskGroup, scope, scope_with};
+pub use race::race;
 pub use retry::{Retry, RetryError};
-pub use start::{StartError, Started, race};
+pub use start::{StartError, Started};
 pub use token::{CancelToken, Cancelled};

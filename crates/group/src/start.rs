@@ -1,13 +1,18 @@
-//! Trio-style [`start`](crate::TaskGroup::start) and the first-success
-//! [`race`].
+//! Trio-style [`start`](crate::TaskGroup::start): the slot a started child
+//! leaves its value in, and the [`Started`] handle it is given.
+//!
+//! The child stores its value (or nothing, when the handle is dropped) and
+//! closes the slot, taking the starter's waker, under the slot's lock; the
+//! starter reads the slot, or registers its waker when it is still open,
+//! under the same lock, so a close is never missed. Wakers are woken after
+//! the lock is released.
 
-use core::future::{Future, poll_fn};
+use core::future::poll_fn;
 use core::task::{Context, Poll, Waker};
 use std::error::Error;
 use std::fmt;
 
-use crate::error::{GroupError, SpawnError};
-use crate::group::{Policy, TaskGroup};
+use crate::error::SpawnError;
 use crate::sync::{Arc, Mutex};
 
 /// Where a started child leaves its value.
@@ -146,61 +151,4 @@ pub(crate) async fn wait_started<S>(slot: Arc<StartSlot<S>>) -> Result<S, StartE
     poll_fn(|cx| slot.poll(cx))
         .await
         .ok_or(StartError::NotStarted)
-}
-
-/// Runs every future as a child of a new group and returns the first
-/// `Ok`; the other children are then cancelled and aborted, and reaped
-/// before this returns. If every child fails, the error lists them all.
-///
-/// # Errors
-/// A [`GroupError`] with every failure when none succeeded.
-///
-/// # Panics
-/// With no futures (nothing could win), or outside a nimsync-scheduler
-/// runtime.
-///
-/// # Examples
-/// ```
-/// use std::time::Duration;
-/// let rt = nimsync_scheduler::Runtime::new().unwrap();
-/// let fastest = rt.block_on(nimsync_group::race([
-///     Box::pin(async {
-///         nimsync_time::sleep(Duration::from_secs(10)).await;
-///         Ok::<_, String>("slow mirror")
-///     }) as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>,
-///     Box::pin(async { Err(String::from("broken mirror")) }),
-///     Box::pin(async { Ok("fast mirror") }),
-/// ]));
-/// assert_eq!(fastest.unwrap(), "fast mirror");
-/// ```
-pub async fn race<T, E, I, F>(futures: I) -> Result<T, GroupError<E>>
-where
-    T: Send + 'static,
-    E: Send + 'static,
-    I: IntoIterator<Item = F>,
-    F: Future<Output = Result<T, E>> + Send + 'static,
-{
-    let mut group: TaskGroup<T, E> = TaskGroup::builder().policy(Policy::CollectErrors).build();
-    let mut count = 0;
-    for fut in futures {
-        group.spawn(fut).expect("a new group accepts children");
-        count += 1;
-    }
-    assert!(count > 0, "nimsync_group::race needs at least one future");
-    let mut failures = Vec::new();
-    while let Some(result) = group.join_next().await {
-        match result {
-            Ok(value) => {
-                group.cancel_rest();
-                while group.join_next().await.is_some() {}
-                return Ok(value);
-            }
-            Err(failure) => failures.push(failure),
-        }
-    }
-    Err(GroupError {
-        group: None,
-        failures,
-        timed_out: None,
-    })
 }

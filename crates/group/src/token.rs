@@ -389,7 +389,9 @@ mod tests {
             drop(grandchild);
         }
         assert_eq!(
-            root.node.inner.lock()
+            root.node
+                .inner
+                .lock()
                 .children
                 .slots
                 .iter()
@@ -410,7 +412,10 @@ mod tests {
             assert!(Pin::new(&mut fut).poll(&mut cx).is_pending());
         }
         assert_eq!(
-            token.node.inner.lock()
+            token
+                .node
+                .inner
+                .lock()
                 .waiters
                 .slots
                 .iter()
