@@ -61,4 +61,4 @@ pub use group::{Builder, GroupMetrics, Policy, Spawner, TaskGroup, scope, scope_
 pub use race::race;
 pub use retry::{Retry, RetryError};
 pub use start::{StartError, Started};
-pub use token::{CancelToken, Cancelled};
+pub use token::{CancelToken, CancelledFuture};

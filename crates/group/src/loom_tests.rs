@@ -5,9 +5,9 @@
 //! Run with `cargo xtask loom` (RUSTFLAGS="--cfg loom"). Every model uses at
 //! most 3 threads. What each one guards against:
 //! - a child linked after `cancel` drained its parent (never cancelled);
-//! - a `Cancelled` waker registered after `cancel` drained the waiters (a
-//!   lost wake-up: `block_on` never returns, which loom reports as a
-//!   deadlock);
+//! - a `CancelledFuture`'s waker registered after `cancel` drained the
+//!   waiters (a lost wake-up: `block_on` never returns, which loom reports
+//!   as a deadlock);
 //! - an unlink racing a cancel or other unlinks (a panic, or a parent/child
 //!   reference cycle left behind, which loom reports as a leaked `Arc`);
 //! - a descendant cut off from its ancestors by the drop of a token between
@@ -169,9 +169,9 @@ fn loom_block_on_cancelled_is_woken() {
 
 #[test]
 fn loom_dropped_registration_races_cancel() {
-    // A registered `Cancelled` is dropped while another thread cancels: the
-    // unregistration must cope with a drained waiter list, and the waker
-    // must be released exactly once (whoever does it).
+    // A registered `CancelledFuture` is dropped while another thread
+    // cancels: the unregistration must cope with a drained waiter list, and
+    // the waker must be released exactly once (whoever does it).
     model(|| {
         let token = CancelToken::new();
         let counter = CountingWaker::new();

@@ -4,7 +4,7 @@
 //! # Protocol
 //!
 //! Each token is a node: a `cancelled` flag, a lock over the wakers of its
-//! pending [`Cancelled`] futures and the list of its children, a count of
+//! pending [`CancelledFuture`]s and the list of its children, a count of
 //! the token handles that share it, and a strong reference to its parent.
 //!
 //! - `cancel` swaps the flag to true (only the first caller goes on), then
@@ -16,7 +16,7 @@
 //!   still clear) or, when the parent is cancelled, returns a cancelled
 //!   node. A `cancel` that set the flag but had not yet taken the lock
 //!   finds the new child in the list when it does.
-//! - A `Cancelled` future registers its waker under the lock after reading
+//! - A `CancelledFuture` registers its waker under the lock after reading
 //!   the flag under it: a `cancel` that set the flag earlier either is seen
 //!   there or takes the lock later and wakes the registered waker.
 //! - When the last handle of a child is dropped, the child unlinks itself
@@ -81,7 +81,7 @@ impl<T> Slab<T> {
 /// What the node's lock guards.
 #[derive(Debug)]
 struct Inner {
-    /// Wakers of pending `Cancelled` futures.
+    /// Wakers of pending `CancelledFuture`s.
     waiters: Slab<Waker>,
     /// Linked children (cleared when cancelled).
     children: Slab<Arc<Node>>,
@@ -319,8 +319,8 @@ impl CancelToken {
     /// futures_lite::future::block_on(token.cancelled());
     /// assert!(token.is_cancelled());
     /// ```
-    pub fn cancelled(&self) -> Cancelled {
-        Cancelled {
+    pub fn cancelled(&self) -> CancelledFuture {
+        CancelledFuture {
             token: self.clone(),
             key: None,
         }
@@ -329,21 +329,21 @@ impl CancelToken {
 
 /// The future of [`CancelToken::cancelled`].
 #[must_use = "futures do nothing unless polled"]
-pub struct Cancelled {
+pub struct CancelledFuture {
     token: CancelToken,
     /// Its waker's key while registered.
     key: Option<usize>,
 }
 
-impl fmt::Debug for Cancelled {
+impl fmt::Debug for CancelledFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cancelled")
+        f.debug_struct("CancelledFuture")
             .field("cancelled", &self.token.is_cancelled())
             .finish()
     }
 }
 
-impl Future for Cancelled {
+impl Future for CancelledFuture {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -367,7 +367,7 @@ impl Future for Cancelled {
     }
 }
 
-impl Drop for Cancelled {
+impl Drop for CancelledFuture {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             self.token.node.inner.lock().waiters.remove(key);

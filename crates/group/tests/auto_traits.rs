@@ -5,7 +5,7 @@
 //! | type | peer | Send, Sync | Unpin | UnwindSafe | RefUnwindSafe | Clone | Error |
 //! |---|---|---|---|---|---|---|---|
 //! | `CancelToken` | `CancellationToken` | yes | yes | yes | yes | yes | - |
-//! | `Cancelled` | `WaitForCancellationFutureOwned` | yes | yes (tokio-util: no) | yes (tokio-util: no) | yes (tokio-util: no) | no | - |
+//! | `CancelledFuture` | `WaitForCancellationFutureOwned` | yes | yes (tokio-util: no) | yes (tokio-util: no) | yes (tokio-util: no) | no | - |
 //! | `TaskGroup<T, E>` | `task::JoinSet<T>` | `T, E: Send` | yes | no (`JoinSet`: yes; see its docs) | yes | no | - |
 //! | `Spawner<T, E>` | `JoinSet`'s spawn, `runtime::Handle` | `T, E: Send` | yes | yes | yes | yes | - |
 //! | `Builder<T, E>` | `task::Builder` (unstable) | yes | yes | yes | yes | no | - |
@@ -23,7 +23,7 @@ use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::time::{Duration, Instant};
 
 use nimsync_group::{
-    Builder, CancelToken, Cancelled, FailureKind, GroupError, GroupMetrics, Policy, Retry,
+    Builder, CancelToken, CancelledFuture, FailureKind, GroupError, GroupMetrics, Policy, Retry,
     RetryError, SpawnError, Spawner, StartError, Started, TaskFailure, TaskGroup, TaskLabel,
     TimedOut,
 };
@@ -79,9 +79,9 @@ fn for_plain_data<T: Send + Sync + Unpin + Clone + UnwindSafe + RefUnwindSafe + 
 #[test]
 fn cancel_token() {
     for_plain_data::<CancelToken>();
-    assert_future::<Cancelled>();
-    assert_static::<Cancelled>();
-    assert_unwind_safe::<Cancelled>();
+    assert_future::<CancelledFuture>();
+    assert_static::<CancelledFuture>();
+    assert_unwind_safe::<CancelledFuture>();
 }
 
 #[test]

@@ -166,7 +166,7 @@ fn aborted_waiters_let_the_shields_queued_behind_them_run() {
             for i in 0..SHIELDS {
                 let ran = Arc::clone(&shields_ran);
                 group
-                    .shield(async move {
+                    .spawn_shielded(async move {
                         ran.lock().unwrap().push(i);
                         Ok(i)
                     })
@@ -229,7 +229,7 @@ fn a_dropped_group_passes_the_permit_to_a_shield_behind_its_waiters() {
             let shield_ran = gate();
             let s = shield_ran.clone();
             group
-                .shield(async move {
+                .spawn_shielded(async move {
                     s.cancel();
                     Ok(())
                 })

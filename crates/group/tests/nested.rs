@@ -308,7 +308,7 @@ fn groups_built_in_children_inherit_the_enclosing_token() {
         let after_cancel = common::gate();
         let (built, after) = (shield_built.clone(), after_cancel.clone());
         outer
-            .shield(async move {
+            .spawn_shielded(async move {
                 let inner = TaskGroup::<bool>::new();
                 built.cancel();
                 after.cancelled().await;

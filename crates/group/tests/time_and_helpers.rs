@@ -1,4 +1,4 @@
-//! Deadlines, shield, start, race and retry.
+//! Deadlines, shielded children, start, race and retry.
 
 mod common;
 
@@ -104,7 +104,7 @@ fn a_shield_survives_cancellation_failure_and_deadline() {
         let group = TaskGroup::<&str, &str>::new();
         let r = release.clone();
         group
-            .shield(async move {
+            .spawn_shielded(async move {
                 r.cancelled().await;
                 Ok("committed")
             })
@@ -116,7 +116,7 @@ fn a_shield_survives_cancellation_failure_and_deadline() {
         )
         .await;
         // Spawning a shield still works on a cancelled group.
-        group.shield(async { Ok("flushed") }).unwrap();
+        group.spawn_shielded(async { Ok("flushed") }).unwrap();
         release.cancel();
         let results = group.join_all_results().await;
         assert_eq!(results[0].as_ref().ok(), Some(&"committed"));
@@ -132,7 +132,7 @@ fn a_shield_survives_cancellation_failure_and_deadline() {
         let r = release.clone();
         group.spawn_ok(std::future::pending()).unwrap();
         group
-            .shield(async move {
+            .spawn_shielded(async move {
                 r.cancelled().await;
                 Ok("done")
             })
@@ -163,7 +163,7 @@ fn a_dropped_group_detaches_its_shield_which_runs_to_its_end() {
             let group = TaskGroup::<()>::new();
             let (r, d) = (release.clone(), done.clone());
             group
-                .shield(async move {
+                .spawn_shielded(async move {
                     r.cancelled().await;
                     d.cancel();
                     Ok(())

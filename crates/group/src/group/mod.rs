@@ -123,7 +123,7 @@ pub struct TaskGroup<T, E = Infallible> {
 
 // A group is `RefUnwindSafe`, as tokio's `JoinSet` is (the compiler
 // alone says no, for its deadline timer). Through a shared reference
-// (`spawn*`, `shield`, `start`, `token`, `metrics`, `spawner`, `name`) a
+// (`spawn*`, `start`, `token`, `metrics`, `spawner`, `name`) a
 // panic reaches the caller only from user code, and none leaves the group
 // inconsistent: its locks ignore poisoning, and the only user code that
 // can run under them, the future of a child the runtime refuses during a
@@ -325,15 +325,15 @@ where
     /// # rt.block_on(async {
     /// let group = nimsync_group::TaskGroup::<&str>::new();
     /// group.token().cancel();
-    /// group.shield(async { Ok("flushed") }).unwrap();
+    /// group.spawn_shielded(async { Ok("flushed") }).unwrap();
     /// assert_eq!(group.join_all().await.unwrap(), vec!["flushed"]);
     /// # });
     /// ```
-    pub fn shield<F>(&self, fut: F) -> Result<Id, SpawnError>
+    pub fn spawn_shielded<F>(&self, fut: F) -> Result<Id, SpawnError>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        self.spawner.shield(fut)
+        self.spawner.spawn_shielded(fut)
     }
 
     /// Spawns a child and waits until it reports, through the [`Started`]

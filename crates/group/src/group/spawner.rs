@@ -121,7 +121,7 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
         self.shared.metrics()
     }
 
-    /// Spawns a shielded child into the group; see [`TaskGroup::shield`].
+    /// Spawns a shielded child into the group; see [`TaskGroup::spawn_shielded`].
     ///
     /// # Errors
     /// [`SpawnError`] when the group is closed.
@@ -131,11 +131,11 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
     /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
     /// # rt.block_on(async {
     /// let group = nimsync_group::TaskGroup::<u8, ()>::new();
-    /// group.spawner().shield(async { Ok(5) }).unwrap();
+    /// group.spawner().spawn_shielded(async { Ok(5) }).unwrap();
     /// assert_eq!(group.join_all().await.unwrap(), vec![5]);
     /// # });
     /// ```
-    pub fn shield<F>(&self, fut: F) -> Result<Id, SpawnError>
+    pub fn spawn_shielded<F>(&self, fut: F) -> Result<Id, SpawnError>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
