@@ -158,7 +158,7 @@ impl<T, E> Builder<T, E> {
     /// Gives the group a deadline (the nearer of this and the deadline in
     /// force where the group is built wins). While the group is joined,
     /// the deadline aborts its unshielded children and the join reports
-    /// [`TimedOut`]; children see it through
+    /// [`TimedOut`](crate::TimedOut); children see it through
     /// [`current_deadline`](crate::current_deadline).
     ///
     /// # Examples

@@ -46,7 +46,7 @@ where
 ///
 /// # Errors
 /// The group's [`GroupError`] when a child failed (never under
-/// [`Policy::IgnoreErrors`]).
+/// [`Policy::IgnoreErrors`](crate::Policy::IgnoreErrors)).
 ///
 /// # Examples
 /// ```

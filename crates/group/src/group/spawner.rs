@@ -14,9 +14,9 @@ use crate::error::SpawnError;
 use crate::sync;
 use crate::token::CancelToken;
 
-/// A cloneable handle that spawns into a [`TaskGroup`], from any task.
-/// It does not keep the group open: once the group is joined or dropped,
-/// spawning fails with [`SpawnError`].
+/// A cloneable handle that spawns into a [`TaskGroup`](crate::TaskGroup),
+/// from any task. It does not keep the group open: once the group is
+/// joined or dropped, spawning fails with [`SpawnError`].
 pub struct Spawner<T, E = Infallible> {
     pub(super) shared: sync::Arc<Shared<T, E>>,
 }
@@ -104,7 +104,7 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
     }
 
     /// Counts of the group's children so far; readable after the group
-    /// was consumed by [`TaskGroup::join_all`].
+    /// was consumed by [`TaskGroup::join_all`](crate::TaskGroup::join_all).
     ///
     /// # Examples
     /// ```
@@ -121,7 +121,8 @@ impl<T: Send + 'static, E: Send + 'static> Spawner<T, E> {
         self.shared.metrics()
     }
 
-    /// Spawns a shielded child into the group; see [`TaskGroup::spawn_shielded`].
+    /// Spawns a shielded child into the group; see
+    /// [`TaskGroup::spawn_shielded`](crate::TaskGroup::spawn_shielded).
     ///
     /// # Errors
     /// [`SpawnError`] when the group is closed.
