@@ -84,6 +84,10 @@ pub fn current_deadline() -> Option<Instant> {
 }
 
 /// A scope reached its deadline: which scope, and when.
+///
+/// What the scope was running was cancelled: give it more time, or handle
+/// the timeout as a failure. It prints the scope's name; its
+/// [`source`](Error::source) is nimsync-time's [`Elapsed`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimedOut {
     scope: Option<Arc<str>>,
@@ -127,10 +131,7 @@ impl fmt::Display for TimedOut {
         match &self.scope {
             Some(name) => write!(f, "scope `{name}` reached its deadline"),
             None => f.write_str("a scope reached its deadline"),
-        }?;
-        f.write_str(
-            "; what it was running was cancelled (give it more time, or handle the timeout)",
-        )
+        }
     }
 }
 

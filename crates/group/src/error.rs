@@ -1,4 +1,12 @@
 //! What a group reports: [`TaskFailure`], [`GroupError`], [`SpawnError`].
+//!
+//! Every error of this crate that wraps another prints it in its `Display`
+//! and passes on that error's own `source()`, as the standard library's
+//! `io::Error` does for the error it wraps: a child's error may be any
+//! `E: Display` (a `String`, a `&str`) that has no `source()` to be
+//! returned from, and this way its message appears exactly once in a
+//! report that walks the chain. The typed error stays reachable through
+//! [`GroupError::failures`] and [`TaskFailure::into_error`].
 
 use std::error::Error;
 use std::fmt;
@@ -45,6 +53,9 @@ pub enum FailureKind<E> {
 }
 
 /// One child that did not succeed.
+///
+/// It prints the child's error (or its panic message) after the child's
+/// label, and its [`source`](Error::source) is that error's own source.
 #[derive(Debug)]
 pub struct TaskFailure<E> {
     /// Which child.
@@ -135,9 +146,10 @@ impl<E: fmt::Display> fmt::Display for TaskFailure<E> {
 }
 
 impl<E: Error + 'static> Error for TaskFailure<E> {
+    /// The source of the child's error: the error itself is printed.
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match &self.kind {
-            FailureKind::Failed(e) => Some(e),
+            FailureKind::Failed(e) => e.source(),
             _ => None,
         }
     }
@@ -145,6 +157,13 @@ impl<E: Error + 'static> Error for TaskFailure<E> {
 
 /// A group that did not succeed: its name and every failed child, first
 /// failure first.
+///
+/// It prints the group's name, the deadline that ended it (if one did),
+/// the first failure with the child's error, and how many other children
+/// failed or were cancelled; every failure is in
+/// [`failures`](GroupError::failures). Its [`source`](Error::source) is
+/// the source of what it printed first: the deadline's, or the first
+/// failure's.
 #[derive(Debug)]
 pub struct GroupError<E> {
     pub(crate) group: Option<Arc<str>>,
@@ -251,15 +270,35 @@ impl<E: fmt::Display> fmt::Display for GroupError<E> {
 }
 
 impl<E: Error + 'static> Error for GroupError<E> {
+    /// The source of the deadline that ended the group, or of its first
+    /// failure: both are printed.
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match &self.timed_out {
-            Some(t) => Some(t),
-            None => self.failures.first().map(|f| f as &(dyn Error + 'static)),
+            Some(t) => t.source(),
+            None => self.failures.first().and_then(Error::source),
         }
     }
 }
 
 /// A spawn into a group that no longer accepts children.
+///
+/// A group is closed once it was joined, failed fast, or was dropped:
+/// spawn into a new group instead. A group whose token was cancelled takes
+/// only shielded children: check [`CancelToken::is_cancelled`] before
+/// spawning, or spawn with `spawn_shielded` the work that must run anyway.
+///
+/// # Examples
+/// ```
+/// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// let group = nimsync_group::TaskGroup::<()>::new();
+/// group.token().cancel();
+/// let err = group.spawn_ok(async {}).unwrap_err();
+/// assert_eq!(err.to_string(), "spawning into a cancelled task group");
+/// # });
+/// ```
+///
+/// [`CancelToken::is_cancelled`]: crate::CancelToken::is_cancelled
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpawnError {
     pub(crate) reason: SpawnRefused,
@@ -277,14 +316,8 @@ pub(crate) enum SpawnRefused {
 impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.reason {
-            SpawnRefused::Closed => f.write_str(
-                "the task group is closing (it was joined, failed, or dropped) and takes no new \
-                 children; spawn into a new group",
-            ),
-            SpawnRefused::Cancelled => f.write_str(
-                "the task group was cancelled and takes no new children; check its token before \
-                 spawning",
-            ),
+            SpawnRefused::Closed => f.write_str("spawning into a closed task group"),
+            SpawnRefused::Cancelled => f.write_str("spawning into a cancelled task group"),
         }
     }
 }

@@ -11,7 +11,7 @@
 //!   its children and never back up; every group has one.
 //! - Errors with context: a [`GroupError`] names the group and every
 //!   failed child (name, id, whether it failed, panicked or was cancelled),
-//!   with the child's error as its source.
+//!   and prints the first child's error.
 //!
 //! ```
 //! use nimsync_group::{Policy, TaskGroup};

@@ -281,6 +281,21 @@ fn random_fraction() -> f64 {
 }
 
 /// How a [`Retry`] ended without a value.
+///
+/// It prints how it ended and the last attempt's error; its
+/// [`source`](Error::source) is that error's own source. When the
+/// attempts ran out, allow more or wait longer between them
+/// ([`Retry::max_attempts`], [`Retry::backoff`]); an error that is not
+/// retried is the one to handle ([`Retry::retry_if`]).
+///
+/// # Examples
+/// ```
+/// let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// let err = rt
+///     .block_on(nimsync_group::Retry::new().max_attempts(2).run(|_| async { Err::<(), _>("down") }))
+///     .unwrap_err();
+/// assert_eq!(err.to_string(), "gave up after 2 attempts: down");
+/// ```
 #[derive(Debug)]
 pub enum RetryError<E> {
     /// Every attempt failed; the last error.
@@ -379,19 +394,18 @@ impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RetryError::Exhausted { attempts, last } => {
+                write!(f, "gave up after {}: {last}", Attempts(*attempts))
+            }
+            RetryError::NotRetryable { attempt, error } => {
                 write!(
                     f,
-                    "gave up after {attempts} attempts; the last failed with: {last}"
+                    "attempt {attempt} failed with an error not retried: {error}"
                 )
             }
-            RetryError::NotRetryable { attempt, error } => write!(
-                f,
-                "attempt {attempt} failed with an error the retry policy does not retry: {error}"
-            ),
             RetryError::Cancelled { attempts, last } => {
-                write!(f, "cancelled after {attempts} attempts")?;
+                write!(f, "cancelled after {}", Attempts(*attempts))?;
                 match last {
-                    Some(e) => write!(f, "; the last failed with: {e}"),
+                    Some(e) => write!(f, ": {e}"),
                     None => Ok(()),
                 }
             }
@@ -399,8 +413,21 @@ impl<E: fmt::Display> fmt::Display for RetryError<E> {
     }
 }
 
+/// A count of attempts, printed with its noun ("1 attempt", "2 attempts").
+struct Attempts(u32);
+
+impl fmt::Display for Attempts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            1 => f.write_str("1 attempt"),
+            n => write!(f, "{n} attempts"),
+        }
+    }
+}
+
 impl<E: Error + 'static> Error for RetryError<E> {
+    /// The source of the last error: the error itself is printed.
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        self.last().map(|e| e as &(dyn Error + 'static))
+        self.last().and_then(Error::source)
     }
 }

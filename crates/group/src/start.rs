@@ -67,7 +67,8 @@ impl<S> StartSlot<S> {
     }
 }
 
-/// Given to a child spawned with [`TaskGroup::start`]: call
+/// Given to a child spawned with
+/// [`TaskGroup::start`](crate::TaskGroup::start): call
 /// [`started`](Started::started) once the child is ready (listening,
 /// connected, initialised); `start` then returns the value.
 pub struct Started<S> {
@@ -86,7 +87,7 @@ impl<S> Started<S> {
     }
 
     /// Reports that the child has started, handing `value` to the caller of
-    /// [`TaskGroup::start`].
+    /// [`TaskGroup::start`](crate::TaskGroup::start).
     ///
     /// # Examples
     /// ```
@@ -115,7 +116,23 @@ impl<S> Drop for Started<S> {
     }
 }
 
-/// Why [`TaskGroup::start`] returned no value.
+/// Why [`TaskGroup::start`](crate::TaskGroup::start) returned no value.
+///
+/// A child that ended without reporting is still in its group: join the
+/// group to see how it ended. A refusal prints the [`SpawnError`]; the
+/// error has no [`source`](Error::source) of its own.
+///
+/// # Examples
+/// ```
+/// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// use nimsync_group::{StartError, TaskGroup};
+/// let group = TaskGroup::<(), ()>::new();
+/// let err = group.start(|_started: nimsync_group::Started<u16>| async { Err(()) }).await;
+/// assert_eq!(err, Err(StartError::NotStarted));
+/// assert!(group.join_all().await.unwrap_err().failures()[0].is_failed());
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartError {
     /// The group refused the child.
@@ -129,18 +146,18 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Spawn(e) => write!(f, "could not start the child: {e}"),
-            StartError::NotStarted => f.write_str(
-                "the child ended without reporting that it started; join the group to see how \
-                 it ended",
-            ),
+            StartError::NotStarted => {
+                f.write_str("the child ended without reporting that it started")
+            }
         }
     }
 }
 
 impl Error for StartError {
+    /// The source of the spawn's error: the error itself is printed.
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            StartError::Spawn(e) => Some(e),
+            StartError::Spawn(e) => e.source(),
             StartError::NotStarted => None,
         }
     }

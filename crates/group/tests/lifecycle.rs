@@ -15,10 +15,8 @@ use nimsync_group::{CancelToken, Policy, SpawnError, Spawner, TaskGroup, scope, 
 /// The spawner of the scopes below, whose children cannot fail.
 type Nursery<T> = Spawner<T, Infallible>;
 
-const CLOSED: &str = "the task group is closing (it was joined, failed, or dropped) and takes \
-                      no new children; spawn into a new group";
-const CANCELLED: &str = "the task group was cancelled and takes no new children; check its \
-                         token before spawning";
+const CLOSED: &str = "spawning into a closed task group";
+const CANCELLED: &str = "spawning into a cancelled task group";
 
 fn refused<T: std::fmt::Debug>(result: Result<T, SpawnError>) -> String {
     let err = result.expect_err("the spawn was accepted");

@@ -20,6 +20,43 @@ impl fmt::Display for DiskOnFire {
 
 impl Error for DiskOnFire {}
 
+/// A child's error with a source of its own.
+#[derive(Debug)]
+struct WriteFailed(DiskOnFire);
+
+impl fmt::Display for WriteFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("could not write the index")
+    }
+}
+
+impl Error for WriteFailed {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// `err` and its sources, outermost first.
+fn chain<'a>(err: &'a (dyn Error + 'static)) -> Vec<&'a (dyn Error + 'static)> {
+    let mut chain = Vec::new();
+    let mut link = Some(err);
+    while let Some(e) = link {
+        chain.push(e);
+        link = e.source();
+    }
+    chain
+}
+
+/// The report an error reporter prints: every link of the chain, joined
+/// by `": "`.
+fn report(err: &(dyn Error + 'static)) -> String {
+    chain(err)
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 #[test]
 fn cancelling_the_top_group_reaches_the_bottom_one() {
     let rt = runtime();
@@ -166,23 +203,20 @@ fn an_error_at_the_bottom_propagates_up_with_every_name() {
             "nothing after the innermost error: {text}"
         );
 
-        // outer GroupError -> TaskFailure -> middle GroupError -> TaskFailure
-        // -> inner GroupError -> TaskFailure -> DiskOnFire.
-        let mut chain: Vec<&(dyn Error + 'static)> = Vec::new();
-        let mut link: Option<&(dyn Error + 'static)> = Some(&err);
-        while let Some(e) = link {
-            chain.push(e);
-            link = e.source();
-        }
-        assert_eq!(chain.len(), 7, "{chain:?}");
-        assert!(chain[2].is::<Middle>());
-        assert!(chain[4].is::<Inner>());
-        assert_eq!(chain[6].downcast_ref::<DiskOnFire>(), Some(&DiskOnFire));
-        assert_eq!(chain[6].to_string(), "disk on fire");
-        assert_eq!(
-            chain[2].downcast_ref::<Middle>().unwrap().group(),
-            Some("middle")
-        );
+        // Each level printed the one below, so the source chain goes on
+        // with the innermost error's own source: DiskOnFire has none.
+        assert_eq!(chain(&err).len(), 1);
+        assert_eq!(report(&err), text);
+        assert_eq!(text.matches("disk on fire").count(), 1, "{text}");
+
+        // The typed errors are reached through the failures.
+        let middle: Middle = err.into_failures().remove(0).into_error().unwrap();
+        assert_eq!(middle.group(), Some("middle"));
+        let inner: Inner = middle.into_failures().remove(0).into_error().unwrap();
+        assert_eq!(inner.group(), Some("inner"));
+        let leaf = inner.into_failures().remove(0);
+        assert_eq!(leaf.task.name.as_deref(), Some("leaf"));
+        assert_eq!(leaf.into_error(), Some(DiskOnFire));
     });
 }
 
@@ -206,9 +240,12 @@ fn group_error_display_reads_well() {
         );
         assert_eq!(err.failures()[0].task.to_string(), format!("task `loader` (id {id}, #0 in its group)"));
 
-        // No names.
-        let group = TaskGroup::<(), String>::new();
+        // No names. The first child is joined before the second is
+        // spawned: under fail-fast, the failure would abort it if it had
+        // not run yet.
+        let mut group = TaskGroup::<(), String>::new();
         group.spawn(async { Ok(()) }).unwrap();
+        assert!(within("join_next", group.join_next()).await.unwrap().is_ok());
         let id = group.spawn(async { Err(String::from("nope")) }).unwrap();
         let err = within("join_all", group.join_all()).await.unwrap_err();
         assert_eq!(
@@ -224,10 +261,9 @@ fn group_error_display_reads_well() {
             err.to_string(),
             format!("task group failed: task `p` (id {id}, #0 in its group) panicked: kaboom")
         );
-        assert!(err.source().is_some(), "the failure itself is the source");
         assert!(
-            err.source().unwrap().source().is_none(),
-            "a panic has no error below it"
+            err.source().is_none(),
+            "the panic message is printed, and a panic has no error below it"
         );
 
         // Fail-fast with cancelled siblings and a second failure that came
@@ -323,5 +359,80 @@ fn groups_built_in_children_inherit_the_enclosing_token() {
             .await
             .unwrap();
         assert_eq!(results, vec![true, false]);
+    });
+}
+
+#[test]
+fn an_error_report_prints_each_message_once() {
+    let rt = runtime();
+    rt.block_on(async {
+        // A child's error with a source of its own: the group prints the
+        // child's error, and its source chain goes on below it.
+        let group = TaskGroup::<(), WriteFailed>::builder()
+            .name("index")
+            .build();
+        let id = group
+            .spawn_named("writer", async { Err(WriteFailed(DiskOnFire)) })
+            .unwrap();
+        let err = within("join_all", group.join_all()).await.unwrap_err();
+        let text = report(&err);
+        assert_eq!(
+            text,
+            format!(
+                "task group `index` failed: task `writer` (id {id}, #0 in its group) failed: \
+                 could not write the index: disk on fire"
+            )
+        );
+        for message in ["could not write the index", "disk on fire", "task `writer`"] {
+            assert_eq!(text.matches(message).count(), 1, "`{message}` in: {text}");
+        }
+        assert_eq!(
+            chain(&err)[1].downcast_ref::<DiskOnFire>(),
+            Some(&DiskOnFire)
+        );
+        let failure = &err.failures()[0];
+        let text = report(failure);
+        assert_eq!(
+            text.matches("could not write the index").count(),
+            1,
+            "{text}"
+        );
+        assert_eq!(text.matches("disk on fire").count(), 1, "{text}");
+
+        // A retry prints its last error the same way.
+        let err = nimsync_group::Retry::new()
+            .max_attempts(1)
+            .run(|_| async { Err::<(), _>(WriteFailed(DiskOnFire)) })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            report(&err),
+            "gave up after 1 attempt: could not write the index: disk on fire"
+        );
+
+        // A start the group refused prints the refusal once.
+        let group = TaskGroup::<(), ()>::new();
+        group.token().cancel();
+        let err = group
+            .start(|_started: nimsync_group::Started<()>| async { Ok(()) })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            report(&err),
+            "could not start the child: spawning into a cancelled task group"
+        );
+
+        // A group ended by its deadline prints the deadline, and the chain
+        // goes on with nimsync-time's Elapsed, once.
+        let group = TaskGroup::<(), WriteFailed>::builder()
+            .name("slow")
+            .timeout(std::time::Duration::ZERO)
+            .build();
+        group.spawn(std::future::pending()).unwrap();
+        let err = within("join_all", group.join_all()).await.unwrap_err();
+        let text = report(&err);
+        assert_eq!(chain(&err).len(), 2, "{text}");
+        assert_eq!(text.matches("reached its deadline").count(), 1, "{text}");
+        assert_eq!(text.matches("deadline has elapsed").count(), 1, "{text}");
     });
 }
