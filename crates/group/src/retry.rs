@@ -4,10 +4,13 @@
 use core::future::{Future, poll_fn};
 use core::pin::Pin;
 use core::task::Poll;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
+
+use fastrand::Rng;
 
 use crate::token::CancelToken;
 
@@ -260,24 +263,16 @@ impl<E> Retry<E> {
 }
 
 thread_local! {
-    /// xorshift state for jitter; 0 until first used.
-    static JITTER: Cell<u64> = const { Cell::new(0) };
+    /// The jitter's generator, seeded per thread from the standard
+    /// library's random hasher keys when first used.
+    static JITTER: RefCell<Rng> = RefCell::new(Rng::with_seed(
+        RandomState::new().hash_one(0u8),
+    ));
 }
 
 /// A uniform number in `[0, 1)`.
 fn random_fraction() -> f64 {
-    JITTER.with(|state| {
-        let mut x = state.get();
-        if x == 0 {
-            use std::hash::{BuildHasher, RandomState};
-            x = RandomState::new().hash_one(0u8) | 1;
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        state.set(x);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    })
+    JITTER.with(|rng| rng.borrow_mut().f64())
 }
 
 /// How a [`Retry`] ended without a value.
@@ -429,5 +424,21 @@ impl<E: Error + 'static> Error for RetryError<E> {
     /// The source of the last error: the error itself is printed.
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         self.last().and_then(Error::source)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_fractions_are_uniform_in_the_unit_interval() {
+        let draws: Vec<f64> = (0..10_000).map(|_| random_fraction()).collect();
+        assert!(draws.iter().all(|x| (0.0..1.0).contains(x)));
+        let below_half = draws.iter().filter(|x| **x < 0.5).count();
+        assert!(
+            (4_000..6_000).contains(&below_half),
+            "{below_half} of 10000 below one half"
+        );
     }
 }
