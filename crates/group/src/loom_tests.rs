@@ -1,6 +1,7 @@
 //! Loom models of the cancel token's protocol (see the top of `token.rs`),
-//! of the concurrency limit (`limit.rs`) and of the queue of finished
-//! children that `join_next` waits on (`finished.rs`).
+//! of the concurrency limit (`limit.rs`), of the queue of finished
+//! children that `join_next` waits on (`finished.rs`) and of the slot a
+//! started child reports through (`start.rs`).
 //!
 //! Run with `cargo xtask loom` (RUSTFLAGS="--cfg loom"). Every model uses at
 //! most 3 threads. What each one guards against:
@@ -17,7 +18,9 @@
 //!   holders at once, or a free count above the limit) when a release races
 //!   the drop of the waiter it hands the permit to, or another release;
 //! - a child's finish missed by a `join_next` registering at the same time,
-//!   or waking the waker of a `join_next` that was replaced.
+//!   or waking the waker of a `join_next` that was replaced;
+//! - a started child's report (or its handle's drop) missed by the
+//!   `start` waiting for it (`start.rs`).
 //!
 //! Each model counts, in a plain static, the interleavings it exists for,
 //! and the test asserts afterwards that loom explored them.
@@ -38,6 +41,7 @@ use loom::thread;
 
 use crate::finished::Finished;
 use crate::limit::{Acquire, Limiter, Permit};
+use crate::start::{StartError, StartSlot, Started, wait_started};
 use crate::token::CancelToken;
 
 /// Checks `f` under loom with `LOOM_MAX_PREEMPTIONS` (2 when unset).
@@ -591,4 +595,56 @@ fn loom_a_finish_wakes_the_joiner_that_replaced_a_dropped_one() {
         SEEN[seen].fetch_add(1, Relaxed);
     });
     assert!(SEEN.iter().all(|s| s.load(Relaxed) > 0), "{SEEN:?}");
+}
+
+// The slot of a started child.
+
+#[test]
+fn loom_started_races_the_starters_registration() {
+    // The child reports on another thread while the starter polls the
+    // slot: a report between the starter's look and its registration would
+    // be lost.
+    // 0: the first poll found the value, 1: it registered and the report
+    // woke it.
+    static SEEN: [StdAtomicUsize; 2] = [const { StdAtomicUsize::new(0) }; 2];
+    model(|| {
+        let slot = StartSlot::new();
+        let started = Started::new(Arc::clone(&slot));
+        let child = thread::spawn(move || started.started(7u16));
+        let counter = CountingWaker::new();
+        let waker = Waker::from(StdArc::clone(&counter));
+        let first = slot.poll(&mut Context::from_waker(&waker));
+        child.join().unwrap();
+        match first {
+            Poll::Ready(value) => {
+                SEEN[0].fetch_add(1, Relaxed);
+                assert_eq!(value, Some(7));
+            }
+            Poll::Pending => {
+                SEEN[1].fetch_add(1, Relaxed);
+                assert_eq!(
+                    counter.wakes(),
+                    1,
+                    "the report did not wake the registered starter"
+                );
+                let again = slot.poll(&mut Context::from_waker(Waker::noop()));
+                assert_eq!(again, Poll::Ready(Some(7)));
+            }
+        }
+    });
+    assert!(SEEN.iter().all(|s| s.load(Relaxed) > 0), "{SEEN:?}");
+}
+
+#[test]
+fn loom_a_child_that_never_reports_wakes_the_starter() {
+    // The child's handle is dropped unreported on another thread: `start`
+    // must return `NotStarted` (else `block_on` never returns: loom
+    // reports a deadlock).
+    model(|| {
+        let slot = StartSlot::<u16>::new();
+        let started = Started::new(Arc::clone(&slot));
+        let child = thread::spawn(move || drop(started));
+        assert_eq!(block_on(wait_started(slot)), Err(StartError::NotStarted));
+        child.join().unwrap();
+    });
 }
