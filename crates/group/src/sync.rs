@@ -6,6 +6,9 @@
 //! Under `cfg(loom)` everything here is loom's instrumented version, so the
 //! same protocol code runs in the model checker. Outside loom these are the
 //! standard library's types, at no extra cost.
+//!
+//! Names (`std::sync::Arc<str>`) are not taken from here: they are part of
+//! the public API and immutable once shared, so no protocol runs on them.
 
 use core::fmt;
 
