@@ -40,27 +40,35 @@
 //!   had reserved a message, which is lost, so that drop panics, naming
 //!   the operation's index.
 
-mod arms;
+mod error;
+mod fairness;
 mod macros;
+mod operand;
 mod select;
+mod selected;
+mod sync;
 mod timer;
+mod waiting;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, loom))]
+mod probes;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
-pub use select::{
-    RecvEndpoint, RecvOperand, Select, SelectTimeoutError, SelectedOperation, SendEndpoint,
-    SendOperand, TrySelectError,
-};
+pub use error::{SelectTimeoutError, TrySelectError};
+pub use operand::{RecvOperand, SendOperand};
+pub use select::Select;
+pub use selected::{RecvEndpoint, SelectedOperation, SendEndpoint};
 pub use timer::{After, Never, Tick, after, at, never, tick};
 
 /// What the `select!` macros expand to. Not part of the semver contract.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::arms::{
+    pub use crate::fairness::__seed_thread_rng;
+    pub use crate::macros::arms::{
         ArmByMut, ArmByRef, ArmByVal, Attempt, RecvArm, SendArm, SendGuard, Won,
     };
-    pub use crate::select::{__identity as identity, __seed_thread_rng, Ready, Waits, cooperate};
+    pub use crate::macros::support::{__identity as identity, Ready, Waits, cooperate};
 }

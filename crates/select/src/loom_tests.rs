@@ -23,7 +23,7 @@ use loom::thread;
 use nimsync_channel::{TryRecvError, mpmc, spsc};
 
 use crate::Select;
-use crate::select::probes::{PARKS, PASSED_ON, count};
+use crate::probes::{PARKS, PASSED_ON, count};
 
 /// Runs `f` under loom, with the preemption bound of
 /// `LOOM_MAX_PREEMPTIONS` (2 when unset).

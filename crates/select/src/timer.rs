@@ -6,9 +6,10 @@
 //! executor.
 
 use core::marker::PhantomData;
-use core::sync::atomic::{AtomicU64, Ordering};
 use std::fmt;
 use std::time::{Duration, Instant};
+
+use crate::sync::{AtomicU64, Ordering};
 
 /// An instant so far ahead it never comes (about a century), for
 /// durations too long to add to the clock.

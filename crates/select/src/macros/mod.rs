@@ -1,5 +1,8 @@
 //! The `select!` family of macros and the hidden items they expand to.
 
+pub(crate) mod arms;
+pub(crate) mod support;
+
 /// Waits on several channel operations, completes exactly one, and runs
 /// its arm.
 ///

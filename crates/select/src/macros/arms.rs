@@ -19,7 +19,8 @@ use std::time::Instant;
 use nimsync_channel::__select::{RecvHandle, SelectHandle, SendHandle, Token};
 use nimsync_channel::{RecvError, SendError, mpmc, oneshot, spsc};
 
-use crate::select::{Select, SelectedOperation};
+use crate::select::Select;
+use crate::selected::SelectedOperation;
 use crate::timer::{After, Never, Tick};
 
 /// What a direct attempt at an arm reserved: a channel's reservation, or
