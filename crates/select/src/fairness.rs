@@ -11,6 +11,8 @@
 
 use std::cell::Cell;
 
+use fastrand::Rng;
+
 use crate::operand::addr_of;
 use crate::select::Select;
 use crate::sync::thread_locals;
@@ -37,21 +39,21 @@ const FIRST_STATE: u64 = 0;
 const FIRST_STATE: u64 = 0x9E37_79B9_7F4A_7C15;
 
 thread_locals! {
-    /// xorshift state for the fair order; 0 until seeded.
+    /// The state of the thread's generator (a `fastrand::Rng`, whose whole
+    /// state is one word) for the fair order; 0 until seeded.
     static RNG: Cell<u64> = Cell::new(FIRST_STATE);
 }
 
 /// A random number from the thread's generator.
 fn random() -> u64 {
-    RNG.with(|rng| {
-        let mut x = rng.get();
-        if x == 0 {
-            x = seed();
+    RNG.with(|state| {
+        let mut current = state.get();
+        if current == 0 {
+            current = seed();
         }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        rng.set(x);
+        let mut rng = Rng::with_seed(current);
+        let x = rng.u64(..);
+        state.set(rng.get_seed());
         x
     })
 }
