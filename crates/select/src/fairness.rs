@@ -68,10 +68,10 @@ pub fn __seed_thread_rng(seed: u64) {
 /// A non-zero seed that differs between threads and runs: a stack
 /// address hashed with std's randomly keyed hasher.
 ///
-/// NB: not the wall clock: `SystemTime::now` is refused by Miri's
-/// isolation, which `cargo xtask miri` keeps on. `RandomState` takes its
-/// keys from the OS once per thread (Miri supplies them too) and changes
-/// them for every new instance.
+/// Not the wall clock, which Miri's isolation (kept on by `cargo xtask
+/// miri`) refuses: `RandomState` takes its keys from the OS once per
+/// thread (Miri supplies them too) and changes them for every new
+/// instance.
 fn seed() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     let marker = 0u8;
@@ -132,16 +132,11 @@ impl Select<'_> {
         if self.biased || n <= 1 {
             return (0..n).find_map(f);
         }
-        // NB: the operations are tried in a lazily drawn random order,
-        // stopping at the first ready one, instead of checking every
-        // operation and drawing among the ready ones. With channels fed
-        // from other cores, each readiness check of a channel is a cache
-        // miss, and the first operation tried is usually ready: the
-        // builder over 4 fed mpmc channels went from 4.8-5.7 to 6.7-7.7 M
-        // selects/s (6 interleaved pairs). The price is in the
-        // single-thread scenario, where one channel of 4 is ready and the
-        // position of the ready one, now random, costs a mispredicted
-        // branch: 15.4-15.7 to 12.6-13.5 M selects/s.
+        // Tried in a lazily drawn random order, stopping at the first
+        // ready one, rather than all checked before a draw: with channels
+        // fed from other cores each check is a cache miss and the first
+        // one tried is usually ready
+        // (docs/perf-notes.md#select-macros-reserve-their-arms-directly).
         if n <= 64 {
             let mut order = IDENTITY;
             in_random_order(&mut order[..n], f)

@@ -67,11 +67,11 @@ impl Op<'_> {
         };
         match self {
             Op::Chan(handle, id) => {
-                // NB: the handle fills the token in place. Filled in a local
-                // and moved into the operation, its fields (stored 8 bytes
-                // at a time) were read back with 16-byte loads the processor
-                // could not forward: 14.1-14.4 to 14.5-15.4 M selects/s
-                // single-thread over 4 MPMC channels (4 interleaved pairs).
+                // The handle fills the token in place: moved in from a
+                // local, its fields were read back with wider loads than
+                // they were stored with, which the processor cannot
+                // forward
+                // (docs/perf-notes.md#select-codegen-inlined-direct-path-the-winner-by-reference-one-word-claims).
                 let mut op = selected(Token::new(), Endpoint::Chan(id), None);
                 if handle.try_reserve(&mut op.token) {
                     if op.token.holds_claim() {

@@ -49,13 +49,10 @@ impl Attempt {
 /// How a macro select's winner was reserved. Holds only references, so
 /// moving it through the select's dispatch copies two words.
 ///
-/// NB: holding the `Attempt` (and a `SelectedOperation`) by value, the
-/// moves from the attempt into the winner and on into `complete` went
-/// through memory as stores and loads of different widths, which the
-/// processor could not forward: two such loads took 45 % of the select's
-/// own samples in `select_async!` over 4 channels fed by 4 tasks. With
-/// references, that scenario went from 9.4-10.9 to 11.0-14.3 M selects/s
-/// (5 interleaved pairs of runs).
+/// It holds references, not the `Attempt` or the `SelectedOperation`
+/// itself, because moving those by value went through memory as stores
+/// and loads of different widths, which the processor cannot forward
+/// (docs/perf-notes.md#select-codegen-inlined-direct-path-the-winner-by-reference-one-word-claims).
 #[derive(Debug)]
 pub enum Won<'w> {
     /// By the direct attempt.
@@ -215,12 +212,9 @@ macro_rules! channel_arm {
 /// Completes a receive that a `Select` reserved: the path after a wait,
 /// kept out of line so the direct path inlines into the select's loop.
 ///
-/// NB: with this path inlined into `complete`, the compiler left
-/// `complete` and `commit_recv` as calls in a loop of single-thread
-/// selects over 4 MPMC channels (one made ready before each select):
-/// `select!` took 27.3-28.1 ns per select instead of 19.9-20.4, and
-/// `select_async!` 40.6-42.1 ns instead of 26.2-26.6 (3 interleaved pairs
-/// of runs, with `#[inline]` on the channels' select handle methods).
+/// It stays out of line because, inlined into `complete`, it made
+/// `complete` and the channel's commit too large to inline into the
+/// select (docs/perf-notes.md#select-codegen-inlined-direct-path-the-winner-by-reference-one-word-claims).
 #[inline(never)]
 fn recv_selected<R: crate::RecvEndpoint>(
     op: SelectedOperation,

@@ -15,16 +15,11 @@
 /// the rest. Timers take part like channels. Only when no arm could be
 /// reserved does the `Select` run, which draws uniformly again.
 ///
-/// NB: the direct attempts are monomorphic, inlined calls on the
-/// endpoints, with no `Select`, no `dyn` call and no `SelectedOperation`
-/// built when an arm is ready. Against the same macro without them (8
-/// interleaved pairs of runs), `select_async!` over 4 channels fed by 4
-/// tasks went from 4.6-5.0 to 8.7-9.4 M selects/s, and `select!` in the
-/// single-thread scenario from 9.6-9.7 to 16.4-16.9 M selects/s. Checking
-/// every arm first, instead of trying them in a lazily drawn random order
-/// (whose jump to a random arm's code was mispredicted on almost every
-/// select), took the single-thread scenario from 16.5-17.0 to 30.9-38.7 M
-/// selects/s and the fed one from 7.1-15.8 to 10.6-21.6 (5 pairs each).
+/// The direct attempts are monomorphic, inlined calls on the endpoints,
+/// with no `Select`, `dyn` call or `SelectedOperation` when an arm is
+/// ready, and every arm is read before the draw, because a jump to a
+/// randomly chosen arm's code mispredicts on almost every select
+/// (docs/perf-notes.md#select-macros-reserve-their-arms-directly).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_gen {

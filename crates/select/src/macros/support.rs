@@ -81,14 +81,11 @@ impl<const N: usize> Ready<N> {
     /// with probability `1/N + (N - r)/N * 1/r = 1/r`. Whether to probe
     /// depends only on earlier selects, so each way is fair on its own.
     ///
-    /// NB: the probe spares a select whose arms are mostly ready from
-    /// reading every channel, whose lines the senders keep taking away:
-    /// `select_async!` over 4 channels fed by 4 tasks went from 6.9-9.0 to
-    /// 9.6-10.3 M selects/s (5 pairs). Blocking selects do not probe: with
-    /// 4 producer threads it bought nothing (8 pairs), and in the
-    /// single-thread scenario, where one arm of 4 is ready, probing always
-    /// cost 30 % (38.4 to 26.6 M) and probing after a mostly ready scan
-    /// still cost 7 % (36 to 33.4 M).
+    /// The probe spares a select whose arms are mostly ready from reading
+    /// every channel, whose lines the senders keep taking away; blocking
+    /// selects do not probe, as it bought them nothing with producer
+    /// threads and slowed the single-thread loop
+    /// (docs/perf-notes.md#async-select-one-probe-and-a-cooperative-budget).
     #[inline]
     pub fn probe(biased: bool) -> Option<usize> {
         if N == 0 {
@@ -148,12 +145,10 @@ pub(crate) const COOPERATIVE_BUDGET: u32 = 128;
 /// returns `Pending` while it waits resets the count ([`Waits`]): its task
 /// yielded anyway. Not part of the semver contract.
 ///
-/// NB: a consumer task selecting over 4 channels that 4 producer tasks
-/// kept full never waited, so the producers it woke queued behind it;
-/// yielding every 128 selects (as tokio's own channels do) took the
-/// producers' waits from 10-15 % of their sends to 8-10 %, and the
-/// scenario from 0.47-0.49x to 0.62-0.65x `tokio::select!` in slow minutes
-/// (unchanged in quick ones).
+/// A consumer whose arms are always ready never waits, so the producer
+/// tasks it wakes queue behind it on its worker; yielding every 128
+/// selects, as tokio's own channels do, lets them run
+/// (docs/perf-notes.md#async-select-one-probe-and-a-cooperative-budget).
 #[doc(hidden)]
 #[inline]
 pub fn cooperate() -> Cooperate {
