@@ -127,6 +127,19 @@ impl Op<'_> {
 ///
 /// Channels must carry `T: Send`, so that a [`Select`] can move to another
 /// thread with the task that owns it.
+///
+/// # Examples
+/// ```
+/// use nimsync_select::{RecvOperand, Select, after};
+///
+/// fn watch<'a>(sel: &mut Select<'a>, operand: impl RecvOperand<'a>) -> usize {
+///     sel.recv(operand)
+/// }
+/// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+/// let mut sel = Select::new();
+/// assert_eq!(watch(&mut sel, &rx), 0);
+/// assert_eq!(watch(&mut sel, after(std::time::Duration::from_secs(1))), 1);
+/// ```
 pub trait RecvOperand<'a>: sealed::Sealed {
     /// Adds the operation; returns its index.
     #[doc(hidden)]
@@ -135,6 +148,18 @@ pub trait RecvOperand<'a>: sealed::Sealed {
 
 /// Endpoints a [`Select`] can send on: `&mpmc::Sender`, `&mut
 /// spsc::Sender`, and an `Option` of either (`None` is never ready).
+///
+/// # Examples
+/// ```
+/// use nimsync_select::{Select, SendOperand};
+///
+/// fn offer<'a>(sel: &mut Select<'a>, operand: impl SendOperand<'a>) -> usize {
+///     sel.send(operand)
+/// }
+/// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
+/// let mut sel = Select::new();
+/// assert_eq!(offer(&mut sel, Some(&tx)), 0);
+/// ```
 pub trait SendOperand<'a>: sealed::Sealed {
     /// Adds the operation; returns its index.
     #[doc(hidden)]

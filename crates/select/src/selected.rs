@@ -27,6 +27,20 @@ pub(crate) enum Endpoint {
 
 /// Endpoints a [`SelectedOperation`] can be completed with by
 /// [`recv`](SelectedOperation::recv): channel receivers and timers.
+///
+/// # Examples
+/// ```
+/// use nimsync_select::{RecvEndpoint, Select};
+///
+/// fn first<R: RecvEndpoint>(sel: &mut Select<'_>, rx: &R) -> Option<R::Item> {
+///     sel.select().recv(rx).ok()
+/// }
+/// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+/// tx.send(5).unwrap();
+/// let mut sel = Select::new();
+/// sel.recv(&rx);
+/// assert_eq!(first(&mut sel, &rx), Some(5));
+/// ```
 pub trait RecvEndpoint: sealed::Sealed {
     /// What a receive yields: the message, or the instant a timer was due.
     type Item;
@@ -37,6 +51,20 @@ pub trait RecvEndpoint: sealed::Sealed {
 
 /// Endpoints a [`SelectedOperation`] can be completed with by
 /// [`send`](SelectedOperation::send): channel senders.
+///
+/// # Examples
+/// ```
+/// use nimsync_select::{Select, SendEndpoint};
+///
+/// fn offer<S: SendEndpoint>(sel: &mut Select<'_>, tx: &S, value: S::Item) -> bool {
+///     sel.select().send(tx, value).is_ok()
+/// }
+/// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+/// let mut sel = Select::new();
+/// sel.send(&tx);
+/// assert!(offer(&mut sel, &tx, 8));
+/// assert_eq!(rx.try_recv(), Ok(8));
+/// ```
 pub trait SendEndpoint: sealed::Sealed {
     /// The message type.
     type Item;

@@ -21,6 +21,19 @@ fn far_future() -> Instant {
 ///
 /// Receiving from it yields the deadline. It is `Copy`: the select keeps
 /// its own copy, and completion may pass any copy.
+///
+/// # Examples
+/// ```
+/// use std::time::{Duration, Instant};
+/// use nimsync_select::{Select, after};
+///
+/// let timer = after(Duration::from_millis(1));
+/// let mut sel = Select::new();
+/// sel.recv(timer);
+/// let due = sel.select().recv(&timer).unwrap();
+/// assert_eq!(due, timer.deadline());
+/// assert!(Instant::now() >= due);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct After {
     /// When it becomes ready.
@@ -88,6 +101,20 @@ pub fn at(deadline: Instant) -> After {
 /// one is due a period after the late receive, so a select never sees a
 /// burst of stale ticks. It may be shared between threads; each tick is
 /// received once.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use nimsync_select::{Select, tick};
+///
+/// let ticker = tick(Duration::from_millis(1));
+/// for _ in 0..2 {
+///     let mut sel = Select::new();
+///     sel.recv(&ticker);
+///     let due = sel.select().recv(&ticker).unwrap();
+///     assert!(ticker.next_deadline() > due);
+/// }
+/// ```
 pub struct Tick {
     /// The clock origin of `next`.
     start: Instant,
@@ -208,6 +235,17 @@ impl Tick {
 ///
 /// Its type parameter is the message type the arm pretends to carry, so a
 /// `never` can stand in for a channel of `T`.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use nimsync_select::{Never, Select, never};
+///
+/// let off: Never<u32> = never();
+/// let mut sel = Select::new();
+/// sel.recv(off);
+/// assert!(sel.select_timeout(Duration::from_millis(1)).is_err());
+/// ```
 pub struct Never<T = Instant> {
     /// The pretend message type.
     marker: PhantomData<fn() -> T>,

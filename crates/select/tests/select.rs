@@ -85,7 +85,11 @@ fn try_and_timeout() {
         SelectTimeoutError
     );
     assert!(start.elapsed() >= timeout);
-    assert!(TrySelectError.to_string().contains("no operation"));
+    assert_eq!(TrySelectError.to_string(), "no operation was ready");
+    assert_eq!(
+        SelectTimeoutError.to_string(),
+        "no operation became ready before the deadline"
+    );
 }
 
 /// A blocked select is woken by a send on any of its channels, from
