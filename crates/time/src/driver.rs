@@ -50,7 +50,7 @@ use std::fmt;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use crate::sync::{self, Arc, AtomicU64, Mutex, Ordering, Thread};
+use crate::sync::{Arc, AtomicU64, Mutex, Ordering, Thread};
 use crate::wheel::{Clock, Entry, Inserted, Key, NEVER, Wheel};
 
 /// The wheel and its timer thread.
@@ -143,7 +143,7 @@ impl Driver {
     /// unparked or its planned tick comes.
     #[cfg(any(not(loom), test))]
     pub(crate) fn register_thread(&self, thread: Thread) {
-        let mut state = sync::lock(&self.state);
+        let mut state = self.state.lock();
         state.thread = Some(thread);
         state.starting = false;
     }
@@ -151,7 +151,7 @@ impl Driver {
     /// The timer thread could not be started: a later timer tries again.
     #[cfg_attr(loom, allow(dead_code))]
     fn start_failed(&self) {
-        let mut state = sync::lock(&self.state);
+        let mut state = self.state.lock();
         state.starting = false;
         // The timers armed meanwhile lowered the planned wake-up as if the
         // thread would come; the next timer armed must count as earlier.
@@ -162,7 +162,7 @@ impl Driver {
     /// the tick has passed (the entry is then marked fired).
     pub(crate) fn arm(&self, entry: &Arc<Entry>, tick: u64) -> Option<Key> {
         let (inserted, notify) = {
-            let mut state = sync::lock(&self.state);
+            let mut state = self.state.lock();
             let inserted = state.wheel.insert(entry, tick);
             self.next.store(state.wheel.next(), Ordering::Relaxed);
             let notify = match inserted {
@@ -182,7 +182,7 @@ impl Driver {
     /// under the lock, where it is exact: a fired entry's key may be stale).
     pub(crate) fn disarm(&self, entry: &Arc<Entry>, key: Key) {
         let removed = {
-            let mut state = sync::lock(&self.state);
+            let mut state = self.state.lock();
             if entry.is_armed() {
                 state.wheel.remove(key)
             } else {
@@ -198,7 +198,7 @@ impl Driver {
     /// entry is then fired and its task woken).
     pub(crate) fn rearm(&self, entry: &Arc<Entry>, key: Option<Key>, tick: u64) -> Option<Key> {
         let (old, inserted, notify) = {
-            let mut state = sync::lock(&self.state);
+            let mut state = self.state.lock();
             // Under the lock `is_armed` is exact. A fired entry's key is
             // stale: skip it rather than trust the node's generation, which
             // wraps.
@@ -235,7 +235,7 @@ impl Driver {
     pub(crate) fn turn_counted(&self, now: u64, turner: Turner) -> (u64, usize) {
         let mut fired = Vec::new();
         let next = {
-            let mut state = sync::lock(&self.state);
+            let mut state = self.state.lock();
             let next = state.wheel.turn(now, &mut fired);
             if turner == Turner::Thread {
                 state.wheel.set_wake_at(next);
@@ -257,7 +257,7 @@ impl Driver {
     /// The number of armed timers, for models.
     #[cfg(all(loom, test))]
     pub(crate) fn armed_for_tests(&self) -> usize {
-        sync::lock(&self.state).wheel.len()
+        self.state.lock().wheel.len()
     }
 
     /// The tick to insert a timer due at `deadline` at: its first tick, or

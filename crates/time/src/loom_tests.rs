@@ -7,16 +7,15 @@
 use core::task::{Context, Poll};
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 
-use loom::sync::Mutex;
 use loom::thread;
 
-use crate::sync::{Arc, Ordering, lock};
+use crate::sync::{Arc, Mutex, Ordering};
 use crate::wheel::{Entry, Inserted, Key, Wheel};
 
 /// A driver turn to `now`, waking after the lock is released.
 fn turn(wheel: &Mutex<Wheel>, now: u64) -> usize {
     let mut fired = Vec::new();
-    lock(wheel).turn(now, &mut fired);
+    wheel.lock().turn(now, &mut fired);
     for entry in &fired {
         entry.wake();
     }
@@ -24,7 +23,7 @@ fn turn(wheel: &Mutex<Wheel>, now: u64) -> usize {
 }
 
 fn armed(wheel: &Mutex<Wheel>, entry: &Arc<Entry>, deadline: u64) -> Key {
-    match lock(wheel).insert(entry, deadline) {
+    match wheel.lock().insert(entry, deadline) {
         Inserted::Linked { key, .. } => key,
         Inserted::Due => panic!("deadline in the future"),
     }
@@ -57,7 +56,7 @@ fn loom_poll_races_fire() {
             }
         }));
         assert_eq!(driver.join().unwrap(), 1);
-        assert_eq!(lock(&wheel).len(), 0);
+        assert_eq!(wheel.lock().len(), 0);
     });
     for (i, n) in BOTH_ORDERS.iter().enumerate() {
         assert!(
@@ -82,7 +81,7 @@ fn loom_cancel_races_fire() {
         };
         // What `Sleep::drop` does.
         let removed = if entry.is_armed() {
-            lock(&wheel).remove(key)
+            wheel.lock().remove(key)
         } else {
             None
         };
@@ -95,7 +94,7 @@ fn loom_cancel_races_fire() {
             "exactly one of cancel and fire wins"
         );
         assert_eq!(entry.is_fired(), fired == 1);
-        assert_eq!(lock(&wheel).len(), 0);
+        assert_eq!(wheel.lock().len(), 0);
         assert_eq!(Arc::strong_count(&entry), 1, "the wheel kept a reference");
         OUTCOMES[usize::from(cancelled)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     });
@@ -122,14 +121,14 @@ fn loom_reset_races_fire() {
         };
         // What `Sleep::reset` does.
         let (old, inserted) = {
-            let mut wheel = lock(&wheel);
+            let mut wheel = wheel.lock();
             let old = wheel.remove(key);
             (old, wheel.insert(&entry, 5))
         };
         drop(old);
         assert!(matches!(inserted, Inserted::Linked { .. }));
         driver.join().unwrap();
-        assert_eq!(lock(&wheel).len(), 1);
+        assert_eq!(wheel.lock().len(), 1);
         assert!(entry.is_armed());
         assert_eq!(turn(&wheel, 5), 1);
         assert!(entry.is_fired());

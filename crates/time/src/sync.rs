@@ -1,5 +1,6 @@
 //! The concurrency facade: atomics, `Arc`, `Mutex`, the waker cell and the
-//! thread handle come from here, so the wheel's and the driver's protocols
+//! thread handle come from here, from std (and `atomic-waker`) normally and
+//! from loom under `cfg(loom)`, so the wheel's and the driver's protocols
 //! run unchanged under loom.
 
 #[cfg(not(loom))]
@@ -7,7 +8,7 @@ pub(crate) use atomic_waker::AtomicWaker;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::{Arc, MutexGuard};
 #[cfg(not(loom))]
 pub(crate) use std::thread::Thread;
 
@@ -16,7 +17,7 @@ pub(crate) use loom::future::AtomicWaker;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 #[cfg(loom)]
-pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use loom::sync::{Arc, MutexGuard};
 
 /// The timer thread's handle under loom: a one-permit notification, as
 /// `park` / `unpark` are. (loom's own `Thread::unpark` also wakes a thread
@@ -45,18 +46,50 @@ impl Thread {
     }
 }
 
-/// Locks `mutex`, ignoring poisoning: the wheel never panics while holding
-/// its lock (wakers are woken after it is released), so a poisoned lock
-/// still guards consistent data.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    #[cfg(not(loom))]
-    {
-        mutex
+/// A mutex whose [`lock`](Mutex::lock) ignores poisoning: std's `Mutex`,
+/// or loom's under loom.
+///
+/// That is sound for the data this crate locks, the driver's state and the
+/// wheel in it: nothing panics while holding the lock except the wheel's
+/// check that fewer than 4 billion timers are armed, which runs before the
+/// wheel is changed, and wakers are woken (and entries dropped) only after
+/// the lock is released. So a lock poisoned by a panic elsewhere in its
+/// thread still guards consistent data, and the panic was already
+/// reported where it happened.
+pub(crate) struct Mutex<T>(
+    #[cfg(not(loom))] std::sync::Mutex<T>,
+    #[cfg(loom)] loom::sync::Mutex<T>,
+);
+
+impl<T> Mutex<T> {
+    /// A mutex holding `value`.
+    pub(crate) fn new(value: T) -> Self {
+        #[cfg(not(loom))]
+        {
+            Self(std::sync::Mutex::new(value))
+        }
+        #[cfg(loom)]
+        {
+            Self(loom::sync::Mutex::new(value))
+        }
+    }
+
+    /// Locks the mutex, whether or not it was poisoned.
+    #[inline]
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Registers `waker` in `cell`, to be woken by its next `wake`
+/// (`atomic-waker` takes it by reference as `register`, loom as
+/// `register_by_ref`).
+#[inline]
+pub(crate) fn register_waker(cell: &AtomicWaker, waker: &core::task::Waker) {
+    #[cfg(not(loom))]
+    cell.register(waker);
     #[cfg(loom)]
-    {
-        mutex.lock().unwrap()
-    }
+    cell.register_by_ref(waker);
 }

@@ -22,7 +22,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{Arc, AtomicU8, AtomicWaker, Ordering};
+use crate::sync::{Arc, AtomicU8, AtomicWaker, Ordering, register_waker};
 
 /// The number of slots, a power of two.
 pub(crate) const SLOTS: usize = 512;
@@ -79,10 +79,7 @@ impl Entry {
         if self.is_fired() {
             return true;
         }
-        #[cfg(not(loom))]
-        self.waker.register(waker);
-        #[cfg(loom)]
-        self.waker.register_by_ref(waker);
+        register_waker(&self.waker, waker);
         self.is_fired()
     }
 
