@@ -50,8 +50,9 @@ use std::fmt;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use crate::entry::Entry;
 use crate::sync::{Arc, AtomicU64, Mutex, Ordering, Thread};
-use crate::wheel::{Clock, Entry, Inserted, Key, NEVER, Wheel};
+use crate::wheel::{Clock, Inserted, Key, NEVER, Wheel};
 
 /// The wheel and its timer thread.
 pub(crate) struct Driver {

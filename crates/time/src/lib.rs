@@ -40,6 +40,7 @@
 //! - **No idle wake-ups.** With no timer armed, the timer thread sleeps
 //!   until one is.
 
+mod entry;
 mod sync;
 mod wheel;
 

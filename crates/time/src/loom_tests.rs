@@ -9,8 +9,9 @@ use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 
 use loom::thread;
 
+use crate::entry::Entry;
 use crate::sync::{Arc, Mutex, Ordering};
-use crate::wheel::{Entry, Inserted, Key, Wheel};
+use crate::wheel::{Inserted, Key, Wheel};
 
 /// A driver turn to `now`, waking after the lock is released.
 fn turn(wheel: &Mutex<Wheel>, now: u64) -> usize {
@@ -44,7 +45,7 @@ fn loom_poll_races_fire() {
         };
         let mut first = true;
         loom::future::block_on(core::future::poll_fn(|cx: &mut Context<'_>| {
-            let fired = entry.poll_fired(cx.waker());
+            let fired = entry.fired_or_register(cx.waker());
             if first {
                 BOTH_ORDERS[usize::from(fired)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 first = false;
@@ -134,7 +135,7 @@ fn loom_reset_races_fire() {
         assert!(entry.is_fired());
         assert_eq!(
             entry.state_for_tests().load(Ordering::Acquire),
-            crate::wheel::FIRED
+            crate::entry::FIRED
         );
     });
 }
@@ -155,8 +156,9 @@ mod handoff {
     use loom::thread;
 
     use crate::driver::{Driver, Turner};
+    use crate::entry::Entry;
     use crate::sync::{Arc, Ordering, Thread};
-    use crate::wheel::{Clock, Entry, NEVER};
+    use crate::wheel::{Clock, NEVER};
 
     /// Times the model driver was asked to start its timer thread (the
     /// thread had not registered when the first timer was armed).
@@ -267,7 +269,7 @@ mod handoff {
     fn wait_fired(entry: &Arc<Entry>, mut arm: impl FnMut()) {
         let mut armed = false;
         loom::future::block_on(core::future::poll_fn(|cx: &mut Context<'_>| {
-            if entry.poll_fired(cx.waker()) {
+            if entry.fired_or_register(cx.waker()) {
                 return Poll::Ready(());
             }
             if !armed {

@@ -7,8 +7,9 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::driver;
+use crate::entry::Entry;
 use crate::sync::Arc;
-use crate::wheel::{Entry, Key};
+use crate::wheel::Key;
 
 /// Waits until `duration` has elapsed.
 ///
@@ -134,7 +135,7 @@ impl Sleep {
     /// Polls the sleep from a `&mut` (it is `Unpin`).
     fn poll_sleep(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(entry) = &self.entry {
-            return if entry.poll_fired(cx.waker()) {
+            return if entry.fired_or_register(cx.waker()) {
                 Poll::Ready(())
             } else {
                 Poll::Pending
@@ -144,7 +145,7 @@ impl Sleep {
             return Poll::Ready(());
         }
         let entry = Entry::new();
-        if entry.poll_fired(cx.waker()) {
+        if entry.fired_or_register(cx.waker()) {
             return Poll::Ready(());
         }
         self.key = driver::arm(&entry, self.deadline);

@@ -1,4 +1,4 @@
-//! The hashed timer wheel and the timer entries it fires.
+//! The hashed timer wheel: the slab of timer nodes and its slot lists.
 //!
 //! Time is counted in ticks of one millisecond from a per-process base
 //! instant. The wheel has [`SLOTS`] slots; a timer due at tick `t` lives in
@@ -12,17 +12,18 @@
 //! - Every field of [`Wheel`] is read and written under the lock that owns
 //!   the wheel.
 //! - A node is *linked* (in exactly one slot's list, `entry` is `Some`) or
-//!   *free* (on the free list, `entry` is `None`). Its `gen` changes each time
-//!   it is freed, so a stale [`Key`] never touches a reused node.
-//! - An [`Entry`]'s state becomes [`FIRED`] only under the lock, when its node
-//!   is unlinked; it becomes [`ARMED`] only under the lock, when its node is
-//!   linked. A handle may read the state without the lock.
+//!   *free* (on the free list, `entry` is `None`). Its `generation` changes
+//!   each time it is freed, so a stale [`Key`] never touches a reused node.
+//! - An [`Entry`]'s state becomes fired only under the lock, when its node
+//!   is unlinked; it becomes armed only under the lock, when its node is
+//!   linked (see `entry.rs`). A handle may read the state without the lock.
 //! - No `Arc<Entry>` and no waker is dropped or woken while the lock is held:
 //!   both can run user code that may take the lock again.
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{Arc, AtomicU8, AtomicWaker, Ordering, register_waker};
+use crate::entry::Entry;
+use crate::sync::Arc;
 
 /// The number of slots, a power of two.
 pub(crate) const SLOTS: usize = 512;
@@ -35,70 +36,6 @@ const NIL: u32 = u32::MAX;
 
 /// "No deadline".
 pub(crate) const NEVER: u64 = u64::MAX;
-
-/// The entry is not in the wheel and has not fired since it was last armed.
-pub(crate) const IDLE: u8 = 0;
-/// The entry is linked in the wheel.
-pub(crate) const ARMED: u8 = 1;
-/// The wheel fired the entry.
-pub(crate) const FIRED: u8 = 2;
-
-/// The part of a timer shared between its handle and the wheel.
-#[derive(Debug)]
-pub(crate) struct Entry {
-    /// [`IDLE`], [`ARMED`] or [`FIRED`].
-    state: AtomicU8,
-    /// The task to wake when the entry fires.
-    waker: AtomicWaker,
-}
-
-impl Entry {
-    /// A new idle entry.
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Self {
-            state: AtomicU8::new(IDLE),
-            waker: AtomicWaker::new(),
-        })
-    }
-
-    /// Whether the wheel fired the entry.
-    #[inline]
-    pub(crate) fn is_fired(&self) -> bool {
-        self.state.load(Ordering::Acquire) == FIRED
-    }
-
-    /// Whether the entry is linked in the wheel (or was when this returned).
-    #[inline]
-    pub(crate) fn is_armed(&self) -> bool {
-        self.state.load(Ordering::Acquire) == ARMED
-    }
-
-    /// Registers `waker`, then reports whether the entry fired. A fire that
-    /// races with the registration either is seen here or wakes `waker`.
-    pub(crate) fn poll_fired(&self, waker: &core::task::Waker) -> bool {
-        if self.is_fired() {
-            return true;
-        }
-        register_waker(&self.waker, waker);
-        self.is_fired()
-    }
-
-    /// Marks the entry fired. Called under the lock.
-    fn fire(&self) {
-        self.state.store(FIRED, Ordering::Release);
-    }
-
-    /// The raw state, for models.
-    #[cfg(all(loom, test))]
-    pub(crate) fn state_for_tests(&self) -> &AtomicU8 {
-        &self.state
-    }
-
-    /// Wakes the registered task, if any. Called without the lock.
-    pub(crate) fn wake(&self) {
-        self.waker.wake();
-    }
-}
 
 /// Names one linked node; stale keys are recognised by their generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,7 +208,7 @@ impl Wheel {
         node.prev = NIL;
         node.next = head;
         node.entry = Some(Arc::clone(entry));
-        entry.state.store(ARMED, Ordering::Release);
+        entry.mark_armed();
         self.len += 1;
         self.next = self.next.min(deadline);
         let earlier = deadline < self.wake_at;
@@ -296,7 +233,7 @@ impl Wheel {
             return None;
         }
         let entry = self.unlink(key.index);
-        entry.state.store(IDLE, Ordering::Release);
+        entry.mark_idle();
         Some(entry)
     }
 
