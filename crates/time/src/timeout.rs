@@ -115,6 +115,19 @@ impl<F: Future> Future for Timeout<F> {
 
 /// The error of a [`Timeout`] whose deadline passed before its future
 /// finished.
+///
+/// The future was dropped unfinished. Give the operation a longer timeout,
+/// or handle the timeout as the failure it is for the caller.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+///
+/// let never = std::future::pending::<()>();
+/// let err = futures_lite::future::block_on(nimsync_time::timeout(Duration::from_millis(1), never))
+///     .unwrap_err();
+/// assert_eq!(err.to_string(), "deadline has elapsed");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed {
     /// The deadline that passed.
@@ -151,10 +164,7 @@ impl Elapsed {
 
 impl fmt::Display for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            "deadline has elapsed: the operation did not finish in time \
-             (give it a longer timeout, or handle the timeout as a failure)",
-        )
+        f.write_str("deadline has elapsed")
     }
 }
 
