@@ -193,8 +193,8 @@ impl fmt::Debug for SelectedOperation {
 }
 
 impl SelectedOperation {
-    /// The index of the operation, as [`Select::recv`] or
-    /// [`Select::send`] returned it.
+    /// The index of the operation, as [`Select::recv`](crate::Select::recv) or
+    /// [`Select::send`](crate::Select::send) returned it.
     ///
     /// # Examples
     /// ```

@@ -1,4 +1,4 @@
-//! Timer operations: [`after`], [`at`], [`tick`] and [`never`].
+//! Timer operations: [`after`], [`at`], [`tick`] and [`never()`].
 //!
 //! They join a select as receives. A select parks until the earliest timer
 //! deadline (or a channel) wakes it; an async select arms one

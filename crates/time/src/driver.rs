@@ -36,7 +36,7 @@
 //!
 //! # The protocol
 //! Under the driver's lock, the wheel records the tick the timer thread
-//! will wake at (`wake_at`; [`NEVER`] when it sleeps until it is unparked,
+//! will wake at (`wake_at`; `NEVER` when it sleeps until it is unparked,
 //! or has not started). Invariant: every armed timer is due at or after
 //! `wake_at`, or the timer thread was unparked (or asked to start) after the
 //! timer was linked. Only the timer thread's own turn raises `wake_at`, to

@@ -1,4 +1,4 @@
-//! Executor-agnostic timers: [`sleep`], [`timeout`] and [`interval`].
+//! Executor-agnostic timers: [`sleep()`], [`timeout()`] and [`interval()`].
 //!
 //! The timers sit on one process-wide hashed timer wheel with 1 ms ticks.
 //! They only use [`Waker`](core::task::Waker)s, so they work under any

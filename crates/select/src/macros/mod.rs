@@ -94,7 +94,7 @@ macro_rules! select {
     };
 }
 
-/// [`select!`](crate::select) that takes ready operations in arm order:
+/// [`select!`](macro@crate::select) that takes ready operations in arm order:
 /// the first ready arm wins. The same as `select! { biased; ... }`, which
 /// it expands to.
 ///
@@ -120,7 +120,7 @@ macro_rules! select_biased {
     };
 }
 
-/// [`select!`](crate::select) for `async` code, under any executor: it
+/// [`select!`](macro@crate::select) for `async` code, under any executor: it
 /// awaits instead of blocking.
 ///
 /// The same arms, with the same guarantees: exactly one operation
@@ -132,7 +132,7 @@ macro_rules! select_biased {
 /// there, the won reservation is given up and nothing is sent.
 /// `default(timeout)` waits at most `timeout`, through a `nimsync-time`
 /// sleep. `biased;` before the arms takes the first ready arm in arm
-/// order, as in [`select!`](crate::select).
+/// order, as in [`select!`](macro@crate::select).
 ///
 /// A task whose selects keep finding a ready arm never has to wait, so it
 /// would hold its worker thread for as long as its loop runs. So
