@@ -14,6 +14,10 @@
 //! `Sleep` (and so `Timeout` and `Interval`, which hold one) is neither
 //! `UnwindSafe` nor `RefUnwindSafe`; its docs say why, and the checks
 //! below keep the docs true.
+//!
+//! The checks are of the real build: under loom the waker cell is loom's,
+//! whose auto traits differ.
+#![cfg(not(loom))]
 
 use std::error::Error;
 use std::future::Future;
