@@ -83,11 +83,11 @@ pub use error::{
 #[doc(hidden)]
 pub mod __select {
     pub use crate::select::{Keeper, RecvHandle, SelectHandle, SendHandle, Token};
-    pub use crate::waiter::Context;
+    pub use crate::waiter::{Selected, Waiter};
 
-    /// A shared select context, as the handles take it (loom's `Arc` under
+    /// A shared waiter, as the handles take it (loom's `Arc` under
     /// `cfg(loom)`).
-    pub type ContextRef = crate::sync::Arc<Context>;
+    pub type WaiterRef = crate::sync::Arc<Waiter>;
 }
 
 /// The workspace README's examples, compiled and run as doc tests.

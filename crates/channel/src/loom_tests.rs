@@ -11,7 +11,7 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::thread;
 
 use crate::select::{RecvHandle, SelectHandle, SendHandle, Token};
-use crate::waiter::{Context, PARKS, WaitQueue, block_on};
+use crate::waiter::{PARKS, Selected, WaitQueue, Waiter, block_thread};
 use crate::{TryRecvError, TrySendError, mpmc, oneshot, spsc};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -43,7 +43,7 @@ fn loom_waitqueue_no_lost_wakeup() {
             q2.notify_one();
         });
         // Loses a wake-up iff this blocks forever: loom reports a deadlock.
-        let got = block_on(&queue, None, || flag.load(Ordering::Acquire).then_some(()));
+        let got = block_thread(&queue, None, || flag.load(Ordering::Acquire).then_some(()));
         assert_eq!(got, Some(()));
         t.join().unwrap();
     });
@@ -242,7 +242,7 @@ fn loom_select_register_notify_unregister() {
             if let Some(i) = (0..2).find(|&i| handles[i].try_reserve(&mut token)) {
                 break i;
             }
-            let cx = Context::for_current_thread();
+            let cx = Waiter::for_current_thread();
             for (i, h) in handles.iter().enumerate() {
                 h.register(&cx, i);
             }
@@ -251,9 +251,9 @@ fn loom_select_register_notify_unregister() {
                 for h in &handles {
                     h.unregister(&cx);
                 }
-                if let Err(sel) = aborted {
-                    if sel - 1 != i {
-                        handles[sel - 1].pass_on();
+                if let Selected::Operation(sel) = aborted {
+                    if sel != i {
+                        handles[sel].pass_on();
                     }
                 }
                 break i;
@@ -262,7 +262,7 @@ fn loom_select_register_notify_unregister() {
             for h in &handles {
                 h.unregister(&cx);
             }
-            if sel == 2 {
+            if sel == Selected::Operation(1) {
                 WOKEN_BY_SECOND.fetch_add(1, Relaxed);
             }
         };
@@ -371,7 +371,7 @@ fn two_takers_two_items(queue: WaitQueue) {
     let takers: Vec<_> = (0..2)
         .map(|_| {
             let (queue, items) = (queue.clone(), items.clone());
-            thread::spawn(move || block_on(&queue, None, || take_item(&items)))
+            thread::spawn(move || block_thread(&queue, None, || take_item(&items)))
         })
         .collect();
     for _ in 0..2 {
@@ -498,7 +498,7 @@ fn loom_fence_mode_switch_loses_no_wakeup() {
                 f2.store(true, Ordering::Release);
                 q2.notify_one();
             });
-            let got = block_on(&queue, None, || flag.load(Ordering::Acquire).then_some(()));
+            let got = block_thread(&queue, None, || flag.load(Ordering::Acquire).then_some(()));
             assert_eq!(got, Some(()));
             notifier.join().unwrap();
             if queue.is_symmetric() {

@@ -81,7 +81,7 @@ use crate::error::{
 use crate::orphan;
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell, fence};
 use crate::unwind::Panics;
-use crate::waiter::{WaitQueue, Waiter, block_on, notify_all_of, poll_op};
+use crate::waiter::{Registration, WaitQueue, block_thread, notify_all_of, poll_op};
 
 /// Bits of the tail word that hold the lap-encoded position.
 const POS_MASK: u64 = (1 << 48) - 1;
@@ -827,7 +827,7 @@ impl<T> Shared<T> {
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let mut slot = Some(value);
-        let res = block_on(&self.send_wait, deadline, || {
+        let res = block_thread(&self.send_wait, deadline, || {
             match self.try_send(slot.take().expect("value present while sending")) {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Closed(v)) => Some(Err(v)),
@@ -847,7 +847,7 @@ impl<T> Shared<T> {
     }
 
     fn recv_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let res = block_on(&self.recv_wait, deadline, || match self.try_recv() {
+        let res = block_thread(&self.recv_wait, deadline, || match self.try_recv() {
             Ok(v) => Some(Ok(v)),
             Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
             Err(TryRecvError::Empty) => None,
@@ -1059,7 +1059,7 @@ impl<T> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
     /// tx.send_async(1).await.unwrap();
     /// assert_eq!(rx.recv_async().await, Ok(1));
@@ -1069,7 +1069,7 @@ impl<T> Sender<T> {
         SendFuture {
             shared: &self.shared,
             value: Some(value),
-            waiter: Waiter::new(),
+            registration: Registration::new(),
         }
     }
 
@@ -1110,7 +1110,7 @@ impl<T> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
     /// let permit = tx.reserve().await.unwrap();
     /// permit.send("x").unwrap();
@@ -1120,7 +1120,7 @@ impl<T> Sender<T> {
     pub fn reserve(&self) -> ReserveFuture<'_, T> {
         ReserveFuture {
             shared: &self.shared,
-            waiter: Waiter::new(),
+            registration: Registration::new(),
             done: false,
         }
     }
@@ -1175,7 +1175,7 @@ impl<T> Sender<T> {
     ) -> Result<(), SendError<core::iter::Peekable<I::IntoIter>>> {
         let mut iter = iter.into_iter().peekable();
         while iter.peek().is_some() {
-            let res = block_on(&self.shared.send_wait, None, || {
+            let res = block_thread(&self.shared.send_wait, None, || {
                 match self.shared.try_send_iter(&mut iter) {
                     Ok(_) => Some(true),
                     Err(TrySendError::Closed(())) => Some(false),
@@ -1228,7 +1228,7 @@ impl<T> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
     /// drop(rx);
     /// tx.closed().await;
@@ -1237,7 +1237,7 @@ impl<T> Sender<T> {
     pub fn closed(&self) -> Closed<'_, T> {
         Closed {
             shared: &self.shared,
-            waiter: Waiter::new(),
+            registration: Registration::new(),
         }
     }
 
@@ -1413,7 +1413,7 @@ impl<T> Receiver<T> {
     /// # Examples
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
     /// tx.send(2).unwrap();
     /// assert_eq!(rx.recv_async().await, Ok(2));
@@ -1422,7 +1422,7 @@ impl<T> Receiver<T> {
     pub fn recv_async(&self) -> RecvFuture<'_, T> {
         RecvFuture {
             shared: &self.shared,
-            waiter: Waiter::new(),
+            registration: Registration::new(),
         }
     }
 
@@ -1466,7 +1466,7 @@ impl<T> Receiver<T> {
         if limit == 0 {
             return Ok(0);
         }
-        let res = block_on(&self.shared.recv_wait, None, || {
+        let res = block_thread(&self.shared.recv_wait, None, || {
             match self.shared.try_recv_many(buf, limit) {
                 Ok(n) => Some(Ok(n)),
                 Err(TryRecvError::Closed) => Some(Err(RecvError)),
@@ -1505,7 +1505,7 @@ impl<T> Receiver<T> {
     ///
     /// ```
     /// use futures_lite::StreamExt;
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (tx, rx) = nimsync_channel::mpmc::channel(4);
     /// tx.send_iter([1, 2]).unwrap();
     /// drop(tx);
@@ -1515,7 +1515,7 @@ impl<T> Receiver<T> {
     pub fn into_stream(self) -> RecvStream<T> {
         RecvStream {
             rx: self,
-            waiter: Waiter::new(),
+            registration: Registration::new(),
         }
     }
 
@@ -1658,7 +1658,7 @@ impl<T> fmt::Debug for Receiver<T> {
 pub struct SendFuture<'a, T> {
     shared: &'a Shared<T>,
     value: Option<T>,
-    waiter: Waiter,
+    registration: Registration,
 }
 
 impl<T> SendFuture<'_, T> {
@@ -1666,7 +1666,7 @@ impl<T> SendFuture<'_, T> {
     /// sent (or returned in an error).
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (tx, _rx) = nimsync_channel::mpmc::channel(1);
     /// tx.send(1).unwrap();
     /// let mut fut = tx.send_async(2);
@@ -1675,7 +1675,7 @@ impl<T> SendFuture<'_, T> {
     /// # });
     /// ```
     pub fn cancel(&mut self) -> Option<T> {
-        self.waiter.cancel_and_pass_on(&self.shared.send_wait);
+        self.registration.cancel_and_pass_on(&self.shared.send_wait);
         self.value.take()
     }
 }
@@ -1691,22 +1691,25 @@ impl<T> Future for SendFuture<'_, T> {
         let shared = this.shared;
         let value = &mut this.value;
         assert!(value.is_some(), "`SendFuture` polled after it completed");
-        poll_op(&mut this.waiter, &shared.send_wait, cx, || {
-            match shared.try_send(value.take().expect("value present while pending")) {
+        poll_op(
+            &mut this.registration,
+            &shared.send_wait,
+            cx,
+            || match shared.try_send(value.take().expect("value present while pending")) {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Closed(v)) => Some(Err(SendError(v))),
                 Err(TrySendError::Full(v)) => {
                     *value = Some(v);
                     None
                 }
-            }
-        })
+            },
+        )
     }
 }
 
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
-        self.waiter.cancel_and_pass_on(&self.shared.send_wait);
+        self.registration.cancel_and_pass_on(&self.shared.send_wait);
     }
 }
 
@@ -1722,7 +1725,7 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct RecvFuture<'a, T> {
     shared: &'a Shared<T>,
-    waiter: Waiter,
+    registration: Registration,
 }
 
 impl<T> Future for RecvFuture<'_, T> {
@@ -1731,19 +1734,22 @@ impl<T> Future for RecvFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let shared = this.shared;
-        poll_op(&mut this.waiter, &shared.recv_wait, cx, || {
-            match shared.try_recv() {
+        poll_op(
+            &mut this.registration,
+            &shared.recv_wait,
+            cx,
+            || match shared.try_recv() {
                 Ok(v) => Some(Ok(v)),
                 Err(TryRecvError::Closed) => Some(Err(RecvError)),
                 Err(TryRecvError::Empty) => None,
-            }
-        })
+            },
+        )
     }
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        self.waiter.cancel_and_pass_on(&self.shared.recv_wait);
+        self.registration.cancel_and_pass_on(&self.shared.recv_wait);
     }
 }
 
@@ -1757,7 +1763,7 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct ReserveFuture<'a, T> {
     shared: &'a Shared<T>,
-    waiter: Waiter,
+    registration: Registration,
     done: bool,
 }
 
@@ -1768,13 +1774,16 @@ impl<'a, T> Future for ReserveFuture<'a, T> {
         let this = self.get_mut();
         assert!(!this.done, "`ReserveFuture` polled after it completed");
         let shared = this.shared;
-        let res = poll_op(&mut this.waiter, &shared.send_wait, cx, || {
-            match shared.try_reserve() {
+        let res = poll_op(
+            &mut this.registration,
+            &shared.send_wait,
+            cx,
+            || match shared.try_reserve() {
                 Ok(()) => Some(Ok(Permit { shared })),
                 Err(TrySendError::Closed(())) => Some(Err(SendError(()))),
                 Err(TrySendError::Full(())) => None,
-            }
-        });
+            },
+        );
         if res.is_ready() {
             this.done = true;
         }
@@ -1784,7 +1793,7 @@ impl<'a, T> Future for ReserveFuture<'a, T> {
 
 impl<T> Drop for ReserveFuture<'_, T> {
     fn drop(&mut self) {
-        self.waiter.cancel_and_pass_on(&self.shared.send_wait);
+        self.registration.cancel_and_pass_on(&self.shared.send_wait);
     }
 }
 
@@ -1850,7 +1859,7 @@ impl<T> fmt::Debug for Permit<'_, T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Closed<'a, T> {
     shared: &'a Shared<T>,
-    waiter: Waiter,
+    registration: Registration,
 }
 
 impl<T> Future for Closed<'_, T> {
@@ -1859,7 +1868,7 @@ impl<T> Future for Closed<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let shared = this.shared;
-        poll_op(&mut this.waiter, &shared.close_wait, cx, || {
+        poll_op(&mut this.registration, &shared.close_wait, cx, || {
             shared.is_closed().then_some(())
         })
     }
@@ -1867,7 +1876,7 @@ impl<T> Future for Closed<'_, T> {
 
 impl<T> Drop for Closed<'_, T> {
     fn drop(&mut self) {
-        self.waiter.cancel(&self.shared.close_wait);
+        self.registration.cancel(&self.shared.close_wait);
     }
 }
 
@@ -1936,7 +1945,7 @@ impl<'a, T> IntoIterator for &'a Receiver<T> {
 /// [`Receiver::into_stream`].
 pub struct RecvStream<T> {
     rx: Receiver<T>,
-    waiter: Waiter,
+    registration: Registration,
 }
 
 impl<T> RecvStream<T> {
@@ -1948,7 +1957,8 @@ impl<T> RecvStream<T> {
     /// assert_eq!(rx.capacity(), 1);
     /// ```
     pub fn into_inner(mut self) -> Receiver<T> {
-        self.waiter.cancel_and_pass_on(&self.rx.shared.recv_wait);
+        self.registration
+            .cancel_and_pass_on(&self.rx.shared.recv_wait);
         self.rx.clone()
     }
 }
@@ -1959,13 +1969,16 @@ impl<T> futures_core::Stream for RecvStream<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
         let shared = &*this.rx.shared;
-        poll_op(&mut this.waiter, &shared.recv_wait, cx, || {
-            match shared.try_recv() {
+        poll_op(
+            &mut this.registration,
+            &shared.recv_wait,
+            cx,
+            || match shared.try_recv() {
                 Ok(v) => Some(Some(v)),
                 Err(TryRecvError::Closed) => Some(None),
                 Err(TryRecvError::Empty) => None,
-            }
-        })
+            },
+        )
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1975,7 +1988,8 @@ impl<T> futures_core::Stream for RecvStream<T> {
 
 impl<T> Drop for RecvStream<T> {
     fn drop(&mut self) {
-        self.waiter.cancel_and_pass_on(&self.rx.shared.recv_wait);
+        self.registration
+            .cancel_and_pass_on(&self.rx.shared.recv_wait);
     }
 }
 

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::sync::{Arc, AtomicU8, Ordering, UnsafeCell};
-use crate::waiter::{WaitQueue, Waiter, block_on, poll_op};
+use crate::waiter::{Registration, WaitQueue, block_thread, poll_op};
 
 const VALUE: u8 = 1;
 const TX_DONE: u8 = 2;
@@ -46,7 +46,7 @@ const RX_CLOSED: u8 = 4;
 /// # Examples
 ///
 /// ```
-/// # futures_lite::future::block_on(async {
+/// # futures_lite::future::block_thread(async {
 /// let (tx, rx) = nimsync_channel::oneshot::channel();
 /// tx.send(42).unwrap();
 /// assert_eq!(rx.await, Ok(42));
@@ -56,7 +56,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
         state: AtomicU8::new(0),
         value: UnsafeCell::new(MaybeUninit::uninit()),
-        rx_wait: WaitQueue::new(),
+        recv_wait: WaitQueue::new(),
         close_wait: WaitQueue::new(),
     });
     (
@@ -65,7 +65,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         },
         Receiver {
             inner,
-            waiter: Waiter::new(),
+            registration: Registration::new(),
             done: Cell::new(false),
         },
     )
@@ -80,7 +80,7 @@ struct Inner<T> {
     state: AtomicU8,
     value: UnsafeCell<MaybeUninit<T>>,
     /// The receiver (or a select over it) waiting for the value.
-    rx_wait: WaitQueue,
+    recv_wait: WaitQueue,
     /// `Sender::closed()` futures.
     close_wait: WaitQueue,
 }
@@ -170,7 +170,7 @@ impl<T> Sender<T> {
                 Err(s) => state = s,
             }
         }
-        inner.rx_wait.notify_all();
+        inner.recv_wait.notify_all();
         Ok(())
     }
 
@@ -196,7 +196,7 @@ impl<T> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (tx, rx) = nimsync_channel::oneshot::channel::<u8>();
     /// drop(rx);
     /// tx.closed().await;
@@ -205,7 +205,7 @@ impl<T> Sender<T> {
     pub fn closed(&self) -> Closed<'_, T> {
         Closed {
             inner: &self.inner,
-            waiter: Waiter::new(),
+            registration: Registration::new(),
         }
     }
 }
@@ -214,7 +214,7 @@ impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let prev = self.inner.state.fetch_or(TX_DONE, Ordering::AcqRel);
         if prev & TX_DONE == 0 {
-            self.inner.rx_wait.notify_all();
+            self.inner.recv_wait.notify_all();
         }
     }
 }
@@ -231,7 +231,7 @@ impl<T> fmt::Debug for Sender<T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Closed<'a, T> {
     inner: &'a Inner<T>,
-    waiter: Waiter,
+    registration: Registration,
 }
 
 impl<T> Future for Closed<'_, T> {
@@ -240,7 +240,7 @@ impl<T> Future for Closed<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let inner = this.inner;
-        poll_op(&mut this.waiter, &inner.close_wait, cx, || {
+        poll_op(&mut this.registration, &inner.close_wait, cx, || {
             (inner.state.load(Ordering::Acquire) & RX_CLOSED != 0).then_some(())
         })
     }
@@ -248,7 +248,7 @@ impl<T> Future for Closed<'_, T> {
 
 impl<T> Drop for Closed<'_, T> {
     fn drop(&mut self) {
-        self.waiter.cancel(&self.inner.close_wait);
+        self.registration.cancel(&self.inner.close_wait);
     }
 }
 
@@ -269,7 +269,7 @@ impl<T> fmt::Debug for Closed<'_, T> {
 /// ```
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
-    waiter: Waiter,
+    registration: Registration,
     /// Set once the value was taken (or the final `Closed` returned).
     done: Cell<bool>,
 }
@@ -304,7 +304,7 @@ impl<T> Receiver<T> {
 
     fn recv_deadline_opt(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let inner = &*self.inner;
-        let res = block_on(&inner.rx_wait, deadline, || match inner.try_recv() {
+        let res = block_thread(&inner.recv_wait, deadline, || match inner.try_recv() {
             Ok(v) => Some(Ok(v)),
             Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
             Err(TryRecvError::Empty) => None,
@@ -399,13 +399,16 @@ impl<T> Future for Receiver<T> {
             "oneshot::Receiver polled after it completed: the value can be received only once"
         );
         let inner = &*this.inner;
-        let res = poll_op(&mut this.waiter, &inner.rx_wait, cx, || {
-            match inner.try_recv() {
+        let res = poll_op(
+            &mut this.registration,
+            &inner.recv_wait,
+            cx,
+            || match inner.try_recv() {
                 Ok(v) => Some(Ok(v)),
                 Err(TryRecvError::Closed) => Some(Err(RecvError)),
                 Err(TryRecvError::Empty) => None,
-            }
-        });
+            },
+        );
         if res.is_ready() {
             this.done.set(true);
         }
@@ -415,7 +418,7 @@ impl<T> Future for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.waiter.cancel(&self.inner.rx_wait);
+        self.registration.cancel(&self.inner.recv_wait);
         self.close();
     }
 }
@@ -434,7 +437,7 @@ impl<T> Receiver<T> {
         Arc::as_ptr(&self.inner) as *const () as usize as u64
     }
     pub(crate) fn recv_wait(&self) -> &WaitQueue {
-        &self.inner.rx_wait
+        &self.inner.recv_wait
     }
     pub(crate) fn poll_ready(&self) -> Result<(), TryRecvError> {
         if self.inner.is_ready() {

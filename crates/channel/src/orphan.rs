@@ -28,8 +28,9 @@
 //! its lock is held only around plain vector operations, never across a
 //! channel operation.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::sync::StaticMutex;
 
 /// Which side of the channel the orphaned position was reserved for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,18 +54,11 @@ struct Orphan {
 /// Orphans recorded and not yet resolved, process-wide.
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 /// The orphans themselves.
-static LIST: Mutex<Vec<Orphan>> = Mutex::new(Vec::new());
-
-fn list() -> std::sync::MutexGuard<'static, Vec<Orphan>> {
-    // The lock guards plain vector operations only: a poisoned lock still
-    // holds a consistent list.
-    LIST.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+static LIST: StaticMutex<Vec<Orphan>> = StaticMutex::new(Vec::new());
 
 /// Records a reservation whose owner is gone. The channel resolves it.
 pub(crate) fn adopt(channel: u64, pos: u64, side: Side) {
-    let mut list = list();
+    let mut list = LIST.lock();
     list.push(Orphan { channel, pos, side });
     COUNT.store(list.len(), Ordering::Release);
 }
@@ -79,7 +73,7 @@ pub(crate) fn any() -> bool {
 /// Removes the orphan at `pos` of `channel` reserved for `side`; true if
 /// there was one: the caller now owns its resolution.
 pub(crate) fn take(channel: u64, pos: u64, side: Side) -> bool {
-    let mut list = list();
+    let mut list = LIST.lock();
     let wanted = Orphan { channel, pos, side };
     let Some(i) = list.iter().position(|o| *o == wanted) else {
         return false;
@@ -93,7 +87,7 @@ pub(crate) fn take(channel: u64, pos: u64, side: Side) -> bool {
 /// the positions of its orphaned receives, whose values are still in their
 /// slots.
 pub(crate) fn take_channel(channel: u64) -> Vec<u64> {
-    let mut list = list();
+    let mut list = LIST.lock();
     let mut receives = Vec::new();
     list.retain(|o| {
         if o.channel != channel {

@@ -10,10 +10,10 @@
 //!    operation. The first that returns true wins: its [`Token`] holds a
 //!    reservation (a claimed slot, or "ready" for single-owner endpoints) or
 //!    a final "closed". Nothing was taken from the operations that lost.
-//! 2. If none is ready, create one [`Context`], call
+//! 2. If none is ready, create one [`Waiter`], call
 //!    [`SelectHandle::register`] on every operation with its index, and
 //!    retry step 1. If still nothing, park (or return `Pending`) until the
-//!    context is claimed, then [`SelectHandle::unregister`] everywhere and
+//!    waiter is claimed, then [`SelectHandle::unregister`] everywhere and
 //!    start again.
 //! 3. Complete the winner with `commit_recv` / `commit_send`, exactly once,
 //!    or give a send reservation up with `abandon_send` (receivers then
@@ -26,7 +26,7 @@
 //!    resolved, the channel's operations that reach its slot wait for a
 //!    bounded time and then report `Full` or `Empty`; they never spin
 //!    forever, even on a reservation held by the calling thread.
-//! 4. If the context had been claimed by operation `k` but the select
+//! 4. If the waiter had been claimed by operation `k` but the select
 //!    completed a different one (or gave up), call `pass_on` on `k`, so the
 //!    wake-up reaches another waiter. Do the same when the claim arrived
 //!    while the retry after registering succeeded, even on the operation
@@ -35,7 +35,7 @@
 
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::sync::Arc;
-use crate::waiter::Context;
+use crate::waiter::Waiter;
 use crate::{mpmc, oneshot, orphan, spsc};
 
 mod sealed {
@@ -256,9 +256,9 @@ pub trait SelectHandle: sealed::Sealed {
     fn is_ready(&self) -> bool;
     /// Registers `cx` as waiting for this operation, as operation `op`.
     /// Issues the waiter's fence: re-check readiness afterwards.
-    fn register(&self, cx: &Arc<Context>, op: usize);
+    fn register(&self, cx: &Arc<Waiter>, op: usize);
     /// Removes every registration of `cx`.
-    fn unregister(&self, cx: &Arc<Context>);
+    fn unregister(&self, cx: &Arc<Waiter>);
     /// Hands a wake-up this operation gave the select to another waiter.
     fn pass_on(&self);
     /// A keeper of the channel's state, for an operation that holds a
@@ -329,10 +329,10 @@ impl<T> SelectHandle for mpmc::Receiver<T> {
     fn is_ready(&self) -> bool {
         self.recv_ready()
     }
-    fn register(&self, cx: &Arc<Context>, op: usize) {
+    fn register(&self, cx: &Arc<Waiter>, op: usize) {
         self.recv_wait().register(cx, op);
     }
-    fn unregister(&self, cx: &Arc<Context>) {
+    fn unregister(&self, cx: &Arc<Waiter>) {
         self.recv_wait().unregister(cx);
     }
     fn pass_on(&self) {
@@ -378,10 +378,10 @@ impl<T> SelectHandle for mpmc::Sender<T> {
     }
     // (`is_full` counts outstanding permits, so this agrees with
     // `try_reserve`.)
-    fn register(&self, cx: &Arc<Context>, op: usize) {
+    fn register(&self, cx: &Arc<Waiter>, op: usize) {
         self.send_wait().register(cx, op);
     }
-    fn unregister(&self, cx: &Arc<Context>) {
+    fn unregister(&self, cx: &Arc<Waiter>) {
         self.send_wait().unregister(cx);
     }
     fn pass_on(&self) {
@@ -443,10 +443,10 @@ impl<T> SelectHandle for spsc::Receiver<T> {
     fn is_ready(&self) -> bool {
         self.poll_ready() != Err(TryRecvError::Empty)
     }
-    fn register(&self, cx: &Arc<Context>, op: usize) {
+    fn register(&self, cx: &Arc<Waiter>, op: usize) {
         self.recv_wait().register(cx, op);
     }
-    fn unregister(&self, cx: &Arc<Context>) {
+    fn unregister(&self, cx: &Arc<Waiter>) {
         self.recv_wait().unregister(cx);
     }
     fn pass_on(&self) {
@@ -484,10 +484,10 @@ impl<T> SelectHandle for spsc::Sender<T> {
     fn is_ready(&self) -> bool {
         !matches!(self.poll_ready(), Err(TrySendError::Full(())))
     }
-    fn register(&self, cx: &Arc<Context>, op: usize) {
+    fn register(&self, cx: &Arc<Waiter>, op: usize) {
         self.send_wait().register(cx, op);
     }
-    fn unregister(&self, cx: &Arc<Context>) {
+    fn unregister(&self, cx: &Arc<Waiter>) {
         self.send_wait().unregister(cx);
     }
     fn pass_on(&self) {
@@ -537,10 +537,10 @@ impl<T> SelectHandle for oneshot::Receiver<T> {
     fn is_ready(&self) -> bool {
         self.poll_ready() != Err(TryRecvError::Empty)
     }
-    fn register(&self, cx: &Arc<Context>, op: usize) {
+    fn register(&self, cx: &Arc<Waiter>, op: usize) {
         self.recv_wait().register(cx, op);
     }
-    fn unregister(&self, cx: &Arc<Context>) {
+    fn unregister(&self, cx: &Arc<Waiter>) {
         self.recv_wait().unregister(cx);
     }
     fn pass_on(&self) {

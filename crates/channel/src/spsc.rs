@@ -62,7 +62,7 @@ use crate::error::{
 };
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, UnsafeCell};
 use crate::unwind::Panics;
-use crate::waiter::{WaitQueue, Waiter, block_on, notify_all_of, poll_op};
+use crate::waiter::{Registration, WaitQueue, block_thread, notify_all_of, poll_op};
 
 /// Creates a bounded SPSC channel with room for exactly `capacity` values.
 ///
@@ -92,8 +92,8 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         cap: capacity,
         buf,
         closed: AtomicBool::new(false),
-        rx_wait: CachePadded::new(WaitQueue::single_notifier()),
-        tx_wait: CachePadded::new(WaitQueue::single_notifier()),
+        recv_wait: CachePadded::new(WaitQueue::single_notifier()),
+        send_wait: CachePadded::new(WaitQueue::single_notifier()),
         close_wait: WaitQueue::new(),
     });
     let tx = Sender {
@@ -132,9 +132,9 @@ struct Shared<T> {
     closed: AtomicBool,
     /// The receiver (or a select over it) waiting for a message. Padded:
     /// the sender writes its counter on every send in symmetric mode.
-    rx_wait: CachePadded<WaitQueue>,
+    recv_wait: CachePadded<WaitQueue>,
     /// The sender (or a select over it) waiting for room. Padded likewise.
-    tx_wait: CachePadded<WaitQueue>,
+    send_wait: CachePadded<WaitQueue>,
     /// `closed()` futures.
     close_wait: WaitQueue,
 }
@@ -227,7 +227,7 @@ impl<T> Shared<T> {
 
     fn close(&self) -> bool {
         let was = self.closed.swap(true, Ordering::AcqRel);
-        notify_all_of(&[&self.rx_wait, &self.tx_wait, &self.close_wait]);
+        notify_all_of(&[&self.recv_wait, &self.send_wait, &self.close_wait]);
         !was
     }
 
@@ -367,7 +367,7 @@ impl<T> Sender<T> {
         let next = s.next(tail);
         self.tail.set(next);
         s.tail.store(next, Ordering::Release);
-        s.rx_wait.notify_one();
+        s.recv_wait.notify_one();
     }
 
     /// Sends `value` if there is room, without waiting.
@@ -406,7 +406,7 @@ impl<T> Sender<T> {
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let mut slot = Some(value);
-        let res = block_on(&self.shared.tx_wait, deadline, || {
+        let res = block_thread(&self.shared.send_wait, deadline, || {
             match self.try_send_ref(slot.take().expect("value present while sending")) {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Closed(v)) => Some(Err(v)),
@@ -512,7 +512,7 @@ impl<T> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (mut tx, mut rx) = nimsync_channel::spsc::channel(2);
     /// tx.send_async(5).await.unwrap();
     /// assert_eq!(rx.recv_async().await, Ok(5));
@@ -522,7 +522,7 @@ impl<T> Sender<T> {
         SendFuture {
             tx: self,
             value: Some(value),
-            waiter: Waiter::new(),
+            registration: Registration::new(),
         }
     }
 
@@ -540,7 +540,7 @@ impl<T> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (mut tx, mut rx) = nimsync_channel::spsc::channel(1);
     /// let permit = tx.reserve().await.unwrap();
     /// permit.send(3).unwrap();
@@ -550,7 +550,7 @@ impl<T> Sender<T> {
     pub fn reserve(&mut self) -> ReserveFuture<'_, T> {
         ReserveFuture {
             tx: Some(self),
-            waiter: Waiter::new(),
+            registration: Registration::new(),
         }
     }
 
@@ -633,7 +633,7 @@ impl<T> Sender<T> {
                 let next = s.advance(self.start, self.written);
                 self.tx.tail.set(next);
                 s.tail.store(next, Ordering::Release);
-                s.rx_wait.notify_one();
+                s.recv_wait.notify_one();
             }
         }
         let s = &*self.shared;
@@ -677,7 +677,7 @@ impl<T> Sender<T> {
     ) -> Result<(), SendError<core::iter::Peekable<I::IntoIter>>> {
         let mut iter = iter.into_iter().peekable();
         while iter.peek().is_some() {
-            let ok = block_on(&self.shared.tx_wait, None, || {
+            let ok = block_thread(&self.shared.send_wait, None, || {
                 if self.shared.is_closed() {
                     Some(false)
                 } else if self.free() != 0 {
@@ -735,7 +735,7 @@ impl<T> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (mut tx, rx) = nimsync_channel::spsc::channel::<u8>(1);
     /// drop(rx);
     /// tx.closed().await;
@@ -745,7 +745,7 @@ impl<T> Sender<T> {
         Closed {
             closed: &self.shared.closed,
             queue: &self.shared.close_wait,
-            waiter: Waiter::new(),
+            registration: Registration::new(),
         }
     }
 
@@ -898,7 +898,7 @@ impl<T> Receiver<T> {
         // back its own last store.
         if s.head.load(Ordering::Relaxed) != head {
             s.head.store(head, Ordering::Release);
-            s.tx_wait.notify_one();
+            s.send_wait.notify_one();
         }
     }
 
@@ -911,7 +911,7 @@ impl<T> Receiver<T> {
         let next = s.next(head);
         self.head.set(next);
         s.head.store(next, Ordering::Release);
-        s.tx_wait.notify_one();
+        s.send_wait.notify_one();
         v
     }
 
@@ -944,7 +944,7 @@ impl<T> Receiver<T> {
     }
 
     fn recv_deadline_opt(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let res = block_on(&self.shared.rx_wait, deadline, || {
+        let res = block_thread(&self.shared.recv_wait, deadline, || {
             match self.try_recv_ref() {
                 Ok(v) => Some(Ok(v)),
                 Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
@@ -1023,7 +1023,7 @@ impl<T> Receiver<T> {
     /// # Examples
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (mut tx, mut rx) = nimsync_channel::spsc::channel(1);
     /// tx.send(1).unwrap();
     /// assert_eq!(rx.recv_async().await, Ok(1));
@@ -1032,7 +1032,7 @@ impl<T> Receiver<T> {
     pub fn recv_async(&mut self) -> RecvFuture<'_, T> {
         RecvFuture {
             rx: self,
-            waiter: Waiter::new(),
+            registration: Registration::new(),
         }
     }
 
@@ -1078,7 +1078,7 @@ impl<T> Receiver<T> {
         let next = s.advance(start, n);
         self.head.set(next);
         s.head.store(next, Ordering::Release);
-        s.tx_wait.notify_one();
+        s.send_wait.notify_one();
         Ok(n)
     }
 
@@ -1132,7 +1132,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv_many(&mut buf, 8), Ok(2));
     /// ```
     pub fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> Result<usize, RecvError> {
-        let res = block_on(&self.shared.rx_wait, None, || {
+        let res = block_thread(&self.shared.recv_wait, None, || {
             match self.recv_many_ref(buf, limit) {
                 Ok(n) => Some(Ok(n)),
                 Err(TryRecvError::Closed) => Some(Err(RecvError)),
@@ -1171,7 +1171,7 @@ impl<T> Receiver<T> {
     ///
     /// ```
     /// use futures_lite::StreamExt;
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (mut tx, rx) = nimsync_channel::spsc::channel(4);
     /// tx.send_iter([1, 2]).unwrap();
     /// drop(tx);
@@ -1181,7 +1181,7 @@ impl<T> Receiver<T> {
     pub fn into_stream(self) -> RecvStream<T> {
         RecvStream {
             rx: self,
-            waiter: Waiter::new(),
+            registration: Registration::new(),
         }
     }
 
@@ -1301,7 +1301,7 @@ impl<T> fmt::Debug for Receiver<T> {
 pub struct SendFuture<'a, T> {
     tx: &'a mut Sender<T>,
     value: Option<T>,
-    waiter: Waiter,
+    registration: Registration,
 }
 
 impl<T> SendFuture<'_, T> {
@@ -1309,7 +1309,7 @@ impl<T> SendFuture<'_, T> {
     /// sent (or returned in an error).
     ///
     /// ```
-    /// # futures_lite::future::block_on(async {
+    /// # futures_lite::future::block_thread(async {
     /// let (mut tx, _rx) = nimsync_channel::spsc::channel(1);
     /// tx.send(1).unwrap();
     /// let mut fut = tx.send_async(2);
@@ -1318,7 +1318,8 @@ impl<T> SendFuture<'_, T> {
     /// # });
     /// ```
     pub fn cancel(&mut self) -> Option<T> {
-        self.waiter.cancel_and_pass_on(&self.tx.shared.tx_wait);
+        self.registration
+            .cancel_and_pass_on(&self.tx.shared.send_wait);
         self.value.take()
     }
 }
@@ -1334,22 +1335,26 @@ impl<T> Future for SendFuture<'_, T> {
         let tx = &*this.tx;
         let value = &mut this.value;
         assert!(value.is_some(), "`SendFuture` polled after it completed");
-        poll_op(&mut this.waiter, &tx.shared.tx_wait, cx, || {
-            match tx.try_send_ref(value.take().expect("value present while pending")) {
+        poll_op(
+            &mut this.registration,
+            &tx.shared.send_wait,
+            cx,
+            || match tx.try_send_ref(value.take().expect("value present while pending")) {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Closed(v)) => Some(Err(SendError(v))),
                 Err(TrySendError::Full(v)) => {
                     *value = Some(v);
                     None
                 }
-            }
-        })
+            },
+        )
     }
 }
 
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
-        self.waiter.cancel_and_pass_on(&self.tx.shared.tx_wait);
+        self.registration
+            .cancel_and_pass_on(&self.tx.shared.send_wait);
     }
 }
 
@@ -1365,7 +1370,7 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct RecvFuture<'a, T> {
     rx: &'a mut Receiver<T>,
-    waiter: Waiter,
+    registration: Registration,
 }
 
 impl<T> Future for RecvFuture<'_, T> {
@@ -1374,19 +1379,23 @@ impl<T> Future for RecvFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let rx = &*this.rx;
-        poll_op(&mut this.waiter, &rx.shared.rx_wait, cx, || {
-            match rx.try_recv_ref() {
+        poll_op(
+            &mut this.registration,
+            &rx.shared.recv_wait,
+            cx,
+            || match rx.try_recv_ref() {
                 Ok(v) => Some(Ok(v)),
                 Err(TryRecvError::Closed) => Some(Err(RecvError)),
                 Err(TryRecvError::Empty) => None,
-            }
-        })
+            },
+        )
     }
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        self.waiter.cancel_and_pass_on(&self.rx.shared.rx_wait);
+        self.registration
+            .cancel_and_pass_on(&self.rx.shared.recv_wait);
     }
 }
 
@@ -1400,7 +1409,7 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct ReserveFuture<'a, T> {
     tx: Option<&'a mut Sender<T>>,
-    waiter: Waiter,
+    registration: Registration,
 }
 
 impl<'a, T> Future for ReserveFuture<'a, T> {
@@ -1412,7 +1421,7 @@ impl<'a, T> Future for ReserveFuture<'a, T> {
             .tx
             .as_deref()
             .expect("`ReserveFuture` polled after it completed");
-        let res = poll_op(&mut this.waiter, &tx.shared.tx_wait, cx, || {
+        let res = poll_op(&mut this.registration, &tx.shared.send_wait, cx, || {
             if tx.shared.is_closed() {
                 Some(false)
             } else if tx.free() != 0 {
@@ -1438,7 +1447,7 @@ impl<'a, T> Future for ReserveFuture<'a, T> {
 impl<T> Drop for ReserveFuture<'_, T> {
     fn drop(&mut self) {
         if let Some(tx) = &self.tx {
-            self.waiter.cancel_and_pass_on(&tx.shared.tx_wait);
+            self.registration.cancel_and_pass_on(&tx.shared.send_wait);
         }
     }
 }
@@ -1490,7 +1499,7 @@ impl<T> fmt::Debug for Permit<'_, T> {
 pub struct Closed<'a> {
     closed: &'a AtomicBool,
     queue: &'a WaitQueue,
-    waiter: Waiter,
+    registration: Registration,
 }
 
 impl Future for Closed<'_> {
@@ -1499,7 +1508,7 @@ impl Future for Closed<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let closed = this.closed;
-        poll_op(&mut this.waiter, this.queue, cx, || {
+        poll_op(&mut this.registration, this.queue, cx, || {
             closed.load(Ordering::Acquire).then_some(())
         })
     }
@@ -1507,7 +1516,7 @@ impl Future for Closed<'_> {
 
 impl Drop for Closed<'_> {
     fn drop(&mut self) {
-        self.waiter.cancel(self.queue);
+        self.registration.cancel(self.queue);
     }
 }
 
@@ -1576,7 +1585,7 @@ impl<'a, T> IntoIterator for &'a mut Receiver<T> {
 /// [`Receiver::into_stream`].
 pub struct RecvStream<T> {
     rx: Receiver<T>,
-    waiter: Waiter,
+    registration: Registration,
 }
 
 impl<T> RecvStream<T> {
@@ -1588,12 +1597,18 @@ impl<T> RecvStream<T> {
     /// assert_eq!(rx.capacity(), 1);
     /// ```
     pub fn into_inner(mut self) -> Receiver<T> {
-        self.waiter.cancel_and_pass_on(&self.rx.shared.rx_wait);
+        self.registration
+            .cancel_and_pass_on(&self.rx.shared.recv_wait);
         let this = core::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so each field is moved out
         // exactly once and `RecvStream::drop` does not run.
-        let (rx, waiter) = unsafe { (core::ptr::read(&this.rx), core::ptr::read(&this.waiter)) };
-        drop(waiter);
+        let (rx, registration) = unsafe {
+            (
+                core::ptr::read(&this.rx),
+                core::ptr::read(&this.registration),
+            )
+        };
+        drop(registration);
         rx
     }
 }
@@ -1604,13 +1619,16 @@ impl<T> futures_core::Stream for RecvStream<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
         let rx = &this.rx;
-        poll_op(&mut this.waiter, &rx.shared.rx_wait, cx, || {
-            match rx.try_recv_ref() {
+        poll_op(
+            &mut this.registration,
+            &rx.shared.recv_wait,
+            cx,
+            || match rx.try_recv_ref() {
                 Ok(v) => Some(Some(v)),
                 Err(TryRecvError::Closed) => Some(None),
                 Err(TryRecvError::Empty) => None,
-            }
-        })
+            },
+        )
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1620,7 +1638,8 @@ impl<T> futures_core::Stream for RecvStream<T> {
 
 impl<T> Drop for RecvStream<T> {
     fn drop(&mut self) {
-        self.waiter.cancel_and_pass_on(&self.rx.shared.rx_wait);
+        self.registration
+            .cancel_and_pass_on(&self.rx.shared.recv_wait);
     }
 }
 
@@ -1638,7 +1657,7 @@ impl<T> Receiver<T> {
         Arc::as_ptr(&self.shared) as *const () as usize as u64
     }
     pub(crate) fn recv_wait(&self) -> &WaitQueue {
-        &self.shared.rx_wait
+        &self.shared.recv_wait
     }
     pub(crate) fn poll_ready(&self) -> Result<(), TryRecvError> {
         self.ready().map(|_| ())
@@ -1659,7 +1678,7 @@ impl<T> Sender<T> {
         Arc::as_ptr(&self.shared) as *const () as usize as u64
     }
     pub(crate) fn send_wait(&self) -> &WaitQueue {
-        &self.shared.tx_wait
+        &self.shared.send_wait
     }
     pub(crate) fn poll_ready(&self) -> Result<(), TrySendError<()>> {
         if self.shared.is_closed() {
@@ -1733,7 +1752,7 @@ impl<T> Drop for Drain<'_, T> {
         }
         let s = &*self.rx.shared;
         s.head.store(self.rx.head.get(), Ordering::Release);
-        s.tx_wait.notify_one();
+        s.send_wait.notify_one();
     }
 }
 

@@ -1,16 +1,18 @@
 //! The concurrency facade: the only import path for atomics, cells, `Arc`,
-//! `Mutex`, thread parking and spin hints in this crate.
+//! `Mutex`, thread parking, spin hints and fences in this crate.
 //!
 //! Under `cfg(loom)` everything here is loom's instrumented version, so the
 //! same protocol code runs in the model checker. Outside loom these are the
-//! standard library's types, at no extra cost.
+//! standard library's types, at no extra cost. The wait protocol's fences
+//! live in `membarrier`, the bounded spin in `backoff`.
 
 #[cfg(not(loom))]
 mod imp {
+    pub(super) use std::sync::Mutex as RawMutex;
     pub(crate) use std::sync::atomic::{
         AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
     };
-    pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use std::sync::{Arc, MutexGuard};
     pub(crate) use std::thread::{Thread, current, park, park_timeout};
 
     pub(crate) use atomic_waker::AtomicWaker;
@@ -60,10 +62,11 @@ mod imp {
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::future::AtomicWaker;
+    pub(super) use loom::sync::Mutex as RawMutex;
     pub(crate) use loom::sync::atomic::{
         AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
     };
-    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use loom::sync::{Arc, MutexGuard};
 
     /// A thread to wake: under loom, a one-permit `Notify` per thread
     /// rather than loom's own park and unpark. loom lets an unpark wake a
@@ -126,283 +129,70 @@ mod imp {
 
 pub(crate) use imp::*;
 
-/// True if the process uses asymmetric fences (after [`prepare_fences`]).
-#[inline]
-pub(crate) fn asymmetric_fences() -> bool {
-    asymmetric::enabled()
-}
+mod backoff;
+mod membarrier;
 
-/// Sets up the asymmetric fence once per process, so that notifiers take
-/// the cheap path from the first publish. Called by every wait queue's
-/// constructor; after the first call it is one load.
-#[inline]
-pub(crate) fn prepare_fences() {
-    asymmetric::prepare();
-}
-
-/// The waiter's half of the store-load fence: a process-wide barrier when
-/// `membarrier` is available, else a `SeqCst` fence.
-#[inline]
-pub(crate) fn heavy_fence() {
-    if !asymmetric::heavy() {
-        fence(Ordering::SeqCst);
-    }
-}
-
-/// The notifier's half in asymmetric mode: only a compiler fence, since
-/// the waiter's `membarrier` runs the barrier on this thread. Under loom,
-/// which cannot model a barrier run on another thread, a `SeqCst` fence
-/// (see the loom `asymmetric` module).
-#[inline(always)]
-pub(crate) fn light_fence() {
-    #[cfg(not(loom))]
-    core::sync::atomic::compiler_fence(Ordering::SeqCst);
-    #[cfg(loom)]
-    fence(Ordering::SeqCst);
-}
-
+pub(crate) use backoff::Backoff;
 #[cfg(all(loom, test))]
-pub(crate) use asymmetric::model_asymmetric;
-
-#[cfg(all(target_os = "linux", not(loom), not(miri), not(nimsync_full_fence)))]
-mod asymmetric {
-    //! Asymmetric fences through `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`.
-    //!
-    //! After `membarrier` returns, every thread of this process that was
-    //! running has executed a full barrier, and a thread that was not
-    //! running passes one when it is scheduled. So a waiter that stores its
-    //! registration and then calls `membarrier` pairs with a notifier whose
-    //! own store-load ordering is only a compiler fence: either the
-    //! notifier's load comes after its barrier point and sees the
-    //! registration, or its earlier store is visible to the waiter's
-    //! re-check. This is the classic Dekker argument with one side's fence
-    //! executed remotely.
-    //!
-    //! `STATE` starts `UNKNOWN`; the first waiter registers the process for
-    //! expedited barriers and sets `ON` or `OFF`. A notifier that reads
-    //! `UNKNOWN` or `OFF` uses a real `SeqCst` fence, which pairs with either
-    //! kind of waiter fence, so the switch-over is safe at any moment.
-
-    use std::sync::atomic::{AtomicU8, Ordering};
-
-    const UNKNOWN: u8 = 0;
-    const ON: u8 = 1;
-    const OFF: u8 = 2;
-    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
-
-    const CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
-    const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
-
-    fn membarrier(cmd: libc::c_int) -> bool {
-        // SAFETY: `membarrier` takes two integer arguments and touches no
-        // memory of ours; an unsupported command fails with an error code.
-        unsafe {
-            libc::syscall(
-                libc::SYS_membarrier,
-                cmd,
-                0 as libc::c_uint,
-                0 as libc::c_int,
-            ) == 0
-        }
-    }
-
-    #[inline(always)]
-    pub(super) fn enabled() -> bool {
-        STATE.load(Ordering::Relaxed) == ON
-    }
-
-    /// Registers the process for expedited barriers (once).
-    pub(super) fn prepare() {
-        if STATE.load(Ordering::Acquire) == UNKNOWN {
-            let on = membarrier(CMD_REGISTER_PRIVATE_EXPEDITED);
-            STATE.store(if on { ON } else { OFF }, Ordering::Release);
-        }
-    }
-
-    /// Runs the process-wide barrier; false if it is not available.
-    pub(super) fn heavy() -> bool {
-        prepare();
-        if STATE.load(Ordering::Acquire) != ON {
-            return false;
-        }
-        // Notifiers of queues created while `ON` rely on this barrier: a
-        // plain fence would not pair with them. The kernel can fail it
-        // transiently (memory pressure), so retry; never fall back.
-        for _ in 0..1000 {
-            if membarrier(CMD_PRIVATE_EXPEDITED) {
-                return true;
-            }
-            std::thread::yield_now();
-        }
-        eprintln!(
-            "nimsync-channel: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) keeps failing; \
-             continuing could lose wake-ups, so the process aborts"
-        );
-        std::process::abort()
-    }
-}
-
+pub(crate) use membarrier::model_asymmetric;
 #[cfg(loom)]
-mod asymmetric {
-    //! A model of the asymmetric fences for loom, which a model turns on
-    //! with [`model_asymmetric`] to check the wait queues' switch from
-    //! asymmetric to symmetric fences.
-    //!
-    //! Loom cannot model `membarrier` (a barrier run on every other
-    //! thread), so both halves are `SeqCst` fences here: the waiter's
-    //! `heavy` and the notifier's `light_fence`. What the models check is
-    //! the switching protocol: the modes each side reads, the flag in
-    //! `waiting`, and the pairing of a notifier's read-modify-write with a
-    //! waiter still in an asymmetric mode. That `membarrier` itself orders
-    //! a notifier's compiler fence is the kernel's documented guarantee.
-    //!
-    //! The flags are std thread-locals: loom runs every thread of a model
-    //! on the OS thread of its test.
+pub(crate) use membarrier::switch_on_register;
+pub(crate) use membarrier::{asymmetric_fences, heavy_fence, light_fence, prepare_fences};
 
-    use std::cell::Cell;
-
-    std::thread_local! {
-        static ON: Cell<bool> = const { Cell::new(false) };
-        static SWITCH_ON_REGISTER: Cell<bool> = const { Cell::new(false) };
-    }
-
-    /// Makes queues created from now on (on this test's thread) start
-    /// with asymmetric fences, and, if `switch_on_register`, switch to
-    /// symmetric ones at their first registration, as a queue whose
-    /// registrations come too often does.
-    #[cfg(test)]
-    pub(crate) fn model_asymmetric(on: bool, switch_on_register: bool) {
-        ON.with(|o| o.set(on));
-        SWITCH_ON_REGISTER.with(|s| s.set(switch_on_register));
-    }
-
-    /// Whether a registration switches its queue (see [`model_asymmetric`]).
-    pub(crate) fn switch_on_register() -> bool {
-        SWITCH_ON_REGISTER.with(Cell::get)
-    }
-
-    pub(super) fn enabled() -> bool {
-        ON.with(Cell::get)
-    }
-
-    pub(super) fn heavy() -> bool {
-        if enabled() {
-            super::fence(super::Ordering::SeqCst);
-            true
-        } else {
-            false
-        }
-    }
-
-    pub(super) fn prepare() {}
-}
-
-#[cfg(loom)]
-pub(crate) use asymmetric::switch_on_register;
-
-#[cfg(not(any(loom, all(target_os = "linux", not(miri), not(nimsync_full_fence)))))]
-mod asymmetric {
-    //! No `membarrier` here (or a model checker): both sides use `SeqCst`
-    //! fences.
-
-    #[inline(always)]
-    pub(super) fn enabled() -> bool {
-        false
-    }
-
-    pub(super) fn heavy() -> bool {
-        false
-    }
-
-    pub(super) fn prepare() {}
-}
-
-/// Locks `m`, ignoring poisoning: every critical section in this crate
-/// leaves the protected data consistent before anything that can panic.
-#[inline]
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
-/// Spins for a short, bounded time before a caller gives up and parks.
+/// A mutex whose [`lock`](Self::lock) ignores poisoning: std's mutex, or
+/// loom's under `cfg(loom)`.
 ///
-/// Mirrors crossbeam-utils' `Backoff`, but routes each step through the
-/// facade so loom can schedule other threads.
+/// Ignoring poison is sound for this crate's data: every critical section
+/// (a wait queue's entries, the orphan list) runs plain collection
+/// operations that leave the data consistent before anything that can
+/// panic, and no user code (a waker, a value's drop) runs under a lock. A
+/// panic that poisons a lock has been reported to its own caller already.
 #[derive(Debug)]
-pub(crate) struct Backoff {
-    step: u32,
-    /// The last step that spins; later steps yield.
-    spin_limit: u32,
+pub(crate) struct Mutex<T>(imp::RawMutex<T>);
+
+impl<T> Mutex<T> {
+    #[cfg(not(loom))]
+    pub(crate) const fn new(value: T) -> Self {
+        Self(imp::RawMutex::new(value))
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new(value: T) -> Self {
+        Self(imp::RawMutex::new(value))
+    }
+
+    /// Locks the mutex, poisoned or not.
+    #[inline]
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
 }
 
-impl Backoff {
-    // NB: waits inside the channel protocol (a slot claimed and not yet
-    // written or read) spin 2 steps (7 spin-loop hints), then yield, not
-    // crossbeam's 6 steps: on this virtual machine long pause loops were
-    // slow to hand the core back, and when this limit also served the
-    // blocking wait the ping-pong p50 round trip went from 11.6 us to
-    // 4.0 us with it. See docs/perf-notes.md.
-    const SPIN_LIMIT: u32 = 2;
-    // NB: a thread about to park (`Backoff::before_parking`) spins 4 steps
-    // (31 hints). Measured later, when this machine's pause loops had
-    // become cheap again (crossbeam's own p50 at 0.37-0.42 us): blocking
-    // ping-pong p50 went from 0.95-1.26 us to 0.31-0.45 us and p99 from
-    // 4.1-5.1 us to 5.6-7.4 us (crossbeam 11.6-32 us); 6 steps gave the
-    // same p50 but a p99 of 11.7 us. See docs/perf-notes.md.
-    const PARK_SPIN_LIMIT: u32 = 4;
-    const YIELD_LIMIT: u32 = if cfg!(loom) { 1 } else { 20 };
+/// The lock of a process-wide static that the loom models leave out (the
+/// orphan list): the crate's [`Mutex`] in a normal build.
+#[cfg(not(loom))]
+pub(crate) type StaticMutex<T> = Mutex<T>;
 
-    /// A backoff for waiting on another thread inside the channel protocol
-    /// (a slot claimed but not yet written or read).
-    pub(crate) const fn new() -> Self {
-        Self {
-            step: 0,
-            spin_limit: Self::SPIN_LIMIT,
-        }
+/// The lock of a process-wide static that the loom models leave out (the
+/// orphan list): std's mutex under loom too, since a loom mutex cannot be
+/// a `static`. Poisoning is ignored as in [`Mutex`].
+#[cfg(loom)]
+#[derive(Debug)]
+pub(crate) struct StaticMutex<T>(std::sync::Mutex<T>);
+
+#[cfg(loom)]
+impl<T> StaticMutex<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(std::sync::Mutex::new(value))
     }
 
-    /// A backoff for a blocked operation before it registers and parks.
-    pub(crate) const fn before_parking() -> Self {
-        Self {
-            step: 0,
-            spin_limit: Self::PARK_SPIN_LIMIT,
-        }
-    }
-
-    /// Waits a little longer each call: spins at first, then yields.
-    #[inline]
-    pub(crate) fn snooze(&mut self) {
-        if self.step <= self.spin_limit && !cfg!(loom) {
-            for _ in 0..1u32 << self.step {
-                spin_hint();
-            }
-        } else {
-            yield_now();
-        }
-        if self.step <= Self::YIELD_LIMIT {
-            self.step += 1;
-        }
-    }
-
-    /// Spins with no yield, for retrying a lost compare-and-swap.
-    #[inline]
-    pub(crate) fn spin(&mut self) {
-        for _ in 0..1u32 << self.step.min(Self::SPIN_LIMIT) {
-            spin_hint();
-        }
-        if self.step <= Self::SPIN_LIMIT {
-            self.step += 1;
-        }
-    }
-
-    /// True once spinning has stopped paying and the caller should park.
-    #[inline]
-    pub(crate) fn is_completed(&self) -> bool {
-        // Under loom a yield runs the other threads to completion first, so
-        // spinning would hide the parking path from the model: park at once.
-        cfg!(loom) || self.step > Self::YIELD_LIMIT
+    /// Locks the mutex, poisoned or not.
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -1,5 +1,5 @@
 //! The hidden select protocol (`nimsync_channel::__select`) on each flavor:
-//! reserve/commit, registration of a shared context, claims and hand-offs.
+//! reserve/commit, registration of a shared waiter, claims and hand-offs.
 
 mod common;
 
@@ -9,11 +9,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::counting_waker;
-use nimsync_channel::__select::{Context, RecvHandle, SelectHandle, SendHandle, Token};
+use nimsync_channel::__select::{RecvHandle, SelectHandle, Selected, SendHandle, Token, Waiter};
 use nimsync_channel::{RecvError, SendError, TryRecvError, mpmc, oneshot, spsc};
-
-/// The state of a context whose owner gave up (`Context::try_abort`).
-const ABORTED: usize = usize::MAX;
 
 #[test]
 fn new_token_is_empty() {
@@ -368,21 +365,25 @@ fn reserving_a_reserved_token_again_panics() {
     SelectHandle::try_reserve(&rx, &mut token);
 }
 
-// ---- contexts and wait queues ---------------------------------------------------------
+// ---- waiters and wait queues ---------------------------------------------------------
 
 #[test]
-fn thread_context_is_claimed_by_the_operation_that_became_ready() {
+fn thread_waiter_is_claimed_by_the_operation_that_became_ready() {
     let (_tx0, rx0) = mpmc::channel::<u32>(1);
     let (tx1, rx1) = mpmc::channel::<u32>(1);
-    let cx = Context::for_current_thread();
-    assert_eq!(cx.selected(), 0);
+    let cx = Waiter::for_current_thread();
+    assert_eq!(cx.selected(), Selected::Waiting);
     SelectHandle::register(&rx0, &cx, 0);
     SelectHandle::register(&rx1, &cx, 1);
     // Re-check after registering, as the protocol requires.
     assert!(!SelectHandle::is_ready(&rx0) && !SelectHandle::is_ready(&rx1));
     let sender = thread::spawn(move || tx1.send(11).unwrap());
-    assert_eq!(cx.wait_until(None), 2, "operation 1 claimed the context");
-    assert_eq!(cx.selected(), 2);
+    assert_eq!(
+        cx.wait_until(None),
+        Selected::Operation(1),
+        "operation 1 claimed the waiter"
+    );
+    assert_eq!(cx.selected(), Selected::Operation(1));
     SelectHandle::unregister(&rx0, &cx);
     SelectHandle::unregister(&rx1, &cx);
     sender.join().unwrap();
@@ -392,16 +393,20 @@ fn thread_context_is_claimed_by_the_operation_that_became_ready() {
 }
 
 #[test]
-fn thread_context_across_flavors() {
+fn thread_waiter_across_flavors() {
     let (_stx, srx) = spsc::channel::<u32>(1);
     let (otx, orx) = oneshot::channel::<u32>();
     let (_mtx, mrx) = mpmc::channel::<u32>(1);
-    let cx = Context::for_current_thread();
+    let cx = Waiter::for_current_thread();
     SelectHandle::register(&srx, &cx, 0);
     SelectHandle::register(&orx, &cx, 1);
     SelectHandle::register(&mrx, &cx, 2);
     let sender = thread::spawn(move || otx.send(5).unwrap());
-    assert_eq!(cx.wait_until(None), 2, "the oneshot (operation 1) won");
+    assert_eq!(
+        cx.wait_until(None),
+        Selected::Operation(1),
+        "the oneshot (operation 1) won"
+    );
     SelectHandle::unregister(&srx, &cx);
     SelectHandle::unregister(&orx, &cx);
     SelectHandle::unregister(&mrx, &cx);
@@ -412,19 +417,19 @@ fn thread_context_across_flavors() {
 }
 
 #[test]
-fn thread_context_on_send_queues() {
+fn thread_waiter_on_send_queues() {
     let (mut stx, mut srx) = spsc::channel::<u32>(1);
     let (mtx, mrx) = mpmc::channel::<u32>(1);
     stx.send(0).unwrap();
     mtx.send(0).unwrap();
-    let cx = Context::for_current_thread();
+    let cx = Waiter::for_current_thread();
     SelectHandle::register(&stx, &cx, 0);
     SelectHandle::register(&mtx, &cx, 1);
     assert!(!SelectHandle::is_ready(&stx) && !SelectHandle::is_ready(&mtx));
     let receiver = thread::spawn(move || srx.recv().map(|v| (v, srx)));
     assert_eq!(
         cx.wait_until(None),
-        1,
+        Selected::Operation(0),
         "the spsc send (operation 0) has room"
     );
     SelectHandle::unregister(&stx, &cx);
@@ -438,17 +443,17 @@ fn thread_context_on_send_queues() {
 }
 
 #[test]
-fn thread_context_times_out_and_is_not_claimed_afterwards() {
+fn thread_waiter_times_out_and_is_not_claimed_afterwards() {
     let (tx, rx) = mpmc::channel::<u32>(1);
-    let cx = Context::for_current_thread();
+    let cx = Waiter::for_current_thread();
     SelectHandle::register(&rx, &cx, 0);
     let timeout = Duration::from_millis(2);
     let start = Instant::now();
-    assert_eq!(cx.wait_until(Some(start + timeout)), ABORTED);
+    assert_eq!(cx.wait_until(Some(start + timeout)), Selected::Aborted);
     assert!(start.elapsed() >= timeout);
     // Still queued, but aborted: a notifier skips it.
     tx.send(1).unwrap();
-    assert_eq!(cx.selected(), ABORTED);
+    assert_eq!(cx.selected(), Selected::Aborted);
     SelectHandle::unregister(&rx, &cx);
     assert_eq!(rx.try_recv(), Ok(1));
 }
@@ -457,13 +462,17 @@ fn thread_context_times_out_and_is_not_claimed_afterwards() {
 fn try_abort_after_notification_reports_the_operation() {
     let (tx, rx) = mpmc::channel::<u32>(1);
     let (wakes, waker) = counting_waker();
-    let cx = Context::for_task(&waker);
+    let cx = Waiter::for_task(&waker);
     SelectHandle::register(&rx, &cx, 5);
     tx.send(1).unwrap();
     assert_eq!(wakes.count(), 1);
-    assert_eq!(cx.selected(), 6);
-    assert_eq!(cx.try_abort(), Err(6));
-    assert_eq!(cx.selected(), 6, "a failed abort changes nothing");
+    assert_eq!(cx.selected(), Selected::Operation(5));
+    assert_eq!(cx.try_abort(), Selected::Operation(5));
+    assert_eq!(
+        cx.selected(),
+        Selected::Operation(5),
+        "a failed abort changes nothing"
+    );
     SelectHandle::unregister(&rx, &cx);
 }
 
@@ -471,42 +480,42 @@ fn try_abort_after_notification_reports_the_operation() {
 fn try_abort_before_notification_wins() {
     let (tx, rx) = mpmc::channel::<u32>(1);
     let (wakes, waker) = counting_waker();
-    let cx = Context::for_task(&waker);
+    let cx = Waiter::for_task(&waker);
     SelectHandle::register(&rx, &cx, 0);
-    assert_eq!(cx.try_abort(), Ok(()));
-    assert_eq!(cx.selected(), ABORTED);
+    assert_eq!(cx.try_abort(), Selected::Aborted);
+    assert_eq!(cx.selected(), Selected::Aborted);
     tx.send(1).unwrap();
-    assert_eq!(wakes.count(), 0, "an aborted context is not woken");
+    assert_eq!(wakes.count(), 0, "an aborted waiter is not woken");
     SelectHandle::unregister(&rx, &cx);
     // After a reset it can wait again.
     cx.reset();
-    assert_eq!(cx.selected(), 0);
+    assert_eq!(cx.selected(), Selected::Waiting);
     assert_eq!(rx.try_recv(), Ok(1));
     SelectHandle::register(&rx, &cx, 2);
     tx.send(2).unwrap();
-    assert_eq!((wakes.count(), cx.selected()), (1, 3));
+    assert_eq!((wakes.count(), cx.selected()), (1, Selected::Operation(2)));
     SelectHandle::unregister(&rx, &cx);
 }
 
 #[test]
-fn pass_on_wakes_the_next_registered_context() {
+fn pass_on_wakes_the_next_registered_waiter() {
     let (tx, rx) = mpmc::channel::<u32>(2);
     let (w1, waker1) = counting_waker();
     let (w2, waker2) = counting_waker();
-    let cx1 = Context::for_task(&waker1);
-    let cx2 = Context::for_task(&waker2);
+    let cx1 = Waiter::for_task(&waker1);
+    let cx2 = Waiter::for_task(&waker2);
     SelectHandle::register(&rx, &cx1, 0);
     SelectHandle::register(&rx, &cx2, 3);
     tx.send(1).unwrap();
     assert_eq!(
         (cx1.selected(), cx2.selected()),
-        (1, 0),
+        (Selected::Operation(0), Selected::Waiting),
         "first come, first woken"
     );
     assert_eq!((w1.count(), w2.count()), (1, 0));
     // The first select completes something else and hands its wake-up on.
     SelectHandle::pass_on(&rx);
-    assert_eq!(cx2.selected(), 4);
+    assert_eq!(cx2.selected(), Selected::Operation(3));
     assert_eq!(w2.count(), 1);
     SelectHandle::unregister(&rx, &cx1);
     SelectHandle::unregister(&rx, &cx2);
@@ -521,10 +530,10 @@ fn pass_on_wakes_the_next_registered_context() {
 fn pass_on_works_for_every_flavor() {
     fn check<H: SelectHandle>(h: &H) {
         let (w, waker) = counting_waker();
-        let cx = Context::for_task(&waker);
+        let cx = Waiter::for_task(&waker);
         h.register(&cx, 7);
         h.pass_on();
-        assert_eq!((cx.selected(), w.count()), (8, 1));
+        assert_eq!((cx.selected(), w.count()), (Selected::Operation(7), 1));
         h.unregister(&cx);
         // Nobody is registered: passing on is a no-op.
         h.pass_on();
@@ -545,7 +554,7 @@ fn set_waker_replaces_the_woken_waker() {
     let (tx, rx) = mpmc::channel::<u32>(1);
     let (old, old_waker) = counting_waker();
     let (new, new_waker) = counting_waker();
-    let cx = Context::for_task(&old_waker);
+    let cx = Waiter::for_task(&old_waker);
     cx.set_waker(&new_waker);
     SelectHandle::register(&rx, &cx, 0);
     tx.send(1).unwrap();
@@ -557,27 +566,27 @@ fn set_waker_replaces_the_woken_waker() {
 fn unregister_removes_every_registration() {
     let (tx, rx) = mpmc::channel::<u32>(4);
     let (w, waker) = counting_waker();
-    let cx = Context::for_task(&waker);
+    let cx = Waiter::for_task(&waker);
     SelectHandle::register(&rx, &cx, 0);
     SelectHandle::register(&rx, &cx, 1);
     SelectHandle::unregister(&rx, &cx);
     tx.send(1).unwrap();
     tx.send(2).unwrap();
-    assert_eq!((w.count(), cx.selected()), (0, 0));
+    assert_eq!((w.count(), cx.selected()), (0, Selected::Waiting));
     assert_eq!(
         Arc::strong_count(&cx),
         1,
-        "no queue holds the context any more"
+        "no queue holds the waiter any more"
     );
 }
 
 #[test]
-fn blocked_thread_and_select_context_share_a_queue() {
-    // A thread blocked in `recv` and a select context wait on one channel;
+fn blocked_thread_and_select_waiter_share_a_queue() {
+    // A thread blocked in `recv` and a select waiter wait on one channel;
     // two sends wake both, each exactly once.
     let (tx, rx) = mpmc::channel::<u32>(2);
     let (w, waker) = counting_waker();
-    let cx = Context::for_task(&waker);
+    let cx = Waiter::for_task(&waker);
     let (ready_tx, ready_rx) = std_mpsc::channel();
     let rx2 = rx.clone();
     let blocked = thread::spawn(move || {
@@ -589,7 +598,7 @@ fn blocked_thread_and_select_context_share_a_queue() {
     tx.send(1).unwrap();
     tx.send(2).unwrap();
     let got = blocked.join().unwrap().unwrap();
-    // The select context was woken by one of the sends, or the thread took
+    // The select waiter was woken by one of the sends, or the thread took
     // a value without parking; either way one value is left for the select.
     let mut token = Token::new();
     assert!(SelectHandle::try_reserve(&rx, &mut token));

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context as TaskContext, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 
-use nimsync_channel::__select::{Context, SelectHandle};
+use nimsync_channel::__select::{SelectHandle, Selected, Waiter};
 
 use nimsync_channel::{RecvError, SendError, mpmc, spsc};
 
@@ -211,7 +211,7 @@ fn spsc_close_wakes_a_future_after_a_panicking_waker() {
     let (tx, mut rx) = spsc::channel::<u32>(1);
     let bad = Waker::from(Arc::new(PanickingWaker));
     let (counts, good) = counting_waker();
-    let select = Context::for_task(&bad);
+    let select = Waiter::for_task(&bad);
     SelectHandle::register(&rx, &select, 0);
     let mut recv = Box::pin(rx.recv_async());
     assert!(
@@ -221,7 +221,11 @@ fn spsc_close_wakes_a_future_after_a_panicking_waker() {
     );
     let closed = catch_unwind(AssertUnwindSafe(move || drop(tx)));
     assert!(closed.is_err(), "the waker's panic is raised to the closer");
-    assert_eq!(select.selected(), 1, "the select was claimed");
+    assert_eq!(
+        select.selected(),
+        Selected::Operation(0),
+        "the select was claimed"
+    );
     assert_eq!(counts.count(), 1, "the future behind it was woken");
     assert_eq!(
         recv.as_mut().poll(&mut TaskContext::from_waker(&good)),

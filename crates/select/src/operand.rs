@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use nimsync_channel::__select::{ContextRef, SelectHandle, Token};
+use nimsync_channel::__select::{SelectHandle, Token, WaiterRef};
 use nimsync_channel::{mpmc, oneshot, spsc};
 
 #[cfg(all(test, loom))]
@@ -97,14 +97,14 @@ impl Op<'_> {
 
     /// Registers `cx` for a channel operation (timers need no
     /// registration: the wait's deadline covers them).
-    pub(crate) fn register(self, cx: &ContextRef, index: usize) {
+    pub(crate) fn register(self, cx: &WaiterRef, index: usize) {
         if let Op::Chan(handle, _) = self {
             handle.register(cx, index);
         }
     }
 
     /// Undoes [`register`](Op::register).
-    pub(crate) fn unregister(self, cx: &ContextRef) {
+    pub(crate) fn unregister(self, cx: &WaiterRef) {
         if let Op::Chan(handle, _) = self {
             handle.unregister(cx);
         }

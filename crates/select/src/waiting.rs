@@ -3,16 +3,17 @@
 //!
 //! # The protocol
 //! The channels' side is their wait protocol (see
-//! `nimsync_channel::__select`): a waiter's context starts
+//! `nimsync_channel::__select`): a `Waiter` starts
 //! *waiting*, and a channel that wakes it first claims it with a
 //! compare-and-swap to *operation `k`*; the owner gives up by claiming it
-//! as *aborted* ([`ABORTED`]). A select:
+//! as *aborted* (the states of `nimsync_channel::__select::Selected`). A
+//! select:
 //!
 //! 1. tries its operations (the blocking form spins briefly first);
-//! 2. registers one context (the thread, or the task's waker) with every
+//! 2. registers one waiter (the thread, or the task's waker) with every
 //!    operation's wait queue, and tries again, so that an item published
 //!    between the try and the registration is not missed;
-//! 3. parks (or returns `Pending`) until an operation claims the context,
+//! 3. parks (or returns `Pending`) until an operation claims the waiter,
 //!    the deadline passes or the first timer is due;
 //! 4. unregisters everywhere and tries again.
 //!
@@ -22,7 +23,7 @@
 //! 2 won, the item was taken by another thread, or the async select was
 //! dropped), that operation's `pass_on` hands the wake-up to the next
 //! waiter of its queue. A failed abort tells which operation had claimed
-//! the context and so owes the pass-on.
+//! the waiter and so owes the pass-on.
 //!
 //! The loom models in `loom_tests.rs` run the real blocking and async
 //! selects through these steps.
@@ -31,7 +32,7 @@ use core::pin::Pin;
 use core::task::Poll;
 use std::time::Instant;
 
-use nimsync_channel::__select::{Context, ContextRef};
+use nimsync_channel::__select::{Waiter, WaiterRef};
 use nimsync_time::Sleep;
 
 use crate::error::SelectTimeoutError;
@@ -42,20 +43,16 @@ use crate::selected::SelectedOperation;
 #[cfg(not(loom))]
 use crate::sync::Backoff;
 
-/// A context state meaning "the owner gave up" (see the channel's wait
-/// protocol): `usize::MAX`.
-const ABORTED: usize = usize::MAX;
-
 impl Select<'_> {
     /// Registers `cx` with every operation.
-    fn register(&self, cx: &ContextRef) {
+    fn register(&self, cx: &WaiterRef) {
         for i in 0..self.len {
             self.op(i).register(cx, i);
         }
     }
 
     /// Unregisters `cx` from every operation.
-    fn unregister(&self, cx: &ContextRef) {
+    fn unregister(&self, cx: &WaiterRef) {
         for i in 0..self.len {
             self.op(i).unregister(cx);
         }
@@ -70,7 +67,7 @@ impl Select<'_> {
     /// registration (its notify finding nobody), and the claim then belongs
     /// to a later item that another waiter must be woken for. Passing on a
     /// claim that was the taken item's own costs one spurious wake-up.
-    fn release(&self, cx: &ContextRef) {
+    fn release(&self, cx: &WaiterRef) {
         let claimed = claimed_by(cx);
         self.unregister(cx);
         if let Some(k) = claimed {
@@ -93,12 +90,12 @@ impl Select<'_> {
     /// Parks until `cx` is claimed, `deadline` passes or the first timer
     /// is due, then unregisters `cx`. Returns the operation that claimed
     /// it, if one did.
-    fn park(&self, cx: &ContextRef, deadline: Option<Instant>) -> Option<usize> {
+    fn park(&self, cx: &WaiterRef, deadline: Option<Instant>) -> Option<usize> {
         #[cfg(all(test, loom))]
         probes::hit(&probes::PARKS);
-        let state = cx.wait_until(earliest(deadline, self.timer_deadline()));
+        let selected = cx.wait_until(earliest(deadline, self.timer_deadline()));
         self.unregister(cx);
-        (state != ABORTED).then(|| state - 1)
+        selected.operation()
     }
 
     /// The blocking loop of `ready`: check, register, check again, park.
@@ -116,7 +113,7 @@ impl Select<'_> {
             if passed(deadline) {
                 return Err(SelectTimeoutError);
             }
-            let cx = Context::for_current_thread();
+            let cx = Waiter::for_current_thread();
             self.register(&cx);
             if let Some(index) = self.ready_once() {
                 // Not consumed: a wake-up handed over meanwhile goes on.
@@ -172,7 +169,7 @@ impl Select<'_> {
             return Ok(selected);
         }
         loop {
-            let cx = Context::for_current_thread();
+            let cx = Waiter::for_current_thread();
             self.register(&cx);
             if let Some(selected) = self.try_once() {
                 self.release(&cx);
@@ -208,19 +205,16 @@ fn passed(deadline: Option<Instant>) -> bool {
 }
 
 /// Aborts `cx`; returns the operation that had claimed it, if one had.
-fn claimed_by(cx: &ContextRef) -> Option<usize> {
-    match cx.try_abort() {
-        Err(state) if state != ABORTED => Some(state - 1),
-        _ => None,
-    }
+fn claimed_by(cx: &WaiterRef) -> Option<usize> {
+    cx.try_abort().operation()
 }
 
 /// The async select's registration; dropping it gives the registration up.
 pub(crate) struct Registration<'s, 'a> {
     /// The select.
     select: &'s mut Select<'a>,
-    /// The task's context while registered.
-    cx: Option<ContextRef>,
+    /// The task's waiter while registered.
+    cx: Option<WaiterRef>,
     /// When to give up.
     deadline: Option<Instant>,
     /// Wakes the task at the earlier of `deadline` and the first timer.
@@ -271,7 +265,7 @@ impl<'s, 'a> Registration<'s, 'a> {
                     cx.set_waker(task.waker());
                     cx
                 }
-                None => Context::for_task(task.waker()),
+                None => Waiter::for_task(task.waker()),
             };
             self.select.register(&cx);
             if let Some(selected) = self.select.try_once() {
