@@ -605,7 +605,7 @@ fn drop_panics_in_drain(size: Size) -> String {
                 }
                 let (tx, rx) = oneshot::channel();
                 drop(rx);
-                (panicked, tx.send(late))
+                (panicked, tx.send(late).map_err(|SendError(v)| v))
             }
         };
         ledger.give_back(late.expect_err("the receivers are gone"));

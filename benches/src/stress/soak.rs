@@ -231,7 +231,7 @@ impl OneshotRun {
                         }
                         let v = rounds::maybe_bomb(&l, &mut r, id, bombs);
                         // The value comes back if the receiver went first.
-                        if let Err(v) = tx.send(v) {
+                        if let Err(nimsync_channel::SendError(v)) = tx.send(v) {
                             l.give_back(v);
                         }
                     }

@@ -61,6 +61,7 @@
 
 #![warn(missing_docs)]
 
+mod chan;
 mod error;
 pub mod mpmc;
 pub mod oneshot;

@@ -35,11 +35,29 @@
 
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::sync::Arc;
+use crate::waiter::WaitQueue;
 use crate::waiter::Waiter;
 use crate::{mpmc, oneshot, orphan, spsc};
 
 mod sealed {
+    use crate::error::{RecvError, TryRecvError};
+    use crate::waiter::WaitQueue;
+
     pub trait Sealed {}
+
+    /// The hooks of a receiver that one party owns (see the impls below).
+    pub trait ExclusiveRecv {
+        /// The message type.
+        type Item;
+        /// The channel's identity.
+        fn addr(&self) -> u64;
+        /// The receivers waiting for a message.
+        fn recv_wait(&self) -> &WaitQueue;
+        /// `Ok` if a receive would find a message, else why not.
+        fn check_ready(&self) -> Result<(), TryRecvError>;
+        /// Takes the message [`check_ready`](Self::check_ready) saw.
+        fn finish_recv(&self) -> Result<Self::Item, RecvError>;
+    }
 }
 
 /// What a successful [`SelectHandle::try_reserve`] left for the commit.
@@ -419,12 +437,13 @@ impl<T> SendHandle for mpmc::Sender<T> {
     }
 }
 
-// ---- spsc ----------------------------------------------------------------
+// ---- spsc and oneshot receivers ---------------------------------------------
 
-impl<T> sealed::Sealed for spsc::Receiver<T> {}
-impl<T> sealed::Sealed for spsc::Sender<T> {}
+/// A receiver that one party owns (spsc and oneshot): only it consumes, so
+/// a select reserves it by looking, and the hooks are the same for both.
+impl<R: sealed::ExclusiveRecv> sealed::Sealed for R {}
 
-impl<T> SelectHandle for spsc::Receiver<T> {
+impl<R: sealed::ExclusiveRecv> SelectHandle for R {
     #[inline]
     fn id(&self) -> u64 {
         self.addr()
@@ -432,7 +451,7 @@ impl<T> SelectHandle for spsc::Receiver<T> {
     #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
-        match self.poll_ready() {
+        match self.check_ready() {
             Ok(()) => token.set(self.addr(), TokenState::Ready),
             Err(TryRecvError::Closed) => token.set(self.addr(), TokenState::Closed),
             Err(TryRecvError::Empty) => return false,
@@ -441,7 +460,7 @@ impl<T> SelectHandle for spsc::Receiver<T> {
     }
     #[inline]
     fn is_ready(&self) -> bool {
-        self.poll_ready() != Err(TryRecvError::Empty)
+        self.check_ready() != Err(TryRecvError::Empty)
     }
     fn register(&self, cx: &Arc<Waiter>, op: usize) {
         self.recv_wait().register(cx, op);
@@ -454,16 +473,60 @@ impl<T> SelectHandle for spsc::Receiver<T> {
     }
 }
 
-impl<T> RecvHandle for spsc::Receiver<T> {
-    type Item = T;
+impl<R: sealed::ExclusiveRecv> RecvHandle for R {
+    type Item = R::Item;
     #[inline]
-    fn commit_recv(&self, token: &mut Token) -> Result<T, RecvError> {
+    fn commit_recv(&self, token: &mut Token) -> Result<R::Item, RecvError> {
         match token.take(self.addr()) {
-            TokenState::Ready => Ok(self.finish_recv()),
+            TokenState::Ready => self.finish_recv(),
             _ => Err(RecvError),
         }
     }
 }
+
+impl<T> sealed::ExclusiveRecv for spsc::Receiver<T> {
+    type Item = T;
+    #[inline(always)]
+    fn addr(&self) -> u64 {
+        spsc::Receiver::addr(self)
+    }
+    #[inline(always)]
+    fn recv_wait(&self) -> &WaitQueue {
+        spsc::Receiver::recv_wait(self)
+    }
+    #[inline(always)]
+    fn check_ready(&self) -> Result<(), TryRecvError> {
+        spsc::Receiver::check_ready(self)
+    }
+    #[inline(always)]
+    fn finish_recv(&self) -> Result<T, RecvError> {
+        Ok(spsc::Receiver::finish_recv(self))
+    }
+}
+
+impl<T> sealed::ExclusiveRecv for oneshot::Receiver<T> {
+    type Item = T;
+    #[inline(always)]
+    fn addr(&self) -> u64 {
+        oneshot::Receiver::addr(self)
+    }
+    #[inline(always)]
+    fn recv_wait(&self) -> &WaitQueue {
+        oneshot::Receiver::recv_wait(self)
+    }
+    #[inline(always)]
+    fn check_ready(&self) -> Result<(), TryRecvError> {
+        oneshot::Receiver::check_ready(self)
+    }
+    #[inline(always)]
+    fn finish_recv(&self) -> Result<T, RecvError> {
+        oneshot::Receiver::finish_recv(self)
+    }
+}
+
+// ---- spsc sender -------------------------------------------------------------
+
+impl<T> sealed::Sealed for spsc::Sender<T> {}
 
 impl<T> SelectHandle for spsc::Sender<T> {
     #[inline]
@@ -473,7 +536,7 @@ impl<T> SelectHandle for spsc::Sender<T> {
     #[inline]
     fn try_reserve(&self, token: &mut Token) -> bool {
         token.check_empty();
-        match self.poll_ready() {
+        match self.check_ready() {
             Ok(()) => token.set(self.addr(), TokenState::Ready),
             Err(TrySendError::Closed(())) => token.set(self.addr(), TokenState::Closed),
             Err(TrySendError::Full(())) => return false,
@@ -482,7 +545,7 @@ impl<T> SelectHandle for spsc::Sender<T> {
     }
     #[inline]
     fn is_ready(&self) -> bool {
-        !matches!(self.poll_ready(), Err(TrySendError::Full(())))
+        !matches!(self.check_ready(), Err(TrySendError::Full(())))
     }
     fn register(&self, cx: &Arc<Waiter>, op: usize) {
         self.send_wait().register(cx, op);
@@ -511,50 +574,5 @@ impl<T> SendHandle for spsc::Sender<T> {
     fn abandon_send(&self, token: &mut Token) {
         // A ready spsc send claims nothing: there is nothing to give back.
         let _ = token.take(self.addr());
-    }
-}
-
-// ---- oneshot -------------------------------------------------------------
-
-impl<T> sealed::Sealed for oneshot::Receiver<T> {}
-
-impl<T> SelectHandle for oneshot::Receiver<T> {
-    #[inline]
-    fn id(&self) -> u64 {
-        self.addr()
-    }
-    #[inline]
-    fn try_reserve(&self, token: &mut Token) -> bool {
-        token.check_empty();
-        match self.poll_ready() {
-            Ok(()) => token.set(self.addr(), TokenState::Ready),
-            Err(TryRecvError::Closed) => token.set(self.addr(), TokenState::Closed),
-            Err(TryRecvError::Empty) => return false,
-        }
-        true
-    }
-    #[inline]
-    fn is_ready(&self) -> bool {
-        self.poll_ready() != Err(TryRecvError::Empty)
-    }
-    fn register(&self, cx: &Arc<Waiter>, op: usize) {
-        self.recv_wait().register(cx, op);
-    }
-    fn unregister(&self, cx: &Arc<Waiter>) {
-        self.recv_wait().unregister(cx);
-    }
-    fn pass_on(&self) {
-        self.recv_wait().notify_one();
-    }
-}
-
-impl<T> RecvHandle for oneshot::Receiver<T> {
-    type Item = T;
-    #[inline]
-    fn commit_recv(&self, token: &mut Token) -> Result<T, RecvError> {
-        match token.take(self.addr()) {
-            TokenState::Ready => self.finish_recv(),
-            _ => Err(RecvError),
-        }
     }
 }

@@ -107,19 +107,20 @@ unwind_safe!(
     crate::spsc::IntoIter<T>,
     crate::spsc::RecvStream<T>,
     crate::spsc::Drain<'_, T>,
+    crate::spsc::ClosedFuture<'_, T>,
     crate::mpmc::Sender<T>,
     crate::mpmc::Receiver<T>,
     crate::mpmc::RecvFuture<'_, T>,
     crate::mpmc::ReserveFuture<'_, T>,
     crate::mpmc::Permit<'_, T>,
-    crate::mpmc::Closed<'_, T>,
+    crate::mpmc::ClosedFuture<'_, T>,
     crate::mpmc::Iter<'_, T>,
     crate::mpmc::TryIter<'_, T>,
     crate::mpmc::IntoIter<T>,
     crate::mpmc::RecvStream<T>,
     crate::oneshot::Sender<T>,
     crate::oneshot::Receiver<T>,
-    crate::oneshot::Closed<'_, T>,
+    crate::oneshot::ClosedFuture<'_, T>,
 );
 
 // A send future holds the value it has not sent yet: it is as unwind safe
@@ -128,5 +129,3 @@ impl<T: std::panic::UnwindSafe> std::panic::UnwindSafe for crate::spsc::SendFutu
 impl<T: std::panic::RefUnwindSafe> std::panic::RefUnwindSafe for crate::spsc::SendFuture<'_, T> {}
 impl<T: std::panic::UnwindSafe> std::panic::UnwindSafe for crate::mpmc::SendFuture<'_, T> {}
 impl<T: std::panic::RefUnwindSafe> std::panic::RefUnwindSafe for crate::mpmc::SendFuture<'_, T> {}
-impl std::panic::UnwindSafe for crate::spsc::Closed<'_> {}
-impl std::panic::RefUnwindSafe for crate::spsc::Closed<'_> {}

@@ -31,7 +31,7 @@ fn spsc_types() {
     assert_future::<spsc::SendFuture<'static, NotSync>>();
     assert_future::<spsc::RecvFuture<'static, NotSync>>();
     assert_future::<spsc::ReserveFuture<'static, NotSync>>();
-    assert_future::<spsc::Closed<'static>>();
+    assert_future::<spsc::ClosedFuture<'static, NotSync>>();
     assert_stream::<spsc::RecvStream<NotSync>>();
     assert_send::<spsc::Permit<'static, NotSync>>();
     assert_iterator::<spsc::Iter<'static, NotSync>>();
@@ -56,7 +56,7 @@ fn mpmc_types() {
     assert_future::<mpmc::SendFuture<'static, NotSync>>();
     assert_future::<mpmc::RecvFuture<'static, NotSync>>();
     assert_future::<mpmc::ReserveFuture<'static, NotSync>>();
-    assert_future::<mpmc::Closed<'static, NotSync>>();
+    assert_future::<mpmc::ClosedFuture<'static, NotSync>>();
     assert_stream::<mpmc::RecvStream<NotSync>>();
     assert_send::<mpmc::Permit<'static, NotSync>>();
     assert_iterator::<mpmc::Iter<'static, NotSync>>();
@@ -70,7 +70,7 @@ fn oneshot_types() {
     assert_send::<oneshot::Sender<NotSync>>();
     assert_send::<oneshot::Receiver<NotSync>>();
     assert_future::<oneshot::Receiver<NotSync>>();
-    assert_future::<oneshot::Closed<'static, NotSync>>();
+    assert_future::<oneshot::ClosedFuture<'static, NotSync>>();
 }
 
 #[test]

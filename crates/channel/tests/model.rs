@@ -376,7 +376,7 @@ fn run_oneshot(ops: &[OneshotOp]) -> Result<(), TestCaseError> {
                 let Some(sender) = tx.take() else { continue };
                 next += 1;
                 let want = if rx_closed {
-                    Err(next)
+                    Err(nimsync_channel::SendError(next))
                 } else {
                     value = Some(next);
                     Ok(())

@@ -959,7 +959,7 @@ fn closed_future_resolves_when_last_receiver_drops() {
     let rx2 = rx.clone();
     let (counter, waker) = counting_waker();
     let mut fut = tx.closed();
-    assert_eq!(format!("{fut:?}"), "mpmc::Closed");
+    assert_eq!(format!("{fut:?}"), "mpmc::ClosedFuture");
     assert!(poll_with(&mut fut, &waker).is_pending());
     drop(rx);
     assert!(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{counting_waker, poll_with, signal_pending};
 use futures_lite::future::{block_on, poll_once};
-use nimsync_channel::{RecvError, RecvTimeoutError, TryRecvError, oneshot};
+use nimsync_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError, oneshot};
 
 #[test]
 fn send_then_blocking_recv() {
@@ -75,7 +75,10 @@ fn receiver_dropped_hands_the_value_back() {
     assert!(!tx.is_closed());
     drop(rx);
     assert!(tx.is_closed());
-    assert_eq!(tx.send(String::from("back")), Err(String::from("back")));
+    assert_eq!(
+        tx.send(String::from("back")),
+        Err(SendError(String::from("back")))
+    );
 }
 
 #[test]
@@ -84,7 +87,7 @@ fn close_then_send_fails() {
     rx.close();
     assert!(tx.is_closed());
     assert!(rx.is_terminated());
-    assert_eq!(tx.send(3), Err(3));
+    assert_eq!(tx.send(3), Err(SendError(3)));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     rx.close(); // closing twice is harmless
     assert_eq!(block_on(rx), Err(RecvError));
@@ -191,7 +194,7 @@ fn closed_future_resolves_when_receiver_drops() {
     let (tx, rx) = oneshot::channel::<u8>();
     let (counter, waker) = counting_waker();
     let mut fut = tx.closed();
-    assert_eq!(format!("{fut:?}"), "oneshot::Closed");
+    assert_eq!(format!("{fut:?}"), "oneshot::ClosedFuture");
     assert!(poll_with(&mut fut, &waker).is_pending());
     drop(rx);
     assert_eq!(counter.count(), 1);

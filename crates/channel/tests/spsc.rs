@@ -781,7 +781,7 @@ fn closed_future_resolves_when_receiver_drops() {
     let (mut tx, rx) = spsc::channel::<u8>(1);
     let (counter, waker) = counting_waker();
     let mut fut = tx.closed();
-    assert_eq!(format!("{fut:?}"), "spsc::Closed");
+    assert_eq!(format!("{fut:?}"), "spsc::ClosedFuture");
     assert!(poll_with(&mut fut, &waker).is_pending());
     drop(rx);
     assert_eq!(counter.count(), 1);

@@ -24,7 +24,7 @@ fn spsc_types_are_unwind_safe() {
     unwind_safe::<spsc::RecvFuture<'static, Payload>>();
     unwind_safe::<spsc::ReserveFuture<'static, Payload>>();
     unwind_safe::<spsc::Permit<'static, Payload>>();
-    unwind_safe::<spsc::Closed<'static>>();
+    unwind_safe::<spsc::ClosedFuture<'static, Payload>>();
     unwind_safe::<spsc::Iter<'static, Payload>>();
     unwind_safe::<spsc::TryIter<'static, Payload>>();
     unwind_safe::<spsc::IntoIter<Payload>>();
@@ -41,7 +41,7 @@ fn mpmc_types_are_unwind_safe() {
     unwind_safe::<mpmc::RecvFuture<'static, Payload>>();
     unwind_safe::<mpmc::ReserveFuture<'static, Payload>>();
     unwind_safe::<mpmc::Permit<'static, Payload>>();
-    unwind_safe::<mpmc::Closed<'static, Payload>>();
+    unwind_safe::<mpmc::ClosedFuture<'static, Payload>>();
     unwind_safe::<mpmc::Iter<'static, Payload>>();
     unwind_safe::<mpmc::TryIter<'static, Payload>>();
     unwind_safe::<mpmc::IntoIter<Payload>>();
@@ -53,7 +53,7 @@ fn mpmc_types_are_unwind_safe() {
 fn oneshot_types_are_unwind_safe() {
     unwind_safe::<oneshot::Sender<Payload>>();
     unwind_safe::<oneshot::Receiver<Payload>>();
-    unwind_safe::<oneshot::Closed<'static, Payload>>();
+    unwind_safe::<oneshot::ClosedFuture<'static, Payload>>();
 }
 
 #[test]

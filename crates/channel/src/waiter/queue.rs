@@ -160,7 +160,7 @@ const HEAVY_SHARE_LIMIT: u64 = 5;
 /// (`Asymmetric`, `Switching`, `Symmetric`) and leaves `Asymmetric` under
 /// the lock.
 #[derive(Debug)]
-pub(crate) struct WaitQueue {
+pub struct WaitQueue {
     waiting: AtomicUsize,
     fence_mode: AtomicFenceMode,
     entries: Mutex<VecDeque<Entry>>,

@@ -12,18 +12,6 @@
 //! std::thread::spawn(move || tx.send("done").unwrap());
 //! assert_eq!(rx.recv(), Ok("done"));
 //! ```
-//!
-//! # Protocol
-//!
-//! One atomic byte of flags: `VALUE` (a value is stored and not yet taken),
-//! `TX_DONE` (the sender sent or was dropped) and `RX_CLOSED` (the receiver
-//! closed or was dropped). The sender writes the value into the cell, then
-//! sets `VALUE | TX_DONE` with a compare-and-swap that fails if `RX_CLOSED`
-//! is set; on failure it still owns the value and hands it back. The
-//! receiver reads the value only after an `Acquire` load sees `VALUE`, then
-//! clears `VALUE`. Whoever finds `VALUE` set when the shared state is freed
-//! drops the value. So the value is taken, handed back, or dropped exactly
-//! once.
 
 use core::cell::Cell;
 use core::fmt;
@@ -33,20 +21,21 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
-use crate::sync::{Arc, AtomicU8, Ordering, UnsafeCell};
-use crate::waiter::{Registration, WaitQueue, block_thread, poll_op};
+mod state;
 
-const VALUE: u8 = 1;
-const TX_DONE: u8 = 2;
-const RX_CLOSED: u8 = 4;
+use state::{Inner, RX_CLOSED, TX_DONE, VALUE};
+
+use crate::chan;
+use crate::error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
+use crate::sync::{Arc, AtomicU8, Ordering, UnsafeCell};
+use crate::waiter::{Registration, WaitQueue, poll_op};
 
 /// Creates a oneshot channel.
 ///
 /// # Examples
 ///
 /// ```
-/// # futures_lite::future::block_thread(async {
+/// # futures_lite::future::block_on(async {
 /// let (tx, rx) = nimsync_channel::oneshot::channel();
 /// tx.send(42).unwrap();
 /// assert_eq!(rx.await, Ok(42));
@@ -71,57 +60,6 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     )
 }
 
-/// # Invariants
-///
-/// `value` is initialised exactly while `state & VALUE != 0`, or while the
-/// sender has written it but not yet published `VALUE` (then only the
-/// sender touches it).
-struct Inner<T> {
-    state: AtomicU8,
-    value: UnsafeCell<MaybeUninit<T>>,
-    /// The receiver (or a select over it) waiting for the value.
-    recv_wait: WaitQueue,
-    /// `Sender::closed()` futures.
-    close_wait: WaitQueue,
-}
-
-// SAFETY: the value moves from the sender's thread to the receiver's through
-// the flag protocol (Release publish, Acquire observe): `T: Send` suffices.
-unsafe impl<T: Send> Send for Inner<T> {}
-// SAFETY: as above; no `&T` is ever shared.
-unsafe impl<T: Send> Sync for Inner<T> {}
-
-impl<T> Inner<T> {
-    fn try_recv(&self) -> Result<T, TryRecvError> {
-        let state = self.state.load(Ordering::Acquire);
-        if state & VALUE != 0 {
-            // SAFETY: `VALUE` was published with Release after the write;
-            // only the receiver reads, and it clears `VALUE` right after.
-            let v = self.value.with(|p| unsafe { (*p).assume_init_read() });
-            self.state.fetch_and(!VALUE, Ordering::AcqRel);
-            Ok(v)
-        } else if state & (TX_DONE | RX_CLOSED) != 0 {
-            Err(TryRecvError::Closed)
-        } else {
-            Err(TryRecvError::Empty)
-        }
-    }
-
-    fn is_ready(&self) -> bool {
-        self.state.load(Ordering::Acquire) & (VALUE | TX_DONE | RX_CLOSED) != 0
-    }
-}
-
-impl<T> Drop for Inner<T> {
-    fn drop(&mut self) {
-        if self.state.load(Ordering::Acquire) & VALUE != 0 {
-            // SAFETY: `VALUE` is set, so the value is initialised and not
-            // taken; both endpoints are gone.
-            self.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
-        }
-    }
-}
-
 /// The sending half of a oneshot channel. [`send`](Sender::send) consumes
 /// it; dropping it unsent closes the channel.
 ///
@@ -139,16 +77,19 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     ///
-    /// Hands the value back if the receiver was dropped or closed.
+    /// [`SendError`] with the value if the receiver was dropped or
+    /// closed.
     ///
     /// # Examples
     ///
     /// ```
-    /// let (tx, rx) = nimsync_channel::oneshot::channel();
+    /// use nimsync_channel::{oneshot, SendError};
+    ///
+    /// let (tx, rx) = oneshot::channel();
     /// drop(rx);
-    /// assert_eq!(tx.send(1), Err(1));
+    /// assert_eq!(tx.send(1), Err(SendError(1)));
     /// ```
-    pub fn send(self, value: T) -> Result<(), T> {
+    pub fn send(self, value: T) -> Result<(), SendError<T>> {
         let inner = &*self.inner;
         // SAFETY: `VALUE` is not set (this sender has not sent), so nobody
         // reads the cell until the compare-and-swap below publishes it.
@@ -158,7 +99,7 @@ impl<T> Sender<T> {
             if state & RX_CLOSED != 0 {
                 // SAFETY: never published, so the value is still ours.
                 let v = inner.value.with(|p| unsafe { (*p).assume_init_read() });
-                return Err(v); // `Drop` sets TX_DONE.
+                return Err(SendError(v)); // `Drop` sets TX_DONE.
             }
             match inner.state.compare_exchange_weak(
                 state,
@@ -196,17 +137,14 @@ impl<T> Sender<T> {
     /// # Examples
     ///
     /// ```
-    /// # futures_lite::future::block_thread(async {
+    /// # futures_lite::future::block_on(async {
     /// let (tx, rx) = nimsync_channel::oneshot::channel::<u8>();
     /// drop(rx);
     /// tx.closed().await;
     /// # });
     /// ```
-    pub fn closed(&self) -> Closed<'_, T> {
-        Closed {
-            inner: &self.inner,
-            registration: Registration::new(),
-        }
+    pub fn closed(&self) -> ClosedFuture<'_, T> {
+        ClosedFuture::new(&self.inner)
     }
 }
 
@@ -227,36 +165,9 @@ impl<T> fmt::Debug for Sender<T> {
     }
 }
 
-/// Future returned by [`Sender::closed`].
-#[must_use = "futures do nothing unless polled"]
-pub struct Closed<'a, T> {
-    inner: &'a Inner<T>,
-    registration: Registration,
-}
-
-impl<T> Future for Closed<'_, T> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        let inner = this.inner;
-        poll_op(&mut this.registration, &inner.close_wait, cx, || {
-            (inner.state.load(Ordering::Acquire) & RX_CLOSED != 0).then_some(())
-        })
-    }
-}
-
-impl<T> Drop for Closed<'_, T> {
-    fn drop(&mut self) {
-        self.registration.cancel(&self.inner.close_wait);
-    }
-}
-
-impl<T> fmt::Debug for Closed<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("oneshot::Closed")
-    }
-}
+/// Future returned by [`Sender::closed`]; resolves once the receiver is
+/// dropped or closed.
+pub type ClosedFuture<'a, T> = chan::ClosedFuture<&'a Inner<T>>;
 
 /// The receiving half of a oneshot channel; a future of the value.
 ///
@@ -303,13 +214,7 @@ impl<T> Receiver<T> {
     }
 
     fn recv_deadline_opt(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let inner = &*self.inner;
-        let res = block_thread(&inner.recv_wait, deadline, || match inner.try_recv() {
-            Ok(v) => Some(Ok(v)),
-            Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
-            Err(TryRecvError::Empty) => None,
-        });
-        let res = res.unwrap_or(Err(RecvTimeoutError::Timeout));
+        let res = chan::recv_deadline(&*self.inner, deadline);
         if res.is_ok() {
             self.done.set(true);
         }
@@ -360,7 +265,7 @@ impl<T> Receiver<T> {
     /// ```
     /// let (tx, mut rx) = nimsync_channel::oneshot::channel::<u8>();
     /// rx.close();
-    /// assert_eq!(tx.send(1), Err(1));
+    /// assert_eq!(tx.send(1), Err(nimsync_channel::SendError(1)));
     /// assert!(rx.try_recv().unwrap_err().is_closed());
     /// ```
     pub fn close(&mut self) {
@@ -439,7 +344,7 @@ impl<T> Receiver<T> {
     pub(crate) fn recv_wait(&self) -> &WaitQueue {
         &self.inner.recv_wait
     }
-    pub(crate) fn poll_ready(&self) -> Result<(), TryRecvError> {
+    pub(crate) fn check_ready(&self) -> Result<(), TryRecvError> {
         if self.inner.is_ready() {
             let s = self.inner.state.load(Ordering::Acquire);
             if s & VALUE != 0 {

@@ -1,0 +1,137 @@
+//! The shapes every flavor shares, written once: the blocking send and
+//! receive loops, the futures, the stream and the iterators. Each is
+//! generic over the queue it waits on, which a flavor describes by
+//! implementing [`SendChan`], [`RecvChan`] or [`CloseChan`] (as tokio's
+//! `Chan<T, S>` serves its bounded and unbounded channels). The flavors
+//! export them under their own names (`mpmc::SendFuture`,
+//! `spsc::RecvStream`, ...).
+//!
+//! A shape holds a [`Handle`]: the reference or endpoint it borrows or
+//! owns (`&mpmc::Shared<T>`, `&mut spsc::Receiver<T>`, an owned receiver),
+//! which gives it the queue. Everything is monomorphised per flavor, so a
+//! shape compiles to the code the flavor would have written itself.
+//!
+//! The traits are public only so that the flavors' aliases may name them;
+//! they live in a private module, so no one outside the crate can name or
+//! implement them.
+
+use std::time::Instant;
+
+use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::waiter::{WaitQueue, block_thread};
+
+mod future;
+mod iter;
+
+pub(crate) use future::{ClosedFuture, RecvFuture, RecvStream, SendFuture};
+pub(crate) use iter::{Iter, TryIter};
+
+/// A flavor's channel state, as the shared shapes see it.
+pub trait Chan {
+    /// The flavor's module name, for `Debug` output (`"mpmc"`).
+    const FLAVOR: &'static str;
+}
+
+/// The sending side of a flavor.
+pub trait SendChan: Chan {
+    /// The message type.
+    type Item;
+    /// Sends without waiting.
+    fn try_send(&self, value: Self::Item) -> Result<(), TrySendError<Self::Item>>;
+    /// The senders waiting for room.
+    fn send_wait(&self) -> &WaitQueue;
+}
+
+/// The receiving side of a flavor.
+pub trait RecvChan: Chan {
+    /// The message type.
+    type Item;
+    /// Receives without waiting.
+    fn try_recv(&self) -> Result<Self::Item, TryRecvError>;
+    /// The receivers waiting for a message.
+    fn recv_wait(&self) -> &WaitQueue;
+    /// Messages buffered right now.
+    fn len(&self) -> usize;
+}
+
+/// The close of a flavor, as a `closed()` future waits for it.
+pub trait CloseChan: Chan {
+    /// True once the channel is closed.
+    fn is_closed(&self) -> bool;
+    /// The `closed()` futures waiting.
+    fn close_wait(&self) -> &WaitQueue;
+}
+
+/// What a shared shape holds to reach its channel: a reference to it, or
+/// an endpoint that owns it.
+pub trait Handle {
+    /// The channel state the handle reaches.
+    type Chan: ?Sized;
+    /// True for an owned receiver (so `Debug` tells `IntoIter` from
+    /// `Iter`).
+    const OWNED: bool = false;
+    /// The channel state.
+    fn chan(&self) -> &Self::Chan;
+}
+
+impl<C: ?Sized> Handle for &C {
+    type Chan = C;
+    #[inline(always)]
+    fn chan(&self) -> &C {
+        self
+    }
+}
+
+impl<C: ?Sized> Handle for &mut C {
+    type Chan = C;
+    #[inline(always)]
+    fn chan(&self) -> &C {
+        self
+    }
+}
+
+/// Sends `value`, blocking the thread while the channel is full, until
+/// `deadline` if there is one.
+pub(crate) fn send_deadline<C: SendChan + ?Sized>(
+    chan: &C,
+    value: C::Item,
+    deadline: Option<Instant>,
+) -> Result<(), SendTimeoutError<C::Item>> {
+    let mut slot = Some(value);
+    let res = block_thread(chan.send_wait(), deadline, || {
+        match chan.try_send(slot.take().expect("value present while sending")) {
+            Ok(()) => Some(Ok(())),
+            Err(TrySendError::Closed(v)) => Some(Err(v)),
+            Err(TrySendError::Full(v)) => {
+                slot = Some(v);
+                None
+            }
+        }
+    });
+    match res {
+        Some(Ok(())) => Ok(()),
+        Some(Err(v)) => Err(SendTimeoutError::Closed(v)),
+        None => Err(SendTimeoutError::Timeout(
+            slot.take().expect("value kept on timeout"),
+        )),
+    }
+}
+
+/// Receives, blocking the thread while the channel is empty, until
+/// `deadline` if there is one.
+pub(crate) fn recv_deadline<C: RecvChan + ?Sized>(
+    chan: &C,
+    deadline: Option<Instant>,
+) -> Result<C::Item, RecvTimeoutError> {
+    let res = block_thread(chan.recv_wait(), deadline, || match chan.try_recv() {
+        Ok(v) => Some(Ok(v)),
+        Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
+        Err(TryRecvError::Empty) => None,
+    });
+    res.unwrap_or(Err(RecvTimeoutError::Timeout))
+}
+
+/// The deadline `timeout` from now, or none if that is out of range.
+pub(crate) fn deadline_after(timeout: std::time::Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}

@@ -1,0 +1,109 @@
+//! A bounded multi-producer multi-consumer channel.
+//!
+//! [`channel`] returns a [`Sender`] and a [`Receiver`]; both are `Clone`,
+//! `Send` and `Sync` (for `T: Send`) and every operation takes `&self`.
+//!
+//! ```
+//! use nimsync_channel::mpmc;
+//!
+//! let (tx, rx) = mpmc::channel(16);
+//! let producers: Vec<_> = (0..4)
+//!     .map(|p| {
+//!         let tx = tx.clone();
+//!         std::thread::spawn(move || {
+//!             for i in 0..250 {
+//!                 tx.send(p * 1000 + i).unwrap();
+//!             }
+//!         })
+//!     })
+//!     .collect();
+//! drop(tx);
+//! let consumers: Vec<_> = (0..2)
+//!     .map(|_| {
+//!         let rx = rx.clone();
+//!         std::thread::spawn(move || rx.iter().count())
+//!     })
+//!     .collect();
+//! for p in producers {
+//!     p.join().unwrap();
+//! }
+//! let total: usize = consumers.into_iter().map(|c| c.join().unwrap()).sum();
+//! assert_eq!(total, 1000);
+//! ```
+//!
+//! # Files
+//!
+//! | file | holds |
+//! |---|---|
+//! | `ring.rs` | the ring and its protocol: slots, claims, permits, skipped and orphaned positions |
+//! | `sender.rs` | [`Sender`] |
+//! | `receiver.rs` | [`Receiver`] |
+//! | `permit.rs` | [`Permit`] and [`ReserveFuture`] |
+//!
+//! The futures, the stream and the iterators are the crate's shared shapes
+//! (see `chan`), named here for this flavor.
+
+mod permit;
+mod receiver;
+mod ring;
+mod sender;
+
+pub use permit::{Permit, ReserveFuture};
+pub use receiver::Receiver;
+pub(crate) use ring::{Claim, Shared};
+pub use sender::Sender;
+
+use crate::sync::Arc;
+
+/// Creates a bounded MPMC channel with room for exactly `capacity` values.
+///
+/// # Panics
+///
+/// Panics if `capacity` is 0 (rendezvous channels are not offered yet: use
+/// capacity 1 for the closest behaviour), or larger than
+/// [`MAX_CAPACITY`](crate::MAX_CAPACITY), or if the buffer's size in bytes
+/// would overflow `isize`.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = nimsync_channel::mpmc::channel::<u64>(1024);
+/// tx.send(1).unwrap();
+/// assert_eq!(rx.recv(), Ok(1));
+/// ```
+pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    crate::check_capacity::<T>(capacity, "mpmc");
+    let shared = Arc::new(Shared::new(capacity));
+    (
+        Sender {
+            shared: Arc::clone(&shared),
+        },
+        Receiver { shared },
+    )
+}
+
+/// Future returned by [`Sender::send_async`].
+///
+/// Holds the value until it is written into the channel;
+/// [`cancel`](crate::chan::SendFuture::cancel) hands it back.
+pub type SendFuture<'a, T> = crate::chan::SendFuture<&'a Shared<T>>;
+
+/// Future returned by [`Receiver::recv_async`].
+pub type RecvFuture<'a, T> = crate::chan::RecvFuture<&'a Shared<T>>;
+
+/// Future returned by [`Sender::closed`]; resolves once the channel is
+/// closed.
+pub type ClosedFuture<'a, T> = crate::chan::ClosedFuture<&'a Shared<T>>;
+
+/// Blocking iterator returned by [`Receiver::iter`].
+pub type Iter<'a, T> = crate::chan::Iter<&'a Shared<T>>;
+
+/// Non-blocking iterator returned by [`Receiver::try_iter`].
+pub type TryIter<'a, T> = crate::chan::TryIter<&'a Shared<T>>;
+
+/// Owning blocking iterator, from `Receiver::into_iter`.
+pub type IntoIter<T> = crate::chan::Iter<Receiver<T>>;
+
+/// The receiver as a [`futures_core::Stream`], from
+/// [`Receiver::into_stream`].
+pub type RecvStream<T> = crate::chan::RecvStream<Receiver<T>>;

@@ -1,0 +1,406 @@
+//! The sending endpoint of an MPMC channel.
+
+use core::fmt;
+use std::time::{Duration, Instant};
+
+use super::{Claim, ClosedFuture, Permit, ReserveFuture, SendFuture, Shared};
+use crate::chan::{self, deadline_after};
+use crate::error::{SendError, SendTimeoutError, TrySendError};
+use crate::sync::{Arc, Ordering};
+use crate::waiter::{WaitQueue, block_thread};
+
+/// The sending endpoint of an MPMC channel. Cloning it adds a sender.
+///
+/// The channel closes when the last sender is dropped (receivers drain what
+/// is buffered, then get `Closed`) or when anyone calls `close()`.
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// let (tx, _rx) = nimsync_channel::mpmc::channel::<Rc<u8>>(1);
+/// std::thread::spawn(move || drop(tx)); // Rc is not Send
+/// ```
+pub struct Sender<T> {
+    pub(super) shared: Arc<Shared<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value` if there is room, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] or [`TrySendError::Closed`], with the value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
+    /// assert!(tx.try_send(1).is_ok());
+    /// assert!(tx.try_send(2).unwrap_err().is_full());
+    /// # drop(rx);
+    /// ```
+    #[inline]
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.shared.try_send(value)
+    }
+
+    /// Sends `value`, blocking the thread while the channel is full.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value when the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
+    /// let t = std::thread::spawn(move || {
+    ///     for i in 0..3 {
+    ///         tx.send(i).unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    /// t.join().unwrap();
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        chan::send_deadline(&*self.shared, value, None).map_err(|e| SendError(e.into_inner()))
+    }
+
+    /// Sends `value`, blocking for at most `timeout` while the channel is
+    /// full.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] or [`SendTimeoutError::Closed`], with
+    /// the value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel(1);
+    /// tx.send(1).unwrap();
+    /// assert!(tx.send_timeout(2, Duration::from_millis(1)).unwrap_err().is_timeout());
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        chan::send_deadline(&*self.shared, value, deadline_after(timeout))
+    }
+
+    /// Sends `value`, blocking until `deadline` at the latest.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_timeout`](Self::send_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel(1);
+    /// assert!(tx.send_deadline(1, Instant::now() + Duration::from_millis(1)).is_ok());
+    /// ```
+    pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        chan::send_deadline(&*self.shared, value, Some(deadline))
+    }
+
+    /// Sends `value`, waiting asynchronously while the channel is full.
+    ///
+    /// The future keeps the value until the moment it is written into the
+    /// channel; [`SendFuture::cancel`] hands it back if it was not sent yet.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes drops the value unsent; a
+    /// wake-up it had received passes on to the next waiting sender. To keep
+    /// the value, call [`SendFuture::cancel`] instead of dropping.
+    ///
+    /// # Errors
+    ///
+    /// Resolves to [`SendError`] with the value when the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
+    /// tx.send_async(1).await.unwrap();
+    /// assert_eq!(rx.recv_async().await, Ok(1));
+    /// # });
+    /// ```
+    pub fn send_async(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture::new(&self.shared, value)
+    }
+
+    /// Returns a [`Permit`] if length plus outstanding permits leaves room.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`]`(())` or [`TrySendError::Closed`]`(())`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
+    /// let permit = tx.try_reserve().unwrap();
+    /// assert!(tx.try_send(9).unwrap_err().is_full()); // the room is promised
+    /// permit.send(1).unwrap();
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// ```
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        self.shared.try_reserve()?;
+        Ok(Permit::new(&self.shared))
+    }
+
+    /// Waits for room for one value and returns a [`Permit`] that holds it:
+    /// other senders cannot take that room until the permit is used or
+    /// dropped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: no room is held until the future completes.
+    ///
+    /// # Errors
+    ///
+    /// Resolves to [`SendError`]`(())` when the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
+    /// let permit = tx.reserve().await.unwrap();
+    /// permit.send("x").unwrap();
+    /// assert_eq!(rx.recv(), Ok("x"));
+    /// # });
+    /// ```
+    pub fn reserve(&self) -> ReserveFuture<'_, T> {
+        ReserveFuture::new(&self.shared)
+    }
+
+    /// Sends values from `iter` while there is room, waking waiting
+    /// receivers once at the end. An item is taken from `iter` only after a
+    /// position for it is claimed, so what does not fit stays in `iter`
+    /// (that is why it is [`Peekable`](core::iter::Peekable)).
+    ///
+    /// Returns how many values were sent (0 only if `iter` was empty).
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`]`(())` when there was no room for even one
+    /// value, [`TrySendError::Closed`]`(())` when the channel is closed; in
+    /// both cases nothing was taken from `iter`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(2);
+    /// let mut it = (0..5).peekable();
+    /// assert_eq!(tx.try_send_iter(&mut it), Ok(2));
+    /// assert_eq!(it.next(), Some(2));
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [0, 1]);
+    /// ```
+    pub fn try_send_iter<I: Iterator<Item = T>>(
+        &self,
+        iter: &mut core::iter::Peekable<I>,
+    ) -> Result<usize, TrySendError<()>> {
+        self.shared.try_send_iter(iter)
+    }
+
+    /// Sends every value of `iter`, blocking whenever the channel is full.
+    ///
+    /// # Errors
+    ///
+    /// When the channel closes, [`SendError`] holds the iterator with the
+    /// values not yet sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(4);
+    /// let t = std::thread::spawn(move || tx.send_iter(0..100u32).map_err(|_| ()));
+    /// assert_eq!(rx.iter().sum::<u32>(), 4950);
+    /// t.join().unwrap().unwrap();
+    /// ```
+    pub fn send_iter<I: IntoIterator<Item = T>>(
+        &self,
+        iter: I,
+    ) -> Result<(), SendError<core::iter::Peekable<I::IntoIter>>> {
+        let mut iter = iter.into_iter().peekable();
+        while iter.peek().is_some() {
+            let res = block_thread(&self.shared.send_wait, None, || {
+                match self.shared.try_send_iter(&mut iter) {
+                    Ok(_) => Some(true),
+                    Err(TrySendError::Closed(())) => Some(false),
+                    Err(TrySendError::Full(())) => None,
+                }
+            });
+            if res != Some(true) {
+                return Err(SendError(iter));
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the channel for every endpoint. Later sends fail with the
+    /// value handed back; receivers drain what is buffered, then get
+    /// `Closed`.
+    ///
+    /// Returns true if this call closed it.
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(2);
+    /// tx.send(1).unwrap();
+    /// assert!(tx.close());
+    /// assert!(!rx.close());
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.shared.close()
+    }
+
+    /// True once the channel is closed.
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// Resolves once the channel is closed (for example, when the last
+    /// receiver is gone).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// drop(rx);
+    /// tx.closed().await;
+    /// # });
+    /// ```
+    pub fn closed(&self) -> ClosedFuture<'_, T> {
+        ClosedFuture::new(&self.shared)
+    }
+
+    /// Number of values buffered right now.
+    ///
+    /// ```
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel(4);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// True when nothing is buffered.
+    ///
+    /// ```
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(4);
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True when no send could find room now: every slot is taken by a
+    /// buffered value or promised to an outstanding [`Permit`].
+    ///
+    /// ```
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let permit = tx.try_reserve().unwrap();
+    /// assert!(tx.is_full());
+    /// drop(permit);
+    /// assert!(!tx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        !self.shared.has_room()
+    }
+
+    /// The number of slots, exactly as given to [`channel`](super::channel).
+    ///
+    /// ```
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(10);
+    /// assert_eq!(tx.capacity(), 10);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.shared.cap
+    }
+
+    /// True if `other` belongs to the same channel.
+    ///
+    /// ```
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// ```
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    /// Adds a sender; the channel stays open until the last one is dropped.
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.close();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpmc::Sender")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> Sender<T> {
+    pub(crate) fn addr(&self) -> u64 {
+        self.shared.id
+    }
+    pub(crate) fn send_wait(&self) -> &WaitQueue {
+        &self.shared.send_wait
+    }
+    pub(crate) fn start_send(&self) -> Result<Claim, TrySendError<()>> {
+        self.shared.start_send(false)
+    }
+    pub(crate) fn finish_send(&self, claim: Claim, value: T) {
+        assert!(
+            self.shared.index_of(claim) < self.shared.cap,
+            "select token with a slot index outside this channel"
+        );
+        // SAFETY: send claims reach here only through a `Token` that this
+        // channel (its unique id is checked) filled in `start_send`, marked
+        // as a send, and that is consumed by this call.
+        unsafe { self.shared.write(claim, value) }
+    }
+    pub(crate) fn keeper(&self) -> crate::select::Keeper {
+        crate::select::Keeper::new(Arc::clone(&self.shared))
+    }
+    pub(crate) fn abandon_claim(&self, claim: Claim) {
+        assert!(
+            self.shared.index_of(claim) < self.shared.cap,
+            "select token with a slot index outside this channel"
+        );
+        self.shared.abandon(claim);
+    }
+}

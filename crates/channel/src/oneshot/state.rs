@@ -1,0 +1,114 @@
+//! The state of a oneshot channel and its flag protocol.
+//!
+//! # Protocol
+//!
+//! One atomic byte of flags: `VALUE` (a value is stored and not yet taken),
+//! `TX_DONE` (the sender sent or was dropped) and `RX_CLOSED` (the receiver
+//! closed or was dropped). The sender writes the value into the cell, then
+//! sets `VALUE | TX_DONE` with a compare-and-swap that fails if `RX_CLOSED`
+//! is set; on failure it still owns the value and hands it back. The
+//! receiver reads the value only after an `Acquire` load sees `VALUE`, then
+//! clears `VALUE`. Whoever finds `VALUE` set when the shared state is freed
+//! drops the value. So the value is taken, handed back, or dropped exactly
+//! once.
+
+use core::mem::MaybeUninit;
+
+use crate::chan::{Chan, CloseChan, RecvChan};
+use crate::error::TryRecvError;
+use crate::sync::{AtomicU8, Ordering, UnsafeCell};
+use crate::waiter::WaitQueue;
+
+/// A value is stored and not yet taken.
+pub(super) const VALUE: u8 = 1;
+/// The sender sent or was dropped.
+pub(super) const TX_DONE: u8 = 2;
+/// The receiver closed or was dropped.
+pub(super) const RX_CLOSED: u8 = 4;
+
+/// The state both halves share.
+///
+/// # Invariants
+///
+/// `value` is initialised exactly while `state & VALUE != 0`, or while the
+/// sender has written it but not yet published `VALUE` (then only the
+/// sender touches it).
+pub struct Inner<T> {
+    pub(super) state: AtomicU8,
+    pub(super) value: UnsafeCell<MaybeUninit<T>>,
+    /// The receiver (or a select over it) waiting for the value.
+    pub(super) recv_wait: WaitQueue,
+    /// `Sender::closed()` futures.
+    pub(super) close_wait: WaitQueue,
+}
+
+// SAFETY: the value moves from the sender's thread to the receiver's through
+// the flag protocol (Release publish, Acquire observe): `T: Send` suffices.
+unsafe impl<T: Send> Send for Inner<T> {}
+// SAFETY: as above; no `&T` is ever shared.
+unsafe impl<T: Send> Sync for Inner<T> {}
+
+impl<T> Inner<T> {
+    pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let state = self.state.load(Ordering::Acquire);
+        if state & VALUE != 0 {
+            // SAFETY: `VALUE` was published with Release after the write;
+            // only the receiver reads, and it clears `VALUE` right after.
+            let v = self.value.with(|p| unsafe { (*p).assume_init_read() });
+            self.state.fetch_and(!VALUE, Ordering::AcqRel);
+            Ok(v)
+        } else if state & (TX_DONE | RX_CLOSED) != 0 {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    pub(super) fn is_ready(&self) -> bool {
+        self.state.load(Ordering::Acquire) & (VALUE | TX_DONE | RX_CLOSED) != 0
+    }
+}
+
+impl<T> Drop for Inner<T> {
+    fn drop(&mut self) {
+        if self.state.load(Ordering::Acquire) & VALUE != 0 {
+            // SAFETY: `VALUE` is set, so the value is initialised and not
+            // taken; both endpoints are gone.
+            self.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
+
+impl<T> Chan for Inner<T> {
+    const FLAVOR: &'static str = "oneshot";
+}
+
+impl<T> RecvChan for Inner<T> {
+    type Item = T;
+    #[inline(always)]
+    fn try_recv(&self) -> Result<T, TryRecvError> {
+        Inner::try_recv(self)
+    }
+    #[inline(always)]
+    fn recv_wait(&self) -> &WaitQueue {
+        &self.recv_wait
+    }
+    fn len(&self) -> usize {
+        usize::from(self.state.load(Ordering::Acquire) & VALUE != 0)
+    }
+}
+
+impl<T> CloseChan for Inner<T> {
+    fn is_closed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & RX_CLOSED != 0
+    }
+    fn close_wait(&self) -> &WaitQueue {
+        &self.close_wait
+    }
+}
+
+impl<T> core::fmt::Debug for Inner<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Inner").finish_non_exhaustive()
+    }
+}
