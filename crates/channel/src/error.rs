@@ -2,12 +2,18 @@
 //!
 //! Each error that carries an unsent value hands it back, so nothing is lost
 //! when a send fails. `Debug` and `Display` never require `T: Debug`.
+//! `Display` is a short lowercase phrase, as std's and crossbeam's channel
+//! errors print; what to do about an error is said in its type's docs. No
+//! error has a `source()`.
 
 use core::fmt;
 
 /// Error returned by `try_send`: the value could not be sent without waiting.
 ///
-/// The value is handed back in either variant.
+/// The value is handed back in either variant. On `Full`, retry after a
+/// receiver takes a message, or use a blocking or async send to wait for
+/// room. On `Closed`, the receiving side is gone or the channel was
+/// closed: no further value can be sent.
 ///
 /// # Examples
 ///
@@ -74,10 +80,7 @@ impl<T> fmt::Debug for TrySendError<T> {
 impl<T> fmt::Display for TrySendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Full(_) => f.write_str(
-                "sending on a full channel: the value was handed back; retry after a receiver \
-                 takes a message, or use a blocking or async send to wait for room",
-            ),
+            Self::Full(_) => f.write_str("sending on a full channel"),
             Self::Closed(_) => f.write_str(CLOSED_SEND),
         }
     }
@@ -85,12 +88,13 @@ impl<T> fmt::Display for TrySendError<T> {
 
 impl<T> std::error::Error for TrySendError<T> {}
 
-const CLOSED_SEND: &str = "sending on a closed channel: the value was handed back; the receiving \
-                           side is gone or the channel was closed, so no further value can be sent";
+const CLOSED_SEND: &str = "sending on a closed channel";
 
-/// Error returned by a blocking or async send: the channel is closed.
+/// Error returned by a blocking or async send, a permit's send and a
+/// oneshot send: the channel is closed.
 ///
-/// The unsent value is in the public field.
+/// The unsent value is in the public field. The receiving side is gone or
+/// the channel was closed, so no further value can be sent.
 ///
 /// # Examples
 ///
@@ -130,7 +134,10 @@ impl<T> fmt::Display for SendError<T> {
 
 impl<T> std::error::Error for SendError<T> {}
 
-/// Error returned by `send_timeout`.
+/// Error returned by `send_timeout` and `send_deadline`.
+///
+/// The value is handed back in either variant. On `Timeout`, receivers are
+/// slower than the deadline allows: retry, wait longer or add capacity.
 ///
 /// # Examples
 ///
@@ -199,10 +206,7 @@ impl<T> fmt::Debug for SendTimeoutError<T> {
 impl<T> fmt::Display for SendTimeoutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Timeout(_) => f.write_str(
-                "timed out sending on a full channel: the value was handed back; receivers are \
-                 slower than the deadline allows, so retry, wait longer or add capacity",
-            ),
+            Self::Timeout(_) => f.write_str("timed out sending on a full channel"),
             Self::Closed(_) => f.write_str(CLOSED_SEND),
         }
     }
@@ -223,6 +227,10 @@ impl<T> From<SendError<T>> for SendTimeoutError<T> {
 }
 
 /// Error returned by `try_recv`.
+///
+/// On `Empty`, retry later, or use a blocking or async receive to wait for
+/// a message. On `Closed`, every sender is gone or the channel was closed,
+/// and everything buffered has been received: no message will arrive.
 ///
 /// # Examples
 ///
@@ -267,10 +275,7 @@ impl TryRecvError {
 impl fmt::Display for TryRecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Empty => f.write_str(
-                "receiving on an empty channel: nothing is buffered yet; retry later, or use a \
-                 blocking or async receive to wait for a message",
-            ),
+            Self::Empty => f.write_str("receiving on an empty channel"),
             Self::Closed => f.write_str(CLOSED_RECV),
         }
     }
@@ -278,11 +283,11 @@ impl fmt::Display for TryRecvError {
 
 impl std::error::Error for TryRecvError {}
 
-const CLOSED_RECV: &str = "receiving on a closed channel: every sender is gone or the channel was \
-                           closed, and everything buffered has been received";
+const CLOSED_RECV: &str = "receiving on a closed channel";
 
 /// Error returned by a blocking or async receive: the channel is closed and
-/// drained, so no message will ever arrive.
+/// drained, so no message will ever arrive (every sender is gone or the
+/// channel was closed, and everything buffered has been received).
 ///
 /// # Examples
 ///
@@ -304,7 +309,9 @@ impl fmt::Display for RecvError {
 
 impl std::error::Error for RecvError {}
 
-/// Error returned by `recv_timeout`.
+/// Error returned by `recv_timeout` and `recv_deadline`.
+///
+/// On `Timeout`, senders may still send: retry or wait longer.
 ///
 /// # Examples
 ///
@@ -348,10 +355,7 @@ impl RecvTimeoutError {
 impl fmt::Display for RecvTimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Timeout => f.write_str(
-                "timed out receiving on an empty channel: no message arrived before the \
-                 deadline; senders may still send, so retry or wait longer",
-            ),
+            Self::Timeout => f.write_str("timed out receiving on an empty channel"),
             Self::Closed => f.write_str(CLOSED_RECV),
         }
     }

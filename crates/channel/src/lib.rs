@@ -57,7 +57,8 @@
 //! # Errors
 //!
 //! All flavors share the error types at the crate root. Errors of sends
-//! carry the unsent value; none of them needs `T: Debug` to print.
+//! carry the unsent value; none of them needs `T: Debug` to print. Their
+//! `Display` is a short lowercase phrase; each type's docs say what to do.
 
 #![warn(missing_docs)]
 

@@ -14,10 +14,20 @@ fn as_error<E: Error + 'static>(e: &E) -> &(dyn Error + 'static) {
     e
 }
 
-/// Display text must be a non-empty sentence and must not leak the payload.
+/// Display text must be a short lowercase phrase (advice lives in the
+/// type's docs), with no trailing period, and must not leak the payload.
 fn check_display(e: &dyn Error, must_contain: &[&str]) {
     let text = e.to_string();
     assert!(!text.is_empty());
+    assert!(
+        text.starts_with(|c: char| c.is_lowercase()),
+        "{text:?} starts lowercase"
+    );
+    assert!(!text.ends_with('.'), "{text:?} has no trailing period");
+    assert!(
+        !text.contains([':', ';']) && text.len() <= 40,
+        "{text:?} is one short phrase"
+    );
     for needle in must_contain {
         assert!(
             text.contains(needle),

@@ -17,11 +17,11 @@ impl Backoff {
     /// Waits inside the channel protocol (a slot claimed and not yet
     /// written or read) spin 2 steps (7 spin-loop hints), then yield: long
     /// pause loops can be slow to hand the core back to the thread being
-    /// waited for (docs/perf-notes.md#short-spin-then-yield-then-park).
+    /// waited for (docs/perf-notes.md#short-spin-then-yield-then-park-syncbackoff).
     const SPIN_LIMIT: u32 = 2;
     /// A thread about to park ([`Backoff::before_parking`]) spins 4 steps
     /// (31 hints): fewer leave the blocking round trip in yields, more
-    /// lengthen its tail (docs/perf-notes.md#short-spin-then-yield-then-park).
+    /// lengthen its tail (docs/perf-notes.md#short-spin-then-yield-then-park-syncbackoff).
     const PARK_SPIN_LIMIT: u32 = 4;
     const YIELD_LIMIT: u32 = if cfg!(loom) { 1 } else { 20 };
 
