@@ -8,7 +8,9 @@
 //! - [`scope`]: a nursery: spawn children from a body, and the scope ends
 //!   only when they all did.
 //! - [`CancelToken`]: cooperative cancellation that flows from a token to
-//!   its children and never back up; every group has one.
+//!   its children and never back up; every group has one. A future runs
+//!   until a token is cancelled with [`CancelToken::run_until_cancelled`],
+//!   and a [`CancelGuard`] cancels one when dropped.
 //! - Errors with context: a [`GroupError`] names the group and every
 //!   failed child (name, id, whether it failed, panicked or was cancelled),
 //!   and prints the first child's error.
@@ -61,4 +63,4 @@ pub use group::{Builder, GroupMetrics, Policy, Spawner, TaskGroup, scope, scope_
 pub use race::race;
 pub use retry::{Retry, RetryError};
 pub use start::{StartError, Started};
-pub use token::{CancelToken, CancelledFuture};
+pub use token::{CancelGuard, CancelToken, CancelledFuture};

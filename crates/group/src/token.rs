@@ -24,8 +24,9 @@
 //!   The lock order is parent, then child; unlinking takes them one at a
 //!   time.
 
-use core::future::Future;
-use core::pin::Pin;
+use core::future::{Future, poll_fn};
+use core::hash::{Hash, Hasher};
+use core::pin::{Pin, pin};
 use core::task::{Context, Poll, Waker};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -226,6 +227,50 @@ impl Drop for CancelToken {
     }
 }
 
+/// Two handles are equal when they are handles of the same token: clones
+/// of one another (or of a common original). A [`child`](CancelToken::child)
+/// is another token, never equal to its parent, even once both are
+/// cancelled. Whether a token is cancelled plays no part.
+///
+/// # Examples
+/// ```
+/// use nimsync_group::CancelToken;
+///
+/// let token = CancelToken::new();
+/// assert_eq!(token, token.clone());
+/// assert_ne!(token, token.child());
+/// assert_ne!(token, CancelToken::new());
+/// ```
+impl PartialEq for CancelToken {
+    fn eq(&self, other: &Self) -> bool {
+        core::ptr::eq::<Node>(&*self.node, &*other.node)
+    }
+}
+
+impl Eq for CancelToken {}
+
+/// Hashes which token this is, consistently with `==`: all the handles of
+/// one token hash the same. Neither reads the token's state, so a token is
+/// a sound key even though it changes when cancelled (clippy's
+/// `mutable_key_type` lint cannot tell: allow it, or list the type under
+/// `ignore-interior-mutability` in `clippy.toml`).
+///
+/// # Examples
+/// ```
+/// use std::collections::HashSet;
+/// use nimsync_group::CancelToken;
+///
+/// let token = CancelToken::new();
+/// let set: HashSet<CancelToken> = [token.clone(), token.clone(), token.child()].into();
+/// assert_eq!(set.len(), 2);
+/// assert!(set.contains(&token));
+/// ```
+impl Hash for CancelToken {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        core::ptr::hash::<Node, H>(&*self.node, state);
+    }
+}
+
 impl CancelToken {
     /// A new root token, not cancelled.
     ///
@@ -320,9 +365,164 @@ impl CancelToken {
     /// assert!(token.is_cancelled());
     /// ```
     pub fn cancelled(&self) -> CancelledFuture {
+        self.clone().cancelled_owned()
+    }
+
+    /// [`cancelled`](CancelToken::cancelled), consuming this handle instead
+    /// of cloning it. The future owns its handle either way (it borrows
+    /// nothing, so it can be moved into a task); this one spares the clone.
+    ///
+    /// # Examples
+    /// ```
+    /// let token = nimsync_group::CancelToken::new();
+    /// let wait = token.clone().cancelled_owned();
+    /// token.cancel();
+    /// futures_lite::future::block_on(wait);
+    /// ```
+    pub fn cancelled_owned(self) -> CancelledFuture {
         CancelledFuture {
-            token: self.clone(),
+            token: self,
             key: None,
+        }
+    }
+
+    /// Runs `fut` until it completes (`Some` with its output) or this token
+    /// is cancelled (`None`; `fut` is dropped, unfinished).
+    ///
+    /// Biased towards cancellation: each poll checks the token first, and
+    /// polls `fut` only while the token is not cancelled. So with a token
+    /// already cancelled, `fut` is never polled and `None` comes back at
+    /// once; when the cancel and `fut`'s readiness coincide, the cancel
+    /// wins and `fut` is dropped without being polled again (a cancel-safe
+    /// future then loses nothing). (tokio-util's `run_until_cancelled` is
+    /// biased the other way, towards the future; see `docs/group.md`.)
+    ///
+    /// # Cancel safety
+    /// Dropping this future drops `fut`: it is exactly as cancel safe as
+    /// `fut` is. Its wait for the token is cancel safe.
+    ///
+    /// # Examples
+    /// ```
+    /// use nimsync_group::CancelToken;
+    /// use futures_lite::future::block_on;
+    ///
+    /// let token = CancelToken::new();
+    /// assert_eq!(block_on(token.run_until_cancelled(async { 7 })), Some(7));
+    /// token.cancel();
+    /// assert_eq!(block_on(token.run_until_cancelled(async { 7 })), None);
+    /// assert_eq!(block_on(token.run_until_cancelled(std::future::pending::<u8>())), None);
+    /// ```
+    pub async fn run_until_cancelled<F: Future>(&self, fut: F) -> Option<F::Output> {
+        race_cancelled(self.cancelled(), fut).await
+    }
+
+    /// [`run_until_cancelled`](CancelToken::run_until_cancelled), owning
+    /// this handle: the future borrows nothing, so it can be spawned (it
+    /// is `Send` when `fut` is).
+    ///
+    /// # Cancel safety
+    /// As [`run_until_cancelled`](CancelToken::run_until_cancelled).
+    ///
+    /// # Examples
+    /// ```
+    /// use nimsync_group::CancelToken;
+    ///
+    /// let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// let token = CancelToken::new();
+    /// let worker = rt.spawn(token.clone().run_until_cancelled_owned(std::future::pending::<()>()));
+    /// token.cancel();
+    /// assert_eq!(rt.block_on(worker).unwrap(), None);
+    /// ```
+    pub async fn run_until_cancelled_owned<F: Future>(self, fut: F) -> Option<F::Output> {
+        race_cancelled(self.cancelled_owned(), fut).await
+    }
+
+    /// A guard that cancels this token when it is dropped (on every way
+    /// out of a scope, unwinding included), unless
+    /// [`disarm`](CancelGuard::disarm)ed first.
+    ///
+    /// # Examples
+    /// ```
+    /// use nimsync_group::CancelToken;
+    ///
+    /// let token = CancelToken::new();
+    /// {
+    ///     let _guard = token.clone().drop_guard();
+    ///     // ... work that may return early or panic ...
+    /// }
+    /// assert!(token.is_cancelled());
+    /// ```
+    pub fn drop_guard(self) -> CancelGuard {
+        CancelGuard { token: Some(self) }
+    }
+}
+
+/// The first of the token's cancellation (checked first) and `fut`'s
+/// completion.
+async fn race_cancelled<F: Future>(cancelled: CancelledFuture, fut: F) -> Option<F::Output> {
+    let mut cancelled = cancelled;
+    let mut fut = pin!(fut);
+    poll_fn(|cx| {
+        if Pin::new(&mut cancelled).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        fut.as_mut().poll(cx).map(Some)
+    })
+    .await
+}
+
+/// Cancels its token when dropped; made by [`CancelToken::drop_guard`].
+///
+/// For work whose every exit, early returns and panics included, must
+/// cancel the work that depends on it; [`disarm`](CancelGuard::disarm)
+/// on the one path that must not.
+///
+/// # Examples
+/// ```
+/// use nimsync_group::CancelToken;
+///
+/// let token = CancelToken::new();
+/// let guard = token.clone().drop_guard();
+/// let back = guard.disarm();
+/// assert!(!token.is_cancelled());
+/// assert_eq!(back, token);
+/// ```
+#[must_use = "a guard dropped at once cancels its token at once"]
+pub struct CancelGuard {
+    /// Until disarmed.
+    token: Option<CancelToken>,
+}
+
+impl fmt::Debug for CancelGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelGuard")
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+impl CancelGuard {
+    /// Gives the token back without cancelling it.
+    ///
+    /// # Examples
+    /// ```
+    /// let token = nimsync_group::CancelToken::new().drop_guard().disarm();
+    /// assert!(!token.is_cancelled());
+    /// ```
+    pub fn disarm(mut self) -> CancelToken {
+        self.token
+            .take()
+            .expect("a guard holds its token until disarmed or dropped")
+    }
+}
+
+impl Drop for CancelGuard {
+    /// Cancels the token; see [`CancelToken::cancel`], whose panics (a
+    /// waker's, raised again) it passes on unless the thread is already
+    /// unwinding.
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            token.cancel();
         }
     }
 }
