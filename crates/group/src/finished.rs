@@ -46,6 +46,11 @@ impl Finished {
         }
     }
 
+    /// The earliest finished child not yet taken, if any.
+    pub(crate) fn pop(&self) -> Option<usize> {
+        self.state.lock().indices.pop_front()
+    }
+
     /// The earliest finished child not yet taken; when there is none,
     /// `waker` is woken by the next [`push`](Finished::push).
     pub(crate) fn pop_or_register(&self, waker: &Waker) -> Option<usize> {

@@ -4,7 +4,8 @@
 //!   [`Policy`] (fail fast, collect errors, ignore errors), results as they
 //!   finish ([`TaskGroup::join_next`]) or all at once in spawn order
 //!   ([`TaskGroup::join_all`]), an optional concurrency limit, names, and
-//!   [`GroupMetrics`].
+//!   [`GroupMetrics`]; one child is aborted through the [`AbortHandle`]
+//!   [`TaskGroup::spawn_with_handle`] returns.
 //! - [`scope`]: a nursery: spawn children from a body, and the scope ends
 //!   only when they all did.
 //! - [`CancelToken`]: cooperative cancellation that flows from a token to
@@ -40,6 +41,7 @@
 //! });
 //! ```
 
+mod abort;
 mod deadline;
 mod error;
 mod finished;
@@ -54,6 +56,7 @@ mod token;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+pub use abort::AbortHandle;
 pub use deadline::{
     TimedOut, current_deadline, move_on_after, move_on_at, with_deadline, with_deadline_named,
     with_timeout, with_timeout_named,

@@ -1,7 +1,8 @@
 //! Loom models of the cancel token's protocol (see the top of `token.rs`),
 //! of the concurrency limit (`limit.rs`), of the queue of finished
-//! children that `join_next` waits on (`finished.rs`) and of the slot a
-//! started child reports through (`start.rs`).
+//! children that `join_next` waits on (`finished.rs`), of the slot a
+//! started child reports through (`start.rs`) and of the slot an aborted
+//! child watches (`abort.rs`).
 //!
 //! Run with `cargo xtask loom` (RUSTFLAGS="--cfg loom"). Every model uses at
 //! most 3 threads. What each one guards against:
@@ -20,7 +21,10 @@
 //! - a child's finish missed by a `join_next` registering at the same time,
 //!   or waking the waker of a `join_next` that was replaced;
 //! - a started child's report (or its handle's drop) missed by the
-//!   `start` waiting for it (`start.rs`).
+//!   `start` waiting for it (`start.rs`);
+//! - an abort missed by a child registering its waker at the same time (a
+//!   child that never stops), or a waker kept (or woken) once the child
+//!   has ended (`abort.rs`).
 //!
 //! Each model counts, in a plain static, the interleavings it exists for,
 //! and the test asserts afterwards that loom explored them.
@@ -39,6 +43,7 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
+use crate::abort::{AbortSlot, abortable};
 use crate::finished::Finished;
 use crate::limit::{Acquire, Limiter, Permit};
 use crate::start::{StartError, StartSlot, Started, wait_started};
@@ -647,4 +652,87 @@ fn loom_a_child_that_never_reports_wakes_the_starter() {
         assert_eq!(block_on(wait_started(slot)), Err(StartError::NotStarted));
         child.join().unwrap();
     });
+}
+
+// The slot an aborted child watches.
+
+#[test]
+fn loom_abort_races_the_childs_registration() {
+    // The abort comes from another thread while the child checks the slot
+    // and registers its waker: an abort between the two would be lost.
+    // 0: the first poll saw the abort, 1: it registered and the abort
+    // woke it.
+    static SEEN: [StdAtomicUsize; 2] = [const { StdAtomicUsize::new(0) }; 2];
+    model(|| {
+        let slot = AbortSlot::new();
+        let s = Arc::clone(&slot);
+        let aborter = thread::spawn(move || s.abort());
+        let counter = CountingWaker::new();
+        let waker = Waker::from(StdArc::clone(&counter));
+        let first = slot.poll_aborted(&mut Context::from_waker(&waker));
+        aborter.join().unwrap();
+        match first {
+            Poll::Ready(()) => {
+                SEEN[0].fetch_add(1, Relaxed);
+                assert_eq!(counter.wakes(), 0);
+            }
+            Poll::Pending => {
+                SEEN[1].fetch_add(1, Relaxed);
+                assert_eq!(counter.wakes(), 1, "the abort did not wake the child");
+                let again = slot.poll_aborted(&mut Context::from_waker(Waker::noop()));
+                assert_eq!(again, Poll::Ready(()));
+            }
+        }
+    });
+    assert!(SEEN.iter().all(|s| s.load(Relaxed) > 0), "{SEEN:?}");
+}
+
+#[test]
+fn loom_an_abort_from_another_thread_ends_the_child() {
+    // `abortable` around a future that never completes: an abort from
+    // another thread must end it with `None` (else `block_on` never
+    // returns: loom reports a deadlock).
+    model(|| {
+        let slot = AbortSlot::new();
+        let s = Arc::clone(&slot);
+        let aborter = thread::spawn(move || s.abort());
+        assert_eq!(
+            block_on(abortable(&slot, std::future::pending::<()>())),
+            None
+        );
+        aborter.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_abort_racing_the_childs_end_keeps_no_waker() {
+    // The child ends (and lets its waker go) while an abort comes: the
+    // waker is woken at most once, is not kept afterwards, and the slot
+    // says the child ended.
+    // 0: the abort woke the child before it ended, 1: it came after.
+    static SEEN: [StdAtomicUsize; 2] = [const { StdAtomicUsize::new(0) }; 2];
+    model(|| {
+        let slot = AbortSlot::new();
+        let counter = CountingWaker::new();
+        let waker = Waker::from(StdArc::clone(&counter));
+        assert!(
+            slot.poll_aborted(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        drop(waker);
+        let s = Arc::clone(&slot);
+        let aborter = thread::spawn(move || s.abort());
+        slot.finish();
+        aborter.join().unwrap();
+        assert!(slot.is_finished());
+        let wakes = counter.wakes();
+        assert!(wakes <= 1);
+        SEEN[wakes].fetch_add(1, Relaxed);
+        assert_eq!(
+            StdArc::strong_count(&counter),
+            1,
+            "the slot kept the child's waker"
+        );
+    });
+    assert!(SEEN.iter().all(|s| s.load(Relaxed) > 0), "{SEEN:?}");
 }

@@ -5,6 +5,8 @@
 //! | type | peer | Send, Sync | Unpin | UnwindSafe | RefUnwindSafe | Clone | Error |
 //! |---|---|---|---|---|---|---|---|
 //! | `CancelToken` | `CancellationToken` | yes | yes | yes | yes | yes | - |
+//! | `CancelGuard` | `DropGuard` | yes | yes | yes | yes | no | - |
+//! | `AbortHandle` | `task::AbortHandle` | yes | yes | yes | yes | yes | - |
 //! | `CancelledFuture` | `WaitForCancellationFutureOwned` | yes | yes (tokio-util: no) | yes (tokio-util: no) | yes (tokio-util: no) | no | - |
 //! | `TaskGroup<T, E>` | `task::JoinSet<T>` | `T, E: Send` | yes | no (`JoinSet`: yes; see its docs) | yes | no | - |
 //! | `Spawner<T, E>` | `JoinSet`'s spawn, `runtime::Handle` | `T, E: Send` | yes | yes | yes | yes | - |
@@ -23,9 +25,9 @@ use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::time::{Duration, Instant};
 
 use nimsync_group::{
-    Builder, CancelToken, CancelledFuture, FailureKind, GroupError, GroupMetrics, Policy, Retry,
-    RetryError, SpawnError, Spawner, StartError, Started, TaskFailure, TaskGroup, TaskLabel,
-    TimedOut,
+    AbortHandle, Builder, CancelGuard, CancelToken, CancelledFuture, FailureKind, GroupError,
+    GroupMetrics, Policy, Retry, RetryError, SpawnError, Spawner, StartError, Started, TaskFailure,
+    TaskGroup, TaskLabel, TimedOut,
 };
 
 fn assert_send<T: Send>() {}
@@ -82,6 +84,12 @@ fn cancel_token() {
     assert_future::<CancelledFuture>();
     assert_static::<CancelledFuture>();
     assert_unwind_safe::<CancelledFuture>();
+    assert_send::<CancelGuard>();
+    assert_sync::<CancelGuard>();
+    assert_unpin::<CancelGuard>();
+    assert_static::<CancelGuard>();
+    assert_unwind_safe::<CancelGuard>();
+    for_plain_data::<AbortHandle>();
 }
 
 #[test]
@@ -182,6 +190,9 @@ fn futures_of_a_group(mut group: TaskGroup<NotSync, NotSync>) {
         Ok(NotSync::new(2))
     }));
     require_send(&Retry::<NotSync>::new().run(|_| async { Ok::<u32, NotSync>(1) }));
+    require_send(&group.join_next_with_id());
+    require_send(&group.token().run_until_cancelled(async { 1 }));
+    require_send(&group.token().clone().run_until_cancelled_owned(async { 1 }));
     require_send(&group.join_all_results());
 }
 

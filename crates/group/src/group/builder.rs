@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use nimsync_scheduler::Handle;
 
-use super::shared::{Shared, State, enclosing_token};
+use super::shared::{Failures, Shared, State, enclosing_token};
 use super::{Policy, Spawner, TaskGroup};
 use crate::deadline::{Deadline, deadline_after};
 use crate::finished::Finished;
@@ -232,7 +232,7 @@ impl<T, E> Builder<T, E> {
             handle,
             limiter: self.limit.map(Limiter::new),
             finished: Finished::new(),
-            first_failure: Mutex::new(None),
+            failures: Mutex::new(Failures::default()),
             state: Mutex::new(State {
                 closed: false,
                 children: Vec::new(),
@@ -242,6 +242,7 @@ impl<T, E> Builder<T, E> {
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
+            detached: AtomicU64::new(0),
         };
         TaskGroup {
             spawner: Spawner {

@@ -16,11 +16,12 @@ use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 
-use nimsync_scheduler::JoinHandle;
 use nimsync_scheduler::task::Id;
+use nimsync_scheduler::{Handle, JoinHandle};
 
 use nimsync_time::Sleep;
 
+use crate::abort::AbortHandle;
 use crate::deadline::TimedOut;
 use crate::error::SpawnError;
 use crate::start::{StartError, StartSlot, Started, wait_started};
@@ -38,7 +39,7 @@ pub use scope::{scope, scope_with};
 pub use spawner::Spawner;
 
 use join::FinishedChild;
-use shared::Shielding;
+use shared::{Ended, Shielding};
 
 /// What a group does when a child fails (returns `Err` or panics).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,6 +66,9 @@ pub struct GroupMetrics {
     pub failed: u64,
     /// Children joined that were aborted before they finished.
     pub cancelled: u64,
+    /// Children let go by [`TaskGroup::detach_all`] before they were
+    /// joined.
+    pub detached: u64,
 }
 
 /// A set of child tasks that are awaited together, with an error policy,
@@ -336,6 +340,120 @@ where
         self.spawner.spawn_shielded(fut)
     }
 
+    /// Spawns a fallible child and returns an [`AbortHandle`] that aborts
+    /// this child alone, from any thread, with its task id. Otherwise the
+    /// child is like one from [`spawn`](TaskGroup::spawn), which returns
+    /// the id only (and spares the handle's allocation).
+    ///
+    /// An aborted child is reported as cancelled by the joins, as a
+    /// sibling's failure under fail-fast would have it.
+    ///
+    /// # Errors
+    /// As [`spawn`](TaskGroup::spawn).
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let mut group = nimsync_group::TaskGroup::<&str>::new();
+    /// let upload = group.spawn_with_handle(std::future::pending()).unwrap();
+    /// group.spawn_ok(async { "indexed" }).unwrap();
+    /// upload.abort();
+    /// let mut cancelled = 0;
+    /// while let Some(result) = group.join_next().await {
+    ///     match result {
+    ///         Ok(done) => assert_eq!(done, "indexed"),
+    ///         Err(failure) => {
+    ///             assert!(failure.is_cancelled());
+    ///             assert_eq!(failure.task.id, upload.id());
+    ///             cancelled += 1;
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(cancelled, 1);
+    /// # });
+    /// ```
+    pub fn spawn_with_handle<F>(&self, fut: F) -> Result<AbortHandle, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.spawner.spawn_with_handle(fut)
+    }
+
+    /// Spawns a fallible child on the runtime of `handle` instead of the
+    /// group's. It is the group's child in every other way: joined with
+    /// the others, under the group's token, deadline, limit and policy.
+    /// (For a whole group on another runtime, see
+    /// [`Builder::handle`].)
+    ///
+    /// # Errors
+    /// As [`spawn`](TaskGroup::spawn).
+    ///
+    /// # Examples
+    /// ```
+    /// let blocking_io = nimsync_scheduler::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let group = nimsync_group::TaskGroup::<u8>::new();
+    ///     group.spawn_on(async { Ok(1) }, &blocking_io.handle()).unwrap();
+    ///     group.spawn(async { Ok(2) }).unwrap();
+    ///     assert_eq!(group.join_all().await.unwrap(), vec![1, 2]);
+    /// });
+    /// ```
+    pub fn spawn_on<F>(&self, fut: F, handle: &Handle) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.spawner.spawn_on(fut, handle)
+    }
+
+    /// Spawns a fallible child whose future need not be `Send`: it runs
+    /// on the calling thread only, through
+    /// [`nimsync_scheduler::spawn_local`]. That thread must be a runtime
+    /// thread (a worker running a task, or a thread inside `block_on`); on
+    /// a current-thread runtime, that is its one thread. The child is the
+    /// group's like any other (joined, under its token, deadline, limit and
+    /// policy, aborted by it); only its result must be `Send`, as the
+    /// group's are. It is dropped if the thread leaves the runtime first
+    /// (its `block_on` returns), and then reported as cancelled.
+    ///
+    /// # Errors
+    /// As [`spawn`](TaskGroup::spawn).
+    ///
+    /// # Panics
+    /// Outside a runtime thread (a plain thread, or a `spawn_blocking`
+    /// closure), as [`nimsync_scheduler::spawn_local`] does; the group is
+    /// left as it was.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let rt = nimsync_scheduler::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let log = Rc::new(RefCell::new(Vec::new()));
+    ///     let group = nimsync_group::TaskGroup::<usize>::new();
+    ///     for word in ["a", "bb"] {
+    ///         let log = Rc::clone(&log);
+    ///         group
+    ///             .spawn_local(async move {
+    ///                 log.borrow_mut().push(word);
+    ///                 Ok(word.len())
+    ///             })
+    ///             .unwrap();
+    ///     }
+    ///     assert_eq!(group.join_all().await.unwrap(), vec![1, 2]);
+    ///     assert_eq!(log.borrow().len(), 2);
+    /// });
+    /// ```
+    pub fn spawn_local<F>(&self, fut: F) -> Result<Id, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+    {
+        self.spawner.spawn_local(fut)
+    }
+
     /// Spawns a child and waits until it reports, through the [`Started`]
     /// handle it is given, that it has started; returns the value it
     /// reported (Trio's `nursery.start`). The child then goes on running
@@ -379,6 +497,161 @@ where
         self.spawner.shared.abort_all();
     }
 
+    /// Aborts every child not yet joined, except shielded ones: each
+    /// one's future is dropped at its task's next scheduling point, and
+    /// the joins report it as cancelled (a child that finished first keeps
+    /// its result). Unlike a fail-fast failure or a dropped group, it
+    /// neither cancels the group's token nor closes the group: new
+    /// children may be spawned afterwards. Shielded children, which their
+    /// group never aborts, run on.
+    ///
+    /// The joins then go on as the policy says: under
+    /// [`Policy::FailFast`] and [`Policy::CollectErrors`],
+    /// [`join_all`](TaskGroup::join_all) returns a [`GroupError`](crate::GroupError)
+    /// listing the cancelled children; under [`Policy::IgnoreErrors`] it
+    /// returns the successes. [`metrics`](TaskGroup::metrics) counts them
+    /// as cancelled.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let mut group = nimsync_group::TaskGroup::<()>::new();
+    /// for _ in 0..3 {
+    ///     group.spawn_ok(std::future::pending()).unwrap();
+    /// }
+    /// group.abort_all();
+    /// while let Some(result) = group.join_next().await {
+    ///     assert!(result.unwrap_err().is_cancelled());
+    /// }
+    /// assert_eq!(group.metrics().cancelled, 3);
+    /// assert!(!group.token().is_cancelled());
+    /// group.spawn_ok(async {}).unwrap();
+    /// # });
+    /// ```
+    pub fn abort_all(&self) {
+        self.spawner.shared.abort_children();
+    }
+
+    /// Lets go of every child not yet joined: they keep running, but the
+    /// group no longer joins them, aborts them or answers for them. Their
+    /// results are dropped when they end, including those of children that
+    /// had finished but were not joined yet. The group stays open:
+    /// children spawned afterwards are its own as before.
+    ///
+    /// What a detached child keeps and loses:
+    /// - it is never aborted by the group again: not by
+    ///   [`abort_all`](TaskGroup::abort_all), a fail-fast failure, the
+    ///   group's deadline or its drop. Its [`AbortHandle`], if it has one,
+    ///   still works;
+    /// - its failure is no longer the group's: it does not fail the group
+    ///   fast and appears in no [`GroupError`](crate::GroupError) (a
+    ///   failure that happened before the detach counted as usual);
+    /// - it still runs under the group's token, which it may have cloned
+    ///   and which groups it builds take as their parent: cancelling the
+    ///   token (or dropping the group while other children are unjoined,
+    ///   which cancels it) still asks it to stop, cooperatively. Give it a
+    ///   token of its own when that is not wanted;
+    /// - it still sees the deadline it was spawned under, and it keeps its
+    ///   place under the group's concurrency limit: a waiting child still
+    ///   waits for its turn, a running one holds its permit until it ends.
+    ///
+    /// [`metrics`](TaskGroup::metrics) counts the detached children, so
+    /// that `completed + failed + cancelled + detached == spawned` once the
+    /// group is joined.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let mut group = nimsync_group::TaskGroup::<()>::new();
+    /// let flushed = Arc::new(AtomicBool::new(false));
+    /// let gate = nimsync_group::CancelToken::new();
+    /// let (flag, open) = (Arc::clone(&flushed), gate.clone());
+    /// let flush = group.spawn_with_handle(async move {
+    ///     open.cancelled().await;
+    ///     flag.store(true, Ordering::SeqCst);
+    ///     Ok(())
+    /// }).unwrap();
+    /// group.detach_all();
+    /// assert!(group.join_next().await.is_none(), "nothing left to join");
+    /// assert_eq!(group.metrics().detached, 1);
+    /// drop(group);
+    /// gate.cancel();
+    /// while !flush.is_finished() {
+    ///     nimsync_scheduler::yield_now().await;
+    /// }
+    /// assert!(flushed.load(Ordering::SeqCst), "it ran to its end");
+    /// # });
+    /// ```
+    pub fn detach_all(&mut self) {
+        let shared = &self.spawner.shared;
+        let (handles, below) = {
+            let mut st = shared.state.lock();
+            let mut handles = Vec::new();
+            for child in &mut st.children {
+                if let Some(handle) = child.handle.take() {
+                    child.detached = true;
+                    handles.push(handle);
+                }
+            }
+            st.unjoined = 0;
+            (handles, st.children.len())
+        };
+        {
+            let mut failures = shared.failures.lock();
+            failures.detached_below = failures.detached_below.max(below);
+        }
+        let in_flight = self.in_flight.take();
+        let count = handles.len() + usize::from(in_flight.is_some());
+        shared
+            .detached
+            .fetch_add(count as u64, sync::Ordering::Relaxed);
+        // Dropped with no lock held: a finished child's result, dropped
+        // here, is user code.
+        drop(handles);
+        drop(in_flight);
+    }
+
+    /// The children spawned and not yet joined (nor detached), finished or
+    /// not.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let mut group = nimsync_group::TaskGroup::<u8>::new();
+    /// assert!(group.is_empty());
+    /// group.spawn_ok(async { 1 }).unwrap();
+    /// group.spawn_ok(async { 2 }).unwrap();
+    /// assert_eq!(group.len(), 2);
+    /// group.join_next().await;
+    /// assert_eq!(group.len(), 1);
+    /// # });
+    /// ```
+    pub fn len(&self) -> usize {
+        self.spawner.shared.state.lock().unjoined + usize::from(self.in_flight.is_some())
+    }
+
+    /// True when no child is left to join.
+    ///
+    /// # Examples
+    /// ```
+    /// # let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let mut group = nimsync_group::TaskGroup::<u8>::new();
+    /// group.spawn_ok(async { 1 }).unwrap();
+    /// assert!(!group.is_empty());
+    /// while group.join_next().await.is_some() {}
+    /// assert!(group.is_empty());
+    /// # });
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Counts of the children so far.
     ///
     /// # Examples
@@ -402,7 +675,7 @@ where
 impl<T, E> Drop for TaskGroup<T, E> {
     fn drop(&mut self) {
         let shared = &self.spawner.shared;
-        let handles: Vec<(JoinHandle<Result<T, E>>, Shielding)> = {
+        let handles: Vec<(JoinHandle<Ended<T, E>>, Shielding)> = {
             let mut st = shared.state.lock();
             st.closed = true;
             if st.unjoined == 0 {

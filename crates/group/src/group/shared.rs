@@ -12,17 +12,20 @@
 //! and under fail-fast it cancels the token at once.
 
 use core::future::Future;
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use nimsync_scheduler::task::{self, Id};
 use nimsync_scheduler::{Handle, JoinHandle};
 
 use super::{GroupMetrics, Policy};
+use crate::abort::{AbortSlot, abortable};
 use crate::deadline::Deadline;
 use crate::error::{SpawnError, SpawnRefused, TaskLabel};
 use crate::finished::Finished;
-use crate::limit::Limiter;
-use crate::sync::{self, AtomicU64, Mutex, Ordering};
+use crate::limit::{Acquire, Limiter};
+use crate::sync::{self, AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::token::CancelToken;
 
 nimsync_scheduler::task_local! {
@@ -48,13 +51,53 @@ pub(super) enum Shielding {
     Shielded,
 }
 
+/// How a child's task ended, as its join handle gives it.
+pub(super) enum Ended<T, E> {
+    /// Its future returned.
+    Returned(Result<T, E>),
+    /// Its [`AbortHandle`](crate::AbortHandle) stopped it.
+    Aborted,
+}
+
+/// The options of one spawn.
+pub(super) struct SpawnOpts<'a> {
+    pub(super) name: Option<Arc<str>>,
+    pub(super) shielding: Shielding,
+    /// Give the child an abort slot (for an `AbortHandle`).
+    pub(super) abortable: bool,
+    /// The runtime to spawn on, instead of the group's.
+    pub(super) on: Option<&'a Handle>,
+}
+
+impl SpawnOpts<'_> {
+    /// An unshielded child, on the group's runtime, without a handle.
+    pub(super) fn plain(name: Option<Arc<str>>) -> Self {
+        Self {
+            name,
+            shielding: Shielding::Unshielded,
+            abortable: false,
+            on: None,
+        }
+    }
+}
+
+/// A child the group accepted.
+pub(super) struct Spawned {
+    pub(super) id: Id,
+    /// Its abort slot, when it was spawned with one.
+    pub(super) abort: Option<sync::Arc<AbortSlot>>,
+}
+
 /// One child, in spawn order.
 pub(super) struct Child<T, E> {
     pub(super) name: Option<Arc<str>>,
     pub(super) id: Option<Id>,
-    /// Until joined.
-    pub(super) handle: Option<JoinHandle<Result<T, E>>>,
+    /// Until joined or detached.
+    pub(super) handle: Option<JoinHandle<Ended<T, E>>>,
     pub(super) shielding: Shielding,
+    /// Detached by [`TaskGroup::detach_all`](super::TaskGroup::detach_all):
+    /// no longer joined; its end is skipped by the joins.
+    pub(super) detached: bool,
 }
 
 /// The group's state under its lock.
@@ -62,8 +105,18 @@ pub(super) struct State<T, E> {
     /// No new children.
     pub(super) closed: bool,
     pub(super) children: Vec<Child<T, E>>,
-    /// Children spawned and not yet joined.
+    /// Children spawned and not yet joined or detached.
     pub(super) unjoined: usize,
+}
+
+/// Who failed first, and which children no longer count.
+#[derive(Debug, Default)]
+pub(super) struct Failures {
+    /// The spawn index of the first child to fail (in time), once one has.
+    pub(super) first: Option<usize>,
+    /// Children with a lower spawn index were detached: their failures
+    /// neither lead the group's error nor fail it fast.
+    pub(super) detached_below: usize,
 }
 
 /// What every handle of a group shares.
@@ -81,12 +134,14 @@ pub(super) struct Shared<T, E> {
     /// children do not contend with spawns; never held while `state` is
     /// taken.
     pub(super) finished: Finished,
-    /// The spawn index of the first child to fail (in time), once one has.
-    pub(super) first_failure: Mutex<Option<usize>>,
+    /// The first failure, and the detached children. Never held while
+    /// `state` is taken.
+    pub(super) failures: Mutex<Failures>,
     pub(super) spawned: AtomicU64,
     pub(super) completed: AtomicU64,
     pub(super) failed: AtomicU64,
     pub(super) cancelled: AtomicU64,
+    pub(super) detached: AtomicU64,
 }
 
 /// Reports a child's end to its group when dropped: after it returned,
@@ -95,13 +150,21 @@ struct Report<T, E> {
     shared: sync::Arc<Shared<T, E>>,
     index: usize,
     shielding: Shielding,
+    abort: Option<sync::Arc<AbortSlot>>,
 }
 
 impl<T, E> Shared<T, E> {
     /// Records that child `index` failed; the first to do so led the
-    /// group's failure. Under fail-fast, cancels the token.
+    /// group's failure. Under fail-fast, cancels the token. A detached
+    /// child's failure is no longer the group's.
     fn child_failed(&self, index: usize, shielding: Shielding) {
-        self.first_failure.lock().get_or_insert(index);
+        {
+            let mut failures = self.failures.lock();
+            if index < failures.detached_below {
+                return;
+            }
+            failures.first.get_or_insert(index);
+        }
         if self.policy == Policy::FailFast && shielding == Shielding::Unshielded {
             self.token.cancel();
         }
@@ -110,6 +173,9 @@ impl<T, E> Shared<T, E> {
 
 impl<T, E> Drop for Report<T, E> {
     fn drop(&mut self) {
+        if let Some(slot) = &self.abort {
+            slot.finish();
+        }
         if std::thread::panicking() {
             self.shared.child_failed(self.index, self.shielding);
         }
@@ -117,80 +183,197 @@ impl<T, E> Drop for Report<T, E> {
     }
 }
 
+/// What a child's task runs, taken at its first poll: its report, and its
+/// place in the limit's queue. Dropped unpolled, both are dropped too.
+type Parts<T, E> = (Report<T, E>, Option<Acquire>);
+
+/// The body of a child: waits for its turn under the limit, runs `fut`
+/// (until its abort slot, if any, is aborted), and records a failure.
+/// `parts` gives the report and the limit's ticket at the first poll.
+async fn child_body<T, E, F, P>(
+    parts: P,
+    abort: Option<sync::Arc<AbortSlot>>,
+    fut: F,
+) -> Ended<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    P: FnOnce() -> Parts<T, E>,
+{
+    // Declared first, dropped last: after the child's future.
+    let (report, acquire) = parts();
+    let run = async move {
+        let _permit = match acquire {
+            Some(acquire) => Some(acquire.await),
+            None => None,
+        };
+        fut.await
+    };
+    let out = match &abort {
+        Some(slot) => match abortable(slot, run).await {
+            Some(out) => out,
+            None => return Ended::Aborted,
+        },
+        None => run.await,
+    };
+    if out.is_err() {
+        report.shared.child_failed(report.index, report.shielding);
+    }
+    Ended::Returned(out)
+}
+
+/// Spawns `$child` with `$spawn` (a `task::Builder` method taking the
+/// future), wrapped as its shielding says: unshielded children run with
+/// the group's token as the enclosing token (groups they build become its
+/// children) and under its deadline.
+macro_rules! launch {
+    ($this:expr, $shielding:expr, $child:expr, |$c:ident| $spawn:expr) => {
+        match $shielding {
+            Shielding::Shielded => {
+                let $c = $child;
+                $spawn
+            }
+            Shielding::Unshielded => {
+                let child = ENCLOSING.scope($this.token.clone(), $child);
+                match $this.deadline.clone() {
+                    Some(deadline) => {
+                        let $c = deadline.scope(child);
+                        $spawn
+                    }
+                    None => {
+                        let $c = child;
+                        $spawn
+                    }
+                }
+            }
+        }
+    };
+}
+
 impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
-    /// Spawns `fut` as the group's next child, named `name`; fails when
-    /// the group is closed, or when its token is cancelled and the child
-    /// is not shielded.
-    /// (An associated function: loom's `Arc` cannot be a receiver.)
-    pub(super) fn spawn<F>(
-        this: &sync::Arc<Self>,
-        name: Option<Arc<str>>,
-        shielding: Shielding,
-        fut: F,
-    ) -> Result<Id, SpawnError>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-    {
-        if this.token.is_cancelled() && shielding == Shielding::Unshielded {
+    /// Takes the lock and checks that the group accepts a child.
+    fn admit(&self, shielding: Shielding) -> Result<MutexGuard<'_, State<T, E>>, SpawnError> {
+        if self.token.is_cancelled() && shielding == Shielding::Unshielded {
             return Err(SpawnError {
                 reason: SpawnRefused::Cancelled,
             });
         }
-        let mut st = this.state.lock();
+        let st = self.state.lock();
         if st.closed {
             return Err(SpawnError {
                 reason: SpawnRefused::Closed,
             });
         }
-        let index = st.children.len();
+        Ok(st)
+    }
+
+    /// The report and the limit's ticket of the child about to be child
+    /// `index`. The ticket is taken here, under the lock that orders the
+    /// spawns, not at the child's first poll: the workers may poll children
+    /// in any order.
+    fn parts(
+        this: &sync::Arc<Self>,
+        index: usize,
+        shielding: Shielding,
+        abort: Option<&sync::Arc<AbortSlot>>,
+    ) -> Parts<T, E> {
         let report = Report {
             shared: sync::Arc::clone(this),
             index,
             shielding,
+            abort: abort.map(sync::Arc::clone),
         };
-        // The child's place in the limit's queue is taken here, under the
-        // lock that orders the spawns, not at its first poll: the workers
-        // may poll children in any order.
-        let acquire = this.limiter.as_ref().map(Limiter::enqueue);
-        let child = async move {
-            let report = report;
-            let _permit = match acquire {
-                Some(acquire) => Some(acquire.await),
-                None => None,
-            };
-            let out = fut.await;
-            if out.is_err() {
-                report.shared.child_failed(report.index, report.shielding);
-            }
-            out
-        };
-        let mut builder = task::Builder::new();
-        if let Some(n) = &name {
-            builder = builder.name(Arc::clone(n));
-        }
-        // Unshielded children run with the group's token as the enclosing
-        // token (groups they build become its children) and under its
-        // deadline.
-        let handle = match shielding {
-            Shielding::Shielded => builder.spawn_on(child, &this.handle),
-            Shielding::Unshielded => {
-                let child = ENCLOSING.scope(this.token.clone(), child);
-                match this.deadline.clone() {
-                    Some(deadline) => builder.spawn_on(deadline.scope(child), &this.handle),
-                    None => builder.spawn_on(child, &this.handle),
-                }
-            }
-        };
+        (report, this.limiter.as_ref().map(Limiter::enqueue))
+    }
+
+    /// Records a spawned child.
+    fn register(
+        &self,
+        mut st: MutexGuard<'_, State<T, E>>,
+        name: Option<Arc<str>>,
+        shielding: Shielding,
+        handle: JoinHandle<Ended<T, E>>,
+    ) -> Id {
         let id = handle.id();
         st.children.push(Child {
             name,
             id: Some(id),
             handle: Some(handle),
             shielding,
+            detached: false,
         });
         st.unjoined += 1;
-        this.spawned.fetch_add(1, Ordering::Relaxed);
-        Ok(id)
+        drop(st);
+        self.spawned.fetch_add(1, Ordering::Relaxed);
+        id
+    }
+
+    /// Spawns `fut` as the group's next child; fails when the group is
+    /// closed, or when its token is cancelled and the child is not
+    /// shielded.
+    /// (An associated function: loom's `Arc` cannot be a receiver.)
+    pub(super) fn spawn<F>(
+        this: &sync::Arc<Self>,
+        opts: SpawnOpts<'_>,
+        fut: F,
+    ) -> Result<Spawned, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let st = this.admit(opts.shielding)?;
+        let abort = opts.abortable.then(AbortSlot::new);
+        let parts = Self::parts(this, st.children.len(), opts.shielding, abort.as_ref());
+        let child = child_body(move || parts, abort.clone(), fut);
+        let mut builder = task::Builder::new();
+        if let Some(n) = &opts.name {
+            builder = builder.name(Arc::clone(n));
+        }
+        let on = opts.on.unwrap_or(&this.handle);
+        let handle = launch!(this, opts.shielding, child, |c| builder.spawn_on(c, on));
+        let id = this.register(st, opts.name, opts.shielding, handle);
+        Ok(Spawned { id, abort })
+    }
+
+    /// Spawns the `!Send` future `fut` as the group's next unshielded child,
+    /// on the current thread's local queue; fails as [`spawn`](Self::spawn).
+    ///
+    /// The task is spawned before its report and its ticket in the limit
+    /// exist, and they are handed to it only once the scheduler accepted
+    /// it: `spawn_local` panics on a thread with no local queue, and that
+    /// panic must leave no trace in the group (no report of a child that
+    /// never was, no ticket that would hold up the queue).
+    pub(super) fn spawn_local<F>(
+        this: &sync::Arc<Self>,
+        opts: SpawnOpts<'_>,
+        fut: F,
+    ) -> Result<Spawned, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+    {
+        let st = this.admit(opts.shielding)?;
+        let abort = opts.abortable.then(AbortSlot::new);
+        let slot: Rc<Cell<Option<Parts<T, E>>>> = Rc::new(Cell::new(None));
+        let from = Rc::clone(&slot);
+        let parts = move || {
+            from.take()
+                .expect("a local child's parts are set before it runs")
+        };
+        let child = child_body(parts, abort.clone(), fut);
+        let mut builder = task::Builder::new();
+        if let Some(n) = &opts.name {
+            builder = builder.name(Arc::clone(n));
+        }
+        let handle = launch!(this, opts.shielding, child, |c| builder.spawn_local(c));
+        slot.set(Some(Self::parts(
+            this,
+            st.children.len(),
+            opts.shielding,
+            abort.as_ref(),
+        )));
+        // The task holds the only other reference: dropped unpolled, it
+        // drops the parts and reports.
+        drop(slot);
+        let id = this.register(st, opts.name, opts.shielding, handle);
+        Ok(Spawned { id, abort })
     }
 
     /// The label of child `index`, for its failure.
@@ -204,11 +387,18 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     }
 
     /// Aborts every child not yet joined, except shielded ones, and
-    /// cancels the token. The handles are taken out for the aborts, so that
-    /// no lock of the group is held if an abort drops a child's future on
-    /// this thread. The token is cancelled last: a waker that panics there
-    /// is raised again only after everything else was done.
+    /// cancels the token. The token is cancelled last: a waker that panics
+    /// there is raised again only after everything else was done.
     pub(super) fn abort_all(&self) {
+        self.abort_children();
+        self.token.cancel();
+    }
+
+    /// Aborts every child not yet joined, except shielded ones. The
+    /// handles are taken out for the aborts, so that no lock of the group
+    /// is held if an abort drops a child's future on this thread (the
+    /// runtime drops it there once it has shut down).
+    pub(super) fn abort_children(&self) {
         let taken = self.take_handles();
         for (_, handle) in &taken {
             handle.abort();
@@ -219,7 +409,6 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
                 st.children[index].handle = Some(handle);
             }
         }
-        self.token.cancel();
     }
 
     /// The counters as a snapshot.
@@ -229,11 +418,12 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             completed: self.completed.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             cancelled: self.cancelled.load(Ordering::Relaxed),
+            detached: self.detached.load(Ordering::Relaxed),
         }
     }
 
     /// The handles of the children not yet joined, with their indices.
-    fn take_handles(&self) -> Vec<(usize, JoinHandle<Result<T, E>>)> {
+    fn take_handles(&self) -> Vec<(usize, JoinHandle<Ended<T, E>>)> {
         let mut st = self.state.lock();
         st.children
             .iter_mut()
