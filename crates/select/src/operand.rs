@@ -3,7 +3,8 @@
 //!
 //! A channel operation is held as the channel's select handle (`&dyn
 //! SelectHandle`, see `nimsync_channel::__select`) with the channel's
-//! identity; a timer as its deadline or its ticker. Reserving an operation
+//! identity; a timer by reference (its state is shared with the timer's own
+//! receive). Reserving an operation
 //! yields the [`SelectedOperation`] that completes it.
 
 use std::time::Instant;
@@ -23,8 +24,8 @@ pub(crate) enum Op<'a> {
     /// A channel operation, with its channel's identity to check the
     /// endpoint passed at completion.
     Chan(&'a dyn SelectHandle, u64),
-    /// A timer, ready from its deadline on.
-    At(Instant),
+    /// A timer, ready from its deadline until its message is taken.
+    After(&'a After),
     /// A ticker.
     Tick(&'a Tick),
     /// Never ready.
@@ -35,7 +36,7 @@ impl Op<'_> {
     /// When a timer operation becomes ready.
     pub(crate) fn deadline(self) -> Option<Instant> {
         match self {
-            Op::At(deadline) => Some(deadline),
+            Op::After(after) => after.pending_deadline(),
             Op::Tick(tick) => Some(tick.next_deadline()),
             Op::Chan(..) | Op::Never => None,
         }
@@ -45,7 +46,7 @@ impl Op<'_> {
     pub(crate) fn is_ready(self, now: &mut Option<Instant>) -> bool {
         match self {
             Op::Chan(handle, _) => handle.is_ready(),
-            Op::At(deadline) => *now.get_or_insert_with(Instant::now) >= deadline,
+            Op::After(after) => after.is_due(*now.get_or_insert_with(Instant::now)),
             Op::Tick(tick) => tick.is_due(*now.get_or_insert_with(Instant::now)),
             Op::Never => false,
         }
@@ -86,8 +87,9 @@ impl Op<'_> {
                     None
                 }
             }
-            Op::At(deadline) => (*now.get_or_insert_with(Instant::now) >= deadline)
-                .then(|| selected(Token::new(), Endpoint::After, Some(deadline))),
+            Op::After(after) => after
+                .take(*now.get_or_insert_with(Instant::now))
+                .map(|due| selected(Token::new(), Endpoint::After(addr_of(after)), Some(due))),
             Op::Tick(tick) => tick
                 .take(*now.get_or_insert_with(Instant::now))
                 .map(|due| selected(Token::new(), Endpoint::Tick(addr_of(tick)), Some(due))),
@@ -122,7 +124,7 @@ impl Op<'_> {
 
 /// Endpoints a [`Select`] can receive from: `&mpmc::Receiver`, `&mut
 /// spsc::Receiver`, `&mut oneshot::Receiver` (each as its own `recv`
-/// methods take it), the timers [`After`], `&Tick` and [`Never`], and an
+/// methods take it), the timers `&After`, `&Tick` and [`Never`], and an
 /// `Option` of any of these (`None` is never ready).
 ///
 /// Channels must carry `T: Send`, so that a [`Select`] can move to another
@@ -138,7 +140,8 @@ impl Op<'_> {
 /// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
 /// let mut sel = Select::new();
 /// assert_eq!(watch(&mut sel, &rx), 0);
-/// assert_eq!(watch(&mut sel, after(std::time::Duration::from_secs(1))), 1);
+/// let timer = after(std::time::Duration::from_secs(1));
+/// assert_eq!(watch(&mut sel, &timer), 1);
 /// ```
 pub trait RecvOperand<'a>: sealed::Sealed {
     /// Adds the operation; returns its index.
@@ -195,9 +198,10 @@ channel_endpoint!(SendOperand, mpmc::Sender, &'a);
 channel_endpoint!(SendOperand, spsc::Sender, &'a mut);
 
 impl sealed::Sealed for After {}
-impl<'a> RecvOperand<'a> for After {
+impl sealed::Sealed for &After {}
+impl<'a> RecvOperand<'a> for &'a After {
     fn add_to(self, select: &mut Select<'a>) -> usize {
-        select.push(Op::At(self.deadline()))
+        select.push(Op::After(self))
     }
 }
 

@@ -19,8 +19,8 @@ pub(crate) enum Endpoint {
     /// An endpoint of the channel with this identity (any clone of the
     /// endpoint added to the select).
     Chan(u64),
-    /// Any [`After`].
-    After,
+    /// The timer at this address.
+    After(usize),
     /// The ticker at this address.
     Tick(usize),
 }
@@ -106,7 +106,7 @@ where
 impl RecvEndpoint for After {
     type Item = Instant;
     fn complete(&self, op: &mut SelectedOperation) -> Result<Instant, RecvError> {
-        op.check(Endpoint::After, "recv");
+        op.check(Endpoint::After(addr_of(self)), "recv");
         Ok(op.fired.expect("a selected timer records when it was due"))
     }
 }

@@ -3,16 +3,16 @@
 //! `cfg(loom)`, so that the loom models run the crate's own code.
 //!
 //! The crate takes no lock: a select's shared state lives in the channels
-//! (behind `nimsync_channel::__select`) and in the tickers' atomic
-//! deadlines.
+//! (behind `nimsync_channel::__select`), in the tickers' atomic
+//! deadlines and in the `after` timers' taken flags.
 
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 #[cfg(not(loom))]
 pub(crate) use crossbeam_utils::Backoff;
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Declares thread-locals: std's, with `const` initialisers (no lazy
 /// initialisation check on access), or under loom, loom's, which every

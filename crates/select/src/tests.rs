@@ -305,7 +305,7 @@ fn timer_operations() {
     let past = at(start);
     let mut sel = Select::new();
     sel.recv(&rx);
-    let i = sel.recv(past);
+    let i = sel.recv(&past);
     let op = sel.select();
     assert_eq!(op.index(), i);
     assert_eq!(op.recv(&past), Ok(start));
@@ -313,7 +313,7 @@ fn timer_operations() {
     let zero = after(Duration::ZERO);
     let mut sel = Select::new();
     sel.recv(never::<u8>());
-    let i = sel.recv(zero);
+    let i = sel.recv(&zero);
     let op = sel.select();
     assert_eq!(op.index(), i);
     assert!(op.recv(&zero).is_ok());

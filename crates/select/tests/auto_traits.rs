@@ -9,9 +9,9 @@
 //! | `Select<'a>` | `Select<'a>` | yes | no (crossbeam: yes) | yes | no, as crossbeam's | no (crossbeam: yes) | - |
 //! | `SelectedOperation` | `SelectedOperation<'a>` | yes (crossbeam: no) | yes (crossbeam: no) | yes | yes | no | - |
 //! | `SelectTimeoutError`, `TrySelectError` | the same | yes | yes | yes | yes | yes | yes |
-//! | `After` | the receiver of `after` | yes | yes | yes | yes | yes | - |
+//! | `After` | the receiver of `after` | yes | yes | yes | yes | no (crossbeam: yes, clones share the message) | - |
 //! | `Never<T>` | the receiver of `never` | yes | yes | yes | yes | yes | - |
-//! | `Tick` | the receiver of `tick` | yes | yes | yes | yes | no (crossbeam: yes) | - |
+//! | `Tick` | the receiver of `tick` | yes | yes | yes | yes | no (crossbeam: yes, clones share the ticks) | - |
 
 use std::error::Error;
 use std::panic::{RefUnwindSafe, UnwindSafe};
@@ -53,6 +53,9 @@ macro_rules! assert_not_impl {
 
 // A select stays on the thread that uses it: `Send`, never `Sync`.
 assert_not_impl!(Select<'static>: Sync);
+// A timer's message is delivered once: no copy of it has a second one.
+assert_not_impl!(After: Clone);
+assert_not_impl!(Tick: Clone);
 
 #[test]
 fn select_builder() {
@@ -84,7 +87,6 @@ fn errors() {
 #[test]
 fn timers() {
     for_timer::<After>();
-    assert_clone::<After>();
     for_timer::<Never<std::rc::Rc<u8>>>();
     assert_clone::<Never<std::rc::Rc<u8>>>();
     for_timer::<Tick>();

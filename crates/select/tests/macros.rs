@@ -151,6 +151,28 @@ fn after_and_at_fire_no_earlier_than_their_deadline() {
     assert!(Instant::now() >= deadline);
 }
 
+/// An `after` timer delivers one message: once a select took it, it is
+/// not ready again, in a select or an `Option` arm that owns it.
+#[test]
+fn after_fires_once_across_selects() {
+    let timer = at(Instant::now());
+    let first = select! { recv(timer) -> t => t.unwrap() };
+    assert_eq!(first, timer.deadline());
+    let again = select! {
+        recv(timer) -> _ => true,
+        default => false,
+    };
+    assert!(!again, "the message was taken by the first select");
+    let again = select! {
+        recv(&timer) -> _ => true,
+        default(Duration::from_millis(2)) => false,
+    };
+    assert!(!again, "a taken timer does not wake a waiting select");
+
+    let owned = select! { recv(Some(at(Instant::now()))) -> t => t.is_ok() };
+    assert!(owned);
+}
+
 #[test]
 fn a_ready_channel_beats_a_later_timer() {
     let (tx, rx) = mpmc::channel::<u32>(1);
@@ -319,20 +341,21 @@ fn async_fair_choice_among_some_ready_arms() {
 /// A due timer is as likely to win as a ready channel: timers take part in
 /// the same uniform choice. 2,000 rounds of a fair coin: fewer than 800 of
 /// one side has p < 1e-18 (200 rounds under Miri: fewer than 60, p < 1e-8).
+/// Each round has a timer of its own, as a timer's message is taken once.
 #[test]
 fn a_due_timer_and_a_ready_channel_are_chosen_evenly() {
     nimsync_select::__private::__seed_thread_rng(0x5EED_0000_0000_0005);
     let (tx, rx) = mpmc::channel::<u32>(1);
     tx.send(0).unwrap();
-    let due = at(Instant::now());
+    let start = Instant::now();
     let rounds = scale(200, 2_000);
     let least = scale(60, 800);
     let mut timer_wins = 0;
     for _ in 0..rounds {
         let arm = select! {
             recv(rx) -> _ => Arm::A,
-            recv(due) -> t => {
-                assert_eq!(t, Ok(due.deadline()), "a timer yields its deadline");
+            recv(at(start)) -> t => {
+                assert_eq!(t, Ok(start), "a timer yields its deadline");
                 Arm::B
             }
         };

@@ -2,9 +2,10 @@
 //!
 //! An arm's endpoint expression `e` becomes `e.__nimsync_select_arm()`.
 //! Method lookup borrows it the way its own methods do: by `&` for mpmc
-//! endpoints and tickers ([`ArmByRef`]), by `&mut` for spsc and oneshot
-//! endpoints ([`ArmByMut`]), by value for `Copy` timers and `Option`s
-//! ([`ArmByVal`]). The result implements [`RecvArm`] or [`SendArm`].
+//! endpoints and `after` and `tick` timers ([`ArmByRef`]), by `&mut` for
+//! spsc and oneshot endpoints ([`ArmByMut`]), by value for `never` and
+//! `Option`s ([`ArmByVal`]). A temporary (`recv(after(d))`) lives until
+//! the select is over. The result implements [`RecvArm`] or [`SendArm`].
 
 //!
 //! A macro select first tries its arms directly: it checks every arm with
@@ -100,10 +101,10 @@ pub trait ArmByVal: Sized {
 impl<T> ArmByRef for mpmc::Receiver<T> {}
 impl<T> ArmByRef for mpmc::Sender<T> {}
 impl ArmByRef for Tick {}
+impl ArmByRef for After {}
 impl<T> ArmByMut for spsc::Receiver<T> {}
 impl<T> ArmByMut for spsc::Sender<T> {}
 impl<T> ArmByMut for oneshot::Receiver<T> {}
-impl ArmByVal for After {}
 impl<T> ArmByVal for Never<T> {}
 impl<T> ArmByVal for Option<T> {}
 
@@ -279,23 +280,40 @@ macro_rules! send_arm {
 }
 send_arm!(&mpmc::Sender<T>, &mut spsc::Sender<T>);
 
+/// An `after` or `at` timer, borrowed (`recv(timer)`) or owned by an
+/// `Option` arm (`recv(Some(after(d)))`).
 impl RecvArm for After {
     type Item = Instant;
     fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
-        select.recv(*self)
+        select.recv(self)
     }
     fn ready_now(&self) -> bool {
-        Instant::now() >= self.deadline()
+        self.is_due(Instant::now())
     }
     fn reserve_now(&self, attempt: &mut Attempt) -> bool {
-        // Ready once, ready for good.
-        reserve_timer(attempt, Some(self.deadline()))
+        reserve_timer(attempt, self.take(Instant::now()))
     }
     fn complete(&self, won: Won<'_>) -> Result<Self::Item, RecvError> {
         match won {
             Won::Now(attempt) => Ok(attempt.fired()),
             Won::Selected(op) => take_selected(op).recv(self),
         }
+    }
+}
+
+impl RecvArm for &After {
+    type Item = Instant;
+    fn add<'a>(&'a self, select: &mut Select<'a>) -> usize {
+        (**self).add(select)
+    }
+    fn ready_now(&self) -> bool {
+        (**self).ready_now()
+    }
+    fn reserve_now(&self, attempt: &mut Attempt) -> bool {
+        (**self).reserve_now(attempt)
+    }
+    fn complete(&self, won: Won<'_>) -> Result<Self::Item, RecvError> {
+        (**self).complete(won)
     }
 }
 

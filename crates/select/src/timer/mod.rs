@@ -4,12 +4,18 @@
 //! deadline (or a channel) wakes it; an async select arms one
 //! `nimsync-time` sleep at that deadline, so timer arms work under any
 //! executor.
+//!
+//! A timer holds its own state, and a select borrows it: an [`After`]'s
+//! one message is claimed by swapping its `taken` flag, a tick by a
+//! compare-and-swap of its ticker's next deadline. Whoever makes the
+//! claim, a select or (in later code) the timer's own receive, the message
+//! is delivered once.
 
 use core::marker::PhantomData;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 
 /// An instant so far ahead it never comes (about a century), for
 /// durations too long to add to the clock.
@@ -19,8 +25,15 @@ fn far_future() -> Instant {
 
 /// A receive that becomes ready once, at a deadline; see [`after`].
 ///
-/// Receiving from it yields the deadline. It is `Copy`: the select keeps
-/// its own copy, and completion may pass any copy.
+/// Receiving from it yields the deadline, once: after its message is taken
+/// (by a select or by the timer's own receive) it is never ready again, as
+/// crossbeam's `after` channel. A select borrows it, so the select and any
+/// other user of the same `After` share the one message.
+///
+/// It is neither `Copy` nor `Clone` (crossbeam's receiver is `Clone`, and
+/// its clones share the message through an allocation): share an `After`
+/// by reference (it is `Sync`) or in an `Arc`. A copy with a flag of its
+/// own would deliver the message a second time.
 ///
 /// # Examples
 /// ```
@@ -29,18 +42,36 @@ fn far_future() -> Instant {
 ///
 /// let timer = after(Duration::from_millis(1));
 /// let mut sel = Select::new();
-/// sel.recv(timer);
+/// sel.recv(&timer);
 /// let due = sel.select().recv(&timer).unwrap();
 /// assert_eq!(due, timer.deadline());
 /// assert!(Instant::now() >= due);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct After {
     /// When it becomes ready.
     deadline: Instant,
+    /// Whether its message was taken.
+    taken: AtomicBool,
+}
+
+impl fmt::Debug for After {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("After")
+            .field("deadline", &self.deadline)
+            .field("taken", &self.is_taken())
+            .finish()
+    }
 }
 
 impl After {
+    /// A timer that becomes ready at `deadline`.
+    fn new(deadline: Instant) -> Self {
+        Self {
+            deadline,
+            taken: AtomicBool::new(false),
+        }
+    }
+
     /// When the timer becomes ready.
     ///
     /// # Examples
@@ -50,6 +81,28 @@ impl After {
     /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// True once the message was taken.
+    pub(crate) fn is_taken(&self) -> bool {
+        self.taken.load(Ordering::Acquire)
+    }
+
+    /// True if the message is there to take at `now`.
+    pub(crate) fn is_due(&self, now: Instant) -> bool {
+        now >= self.deadline && !self.is_taken()
+    }
+
+    /// When the message becomes ready, unless it was taken.
+    pub(crate) fn pending_deadline(&self) -> Option<Instant> {
+        (!self.is_taken()).then_some(self.deadline)
+    }
+
+    /// Takes the message if it is there at `now`, and returns the
+    /// deadline. The swap makes the claim exclusive: of every select,
+    /// receive and future racing for it, one gets it.
+    pub(crate) fn take(&self, now: Instant) -> Option<Instant> {
+        (self.is_due(now) && !self.taken.swap(true, Ordering::AcqRel)).then_some(self.deadline)
     }
 }
 
@@ -72,7 +125,7 @@ pub fn after(duration: Duration) -> After {
     let deadline = Instant::now()
         .checked_add(duration)
         .unwrap_or_else(far_future);
-    After { deadline }
+    After::new(deadline)
 }
 
 /// A receive that becomes ready at `deadline`.
@@ -85,12 +138,12 @@ pub fn after(duration: Duration) -> After {
 /// let deadline = Instant::now() + Duration::from_millis(2);
 /// let timer = nimsync_select::at(deadline);
 /// let mut sel = Select::new();
-/// sel.recv(timer);
+/// sel.recv(&timer);
 /// assert_eq!(sel.select().recv(&timer), Ok(deadline));
 /// assert!(Instant::now() >= deadline);
 /// ```
 pub fn at(deadline: Instant) -> After {
-    After { deadline }
+    After::new(deadline)
 }
 
 /// A receive that becomes ready every `period`, as in crossbeam's `tick`;
