@@ -8,14 +8,16 @@
 //! A timer holds its own state, and a select borrows it: an [`After`]'s
 //! one message is claimed by swapping its `taken` flag, a tick by a
 //! compare-and-swap of its ticker's next deadline. Whoever makes the
-//! claim, a select or (in later code) the timer's own receive, the message
-//! is delivered once.
+//! claim, a select or the timer's own receive (`recv.rs`), the message is
+//! delivered once.
 
 use core::marker::PhantomData;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
+
+mod recv;
 
 /// An instant so far ahead it never comes (about a century), for
 /// durations too long to add to the clock.
@@ -266,18 +268,43 @@ impl Tick {
     /// Takes the due tick, if there is one, and returns when it was due.
     /// The next is due a period after the later of this one and `now`.
     pub(crate) fn take(&self, now: Instant) -> Option<Instant> {
+        self.claim(now, &mut None).ok()
+    }
+
+    /// Takes the due tick, or returns when the next one is due.
+    ///
+    /// `awaited` is the receiver's memory of the tick it waited for: set
+    /// here when the next tick is not due yet. A receiver that was waiting
+    /// before that tick was due and takes it less than a period late was
+    /// in time, and the tick after is due a period after this one (so a
+    /// loop of receives does not drift by its wake-up latency, as with
+    /// crossbeam's `recv`, which claims the tick before it sleeps). Any
+    /// other receive (a select, `try_recv`, a late wake-up) is late: the
+    /// next tick is due a period after the later of this one and `now`, and
+    /// the missed ticks are dropped. The compare-and-swap makes each claim
+    /// exclusive.
+    pub(crate) fn claim(
+        &self,
+        now: Instant,
+        awaited: &mut Option<u64>,
+    ) -> Result<Instant, Instant> {
         let now_ns = self.nanos(now);
         let mut due = self.next.load(Ordering::Acquire);
         loop {
             if now_ns < due {
-                return None;
+                *awaited = Some(due);
+                return Err(self.instant(due));
             }
-            let next = due.max(now_ns).saturating_add(self.period);
+            let in_time = *awaited == Some(due) && now_ns - due < self.period;
+            let next = if in_time { due } else { now_ns }.saturating_add(self.period);
             match self
                 .next
                 .compare_exchange_weak(due, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return Some(self.instant(due)),
+                Ok(_) => {
+                    *awaited = None;
+                    return Ok(self.instant(due));
+                }
                 Err(current) => due = current,
             }
         }
