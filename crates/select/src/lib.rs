@@ -61,7 +61,7 @@ pub use error::{SelectTimeoutError, TrySelectError};
 pub use operand::{RecvOperand, SendOperand};
 pub use select::Select;
 pub use selected::{RecvEndpoint, SelectedOperation, SendEndpoint};
-pub use timer::{After, Never, Tick, after, at, never, tick};
+pub use timer::{After, Never, RecvFuture, Tick, TickStream, after, at, never, tick};
 
 /// What the `select!` macros expand to. Not part of the semver contract.
 #[doc(hidden)]

@@ -12,6 +12,7 @@
 //! | `After` | the receiver of `after` | yes | yes | yes | yes | no (crossbeam: yes, clones share the message) | - |
 //! | `Never<T>` | the receiver of `never` | yes | yes | yes | yes | yes | - |
 //! | `Tick` | the receiver of `tick` | yes | yes | yes | yes | no (crossbeam: yes, clones share the ticks) | - |
+//! | `RecvFuture<'_>`, `TickStream<'_>` | none (crossbeam has no async) | yes | yes | yes | no (they hold a `nimsync_time::Sleep`) | no | - |
 
 use std::error::Error;
 use std::panic::{RefUnwindSafe, UnwindSafe};
@@ -90,6 +91,12 @@ fn timers() {
     for_timer::<Never<std::rc::Rc<u8>>>();
     assert_clone::<Never<std::rc::Rc<u8>>>();
     for_timer::<Tick>();
+    assert_send::<nimsync_select::RecvFuture<'static>>();
+    assert_sync::<nimsync_select::RecvFuture<'static>>();
+    assert_unpin::<nimsync_select::RecvFuture<'static>>();
+    assert_send::<nimsync_select::TickStream<'static>>();
+    assert_sync::<nimsync_select::TickStream<'static>>();
+    assert_unpin::<nimsync_select::TickStream<'static>>();
 }
 
 fn for_timer<T: Send + Sync + Unpin + UnwindSafe + RefUnwindSafe + 'static>() {}

@@ -1,12 +1,15 @@
 //! Timers as receivers outside a select (`try_recv`, `recv`,
-//! `recv_timeout`, `recv_deadline`, the channel queries), and mixed with
-//! selects over the same timer: every message is delivered once, never
+//! `recv_timeout`, `recv_deadline`, the channel queries, `recv_async` and
+//! the ticker's stream), and mixed with selects over the same timer: every message is delivered once, never
 //! early. Timing is asserted as lower bounds only (or bounds of seconds).
 
+use std::future::Future;
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use futures_lite::StreamExt;
+use futures_lite::future::block_on;
 use nimsync_channel::{RecvTimeoutError, TryRecvError, mpmc};
 use nimsync_select::{Select, after, at, never, select, tick};
 
@@ -240,4 +243,80 @@ fn a_selected_timer_is_not_received_again() {
     let mut sel = Select::new();
     sel.recv(&timer);
     assert!(sel.try_select().is_err());
+}
+
+/// The async receive of an `after` completes at or after the deadline with
+/// it, once; on a taken timer it never completes.
+#[test]
+fn after_recv_async_is_never_early_and_delivers_once() {
+    let start = Instant::now();
+    let d = Duration::from_millis(5);
+    let timer = after(d);
+    let due = block_on(timer.recv_async()).unwrap();
+    assert_eq!(due, timer.deadline());
+    assert!(Instant::now() >= start + d);
+    assert_eq!(timer.try_recv(), Err(TryRecvError::Empty));
+    let again = block_on(nimsync_time::timeout(
+        Duration::from_millis(5),
+        timer.recv_async(),
+    ));
+    assert!(again.is_err(), "a taken timer's future stays pending");
+    let never_fut = nimsync_time::timeout(Duration::from_millis(5), never::<u8>().recv_async());
+    assert!(block_on(never_fut).is_err());
+}
+
+/// A receive future dropped before the deadline takes nothing: the
+/// message is still there for the next receiver.
+#[test]
+fn a_dropped_recv_future_takes_nothing() {
+    let timer = after(Duration::from_millis(100));
+    let mut fut = timer.recv_async();
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    assert!(std::pin::Pin::new(&mut fut).poll(&mut cx).is_pending());
+    drop(fut);
+    assert_eq!(timer.recv_timeout(GENEROUS), Ok(timer.deadline()));
+}
+
+/// A ticker shared by a stream, async receives and blocking receives on
+/// three threads: every tick is received once, never early.
+#[test]
+fn each_tick_is_received_once_by_streams_futures_and_receives() {
+    let period = Duration::from_millis(1);
+    let ticker = tick(period);
+    let total = 40;
+    let seen = Mutex::new(Vec::new());
+    let enough = || seen.lock().unwrap().len() >= total;
+    let record = |due: Instant| {
+        assert!(Instant::now() >= due, "never early");
+        seen.lock().unwrap().push(due);
+    };
+    thread::scope(|s| {
+        s.spawn(|| {
+            block_on(async {
+                let mut ticks = ticker.stream();
+                while !enough() {
+                    record(ticks.next().await.expect("a ticker's stream never ends"));
+                }
+            });
+        });
+        s.spawn(|| {
+            block_on(async {
+                while !enough() {
+                    record(ticker.recv_async().await.unwrap());
+                }
+            });
+        });
+        s.spawn(|| {
+            while !enough() {
+                record(ticker.recv_timeout(GENEROUS).unwrap());
+            }
+        });
+    });
+    let mut seen = seen.into_inner().unwrap();
+    let received = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), received, "a tick was received twice");
+    assert!(seen.windows(2).all(|w| w[1] >= w[0] + period));
 }

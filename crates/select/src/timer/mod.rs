@@ -8,8 +8,8 @@
 //! A timer holds its own state, and a select borrows it: an [`After`]'s
 //! one message is claimed by swapping its `taken` flag, a tick by a
 //! compare-and-swap of its ticker's next deadline. Whoever makes the
-//! claim, a select or the timer's own receive (`recv.rs`), the message is
-//! delivered once.
+//! claim, a select or the timer's own receive (`recv.rs`, and `future.rs`
+//! for async code), the message is delivered once.
 
 use core::marker::PhantomData;
 use std::fmt;
@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
 
+mod future;
 mod recv;
+
+pub use future::{RecvFuture, TickStream};
 
 /// An instant so far ahead it never comes (about a century), for
 /// durations too long to add to the clock.
