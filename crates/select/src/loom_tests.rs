@@ -12,18 +12,24 @@
 //!
 //! The senders stay alive until the select has returned: a close wakes
 //! every waiter and would hide a lost `notify_one`.
+//!
+//! Two more models race a select against a timer's own receive for one
+//! due message (an `after`'s, a tick): it is delivered exactly once.
 
 use core::future::{Future, poll_fn};
 use core::pin::pin;
 use core::task::{Context as TaskContext, Poll, Waker};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
 use std::task::Wake;
+use std::time::{Duration, Instant};
 
 use loom::thread;
 use nimsync_channel::{TryRecvError, mpmc, spsc};
 
-use crate::Select;
 use crate::probes::{PARKS, PASSED_ON, count};
+use crate::timer::tick_due_now;
+use crate::{Select, at};
 
 /// Runs `f` under loom, with the preemption bound of
 /// `LOOM_MAX_PREEMPTIONS` (2 when unset).
@@ -436,5 +442,60 @@ fn loom_select_dropped_send_reservation_is_given_up() {
         selecting.join().unwrap();
         assert_eq!(receiving.join().unwrap(), Ok(5));
         drop(tx2);
+    });
+}
+
+/// Tries a select over `timer` alone; returns what its completion yields.
+fn try_select_timer<R: crate::RecvEndpoint<Item = Instant>>(timer: &R) -> Option<Instant>
+where
+    for<'a> &'a R: crate::RecvOperand<'a>,
+{
+    let mut sel = Select::new();
+    sel.recv(timer);
+    let op = sel.try_select().ok()?;
+    Some(op.recv(timer).expect("a timer never closes"))
+}
+
+/// A due `after` raced by a select and the timer's own `try_recv`: the
+/// message is delivered to exactly one of them, with the deadline.
+#[test]
+fn loom_after_delivered_once_to_a_select_or_a_receive() {
+    model(|| {
+        let timer = Arc::new(at(Instant::now()));
+        let selecting = {
+            let timer = Arc::clone(&timer);
+            thread::spawn(move || try_select_timer(&*timer))
+        };
+        let received = timer.try_recv().ok();
+        let selected = selecting.join().unwrap();
+        assert!(
+            received.is_some() ^ selected.is_some(),
+            "received {received:?}, selected {selected:?}"
+        );
+        assert_eq!(received.or(selected), Some(timer.deadline()));
+        assert!(timer.try_recv().is_err(), "one message only");
+    });
+}
+
+/// A due tick (the next a period away) raced by a select and a receive
+/// that waited for it (the in-time claim of `recv`): exactly one takes it.
+#[test]
+fn loom_tick_delivered_once_to_a_select_or_a_waiting_receive() {
+    model(|| {
+        let ticker = Arc::new(tick_due_now(Duration::from_secs(3600)));
+        let due = ticker.next_deadline();
+        let selecting = {
+            let ticker = Arc::clone(&ticker);
+            thread::spawn(move || try_select_timer(&*ticker))
+        };
+        let mut awaited = Some(0);
+        let received = ticker.claim(Instant::now(), &mut awaited).ok();
+        let selected = selecting.join().unwrap();
+        assert!(
+            received.is_some() ^ selected.is_some(),
+            "received {received:?}, selected {selected:?}"
+        );
+        assert_eq!(received.or(selected), Some(due));
+        assert!(ticker.try_recv().is_err(), "the next tick is a period away");
     });
 }

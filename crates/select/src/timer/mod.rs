@@ -226,6 +226,15 @@ pub fn tick(period: Duration) -> Tick {
     }
 }
 
+/// A ticker whose first tick is due at once, for the loom models (which
+/// cannot wait for the clock).
+#[cfg(all(test, loom))]
+pub(crate) fn tick_due_now(period: Duration) -> Tick {
+    let ticker = tick(period);
+    ticker.next.store(0, Ordering::Release);
+    ticker
+}
+
 impl Tick {
     /// When the next tick is due.
     ///
