@@ -22,6 +22,11 @@
 //! # let _ = (first, tx1);
 //! ```
 //!
+//! The timers [`after`], [`at`], [`tick`] and [`never()`] join a select as
+//! receives, and are receivers on their own as crossbeam-channel's are
+//! (`try_recv`, `recv`, `recv_timeout`, `recv_deadline`, `recv_async`,
+//! [`Tick::stream`]); a timer's message goes to one receiver either way.
+//!
 //! # Guarantees
 //! - **Atomic:** exactly one operation completes per select; nothing is
 //!   taken from the operations that lost.

@@ -35,6 +35,9 @@ fn far_future() -> Instant {
 /// crossbeam's `after` channel. A select borrows it, so the select and any
 /// other user of the same `After` share the one message.
 ///
+/// It is a receiver on its own too (`try_recv`, `recv`, `recv_timeout`,
+/// `recv_deadline`, `recv_async`).
+///
 /// It is neither `Copy` nor `Clone` (crossbeam's receiver is `Clone`, and
 /// its clones share the message through an allocation): share an `After`
 /// by reference (it is `Sync`) or in an `Arc`. A copy with a flag of its
@@ -154,8 +157,9 @@ pub fn at(deadline: Instant) -> After {
 /// A receive that becomes ready every `period`, as in crossbeam's `tick`;
 /// see [`tick`].
 ///
-/// Create it once and select on it in a loop. Receiving yields the instant
-/// the tick was due. Ticks a slow receiver missed are not queued: the next
+/// Create it once and select on it in a loop, or receive from it on its
+/// own (`recv`, `recv_async`, `stream`; see docs/select.md, "Timers
+/// outside a select"). Receiving yields the instant the tick was due. Ticks a slow receiver missed are not queued: the next
 /// one is due a period after the late receive, so a select never sees a
 /// burst of stale ticks. It may be shared between threads; each tick is
 /// received once.
@@ -326,7 +330,8 @@ impl Tick {
 /// A receive that is never ready; see [`never()`].
 ///
 /// Its type parameter is the message type the arm pretends to carry, so a
-/// `never` can stand in for a channel of `T`.
+/// `never` can stand in for a channel of `T`. On its own, `try_recv` is
+/// always `Empty`, `recv` blocks forever and `recv_timeout` times out.
 ///
 /// # Examples
 /// ```

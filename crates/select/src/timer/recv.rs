@@ -343,10 +343,8 @@ impl Tick {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let ticker = nimsync_select::tick(Duration::from_millis(1));
-    /// assert!(ticker.is_empty());
-    /// ticker.recv().unwrap();
-    /// assert!(ticker.is_empty()); // the next tick is a period away
+    /// let ticker = nimsync_select::tick(Duration::from_secs(60));
+    /// assert!(ticker.is_empty()); // the first tick is a period away
     /// ```
     pub fn is_empty(&self) -> bool {
         !self.is_due(Instant::now())
