@@ -64,6 +64,11 @@ const STEPS: &[Step] = &[
         action: Action::Xtask(&["layers"]),
     },
     Step {
+        name: "features",
+        bound: minutes(4),
+        action: Action::Xtask(&["features"]),
+    },
+    Step {
         name: "test",
         bound: minutes(15),
         action: Action::Cargo(&["test", "--workspace"]),

@@ -6,6 +6,7 @@
 
 mod bench;
 mod ci;
+mod features;
 mod layers;
 mod loom;
 mod miri;
@@ -23,6 +24,7 @@ usage: cargo xtask <command> [args]
 
 commands:
   layers                         check crate dependencies against the layer table (docs/architecture.md#layers)
+  features                       check the nimsync facade with no feature and with each layer feature alone
   loom [--preemptions N] [FILTER]
                                  run the loom models (default: N = 2, FILTER = loom)
   miri [--tree-borrows] [--seeds N]
@@ -36,7 +38,8 @@ commands:
   bench [ARGS...]                run the throughput harness (nimsync-benches `bench` binary);
                                  `--quick` builds with the light `ci` profile
   ci [--skip STEP]...            run every CI step in order, each time-bounded:
-                                 fmt, clippy, layers, test, stress, bench, loom, miri, tsan
+                                 fmt, clippy, layers, features, test, stress, bench, loom, miri,
+                                 tsan
   help                           print this message
 
 See docs/xtask.md for details.";
@@ -142,6 +145,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         "layers" => layers::run(args),
+        "features" => features::run(args),
         "loom" => loom::run(args),
         "miri" => miri::run(args),
         "tsan" => tsan::run(args),

@@ -92,11 +92,6 @@ pub mod __select {
     pub type WaiterRef = crate::sync::Arc<Waiter>;
 }
 
-/// The workspace README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
-
 /// The largest capacity a channel accepts: 2^30 slots.
 ///
 /// Positions are lap-encoded in 48 bits; this bound keeps at least 16 bits
