@@ -13,7 +13,7 @@
 //! So the token only records the position here, keyed by the channel's
 //! process-unique id, and the channel resolves it itself when one of its
 //! operations finds that slot still unresolved after its bounded wait (see
-//! `mpmc::Shared::start_send` and `start_recv_with`), or when the channel
+//! the array ring's `start_send` and `start_recv_with`), or when the channel
 //! is dropped:
 //!
 //! - an orphaned send position is given up (marked skipped), exactly as

@@ -78,9 +78,11 @@ pub(crate) enum TokenState {
     Ready,
     /// The operation will fail with `Closed`.
     Closed,
-    /// A claimed position in an MPMC ring, to receive from.
+    /// An MPMC flavor's reservation (a claimed position in the array
+    /// ring), to receive from.
     ClaimRecv(mpmc::Claim),
-    /// A claimed position in an MPMC ring, to send into.
+    /// An MPMC flavor's reservation (a claimed position in the array
+    /// ring), to send into.
     ClaimSend(mpmc::Claim),
 }
 
@@ -147,11 +149,11 @@ impl Token {
     pub fn give_up(&mut self) -> bool {
         match core::mem::take(&mut self.state) {
             TokenState::ClaimSend(claim) => {
-                orphan::adopt(self.owner, claim.pos(), orphan::Side::Send);
+                claim.orphan(self.owner, orphan::Side::Send);
                 false
             }
             TokenState::ClaimRecv(claim) => {
-                orphan::adopt(self.owner, claim.pos(), orphan::Side::Recv);
+                claim.orphan(self.owner, orphan::Side::Recv);
                 true
             }
             TokenState::Empty | TokenState::Ready | TokenState::Closed => false,
@@ -179,19 +181,21 @@ impl Drop for Token {
     }
 }
 
-/// Keeps an MPMC channel's shared state alive for a reservation held by a
-/// select's operation, so that the operation can give the reservation up
+/// Keeps an MPMC channel's queue (its flavor's shared state) alive for a
+/// reservation held by a select's operation, so that the operation can give the reservation up
 /// when it is dropped without its endpoint (which may be gone by then) and
 /// wake the waiters the claimed position may hold back.
 ///
 /// # Invariants
 ///
-/// `shared` came from `Arc::into_raw` of an `Arc<mpmc::Shared<T>>` for the
-/// `T` that `give_up` and `release` were instantiated with, and this keeper
-/// owns that one strong reference. The keeper never touches a value of
-/// type `T`: giving up marks stamps, records orphans and wakes waiters, and
-/// a keeper that drops the last reference first tells the shared state to
-/// leave its values alone. So it is sound to keep it past the lifetime of
+/// `shared` came from `Arc::into_raw` of an `Arc<Q>` for the queue type
+/// `Q` (an [`mpmc::Queue<T>`](mpmc::Queue)) and the `T` that `give_up` and
+/// `release` were instantiated with, and this keeper owns that one strong
+/// reference. The keeper never touches a value of type `T`: giving up goes
+/// through [`Queue::select_give_up`](mpmc::Queue::select_give_up) (the
+/// ring marks stamps, records orphans and wakes waiters), and a keeper that
+/// drops the last reference first tells the queue to leave its values
+/// alone ([`Queue::forsake_values_if_last`](mpmc::Queue::forsake_values_if_last)). So it is sound to keep it past the lifetime of
 /// data the values borrow, and to send it to any thread whatever `T` is.
 pub struct Keeper {
     shared: core::ptr::NonNull<()>,
@@ -213,29 +217,33 @@ impl core::fmt::Debug for Keeper {
 }
 
 impl Keeper {
-    pub(crate) fn new<T>(shared: Arc<mpmc::Shared<T>>) -> Self {
+    pub(crate) fn new<T, Q: mpmc::Queue<T>>(shared: Arc<Q>) -> Self {
         /// # Safety
-        /// `ptr` is a keeper's pointer for this `T`.
-        unsafe fn give_up<T>(ptr: core::ptr::NonNull<()>, claim: mpmc::Claim, recv: bool) -> bool {
-            // SAFETY: per the keeper's invariants the pointer is a live
-            // `Shared<T>` whose strong reference the keeper owns.
-            let shared = unsafe { ptr.cast::<mpmc::Shared<T>>().as_ref() };
-            shared.give_up(claim, recv)
+        /// `ptr` is a keeper's pointer for this `Q`.
+        unsafe fn give_up<T, Q: mpmc::Queue<T>>(
+            ptr: core::ptr::NonNull<()>,
+            claim: mpmc::Claim,
+            recv: bool,
+        ) -> bool {
+            // SAFETY: per the keeper's invariants the pointer is a live `Q`
+            // whose strong reference the keeper owns.
+            let shared = unsafe { ptr.cast::<Q>().as_ref() };
+            mpmc::keeper_give_up(shared, claim, recv)
         }
         /// # Safety
-        /// `ptr` is a keeper's pointer for this `T`, released once.
-        unsafe fn release<T>(ptr: core::ptr::NonNull<()>) {
+        /// `ptr` is a keeper's pointer for this `Q`, released once.
+        unsafe fn release<T, Q: mpmc::Queue<T>>(ptr: core::ptr::NonNull<()>) {
             // SAFETY: the keeper's one strong reference, taken back once.
-            let shared = unsafe { Arc::from_raw(ptr.cast::<mpmc::Shared<T>>().as_ptr()) };
-            mpmc::Shared::forsake_values_if_last(&shared);
+            let shared = unsafe { Arc::from_raw(ptr.cast::<Q>().as_ptr()) };
+            Q::forsake_values_if_last(&shared);
             drop(shared);
         }
         let ptr = Arc::into_raw(shared).cast_mut().cast::<()>();
         Self {
             // SAFETY: `Arc::into_raw` never returns null.
             shared: unsafe { core::ptr::NonNull::new_unchecked(ptr) },
-            give_up: give_up::<T>,
-            release: release::<T>,
+            give_up: give_up::<T, Q>,
+            release: release::<T, Q>,
         }
     }
 

@@ -7,7 +7,7 @@
 //! `spsc::RecvStream`, ...).
 //!
 //! A shape holds a [`Handle`]: the reference or endpoint it borrows or
-//! owns (`&mpmc::Shared<T>`, `&mut spsc::Receiver<T>`, an owned receiver),
+//! owns (`&mpmc::Flavor<T>`, `&mut spsc::Receiver<T>`, an owned receiver),
 //! which gives it the queue. Everything is monomorphised per flavor, so a
 //! shape compiles to the code the flavor would have written itself.
 //!

@@ -35,7 +35,8 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `ring.rs` | the ring and its protocol: slots, claims, permits, skipped and orphaned positions |
+//! | `flavor.rs` | the flavor layer: the `Queue` contract every flavor implements, the `Flavor` the endpoints hold and the `Claim` a select token holds |
+//! | `ring.rs` | the array flavor, a ring and its protocol: slots, claims, permits, skipped and orphaned positions |
 //! | `sender.rs` | [`Sender`] |
 //! | `receiver.rs` | [`Receiver`] |
 //! | `permit.rs` | [`Permit`] and [`ReserveFuture`] |
@@ -43,14 +44,15 @@
 //! The futures, the stream and the iterators are the crate's shared shapes
 //! (see `chan`), named here for this flavor.
 
+mod flavor;
 mod permit;
 mod receiver;
 mod ring;
 mod sender;
 
+pub(crate) use flavor::{Claim, Flavor, Queue, keeper_give_up};
 pub use permit::{Permit, ReserveFuture};
 pub use receiver::Receiver;
-pub(crate) use ring::{Claim, Shared};
 pub use sender::Sender;
 
 use crate::sync::Arc;
@@ -73,12 +75,14 @@ use crate::sync::Arc;
 /// ```
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     crate::check_capacity::<T>(capacity, "mpmc");
-    let shared = Arc::new(Shared::new(capacity));
+    let shared = Arc::new(ring::Shared::new(capacity));
     (
         Sender {
-            shared: Arc::clone(&shared),
+            flavor: Flavor::Array(Arc::clone(&shared)),
         },
-        Receiver { shared },
+        Receiver {
+            flavor: Flavor::Array(shared),
+        },
     )
 }
 
@@ -86,20 +90,20 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 ///
 /// Holds the value until it is written into the channel;
 /// [`cancel`](crate::chan::SendFuture::cancel) hands it back.
-pub type SendFuture<'a, T> = crate::chan::SendFuture<&'a Shared<T>>;
+pub type SendFuture<'a, T> = crate::chan::SendFuture<&'a Flavor<T>>;
 
 /// Future returned by [`Receiver::recv_async`].
-pub type RecvFuture<'a, T> = crate::chan::RecvFuture<&'a Shared<T>>;
+pub type RecvFuture<'a, T> = crate::chan::RecvFuture<&'a Flavor<T>>;
 
 /// Future returned by [`Sender::closed`]; resolves once the channel is
 /// closed.
-pub type ClosedFuture<'a, T> = crate::chan::ClosedFuture<&'a Shared<T>>;
+pub type ClosedFuture<'a, T> = crate::chan::ClosedFuture<&'a Flavor<T>>;
 
 /// Blocking iterator returned by [`Receiver::iter`].
-pub type Iter<'a, T> = crate::chan::Iter<&'a Shared<T>>;
+pub type Iter<'a, T> = crate::chan::Iter<&'a Flavor<T>>;
 
 /// Non-blocking iterator returned by [`Receiver::try_iter`].
-pub type TryIter<'a, T> = crate::chan::TryIter<&'a Shared<T>>;
+pub type TryIter<'a, T> = crate::chan::TryIter<&'a Flavor<T>>;
 
 /// Owning blocking iterator, from `Receiver::into_iter`.
 pub type IntoIter<T> = crate::chan::Iter<Receiver<T>>;

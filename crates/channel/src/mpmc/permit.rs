@@ -1,27 +1,28 @@
 //! Room promised to one sender: the [`Permit`] and the future that waits
-//! for one. The permit count lives in the ring's tail word (see `ring`).
+//! for one. The flavor keeps the count (the ring: in its tail word, see
+//! `ring`).
 
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use super::Shared;
+use super::Flavor;
 use crate::error::{SendError, TrySendError};
 use crate::waiter::{Registration, poll_op};
 
 /// Future returned by [`Sender::reserve`].
 #[must_use = "futures do nothing unless polled"]
 pub struct ReserveFuture<'a, T> {
-    shared: &'a Shared<T>,
+    flavor: &'a Flavor<T>,
     registration: Registration,
     done: bool,
 }
 
 impl<'a, T> ReserveFuture<'a, T> {
-    pub(super) fn new(shared: &'a Shared<T>) -> Self {
+    pub(super) fn new(flavor: &'a Flavor<T>) -> Self {
         Self {
-            shared,
+            flavor,
             registration: Registration::new(),
             done: false,
         }
@@ -34,13 +35,13 @@ impl<'a, T> Future for ReserveFuture<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(!this.done, "`ReserveFuture` polled after it completed");
-        let shared = this.shared;
+        let flavor = this.flavor;
         let res = poll_op(
             &mut this.registration,
-            &shared.send_wait,
+            flavor.send_wait(),
             cx,
-            || match shared.try_reserve() {
-                Ok(()) => Some(Ok(Permit { shared })),
+            || match flavor.try_reserve() {
+                Ok(()) => Some(Ok(Permit { flavor })),
                 Err(TrySendError::Closed(())) => Some(Err(SendError(()))),
                 Err(TrySendError::Full(())) => None,
             },
@@ -54,7 +55,8 @@ impl<'a, T> Future for ReserveFuture<'a, T> {
 
 impl<T> Drop for ReserveFuture<'_, T> {
     fn drop(&mut self) {
-        self.registration.cancel_and_pass_on(&self.shared.send_wait);
+        self.registration
+            .cancel_and_pass_on(self.flavor.send_wait());
     }
 }
 
@@ -70,12 +72,12 @@ impl<T> fmt::Debug for ReserveFuture<'_, T> {
 ///
 /// Hold permits briefly; each one is capacity nobody else can use.
 pub struct Permit<'a, T> {
-    shared: &'a Shared<T>,
+    flavor: &'a Flavor<T>,
 }
 
 impl<'a, T> Permit<'a, T> {
-    pub(super) fn new(shared: &'a Shared<T>) -> Self {
-        Self { shared }
+    pub(super) fn new(flavor: &'a Flavor<T>) -> Self {
+        Self { flavor }
     }
 
     /// Sends `value` without waiting.
@@ -91,25 +93,15 @@ impl<'a, T> Permit<'a, T> {
     /// assert_eq!(rx.recv(), Ok(5));
     /// ```
     pub fn send(self, value: T) -> Result<(), SendError<T>> {
-        let shared = self.shared;
+        let flavor = self.flavor;
         core::mem::forget(self);
-        match shared.start_send(true) {
-            Ok(claim) => {
-                // SAFETY: a fresh claim from `start_send`.
-                unsafe { shared.write(claim, value) };
-                Ok(())
-            }
-            Err(_) => {
-                shared.release_permit();
-                Err(SendError(value))
-            }
-        }
+        flavor.send_with_permit(value)
     }
 }
 
 impl<T> Drop for Permit<'_, T> {
     fn drop(&mut self) {
-        self.shared.release_permit();
+        self.flavor.release_permit();
     }
 }
 

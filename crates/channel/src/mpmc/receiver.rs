@@ -3,12 +3,10 @@
 use core::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Claim, IntoIter, Iter, RecvFuture, RecvStream, Sender, Shared, TryIter};
-use crate::chan::{self, Handle, deadline_after};
+use super::{Claim, Flavor, IntoIter, Iter, RecvFuture, RecvStream, Sender, TryIter};
+use crate::chan::{CloseChan, Handle, RecvChan, deadline_after};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
-use crate::sync::{Arc, Ordering};
-use crate::unwind::Panics;
-use crate::waiter::{WaitQueue, block_thread};
+use crate::waiter::WaitQueue;
 
 /// The receiving endpoint of an MPMC channel. Cloning it adds a receiver;
 /// each value goes to exactly one receiver.
@@ -22,7 +20,7 @@ use crate::waiter::{WaitQueue, block_thread};
 /// std::thread::spawn(move || drop(rx)); // Rc is not Send
 /// ```
 pub struct Receiver<T> {
-    pub(super) shared: Arc<Shared<T>>,
+    pub(super) flavor: Flavor<T>,
 }
 
 impl<T> Receiver<T> {
@@ -43,7 +41,7 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.shared.try_recv()
+        RecvChan::try_recv(&self.flavor)
     }
 
     /// Takes a value, blocking the thread while the channel is empty.
@@ -61,7 +59,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv().is_err());
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
-        chan::recv_deadline(&*self.shared, None).map_err(|_| RecvError)
+        self.flavor.recv_deadline(None).map_err(|_| RecvError)
     }
 
     /// Takes a value, blocking for at most `timeout`.
@@ -78,7 +76,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv_timeout(Duration::from_millis(1)).unwrap_err().is_timeout());
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        chan::recv_deadline(&*self.shared, deadline_after(timeout))
+        self.flavor.recv_deadline(deadline_after(timeout))
     }
 
     /// Takes a value, blocking until `deadline` at the latest.
@@ -95,7 +93,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv_deadline(Instant::now() + Duration::from_millis(1)).is_err());
     /// ```
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        chan::recv_deadline(&*self.shared, Some(deadline))
+        self.flavor.recv_deadline(Some(deadline))
     }
 
     /// Takes a value, waiting asynchronously while the channel is empty.
@@ -120,7 +118,7 @@ impl<T> Receiver<T> {
     /// # });
     /// ```
     pub fn recv_async(&self) -> RecvFuture<'_, T> {
-        RecvFuture::new(&self.shared)
+        RecvFuture::new(&self.flavor)
     }
 
     /// Moves up to `limit` buffered values into `buf`, waking waiting
@@ -141,7 +139,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(buf, [0, 1, 2]);
     /// ```
     pub fn try_recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, TryRecvError> {
-        self.shared.try_recv_many(buf, limit)
+        self.flavor.try_recv_many(buf, limit)
     }
 
     /// Moves up to `limit` values into `buf`, blocking until at least one is
@@ -163,14 +161,7 @@ impl<T> Receiver<T> {
         if limit == 0 {
             return Ok(0);
         }
-        let res = block_thread(&self.shared.recv_wait, None, || {
-            match self.shared.try_recv_many(buf, limit) {
-                Ok(n) => Some(Ok(n)),
-                Err(TryRecvError::Closed) => Some(Err(RecvError)),
-                Err(TryRecvError::Empty) => None,
-            }
-        });
-        res.unwrap_or(Err(RecvError))
+        self.flavor.recv_many(buf, limit)
     }
 
     /// A blocking iterator: yields values until the channel is closed and
@@ -183,7 +174,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2, 3]);
     /// ```
     pub fn iter(&self) -> Iter<'_, T> {
-        Iter::new(&self.shared)
+        Iter::new(&self.flavor)
     }
 
     /// A non-blocking iterator over what is buffered right now.
@@ -194,7 +185,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_iter().count(), 2);
     /// ```
     pub fn try_iter(&self) -> TryIter<'_, T> {
-        TryIter::new(&self.shared)
+        TryIter::new(&self.flavor)
     }
 
     /// Turns the receiver into a [`futures_core::Stream`] that ends when the
@@ -226,7 +217,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Ok(1));
     /// ```
     pub fn close(&self) -> bool {
-        self.shared.close()
+        self.flavor.close()
     }
 
     /// True once the channel is closed.
@@ -237,7 +228,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.shared.is_closed()
+        CloseChan::is_closed(&self.flavor)
     }
 
     /// Number of values buffered right now.
@@ -248,7 +239,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.len()
+        RecvChan::len(&self.flavor)
     }
 
     /// True when nothing is buffered.
@@ -269,7 +260,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        self.len() == self.shared.cap
+        self.len() == self.flavor.capacity()
     }
 
     /// The number of slots, exactly as given to [`channel`](super::channel).
@@ -279,7 +270,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.capacity(), 3);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.shared.cap
+        self.flavor.capacity()
     }
 
     /// True if `other` belongs to the same channel.
@@ -289,7 +280,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.same_channel(&rx.clone()));
     /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
+        self.flavor.id() == other.flavor.id()
     }
 
     /// True if `sender` belongs to the same channel.
@@ -299,39 +290,23 @@ impl<T> Receiver<T> {
     /// assert!(rx.same_channel_as_sender(&tx));
     /// ```
     pub fn same_channel_as_sender(&self, sender: &Sender<T>) -> bool {
-        Arc::ptr_eq(&self.shared, &sender.shared)
+        self.flavor.id() == sender.flavor.id()
     }
 }
 
 impl<T> Clone for Receiver<T> {
     /// Adds a receiver; each value still goes to exactly one receiver.
     fn clone(&self) -> Self {
-        self.shared.receivers.fetch_add(1, Ordering::Relaxed);
         Self {
-            shared: Arc::clone(&self.shared),
+            flavor: self.flavor.clone_receiver(),
         }
     }
 }
 
 impl<T> Drop for Receiver<T> {
+    /// The last receiver closes the channel and drops what is buffered.
     fn drop(&mut self) {
-        if self.shared.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // Nobody can receive any more: close, then drop what is
-            // buffered now, every value even if a waker or a value's drop
-            // panics (the first panic is raised again afterwards). A slot
-            // still being written is left for the shared state's drop.
-            let mut panics = Panics::new();
-            panics.run(|| {
-                self.shared.close();
-            });
-            while let Ok(claim) = self.shared.start_recv_nowait() {
-                // SAFETY: a fresh claim from `start_recv_nowait`.
-                let value = unsafe { self.shared.read_quiet(claim) };
-                panics.run(|| drop(value));
-            }
-            // Senders still waiting were woken by the close.
-            panics.finish();
-        }
+        self.flavor.drop_receiver();
     }
 }
 
@@ -361,46 +336,40 @@ impl<'a, T> IntoIterator for &'a Receiver<T> {
     }
 }
 
-/// An owned receiver reaches its channel through the shared state (for
+/// An owned receiver reaches its channel through its flavor (for
 /// `IntoIter` and `RecvStream`).
 impl<T> Handle for Receiver<T> {
     const OWNED: bool = true;
-    type Chan = Shared<T>;
+    type Chan = Flavor<T>;
     #[inline(always)]
-    fn chan(&self) -> &Shared<T> {
-        &self.shared
+    fn chan(&self) -> &Flavor<T> {
+        &self.flavor
     }
 }
 
 // Crate-internal hooks for the select protocol (see `select.rs`).
 impl<T> Receiver<T> {
     pub(crate) fn addr(&self) -> u64 {
-        self.shared.id
+        self.flavor.id()
     }
     pub(crate) fn recv_wait(&self) -> &WaitQueue {
-        &self.shared.recv_wait
+        self.flavor.recv_wait()
     }
-    /// Claims the next message for a select. A slot a sender has claimed
-    /// but not written yet counts as empty: the select tries its other
-    /// operations (or registers, and the writer's notify wakes it) instead
-    /// of spinning on a writer that may be descheduled.
+    /// Claims the next message for a select (see
+    /// `Queue::select_reserve_recv`).
     pub(crate) fn start_recv(&self) -> Result<Claim, TryRecvError> {
-        self.shared.start_recv_nowait()
+        self.flavor.select_reserve_recv()
     }
     pub(crate) fn recv_ready(&self) -> bool {
-        self.shared.recv_ready()
+        self.flavor.recv_ready()
     }
     pub(crate) fn keeper(&self) -> crate::select::Keeper {
-        crate::select::Keeper::new(Arc::clone(&self.shared))
+        self.flavor.keeper()
     }
     pub(crate) fn finish_recv(&self, claim: Claim) -> T {
-        assert!(
-            self.shared.index_of(claim) < self.shared.cap,
-            "select token with a slot index outside this channel"
-        );
         // SAFETY: receive claims reach here only through a `Token` that this
         // channel (its unique id is checked) filled in `start_recv`, marked
         // as a receive, and that is consumed by this call.
-        unsafe { self.shared.read(claim) }
+        unsafe { self.flavor.select_commit_recv(claim) }
     }
 }

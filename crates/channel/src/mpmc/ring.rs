@@ -40,10 +40,11 @@ use core::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
 
+use super::flavor::{self, Counts, Queue, Reservation};
 use crate::chan::{Chan, CloseChan, RecvChan, SendChan};
-use crate::error::{TryRecvError, TrySendError};
+use crate::error::{SendError, TryRecvError, TrySendError};
 use crate::orphan;
-use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell, fence};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Backoff, Ordering, UnsafeCell, fence};
 use crate::unwind::Panics;
 use crate::waiter::{WaitQueue, notify_all_of};
 
@@ -98,13 +99,6 @@ pub(crate) struct Claim {
     pos: u64,
 }
 
-impl Claim {
-    /// The claimed position (lap-encoded).
-    pub(crate) fn pos(self) -> u64 {
-        self.pos
-    }
-}
-
 /// The state every endpoint shares.
 ///
 /// # Invariants
@@ -121,22 +115,21 @@ impl Claim {
 pub struct Shared<T> {
     /// A process-unique id, so a select token can name its channel even
     /// after the channel is gone and its memory reused.
-    pub(super) id: u64,
+    id: u64,
     head: CachePadded<AtomicU64>,
     tail: CachePadded<AtomicU64>,
     buf: Box<[Slot<T>]>,
-    pub(super) cap: usize,
+    cap: usize,
     /// `(cap + 1).next_power_of_two()`: the closed flag in `tail`.
     mark_bit: u64,
     /// `2 * mark_bit`: added to a position to move it one lap on.
     one_lap: u64,
-    pub(super) senders: AtomicUsize,
-    pub(super) receivers: AtomicUsize,
+    counts: Counts,
     /// Senders (and permit requests, and selects) waiting for room. Padded:
     /// receivers write its counter on every receive in symmetric mode.
-    pub(super) send_wait: CachePadded<WaitQueue>,
+    send_wait: CachePadded<WaitQueue>,
     /// Receivers (and selects) waiting for a value. Padded likewise.
-    pub(super) recv_wait: CachePadded<WaitQueue>,
+    recv_wait: CachePadded<WaitQueue>,
     /// `closed()` futures.
     close_wait: WaitQueue,
     /// Set when the last reference to this state is a select's [`Keeper`]
@@ -174,8 +167,7 @@ impl<T> Shared<T> {
             mark_bit,
             one_lap,
             id: next_channel_id(),
-            senders: AtomicUsize::new(1),
-            receivers: AtomicUsize::new(1),
+            counts: Counts::new(),
             send_wait: CachePadded::new(WaitQueue::new()),
             recv_wait: CachePadded::new(WaitQueue::new()),
             close_wait: WaitQueue::new(),
@@ -187,7 +179,7 @@ impl<T> Shared<T> {
 impl<T> Shared<T> {
     /// The position after `pos` (same lap or the next one).
     #[inline(always)]
-    pub(super) fn next_pos(&self, pos: u64) -> u64 {
+    fn next_pos(&self, pos: u64) -> u64 {
         let index = pos & (self.mark_bit - 1);
         if index + 1 < self.cap as u64 {
             pos + 1
@@ -198,7 +190,7 @@ impl<T> Shared<T> {
 
     /// The slot index of a position claimed in this channel.
     #[inline(always)]
-    pub(super) fn index_of(&self, claim: Claim) -> usize {
+    fn index_of(&self, claim: Claim) -> usize {
         (claim.pos & (self.mark_bit - 1)) as usize
     }
 
@@ -212,7 +204,7 @@ impl<T> Shared<T> {
 
     /// Values claimed by senders and not yet claimed by receivers, given a
     /// consistent `head` and tail position.
-    pub(super) fn len_of(&self, head: u64, tail: u64) -> usize {
+    fn len_of(&self, head: u64, tail: u64) -> usize {
         let hix = (head & (self.mark_bit - 1)) as usize;
         let tix = (tail & (self.mark_bit - 1)) as usize;
         if hix < tix {
@@ -226,7 +218,7 @@ impl<T> Shared<T> {
         }
     }
 
-    pub(super) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         loop {
             let tail = self.tail.load(Ordering::SeqCst) & POS_MASK;
             let head = self.head.load(Ordering::SeqCst);
@@ -236,7 +228,7 @@ impl<T> Shared<T> {
         }
     }
 
-    pub(super) fn is_closed(&self) -> bool {
+    fn is_closed(&self) -> bool {
         self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
     }
 
@@ -253,7 +245,7 @@ impl<T> Shared<T> {
     /// message: a receive needs that slot's line anyway, while the tail's
     /// line moves to a sender's core on every send
     /// (docs/perf-notes.md#mpmc-readiness-in-two-loads).
-    pub(super) fn recv_ready(&self) -> bool {
+    fn recv_ready(&self) -> bool {
         let head = self.head.load(Ordering::SeqCst);
         let slot = self.slot((head & (self.mark_bit - 1)) as usize);
         if slot.stamp.load(Ordering::SeqCst) == head + 1 {
@@ -265,7 +257,7 @@ impl<T> Shared<T> {
 
     /// True if a plain send would find room: buffered values plus
     /// outstanding permits leave a slot.
-    pub(super) fn has_room(&self) -> bool {
+    fn has_room(&self) -> bool {
         let (word, head) = loop {
             let word = self.tail.load(Ordering::SeqCst);
             let head = self.head.load(Ordering::SeqCst);
@@ -291,7 +283,7 @@ impl<T> Shared<T> {
     /// write wakes a sender that waits). So a thread that holds a select
     /// reservation on this channel, or one that was descheduled or died
     /// mid-operation, never makes `try_send` or `send_timeout` spin forever.
-    pub(super) fn start_send(&self, with_permit: bool) -> Result<Claim, TrySendError<()>> {
+    fn start_send(&self, with_permit: bool) -> Result<Claim, TrySendError<()>> {
         let mut backoff = Backoff::new();
         // Steps spent waiting for another thread (not retrying a lost race).
         let mut waited = Backoff::new();
@@ -389,7 +381,7 @@ impl<T> Shared<T> {
     ///
     /// # Safety
     /// `claim` came from `start_send` and has not been written yet.
-    pub(super) unsafe fn write(&self, claim: Claim, value: T) {
+    unsafe fn write(&self, claim: Claim, value: T) {
         let slot = self.slot(self.index_of(claim));
         // SAFETY: the claim gives this thread the slot exclusively until the
         // stamp below publishes it.
@@ -403,7 +395,7 @@ impl<T> Shared<T> {
     ///
     /// # Safety
     /// As [`write`](Self::write).
-    pub(super) unsafe fn write_quiet(&self, claim: Claim, value: T) {
+    unsafe fn write_quiet(&self, claim: Claim, value: T) {
         let slot = self.slot(self.index_of(claim));
         // SAFETY: as in `write`.
         slot.value.with_mut(|p| unsafe { (*p).write(value) });
@@ -418,7 +410,7 @@ impl<T> Shared<T> {
     /// only after a select abandoned a send.
     #[cold]
     #[inline(never)]
-    pub(super) fn skip(&self, head: u64, stamp: u64) -> Option<u64> {
+    fn skip(&self, head: u64, stamp: u64) -> Option<u64> {
         if stamp != (head + 1) | SKIPPED {
             return None;
         }
@@ -446,7 +438,7 @@ impl<T> Shared<T> {
     /// it did, and the caller should look at the slot again.
     #[cold]
     #[inline(never)]
-    pub(super) fn resolve_orphan(&self, pos: u64, side: orphan::Side) -> bool {
+    fn resolve_orphan(&self, pos: u64, side: orphan::Side) -> bool {
         if !orphan::any() || !orphan::take(self.id, pos, side) {
             return false;
         }
@@ -471,7 +463,7 @@ impl<T> Shared<T> {
     /// drop when they reach it. Either way a waiting sender is woken (and,
     /// for a send, a receiver), since the position may be what it waits
     /// on. Returns true if a message was lost (a receive).
-    pub(crate) fn give_up(&self, claim: Claim, receive: bool) -> bool {
+    fn give_up(&self, claim: Claim, receive: bool) -> bool {
         if receive {
             orphan::adopt(self.id, claim.pos, orphan::Side::Recv);
         } else {
@@ -486,7 +478,7 @@ impl<T> Shared<T> {
 
     /// Called by a keeper about to drop what may be the last reference:
     /// if it is, the values are left alone by the drop.
-    pub(crate) fn forsake_values_if_last(this: &Arc<Self>) {
+    fn forsake_values_if_last(this: &Arc<Self>) {
         if Arc::strong_count(this) == 1 {
             this.values_forsaken.store(true, Ordering::Relaxed);
         }
@@ -494,7 +486,7 @@ impl<T> Shared<T> {
 
     /// The same slot's position one lap earlier.
     #[inline]
-    pub(super) fn previous_lap(&self, pos: u64) -> u64 {
+    fn previous_lap(&self, pos: u64) -> u64 {
         pos.wrapping_sub(self.one_lap) & POS_MASK
     }
 
@@ -502,14 +494,14 @@ impl<T> Shared<T> {
     /// skipped, so the receiver at that position frees it and moves on,
     /// and wakes a receiver that may be waiting on it.
     #[cold]
-    pub(super) fn abandon(&self, claim: Claim) {
+    fn abandon(&self, claim: Claim) {
         let slot = self.slot(self.index_of(claim));
         slot.stamp
             .store((claim.pos + 1) | SKIPPED, Ordering::Release);
         self.recv_wait.notify_one();
     }
 
-    pub(super) fn try_send_iter<I: Iterator<Item = T>>(
+    fn try_send_iter<I: Iterator<Item = T>>(
         &self,
         iter: &mut core::iter::Peekable<I>,
     ) -> Result<usize, TrySendError<()>> {
@@ -535,7 +527,7 @@ impl<T> Shared<T> {
     }
 
     /// Claims a position to receive from.
-    pub(super) fn start_recv(&self) -> Result<Claim, TryRecvError> {
+    fn start_recv(&self) -> Result<Claim, TryRecvError> {
         self.start_recv_with(true)
     }
 
@@ -547,7 +539,7 @@ impl<T> Shared<T> {
     /// `start_recv_with`'s loop can stay out of line there
     /// (docs/perf-notes.md#select-codegen-inlined-direct-path-the-winner-by-reference-one-word-claims).
     #[inline]
-    pub(super) fn start_recv_nowait(&self) -> Result<Claim, TryRecvError> {
+    fn start_recv_nowait(&self) -> Result<Claim, TryRecvError> {
         let head = self.head.load(Ordering::Relaxed);
         let stamp = self
             .slot((head & (self.mark_bit - 1)) as usize)
@@ -577,7 +569,7 @@ impl<T> Shared<T> {
     /// moment, as the value's send has not completed, and the sender's
     /// write wakes a receiver that waits. A receiver only retries without
     /// bound while other receivers move the head on.
-    pub(super) fn start_recv_with(&self, wait_for_writer: bool) -> Result<Claim, TryRecvError> {
+    fn start_recv_with(&self, wait_for_writer: bool) -> Result<Claim, TryRecvError> {
         let mut backoff = Backoff::new();
         // Steps spent waiting for another thread (not retrying a lost race).
         let mut waited = Backoff::new();
@@ -666,7 +658,7 @@ impl<T> Shared<T> {
     ///
     /// # Safety
     /// `claim` came from `start_recv` and has not been read yet.
-    pub(super) unsafe fn read(&self, claim: Claim) -> T {
+    unsafe fn read(&self, claim: Claim) -> T {
         // SAFETY: forwarded from the caller.
         let value = unsafe { self.read_quiet(claim) };
         self.send_wait.notify_one();
@@ -678,7 +670,7 @@ impl<T> Shared<T> {
     ///
     /// # Safety
     /// As [`read`](Self::read).
-    pub(super) unsafe fn read_quiet(&self, claim: Claim) -> T {
+    unsafe fn read_quiet(&self, claim: Claim) -> T {
         let slot = self.slot(self.index_of(claim));
         // SAFETY: the claim gives this thread the slot exclusively, and the
         // Acquire load of the stamp in `start_recv` saw the writer's Release.
@@ -691,7 +683,7 @@ impl<T> Shared<T> {
     }
 
     #[inline]
-    pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+    fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match self.start_send(false) {
             Ok(claim) => {
                 // SAFETY: a fresh claim from `start_send`.
@@ -704,14 +696,14 @@ impl<T> Shared<T> {
     }
 
     #[inline]
-    pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
+    fn try_recv(&self) -> Result<T, TryRecvError> {
         let claim = self.start_recv()?;
         // SAFETY: a fresh claim from `start_recv`.
         Ok(unsafe { self.read(claim) })
     }
 
     /// Takes a permit if length plus permits leaves room.
-    pub(super) fn try_reserve(&self) -> Result<(), TrySendError<()>> {
+    fn try_reserve(&self) -> Result<(), TrySendError<()>> {
         let mut backoff = Backoff::new();
         let mut word = self.tail.load(Ordering::SeqCst);
         loop {
@@ -746,23 +738,19 @@ impl<T> Shared<T> {
     }
 
     /// Gives back a permit that was not used.
-    pub(super) fn release_permit(&self) {
+    fn release_permit(&self) {
         self.tail.fetch_sub(ONE_PERMIT, Ordering::SeqCst);
         self.send_wait.notify_one();
     }
 
     /// Marks the channel closed and wakes every waiter.
-    pub(super) fn close(&self) -> bool {
+    fn close(&self) -> bool {
         let prev = self.tail.fetch_or(self.mark_bit, Ordering::SeqCst);
         notify_all_of(&[&self.send_wait, &self.recv_wait, &self.close_wait]);
         prev & self.mark_bit == 0
     }
 
-    pub(super) fn try_recv_many(
-        &self,
-        buf: &mut Vec<T>,
-        limit: usize,
-    ) -> Result<usize, TryRecvError> {
+    fn try_recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, TryRecvError> {
         // Wakes one sender per slot freed, even if `push` panics.
         let mut n = NotifyOnDrop {
             queue: &self.send_wait,
@@ -871,6 +859,169 @@ impl<T> CloseChan for Shared<T> {
     }
     fn close_wait(&self) -> &WaitQueue {
         &self.close_wait
+    }
+}
+
+/// The ring as the array flavor of [`flavor::Flavor`].
+impl<T> Queue<T> for Shared<T> {
+    type Claim = Claim;
+
+    #[inline(always)]
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    #[inline(always)]
+    fn capacity(&self) -> Option<usize> {
+        Some(self.cap)
+    }
+
+    #[inline(always)]
+    fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    #[inline(always)]
+    fn close(&self) -> bool {
+        Shared::close(self)
+    }
+
+    fn disconnect_receivers(&self) {
+        // Nobody can receive any more: close, then drop what is buffered
+        // now, every value even if a waker or a value's drop panics (the
+        // first panic is raised again afterwards). A slot still being
+        // written is left for the drop of the shared state.
+        let mut panics = Panics::new();
+        panics.run(|| {
+            Shared::close(self);
+        });
+        while let Ok(claim) = self.start_recv_nowait() {
+            // SAFETY: a fresh claim from `start_recv_nowait`.
+            let value = unsafe { self.read_quiet(claim) };
+            panics.run(|| drop(value));
+        }
+        // Senders still waiting were woken by the close.
+        panics.finish();
+    }
+
+    #[inline(always)]
+    fn has_room(&self) -> bool {
+        Shared::has_room(self)
+    }
+
+    #[inline(always)]
+    fn recv_ready(&self) -> bool {
+        Shared::recv_ready(self)
+    }
+
+    #[inline(always)]
+    fn try_send_iter<I: Iterator<Item = T>>(
+        &self,
+        iter: &mut core::iter::Peekable<I>,
+    ) -> Result<usize, TrySendError<()>> {
+        Shared::try_send_iter(self, iter)
+    }
+
+    #[inline(always)]
+    fn try_recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, TryRecvError> {
+        Shared::try_recv_many(self, buf, limit)
+    }
+
+    #[inline(always)]
+    fn try_reserve(&self) -> Result<(), TrySendError<()>> {
+        Shared::try_reserve(self)
+    }
+
+    fn send_with_permit(&self, value: T) -> Result<(), SendError<T>> {
+        match self.start_send(true) {
+            Ok(claim) => {
+                // SAFETY: a fresh claim from `start_send`.
+                unsafe { self.write(claim, value) };
+                Ok(())
+            }
+            Err(_) => {
+                self.release_permit();
+                Err(SendError(value))
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn release_permit(&self) {
+        Shared::release_permit(self)
+    }
+
+    #[inline(always)]
+    fn select_reserve_send(&self) -> Result<Claim, TrySendError<()>> {
+        self.start_send(false)
+    }
+
+    /// A slot a sender has claimed but not written yet counts as empty:
+    /// the select tries its other operations (or registers, and the
+    /// writer's notify wakes it) instead of spinning on a writer that may
+    /// be descheduled.
+    #[inline(always)]
+    fn select_reserve_recv(&self) -> Result<Claim, TryRecvError> {
+        self.start_recv_nowait()
+    }
+
+    #[inline(always)]
+    unsafe fn select_commit_send(&self, claim: Claim, value: T) {
+        assert!(
+            self.index_of(claim) < self.cap,
+            "select token with a slot index outside this channel"
+        );
+        // SAFETY: the caller passes a send claim of this ring, once.
+        unsafe { self.write(claim, value) }
+    }
+
+    #[inline(always)]
+    unsafe fn select_commit_recv(&self, claim: Claim) -> T {
+        assert!(
+            self.index_of(claim) < self.cap,
+            "select token with a slot index outside this channel"
+        );
+        // SAFETY: the caller passes a receive claim of this ring, once.
+        unsafe { self.read(claim) }
+    }
+
+    fn select_abandon_send(&self, claim: Claim) {
+        assert!(
+            self.index_of(claim) < self.cap,
+            "select token with a slot index outside this channel"
+        );
+        self.abandon(claim);
+    }
+
+    fn select_give_up(&self, claim: Claim, receive: bool) -> bool {
+        self.give_up(claim, receive)
+    }
+
+    fn forsake_values_if_last(this: &Arc<Self>) {
+        Shared::forsake_values_if_last(this)
+    }
+}
+
+impl Reservation for Claim {
+    #[inline(always)]
+    fn into_claim(self) -> flavor::Claim {
+        flavor::Claim::Array(self)
+    }
+
+    #[inline(always)]
+    #[allow(
+        unreachable_patterns,
+        reason = "another flavor's claim, once there are two"
+    )]
+    fn from_claim(claim: flavor::Claim) -> Option<Self> {
+        match claim {
+            flavor::Claim::Array(claim) => Some(claim),
+            _ => None,
+        }
+    }
+
+    fn orphan(self, owner: u64, side: orphan::Side) {
+        orphan::adopt(owner, self.pos, side);
     }
 }
 

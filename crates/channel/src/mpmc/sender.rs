@@ -3,11 +3,10 @@
 use core::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Claim, ClosedFuture, Permit, ReserveFuture, SendFuture, Shared};
-use crate::chan::{self, deadline_after};
+use super::{Claim, ClosedFuture, Flavor, Permit, ReserveFuture, SendFuture};
+use crate::chan::{CloseChan, RecvChan, SendChan, deadline_after};
 use crate::error::{SendError, SendTimeoutError, TrySendError};
-use crate::sync::{Arc, Ordering};
-use crate::waiter::{WaitQueue, block_thread};
+use crate::waiter::WaitQueue;
 
 /// The sending endpoint of an MPMC channel. Cloning it adds a sender.
 ///
@@ -20,7 +19,7 @@ use crate::waiter::{WaitQueue, block_thread};
 /// std::thread::spawn(move || drop(tx)); // Rc is not Send
 /// ```
 pub struct Sender<T> {
-    pub(super) shared: Arc<Shared<T>>,
+    pub(super) flavor: Flavor<T>,
 }
 
 impl<T> Sender<T> {
@@ -40,7 +39,7 @@ impl<T> Sender<T> {
     /// ```
     #[inline]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.shared.try_send(value)
+        SendChan::try_send(&self.flavor, value)
     }
 
     /// Sends `value`, blocking the thread while the channel is full.
@@ -62,7 +61,9 @@ impl<T> Sender<T> {
     /// t.join().unwrap();
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        chan::send_deadline(&*self.shared, value, None).map_err(|e| SendError(e.into_inner()))
+        self.flavor
+            .send_deadline(value, None)
+            .map_err(|e| SendError(e.into_inner()))
     }
 
     /// Sends `value`, blocking for at most `timeout` while the channel is
@@ -82,7 +83,7 @@ impl<T> Sender<T> {
     /// assert!(tx.send_timeout(2, Duration::from_millis(1)).unwrap_err().is_timeout());
     /// ```
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        chan::send_deadline(&*self.shared, value, deadline_after(timeout))
+        self.flavor.send_deadline(value, deadline_after(timeout))
     }
 
     /// Sends `value`, blocking until `deadline` at the latest.
@@ -99,7 +100,7 @@ impl<T> Sender<T> {
     /// assert!(tx.send_deadline(1, Instant::now() + Duration::from_millis(1)).is_ok());
     /// ```
     pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
-        chan::send_deadline(&*self.shared, value, Some(deadline))
+        self.flavor.send_deadline(value, Some(deadline))
     }
 
     /// Sends `value`, waiting asynchronously while the channel is full.
@@ -127,7 +128,7 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn send_async(&self, value: T) -> SendFuture<'_, T> {
-        SendFuture::new(&self.shared, value)
+        SendFuture::new(&self.flavor, value)
     }
 
     /// Returns a [`Permit`] if length plus outstanding permits leaves room.
@@ -146,8 +147,8 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.recv(), Ok(1));
     /// ```
     pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
-        self.shared.try_reserve()?;
-        Ok(Permit::new(&self.shared))
+        self.flavor.try_reserve()?;
+        Ok(Permit::new(&self.flavor))
     }
 
     /// Waits for room for one value and returns a [`Permit`] that holds it:
@@ -173,7 +174,7 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn reserve(&self) -> ReserveFuture<'_, T> {
-        ReserveFuture::new(&self.shared)
+        ReserveFuture::new(&self.flavor)
     }
 
     /// Sends values from `iter` while there is room, waking waiting
@@ -202,7 +203,7 @@ impl<T> Sender<T> {
         &self,
         iter: &mut core::iter::Peekable<I>,
     ) -> Result<usize, TrySendError<()>> {
-        self.shared.try_send_iter(iter)
+        self.flavor.try_send_iter(iter)
     }
 
     /// Sends every value of `iter`, blocking whenever the channel is full.
@@ -225,19 +226,11 @@ impl<T> Sender<T> {
         iter: I,
     ) -> Result<(), SendError<core::iter::Peekable<I::IntoIter>>> {
         let mut iter = iter.into_iter().peekable();
-        while iter.peek().is_some() {
-            let res = block_thread(&self.shared.send_wait, None, || {
-                match self.shared.try_send_iter(&mut iter) {
-                    Ok(_) => Some(true),
-                    Err(TrySendError::Closed(())) => Some(false),
-                    Err(TrySendError::Full(())) => None,
-                }
-            });
-            if res != Some(true) {
-                return Err(SendError(iter));
-            }
+        if self.flavor.send_iter(&mut iter) {
+            Ok(())
+        } else {
+            Err(SendError(iter))
         }
-        Ok(())
     }
 
     /// Closes the channel for every endpoint. Later sends fail with the
@@ -255,7 +248,7 @@ impl<T> Sender<T> {
     /// assert!(rx.recv().is_err());
     /// ```
     pub fn close(&self) -> bool {
-        self.shared.close()
+        self.flavor.close()
     }
 
     /// True once the channel is closed.
@@ -266,7 +259,7 @@ impl<T> Sender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.shared.is_closed()
+        CloseChan::is_closed(&self.flavor)
     }
 
     /// Resolves once the channel is closed (for example, when the last
@@ -286,7 +279,7 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn closed(&self) -> ClosedFuture<'_, T> {
-        ClosedFuture::new(&self.shared)
+        ClosedFuture::new(&self.flavor)
     }
 
     /// Number of values buffered right now.
@@ -297,7 +290,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.len()
+        RecvChan::len(&self.flavor)
     }
 
     /// True when nothing is buffered.
@@ -321,7 +314,7 @@ impl<T> Sender<T> {
     /// assert!(!tx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        !self.shared.has_room()
+        !self.flavor.has_room()
     }
 
     /// The number of slots, exactly as given to [`channel`](super::channel).
@@ -331,7 +324,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.capacity(), 10);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.shared.cap
+        self.flavor.capacity()
     }
 
     /// True if `other` belongs to the same channel.
@@ -341,25 +334,22 @@ impl<T> Sender<T> {
     /// assert!(tx.same_channel(&tx.clone()));
     /// ```
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
+        self.flavor.id() == other.flavor.id()
     }
 }
 
 impl<T> Clone for Sender<T> {
     /// Adds a sender; the channel stays open until the last one is dropped.
     fn clone(&self) -> Self {
-        self.shared.senders.fetch_add(1, Ordering::Relaxed);
         Self {
-            shared: Arc::clone(&self.shared),
+            flavor: self.flavor.clone_sender(),
         }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.shared.close();
-        }
+        self.flavor.drop_sender();
     }
 }
 
@@ -373,34 +363,27 @@ impl<T> fmt::Debug for Sender<T> {
     }
 }
 
+// Crate-internal hooks for the select protocol (see `select.rs`).
 impl<T> Sender<T> {
     pub(crate) fn addr(&self) -> u64 {
-        self.shared.id
+        self.flavor.id()
     }
     pub(crate) fn send_wait(&self) -> &WaitQueue {
-        &self.shared.send_wait
+        self.flavor.send_wait()
     }
     pub(crate) fn start_send(&self) -> Result<Claim, TrySendError<()>> {
-        self.shared.start_send(false)
+        self.flavor.select_reserve_send()
     }
     pub(crate) fn finish_send(&self, claim: Claim, value: T) {
-        assert!(
-            self.shared.index_of(claim) < self.shared.cap,
-            "select token with a slot index outside this channel"
-        );
         // SAFETY: send claims reach here only through a `Token` that this
         // channel (its unique id is checked) filled in `start_send`, marked
         // as a send, and that is consumed by this call.
-        unsafe { self.shared.write(claim, value) }
+        unsafe { self.flavor.select_commit_send(claim, value) }
     }
     pub(crate) fn keeper(&self) -> crate::select::Keeper {
-        crate::select::Keeper::new(Arc::clone(&self.shared))
+        self.flavor.keeper()
     }
     pub(crate) fn abandon_claim(&self, claim: Claim) {
-        assert!(
-            self.shared.index_of(claim) < self.shared.cap,
-            "select token with a slot index outside this channel"
-        );
-        self.shared.abandon(claim);
+        self.flavor.select_abandon_send(claim);
     }
 }

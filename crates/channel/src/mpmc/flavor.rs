@@ -1,0 +1,629 @@
+//! The MPMC flavors behind one pair of endpoint types, as crossbeam-channel
+//! keeps its array, list and zero flavors behind one `Sender` and
+//! `Receiver`.
+//!
+//! Each endpoint holds a [`Flavor`]: which queue the channel is, and an
+//! `Arc` of it. Every operation of the endpoints, their futures, permits
+//! and select hooks goes through [`Flavor`]'s methods, which pass it to the
+//! flavor's [`Queue`] implementation. A select's reservation is a
+//! [`Claim`], tagged with the flavor that issued it.
+//!
+//! | flavor | file | made by |
+//! |---|---|---|
+//! | `Array`: a ring of stamped slots | `ring.rs` | `channel(capacity)`, `capacity >= 1` |
+//!
+//! # Adding a flavor
+//!
+//! 1. In the flavor's own file, implement [`Queue`] for its shared state and
+//!    [`Reservation`] for its claim type, as the contract below says.
+//! 2. Here: a variant of [`Flavor`] and one of [`Claim`], of the same
+//!    name, and that name in the list at the top of `dispatch!`.
+//! 3. In `mod.rs`: the `mod` line and the constructor.
+//!
+//! Nothing else names a flavor: the endpoints, futures, permits and select
+//! hooks only call [`Flavor`]'s methods.
+//!
+//! # Cost
+//!
+//! With one flavor, `Flavor` and `Claim` are one-variant enums: no tag is
+//! stored, every `match` disappears, and each method compiles to the code
+//! that called the ring directly. A second flavor adds a tag to both (an
+//! endpoint, a `Claim` and a select token grow by a word) and one
+//! well-predicted branch to each operation.
+
+use std::time::Instant;
+
+use crate::chan::{CloseChan, RecvChan, SendChan};
+use crate::error::{RecvError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::orphan;
+use crate::select::Keeper;
+use crate::sync::{Arc, AtomicUsize, Ordering};
+use crate::waiter::{WaitQueue, block_thread};
+
+use super::ring;
+
+/// The queue of one MPMC flavor: everything the endpoints, futures,
+/// permits and select hooks need from it.
+///
+/// An implementation is a channel's shared state, owned through an `Arc`
+/// by every endpoint (and by select keepers). The endpoints call it only
+/// through [`Flavor`]; nothing outside the flavor's file sees its type.
+///
+/// # Contract
+///
+/// Every method may be called from any number of threads at once, on
+/// `&self`. The channel-wide promises of docs/semantics.md are the
+/// flavor's to keep; in particular:
+///
+/// - **Exactly once.** A value passed to a send is received by exactly one
+///   receive, handed back (inside the error, or to a select's caller), or
+///   dropped exactly once by [`disconnect_receivers`](Self::disconnect_receivers)
+///   or the queue's own `Drop`; never leaked, never dropped twice.
+/// - **Ordering.** A send happens-before the receive that takes its value;
+///   one sender's values are received in the order it sent them.
+/// - **Close.** [`close`](Self::close) stops every later send at once
+///   (`Closed` with the value); receives drain what was sent before, then
+///   report `Closed` for good. A send that has already claimed room when
+///   the close lands completes, and its value is received.
+/// - **Wake-ups.** The futures and the blocking loops wait on the queue's
+///   three [`WaitQueue`]s with the `waiter` protocol: register, re-check
+///   with `try_*`, park. So every change that lets a waiter make progress
+///   publishes the change first and then notifies: a value made receivable
+///   wakes one receiver (`recv_wait`), room made free wakes one sender
+///   (`send_wait`), and a close wakes every waiter of all three queues.
+///   A notify may wake a waiter for nothing, never miss one.
+/// - **Bounded waits.** No `try_*` or `select_*` method waits unboundedly
+///   for another thread (one descheduled mid-operation, or one holding a
+///   select reservation, possibly the caller): after a bounded wait it
+///   reports `Full` or `Empty`, which is true at that moment, and that
+///   thread's completion wakes whoever waits.
+/// - **Values may outlive nothing.** [`select_give_up`](Self::select_give_up)
+///   and [`forsake_values_if_last`](Self::forsake_values_if_last) run from a
+///   select keeper, possibly after every endpoint is gone and the lifetimes
+///   the values borrow have ended: they must never touch a `T`.
+///
+/// The supertraits give the shared shapes (futures, stream, iterators, the
+/// blocking loops) what they need, under the same contract:
+/// [`SendChan::try_send`] (never waits; `Full` or `Closed` hand the value
+/// back), [`RecvChan::try_recv`] (never waits; `Closed` only once closed
+/// and drained), [`RecvChan::len`] (values sent and not yet received, a
+/// snapshot), [`CloseChan::is_closed`], and the wait queues
+/// `send_wait`, `recv_wait` and `close_wait`.
+pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
+    /// The flavor's select reservation: what `select_reserve_*` claims and
+    /// `select_commit_*`, `select_abandon_send` and `select_give_up` take
+    /// back. One word if it can be: a select returns it in registers.
+    type Claim: Reservation;
+
+    /// False for a flavor that cannot hold room apart from a value (a
+    /// rendezvous channel holds none): its [`try_reserve`](Self::try_reserve),
+    /// [`send_with_permit`](Self::send_with_permit) and
+    /// [`release_permit`](Self::release_permit) are then never called, and
+    /// what the public `try_reserve` and `reserve` do instead is decided
+    /// once, in [`Flavor::try_reserve`].
+    const PERMITS: bool = true;
+
+    /// A process-unique id, fixed for the queue's life: select tokens name
+    /// their channel by it, even after the channel is gone.
+    fn id(&self) -> u64;
+
+    /// The bound given at construction (`Some(0)` for a rendezvous
+    /// channel), or `None` for a flavor without one.
+    fn capacity(&self) -> Option<usize>;
+
+    /// The live senders and receivers. The queue starts with one of each.
+    fn counts(&self) -> &Counts;
+
+    /// Closes the channel (see the contract) and wakes every waiter of the
+    /// three wait queues. True for the call that closed it.
+    fn close(&self) -> bool;
+
+    /// The last sender is gone: what is buffered stays receivable. The
+    /// default closes the channel.
+    fn disconnect_senders(&self) {
+        self.close();
+    }
+
+    /// The last receiver is gone: closes the channel, then drops every value
+    /// that is buffered and not claimed by a select reservation, each
+    /// exactly once, even if some drops or wakers panic (the first panic is
+    /// raised afterwards). A value still being written, or held by a
+    /// reservation, is left to the queue's `Drop` or to that reservation.
+    fn disconnect_receivers(&self);
+
+    /// True if a plain send would find room now: buffered values plus
+    /// outstanding permits leave a place (for a rendezvous channel: a
+    /// receiver is waiting). `Sender::is_full` is its negation.
+    fn has_room(&self) -> bool;
+
+    /// True if a receive would find a value (possibly one still being
+    /// written) or the close. May misjudge a value sent or taken
+    /// concurrently: a select re-checks after registering, and the sender's
+    /// notify wakes it.
+    fn recv_ready(&self) -> bool;
+
+    /// Sends values from `iter` while there is room, waking receivers once
+    /// at the end (and if `iter` panics midway). An item is taken from
+    /// `iter` only once its room is certain, so what does not fit stays in
+    /// it. Returns how many were sent; `Full(())` or `Closed(())` only when
+    /// none was (and then nothing was taken).
+    fn try_send_iter<I: Iterator<Item = T>>(
+        &self,
+        iter: &mut core::iter::Peekable<I>,
+    ) -> Result<usize, TrySendError<()>>;
+
+    /// Moves up to `limit` values into `buf` without waiting, waking
+    /// senders once at the end (and if `buf.push` panics). `Empty` or
+    /// `Closed` only when it moved none.
+    fn try_recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, TryRecvError>;
+
+    /// Sends, blocking the thread while there is no room, until `deadline`
+    /// if there is one. The default is the shared loop over
+    /// [`SendChan::try_send`] and `send_wait`; a flavor that hands values
+    /// from thread to thread may replace it.
+    fn send_deadline(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        crate::chan::send_deadline(self, value, deadline)
+    }
+
+    /// Receives, blocking the thread while nothing is buffered, until
+    /// `deadline` if there is one. The default is the shared loop, as for
+    /// [`send_deadline`](Self::send_deadline).
+    fn recv_deadline(&self, deadline: Option<Instant>) -> Result<T, crate::RecvTimeoutError> {
+        crate::chan::recv_deadline(self, deadline)
+    }
+
+    /// Sends every value of `iter`, blocking whenever there is no room.
+    /// False if the channel closed first (what was not sent stays in
+    /// `iter`). The default loops over
+    /// [`try_send_iter`](Self::try_send_iter) and `send_wait`.
+    fn send_iter<I: Iterator<Item = T>>(&self, iter: &mut core::iter::Peekable<I>) -> bool {
+        while iter.peek().is_some() {
+            let res = block_thread(self.send_wait(), None, || match self.try_send_iter(iter) {
+                Ok(_) => Some(true),
+                Err(TrySendError::Closed(())) => Some(false),
+                Err(TrySendError::Full(())) => None,
+            });
+            if res != Some(true) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Moves up to `limit` (at least 1) values into `buf`, blocking until
+    /// at least one is buffered. The default loops over
+    /// [`try_recv_many`](Self::try_recv_many) and `recv_wait`.
+    fn recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, RecvError> {
+        let res = block_thread(self.recv_wait(), None, || {
+            match self.try_recv_many(buf, limit) {
+                Ok(n) => Some(Ok(n)),
+                Err(TryRecvError::Closed) => Some(Err(RecvError)),
+                Err(TryRecvError::Empty) => None,
+            }
+        });
+        res.unwrap_or(Err(RecvError))
+    }
+
+    /// Takes a permit if there is room that no permit or value holds;
+    /// from then on other senders see the channel one fuller, until
+    /// [`send_with_permit`](Self::send_with_permit) or
+    /// [`release_permit`](Self::release_permit) uses it up. `Full(())` or
+    /// `Closed(())` otherwise. Only when [`PERMITS`](Self::PERMITS).
+    fn try_reserve(&self) -> Result<(), TrySendError<()>>;
+
+    /// Sends with a permit this caller holds, which it consumes either way:
+    /// never `Full`, but `SendError` with the value if the channel closed
+    /// since the permit was taken (and then the permit's room is given
+    /// back and a sender woken). Only when [`PERMITS`](Self::PERMITS).
+    fn send_with_permit(&self, value: T) -> Result<(), SendError<T>>;
+
+    /// Gives back an unused permit and wakes one waiting sender. Only when
+    /// [`PERMITS`](Self::PERMITS).
+    fn release_permit(&self);
+
+    /// A select's send reservation: claims room for one value, which the
+    /// caller then commits or abandons exactly once (or a keeper gives up).
+    /// While held, the room counts as taken. `Closed(())` is final;
+    /// `Full(())` means try later (bounded waits, as above).
+    fn select_reserve_send(&self) -> Result<Self::Claim, TrySendError<()>>;
+
+    /// A select's receive reservation: claims the next value, which the
+    /// caller then commits or a keeper gives up, exactly once. A value
+    /// still being written counts as not there (`Empty`): the select tries
+    /// its other operations instead of waiting for the writer.
+    fn select_reserve_recv(&self) -> Result<Self::Claim, TryRecvError>;
+
+    /// Writes `value` into a send reservation and publishes it (waking a
+    /// receiver).
+    ///
+    /// # Safety
+    ///
+    /// `claim` came from this queue's [`select_reserve_send`](Self::select_reserve_send)
+    /// and has not been committed, abandoned or given up.
+    unsafe fn select_commit_send(&self, claim: Self::Claim, value: T);
+
+    /// Takes the value of a receive reservation (waking a sender).
+    ///
+    /// # Safety
+    ///
+    /// `claim` came from this queue's [`select_reserve_recv`](Self::select_reserve_recv)
+    /// and has not been committed or given up.
+    unsafe fn select_commit_recv(&self, claim: Self::Claim) -> T;
+
+    /// Gives a send reservation up without sending: the channel goes on as
+    /// if it had never been made, and the waiters its room held back are
+    /// woken. Panics (before touching anything) on a claim this queue
+    /// cannot have issued.
+    fn select_abandon_send(&self, claim: Self::Claim);
+
+    /// Gives a reservation up for a keeper, without a `T`: a send one as
+    /// [`select_abandon_send`](Self::select_abandon_send) does; a receive
+    /// one's value is left for the channel to drop when it reaches it (see
+    /// the `orphan` module). Wakes the waiters it may hold back. True if a
+    /// message was lost (`receive`).
+    fn select_give_up(&self, claim: Self::Claim, receive: bool) -> bool;
+
+    /// Called by a keeper about to drop its reference: if it is the last
+    /// one, the queue's `Drop` must leave the values alone (their
+    /// lifetimes may be over).
+    fn forsake_values_if_last(this: &Arc<Self>)
+    where
+        Self: Sized;
+}
+
+/// A flavor's select reservation, as a select token holds it: tagged with
+/// its flavor in a [`Claim`].
+pub(crate) trait Reservation: Copy {
+    /// Tags the reservation with its flavor.
+    fn into_claim(self) -> Claim;
+    /// The reservation inside `claim`, or `None` if another flavor issued
+    /// it.
+    fn from_claim(claim: Claim) -> Option<Self>;
+    /// Records the reservation as orphaned: its token is dropped without
+    /// an endpoint or a keeper, and the channel `owner` (by id) resolves it
+    /// when its operations reach it or when it is dropped, as
+    /// [`Queue::select_give_up`] would have (see the `orphan` module).
+    fn orphan(self, owner: u64, side: orphan::Side);
+}
+
+/// A select's reservation on an MPMC channel, tagged with its flavor: the
+/// `ClaimSend` and `ClaimRecv` states of a select token.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Claim {
+    /// A claimed position of the array ring.
+    Array(ring::Claim),
+}
+
+impl Claim {
+    /// Records the reservation as orphaned (see [`Reservation::orphan`]).
+    pub(crate) fn orphan(self, owner: u64, side: orphan::Side) {
+        dispatch!(claim self, |c| c.orphan(owner, side))
+    }
+}
+
+/// Which queue an MPMC channel is, held by each of its endpoints.
+pub enum Flavor<T> {
+    /// A bounded ring (`channel(capacity)`).
+    Array(Arc<ring::Shared<T>>),
+}
+
+/// Runs `$body` once per flavor with `$x` bound to that flavor's queue
+/// (`flavor`: the `Arc` in a [`Flavor`]; `map`: the same, rewrapping the
+/// result in the same variant) or reservation (`claim`: the one in a
+/// [`Claim`]). The list in the first rule is the one place that names
+/// every flavor.
+macro_rules! dispatch {
+    ($kind:ident $e:expr, |$x:ident| $body:expr) => {
+        dispatch!(@each [Array] $kind $e, |$x| $body)
+    };
+    (@each [$($v:ident)*] flavor $e:expr, |$x:ident| $body:expr) => {
+        match $e {
+            $(Flavor::$v($x) => $body,)*
+        }
+    };
+    (@each [$($v:ident)*] map $e:expr, |$x:ident| $body:expr) => {
+        match $e {
+            $(Flavor::$v($x) => Flavor::$v($body),)*
+        }
+    };
+    (@each [$($v:ident)*] claim $e:expr, |$x:ident| $body:expr) => {
+        match $e {
+            $(Claim::$v($x) => $body,)*
+        }
+    };
+}
+use dispatch;
+
+/// A select token reached a channel of another flavor than the one that
+/// issued it (the select checks the channel id first, so this is a bug).
+#[cold]
+#[inline(never)]
+fn foreign_claim() -> ! {
+    panic!("select token reserved by another MPMC flavor")
+}
+
+/// The number of live senders and receivers, as every flavor keeps it.
+#[derive(Debug)]
+pub(crate) struct Counts {
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+}
+
+impl Counts {
+    /// One sender and one receiver, as `channel` returns them.
+    pub(crate) fn new() -> Self {
+        Self {
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+        }
+    }
+}
+
+/// Each method passes the call to the flavor's [`Queue`]; with one flavor
+/// it compiles to the call itself.
+impl<T> Flavor<T> {
+    #[inline(always)]
+    pub(crate) fn id(&self) -> u64 {
+        dispatch!(flavor self, |q| Queue::id(&**q))
+    }
+
+    /// The bound, or `usize::MAX` for a flavor without one (none yet).
+    #[inline(always)]
+    pub(crate) fn capacity(&self) -> usize {
+        dispatch!(flavor self, |q| Queue::capacity(&**q)).unwrap_or(usize::MAX)
+    }
+
+    /// A new handle on the same queue for a new sender.
+    #[inline(always)]
+    pub(crate) fn clone_sender(&self) -> Self {
+        dispatch!(map self, |q| {
+            q.counts().senders.fetch_add(1, Ordering::Relaxed);
+            Arc::clone(q)
+        })
+    }
+
+    /// A new handle on the same queue for a new receiver.
+    #[inline(always)]
+    pub(crate) fn clone_receiver(&self) -> Self {
+        dispatch!(map self, |q| {
+            q.counts().receivers.fetch_add(1, Ordering::Relaxed);
+            Arc::clone(q)
+        })
+    }
+
+    /// A sender is dropped; the last one disconnects the senders.
+    #[inline(always)]
+    pub(crate) fn drop_sender(&self) {
+        dispatch!(flavor self, |q| {
+            if q.counts().senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+                Queue::disconnect_senders(&**q);
+            }
+        })
+    }
+
+    /// A receiver is dropped; the last one disconnects the receivers.
+    #[inline(always)]
+    pub(crate) fn drop_receiver(&self) {
+        dispatch!(flavor self, |q| {
+            if q.counts().receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+                Queue::disconnect_receivers(&**q);
+            }
+        })
+    }
+
+    #[inline(always)]
+    pub(crate) fn close(&self) -> bool {
+        dispatch!(flavor self, |q| Queue::close(&**q))
+    }
+
+    #[inline(always)]
+    pub(crate) fn has_room(&self) -> bool {
+        dispatch!(flavor self, |q| Queue::has_room(&**q))
+    }
+
+    #[inline(always)]
+    pub(crate) fn recv_ready(&self) -> bool {
+        dispatch!(flavor self, |q| Queue::recv_ready(&**q))
+    }
+
+    #[inline(always)]
+    pub(crate) fn try_send_iter<I: Iterator<Item = T>>(
+        &self,
+        iter: &mut core::iter::Peekable<I>,
+    ) -> Result<usize, TrySendError<()>> {
+        dispatch!(flavor self, |q| Queue::try_send_iter(&**q, iter))
+    }
+
+    #[inline(always)]
+    pub(crate) fn try_recv_many(
+        &self,
+        buf: &mut Vec<T>,
+        limit: usize,
+    ) -> Result<usize, TryRecvError> {
+        dispatch!(flavor self, |q| Queue::try_recv_many(&**q, buf, limit))
+    }
+
+    #[inline(always)]
+    pub(crate) fn send_deadline(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        dispatch!(flavor self, |q| Queue::send_deadline(&**q, value, deadline))
+    }
+
+    #[inline(always)]
+    pub(crate) fn recv_deadline(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<T, crate::RecvTimeoutError> {
+        dispatch!(flavor self, |q| Queue::recv_deadline(&**q, deadline))
+    }
+
+    #[inline(always)]
+    pub(crate) fn send_iter<I: Iterator<Item = T>>(
+        &self,
+        iter: &mut core::iter::Peekable<I>,
+    ) -> bool {
+        dispatch!(flavor self, |q| Queue::send_iter(&**q, iter))
+    }
+
+    #[inline(always)]
+    pub(crate) fn recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, RecvError> {
+        dispatch!(flavor self, |q| Queue::recv_many(&**q, buf, limit))
+    }
+
+    /// Takes a permit (see [`Queue::try_reserve`]).
+    #[inline(always)]
+    pub(crate) fn try_reserve(&self) -> Result<(), TrySendError<()>> {
+        dispatch!(flavor self, |q| {
+            if !permits_of(&**q) {
+                no_permits();
+            }
+            Queue::try_reserve(&**q)
+        })
+    }
+
+    #[inline(always)]
+    pub(crate) fn send_with_permit(&self, value: T) -> Result<(), SendError<T>> {
+        dispatch!(flavor self, |q| Queue::send_with_permit(&**q, value))
+    }
+
+    #[inline(always)]
+    pub(crate) fn release_permit(&self) {
+        dispatch!(flavor self, |q| Queue::release_permit(&**q))
+    }
+
+    #[inline(always)]
+    pub(crate) fn select_reserve_send(&self) -> Result<Claim, TrySendError<()>> {
+        dispatch!(flavor self, |q| Queue::select_reserve_send(&**q).map(Reservation::into_claim))
+    }
+
+    #[inline(always)]
+    pub(crate) fn select_reserve_recv(&self) -> Result<Claim, TryRecvError> {
+        dispatch!(flavor self, |q| Queue::select_reserve_recv(&**q).map(Reservation::into_claim))
+    }
+
+    /// # Safety
+    ///
+    /// As [`Queue::select_commit_send`], for this channel's queue.
+    #[inline(always)]
+    pub(crate) unsafe fn select_commit_send(&self, claim: Claim, value: T) {
+        dispatch!(flavor self, |q| {
+            let claim = Reservation::from_claim(claim).unwrap_or_else(|| foreign_claim());
+            // SAFETY: forwarded from the caller; the flavor is the one that
+            // issued the claim.
+            unsafe { Queue::select_commit_send(&**q, claim, value) }
+        })
+    }
+
+    /// # Safety
+    ///
+    /// As [`Queue::select_commit_recv`], for this channel's queue.
+    #[inline(always)]
+    pub(crate) unsafe fn select_commit_recv(&self, claim: Claim) -> T {
+        dispatch!(flavor self, |q| {
+            let claim = Reservation::from_claim(claim).unwrap_or_else(|| foreign_claim());
+            // SAFETY: forwarded from the caller; the flavor is the one that
+            // issued the claim.
+            unsafe { Queue::select_commit_recv(&**q, claim) }
+        })
+    }
+
+    #[inline(always)]
+    pub(crate) fn select_abandon_send(&self, claim: Claim) {
+        dispatch!(flavor self, |q| {
+            let claim = Reservation::from_claim(claim).unwrap_or_else(|| foreign_claim());
+            Queue::select_abandon_send(&**q, claim)
+        })
+    }
+
+    /// A keeper of this channel's queue, for a select's reservation.
+    pub(crate) fn keeper(&self) -> Keeper {
+        dispatch!(flavor self, |q| Keeper::new(Arc::clone(q)))
+    }
+
+    #[inline(always)]
+    pub(crate) fn send_wait(&self) -> &WaitQueue {
+        dispatch!(flavor self, |q| SendChan::send_wait(&**q))
+    }
+
+    #[inline(always)]
+    pub(crate) fn recv_wait(&self) -> &WaitQueue {
+        dispatch!(flavor self, |q| RecvChan::recv_wait(&**q))
+    }
+}
+
+/// [`Queue::PERMITS`] of a queue, by value.
+#[inline(always)]
+fn permits_of<T, Q: Queue<T>>(_: &Q) -> bool {
+    Q::PERMITS
+}
+
+/// What a permit request on a flavor without permits does: nothing has
+/// decided that yet, as no such flavor exists.
+#[cold]
+#[inline(never)]
+fn no_permits() -> ! {
+    unimplemented!("permits on an MPMC flavor that cannot hold room apart from a value")
+}
+
+/// Gives a keeper's reservation up; the keeper was made by [`Flavor::keeper`]
+/// of the channel that issued `claim`.
+pub(crate) fn keeper_give_up<T, Q: Queue<T>>(queue: &Q, claim: Claim, receive: bool) -> bool {
+    let claim = Reservation::from_claim(claim).unwrap_or_else(|| foreign_claim());
+    queue.select_give_up(claim, receive)
+}
+
+impl<T> core::fmt::Debug for Flavor<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Flavor").finish_non_exhaustive()
+    }
+}
+
+impl<T> crate::chan::Chan for Flavor<T> {
+    const FLAVOR: &'static str = "mpmc";
+}
+
+impl<T> SendChan for Flavor<T> {
+    type Item = T;
+    #[inline(always)]
+    fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        dispatch!(flavor self, |q| SendChan::try_send(&**q, value))
+    }
+    #[inline(always)]
+    fn send_wait(&self) -> &WaitQueue {
+        Flavor::send_wait(self)
+    }
+}
+
+impl<T> RecvChan for Flavor<T> {
+    type Item = T;
+    #[inline(always)]
+    fn try_recv(&self) -> Result<T, TryRecvError> {
+        dispatch!(flavor self, |q| RecvChan::try_recv(&**q))
+    }
+    #[inline(always)]
+    fn recv_wait(&self) -> &WaitQueue {
+        Flavor::recv_wait(self)
+    }
+    #[inline(always)]
+    fn len(&self) -> usize {
+        dispatch!(flavor self, |q| RecvChan::len(&**q))
+    }
+}
+
+impl<T> CloseChan for Flavor<T> {
+    #[inline(always)]
+    fn is_closed(&self) -> bool {
+        dispatch!(flavor self, |q| CloseChan::is_closed(&**q))
+    }
+    #[inline(always)]
+    fn close_wait(&self) -> &WaitQueue {
+        dispatch!(flavor self, |q| CloseChan::close_wait(&**q))
+    }
+}
