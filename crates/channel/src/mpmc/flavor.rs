@@ -3,9 +3,9 @@
 //! `Receiver`.
 //!
 //! Each endpoint holds a [`Flavor`]: which queue the channel is, and an
-//! `Arc` of it. Every operation of the endpoints, their futures, permits
-//! and select hooks goes through [`Flavor`]'s methods, which pass it to the
-//! flavor's [`Queue`] implementation. A select's reservation is a
+//! `Arc` of it; the futures, permits and iterators hold a [`FlavorRef`],
+//! the queue borrowed. Every operation goes through their methods, which
+//! pass it to the flavor's [`Queue`] implementation. A select's reservation is a
 //! [`Claim`], tagged with the flavor that issued it.
 //!
 //! | flavor | file | made by |
@@ -16,20 +16,20 @@
 //!
 //! 1. In the flavor's own file, implement [`Queue`] for its shared state and
 //!    [`Reservation`] for its claim type, as the contract below says.
-//! 2. Here: a variant of [`Flavor`] and one of [`Claim`], of the same
-//!    name, and that name in the list at the top of `dispatch!`.
+//! 2. Here: a variant of [`Flavor`], [`FlavorRef`] and [`Claim`], of the
+//!    same name, and that name in the list at the top of `dispatch!`.
 //! 3. In `mod.rs`: the `mod` line and the constructor.
 //!
 //! Nothing else names a flavor: the endpoints, futures, permits and select
-//! hooks only call [`Flavor`]'s methods.
+//! hooks only call the methods of [`Flavor`] and [`FlavorRef`].
 //!
 //! # Cost
 //!
-//! With one flavor, `Flavor` and `Claim` are one-variant enums: no tag is
-//! stored, every `match` disappears, and each method compiles to the code
-//! that called the ring directly. A second flavor adds a tag to both (an
-//! endpoint, a `Claim` and a select token grow by a word) and one
-//! well-predicted branch to each operation.
+//! With one flavor, `Flavor`, `FlavorRef` and `Claim` are one-variant
+//! enums: no tag is stored, every `match` disappears, and each method
+//! compiles to the code that called the ring directly. A second flavor
+//! adds a tag to each (an endpoint, a future, a `Claim` and a select token
+//! grow by a word) and one well-predicted branch to each operation.
 
 use std::time::Instant;
 
@@ -311,16 +311,30 @@ pub enum Flavor<T> {
     Array(Arc<ring::Shared<T>>),
 }
 
-/// Runs `$body` once per flavor with `$x` bound to that flavor's queue
-/// (`flavor`: the `Arc` in a [`Flavor`]; `map`: the same, rewrapping the
-/// result in the same variant) or reservation (`claim`: the one in a
-/// [`Claim`]). The list in the first rule is the one place that names
-/// every flavor.
+/// A [`Flavor`] borrowed: the queue itself, as the futures, permits and
+/// iterators hold it, so that each of their operations reaches the queue
+/// without first loading the endpoint's `Arc`, as they did before flavors.
+pub enum FlavorRef<'a, T> {
+    /// A bounded ring.
+    Array(&'a ring::Shared<T>),
+}
+
+/// Runs `$body` once per flavor with `$x` bound to that flavor's queue or
+/// reservation: `queue`, the `&Q` in a [`FlavorRef`]; `owned`, the
+/// `&Arc<Q>` in a `&Flavor`; `map`, the same, with the result wrapped in
+/// the same variant of [`Flavor`]; `borrow`, the same, wrapped in the same
+/// variant of [`FlavorRef`]; `claim`, the reservation in a [`Claim`]. The
+/// list in the first rule is the one place that names every flavor.
 macro_rules! dispatch {
     ($kind:ident $e:expr, |$x:ident| $body:expr) => {
         dispatch!(@each [Array] $kind $e, |$x| $body)
     };
-    (@each [$($v:ident)*] flavor $e:expr, |$x:ident| $body:expr) => {
+    (@each [$($v:ident)*] queue $e:expr, |$x:ident| $body:expr) => {
+        match $e {
+            $(FlavorRef::$v($x) => $body,)*
+        }
+    };
+    (@each [$($v:ident)*] owned $e:expr, |$x:ident| $body:expr) => {
         match $e {
             $(Flavor::$v($x) => $body,)*
         }
@@ -328,6 +342,11 @@ macro_rules! dispatch {
     (@each [$($v:ident)*] map $e:expr, |$x:ident| $body:expr) => {
         match $e {
             $(Flavor::$v($x) => Flavor::$v($body),)*
+        }
+    };
+    (@each [$($v:ident)*] borrow $e:expr, |$x:ident| $body:expr) => {
+        match $e {
+            $(Flavor::$v($x) => FlavorRef::$v($body),)*
         }
     };
     (@each [$($v:ident)*] claim $e:expr, |$x:ident| $body:expr) => {
@@ -363,18 +382,12 @@ impl Counts {
     }
 }
 
-/// Each method passes the call to the flavor's [`Queue`]; with one flavor
-/// it compiles to the call itself.
+/// What only an owner of the queue can do: count endpoints, make keepers.
 impl<T> Flavor<T> {
+    /// The queue, borrowed.
     #[inline(always)]
-    pub(crate) fn id(&self) -> u64 {
-        dispatch!(flavor self, |q| Queue::id(&**q))
-    }
-
-    /// The bound, or `usize::MAX` for a flavor without one (none yet).
-    #[inline(always)]
-    pub(crate) fn capacity(&self) -> usize {
-        dispatch!(flavor self, |q| Queue::capacity(&**q)).unwrap_or(usize::MAX)
+    pub(crate) fn queue(&self) -> FlavorRef<'_, T> {
+        dispatch!(borrow self, |q| &**q)
     }
 
     /// A new handle on the same queue for a new sender.
@@ -398,7 +411,7 @@ impl<T> Flavor<T> {
     /// A sender is dropped; the last one disconnects the senders.
     #[inline(always)]
     pub(crate) fn drop_sender(&self) {
-        dispatch!(flavor self, |q| {
+        dispatch!(owned self, |q| {
             if q.counts().senders.fetch_sub(1, Ordering::AcqRel) == 1 {
                 Queue::disconnect_senders(&**q);
             }
@@ -408,116 +421,145 @@ impl<T> Flavor<T> {
     /// A receiver is dropped; the last one disconnects the receivers.
     #[inline(always)]
     pub(crate) fn drop_receiver(&self) {
-        dispatch!(flavor self, |q| {
+        dispatch!(owned self, |q| {
             if q.counts().receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
                 Queue::disconnect_receivers(&**q);
             }
         })
     }
 
+    /// A keeper of this channel's queue, for a select's reservation.
+    pub(crate) fn keeper(&self) -> Keeper {
+        dispatch!(owned self, |q| Keeper::new(Arc::clone(q)))
+    }
+}
+
+impl<T> Clone for FlavorRef<'_, T> {
     #[inline(always)]
-    pub(crate) fn close(&self) -> bool {
-        dispatch!(flavor self, |q| Queue::close(&**q))
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for FlavorRef<'_, T> {}
+
+/// Each method passes the call to the flavor's [`Queue`]; with one flavor
+/// it compiles to the call itself.
+impl<'a, T> FlavorRef<'a, T> {
+    #[inline(always)]
+    pub(crate) fn id(self) -> u64 {
+        dispatch!(queue self, |q| Queue::id(q))
+    }
+
+    /// The bound, or `usize::MAX` for a flavor without one (none yet).
+    #[inline(always)]
+    pub(crate) fn capacity(self) -> usize {
+        dispatch!(queue self, |q| Queue::capacity(q)).unwrap_or(usize::MAX)
     }
 
     #[inline(always)]
-    pub(crate) fn has_room(&self) -> bool {
-        dispatch!(flavor self, |q| Queue::has_room(&**q))
+    pub(crate) fn close(self) -> bool {
+        dispatch!(queue self, |q| Queue::close(q))
     }
 
     #[inline(always)]
-    pub(crate) fn recv_ready(&self) -> bool {
-        dispatch!(flavor self, |q| Queue::recv_ready(&**q))
+    pub(crate) fn has_room(self) -> bool {
+        dispatch!(queue self, |q| Queue::has_room(q))
+    }
+
+    #[inline(always)]
+    pub(crate) fn recv_ready(self) -> bool {
+        dispatch!(queue self, |q| Queue::recv_ready(q))
     }
 
     #[inline(always)]
     pub(crate) fn try_send_iter<I: Iterator<Item = T>>(
-        &self,
+        self,
         iter: &mut core::iter::Peekable<I>,
     ) -> Result<usize, TrySendError<()>> {
-        dispatch!(flavor self, |q| Queue::try_send_iter(&**q, iter))
+        dispatch!(queue self, |q| Queue::try_send_iter(q, iter))
     }
 
     #[inline(always)]
     pub(crate) fn try_recv_many(
-        &self,
+        self,
         buf: &mut Vec<T>,
         limit: usize,
     ) -> Result<usize, TryRecvError> {
-        dispatch!(flavor self, |q| Queue::try_recv_many(&**q, buf, limit))
+        dispatch!(queue self, |q| Queue::try_recv_many(q, buf, limit))
     }
 
     #[inline(always)]
     pub(crate) fn send_deadline(
-        &self,
+        self,
         value: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
-        dispatch!(flavor self, |q| Queue::send_deadline(&**q, value, deadline))
+        dispatch!(queue self, |q| Queue::send_deadline(q, value, deadline))
     }
 
     #[inline(always)]
     pub(crate) fn recv_deadline(
-        &self,
+        self,
         deadline: Option<Instant>,
     ) -> Result<T, crate::RecvTimeoutError> {
-        dispatch!(flavor self, |q| Queue::recv_deadline(&**q, deadline))
+        dispatch!(queue self, |q| Queue::recv_deadline(q, deadline))
     }
 
     #[inline(always)]
     pub(crate) fn send_iter<I: Iterator<Item = T>>(
-        &self,
+        self,
         iter: &mut core::iter::Peekable<I>,
     ) -> bool {
-        dispatch!(flavor self, |q| Queue::send_iter(&**q, iter))
+        dispatch!(queue self, |q| Queue::send_iter(q, iter))
     }
 
     #[inline(always)]
-    pub(crate) fn recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, RecvError> {
-        dispatch!(flavor self, |q| Queue::recv_many(&**q, buf, limit))
+    pub(crate) fn recv_many(self, buf: &mut Vec<T>, limit: usize) -> Result<usize, RecvError> {
+        dispatch!(queue self, |q| Queue::recv_many(q, buf, limit))
     }
 
     /// Takes a permit (see [`Queue::try_reserve`]).
     #[inline(always)]
-    pub(crate) fn try_reserve(&self) -> Result<(), TrySendError<()>> {
-        dispatch!(flavor self, |q| {
-            if !permits_of(&**q) {
+    pub(crate) fn try_reserve(self) -> Result<(), TrySendError<()>> {
+        dispatch!(queue self, |q| {
+            if !permits_of(q) {
                 no_permits();
             }
-            Queue::try_reserve(&**q)
+            Queue::try_reserve(q)
         })
     }
 
     #[inline(always)]
-    pub(crate) fn send_with_permit(&self, value: T) -> Result<(), SendError<T>> {
-        dispatch!(flavor self, |q| Queue::send_with_permit(&**q, value))
+    pub(crate) fn send_with_permit(self, value: T) -> Result<(), SendError<T>> {
+        dispatch!(queue self, |q| Queue::send_with_permit(q, value))
     }
 
     #[inline(always)]
-    pub(crate) fn release_permit(&self) {
-        dispatch!(flavor self, |q| Queue::release_permit(&**q))
+    pub(crate) fn release_permit(self) {
+        dispatch!(queue self, |q| Queue::release_permit(q))
     }
 
     #[inline(always)]
-    pub(crate) fn select_reserve_send(&self) -> Result<Claim, TrySendError<()>> {
-        dispatch!(flavor self, |q| Queue::select_reserve_send(&**q).map(Reservation::into_claim))
+    pub(crate) fn select_reserve_send(self) -> Result<Claim, TrySendError<()>> {
+        dispatch!(queue self, |q| Queue::select_reserve_send(q).map(Reservation::into_claim))
     }
 
     #[inline(always)]
-    pub(crate) fn select_reserve_recv(&self) -> Result<Claim, TryRecvError> {
-        dispatch!(flavor self, |q| Queue::select_reserve_recv(&**q).map(Reservation::into_claim))
+    pub(crate) fn select_reserve_recv(self) -> Result<Claim, TryRecvError> {
+        dispatch!(queue self, |q| Queue::select_reserve_recv(q).map(Reservation::into_claim))
     }
 
     /// # Safety
     ///
     /// As [`Queue::select_commit_send`], for this channel's queue.
     #[inline(always)]
-    pub(crate) unsafe fn select_commit_send(&self, claim: Claim, value: T) {
-        dispatch!(flavor self, |q| {
+    pub(crate) unsafe fn select_commit_send(self, claim: Claim, value: T) {
+        dispatch!(queue self, |q| {
             let claim = Reservation::from_claim(claim).unwrap_or_else(|| foreign_claim());
             // SAFETY: forwarded from the caller; the flavor is the one that
             // issued the claim.
-            unsafe { Queue::select_commit_send(&**q, claim, value) }
+            unsafe { Queue::select_commit_send(q, claim, value) }
         })
     }
 
@@ -525,36 +567,31 @@ impl<T> Flavor<T> {
     ///
     /// As [`Queue::select_commit_recv`], for this channel's queue.
     #[inline(always)]
-    pub(crate) unsafe fn select_commit_recv(&self, claim: Claim) -> T {
-        dispatch!(flavor self, |q| {
+    pub(crate) unsafe fn select_commit_recv(self, claim: Claim) -> T {
+        dispatch!(queue self, |q| {
             let claim = Reservation::from_claim(claim).unwrap_or_else(|| foreign_claim());
             // SAFETY: forwarded from the caller; the flavor is the one that
             // issued the claim.
-            unsafe { Queue::select_commit_recv(&**q, claim) }
+            unsafe { Queue::select_commit_recv(q, claim) }
         })
     }
 
     #[inline(always)]
-    pub(crate) fn select_abandon_send(&self, claim: Claim) {
-        dispatch!(flavor self, |q| {
+    pub(crate) fn select_abandon_send(self, claim: Claim) {
+        dispatch!(queue self, |q| {
             let claim = Reservation::from_claim(claim).unwrap_or_else(|| foreign_claim());
-            Queue::select_abandon_send(&**q, claim)
+            Queue::select_abandon_send(q, claim)
         })
     }
 
-    /// A keeper of this channel's queue, for a select's reservation.
-    pub(crate) fn keeper(&self) -> Keeper {
-        dispatch!(flavor self, |q| Keeper::new(Arc::clone(q)))
+    #[inline(always)]
+    pub(crate) fn send_wait(self) -> &'a WaitQueue {
+        dispatch!(queue self, |q| SendChan::send_wait(q))
     }
 
     #[inline(always)]
-    pub(crate) fn send_wait(&self) -> &WaitQueue {
-        dispatch!(flavor self, |q| SendChan::send_wait(&**q))
-    }
-
-    #[inline(always)]
-    pub(crate) fn recv_wait(&self) -> &WaitQueue {
-        dispatch!(flavor self, |q| RecvChan::recv_wait(&**q))
+    pub(crate) fn recv_wait(self) -> &'a WaitQueue {
+        dispatch!(queue self, |q| RecvChan::recv_wait(q))
     }
 }
 
@@ -585,45 +622,82 @@ impl<T> core::fmt::Debug for Flavor<T> {
     }
 }
 
-impl<T> crate::chan::Chan for Flavor<T> {
+impl<T> core::fmt::Debug for FlavorRef<'_, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FlavorRef").finish_non_exhaustive()
+    }
+}
+
+/// The futures, permits and iterators hold the queue itself.
+impl<T> crate::chan::Handle for FlavorRef<'_, T> {
+    type Chan = Self;
+    #[inline(always)]
+    fn chan(&self) -> &Self {
+        self
+    }
+}
+
+impl<T> crate::chan::Chan for FlavorRef<'_, T> {
     const FLAVOR: &'static str = "mpmc";
 }
 
-impl<T> SendChan for Flavor<T> {
+impl<T> SendChan for FlavorRef<'_, T> {
     type Item = T;
     #[inline(always)]
     fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        dispatch!(flavor self, |q| SendChan::try_send(&**q, value))
+        dispatch!(queue * self, |q| SendChan::try_send(q, value))
     }
     #[inline(always)]
     fn send_wait(&self) -> &WaitQueue {
-        Flavor::send_wait(self)
+        FlavorRef::send_wait(*self)
     }
+}
+
+impl<T> RecvChan for FlavorRef<'_, T> {
+    type Item = T;
+    #[inline(always)]
+    fn try_recv(&self) -> Result<T, TryRecvError> {
+        dispatch!(queue * self, |q| RecvChan::try_recv(q))
+    }
+    #[inline(always)]
+    fn recv_wait(&self) -> &WaitQueue {
+        FlavorRef::recv_wait(*self)
+    }
+    #[inline(always)]
+    fn len(&self) -> usize {
+        dispatch!(queue * self, |q| RecvChan::len(q))
+    }
+}
+
+impl<T> CloseChan for FlavorRef<'_, T> {
+    #[inline(always)]
+    fn is_closed(&self) -> bool {
+        dispatch!(queue * self, |q| CloseChan::is_closed(q))
+    }
+    #[inline(always)]
+    fn close_wait(&self) -> &WaitQueue {
+        dispatch!(queue * self, |q| CloseChan::close_wait(q))
+    }
+}
+
+/// An owned receiver's `IntoIter` and `RecvStream` reach the queue through
+/// the endpoint's flavor.
+impl<T> crate::chan::Chan for Flavor<T> {
+    const FLAVOR: &'static str = "mpmc";
 }
 
 impl<T> RecvChan for Flavor<T> {
     type Item = T;
     #[inline(always)]
     fn try_recv(&self) -> Result<T, TryRecvError> {
-        dispatch!(flavor self, |q| RecvChan::try_recv(&**q))
+        RecvChan::try_recv(&self.queue())
     }
     #[inline(always)]
     fn recv_wait(&self) -> &WaitQueue {
-        Flavor::recv_wait(self)
+        self.queue().recv_wait()
     }
     #[inline(always)]
     fn len(&self) -> usize {
-        dispatch!(flavor self, |q| RecvChan::len(&**q))
-    }
-}
-
-impl<T> CloseChan for Flavor<T> {
-    #[inline(always)]
-    fn is_closed(&self) -> bool {
-        dispatch!(flavor self, |q| CloseChan::is_closed(&**q))
-    }
-    #[inline(always)]
-    fn close_wait(&self) -> &WaitQueue {
-        dispatch!(flavor self, |q| CloseChan::close_wait(&**q))
+        RecvChan::len(&self.queue())
     }
 }

@@ -50,7 +50,7 @@ mod receiver;
 mod ring;
 mod sender;
 
-pub(crate) use flavor::{Claim, Flavor, Queue, keeper_give_up};
+pub(crate) use flavor::{Claim, Flavor, FlavorRef, Queue, keeper_give_up};
 pub use permit::{Permit, ReserveFuture};
 pub use receiver::Receiver;
 pub use sender::Sender;
@@ -90,20 +90,20 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 ///
 /// Holds the value until it is written into the channel;
 /// [`cancel`](crate::chan::SendFuture::cancel) hands it back.
-pub type SendFuture<'a, T> = crate::chan::SendFuture<&'a Flavor<T>>;
+pub type SendFuture<'a, T> = crate::chan::SendFuture<FlavorRef<'a, T>>;
 
 /// Future returned by [`Receiver::recv_async`].
-pub type RecvFuture<'a, T> = crate::chan::RecvFuture<&'a Flavor<T>>;
+pub type RecvFuture<'a, T> = crate::chan::RecvFuture<FlavorRef<'a, T>>;
 
 /// Future returned by [`Sender::closed`]; resolves once the channel is
 /// closed.
-pub type ClosedFuture<'a, T> = crate::chan::ClosedFuture<&'a Flavor<T>>;
+pub type ClosedFuture<'a, T> = crate::chan::ClosedFuture<FlavorRef<'a, T>>;
 
 /// Blocking iterator returned by [`Receiver::iter`].
-pub type Iter<'a, T> = crate::chan::Iter<&'a Flavor<T>>;
+pub type Iter<'a, T> = crate::chan::Iter<FlavorRef<'a, T>>;
 
 /// Non-blocking iterator returned by [`Receiver::try_iter`].
-pub type TryIter<'a, T> = crate::chan::TryIter<&'a Flavor<T>>;
+pub type TryIter<'a, T> = crate::chan::TryIter<FlavorRef<'a, T>>;
 
 /// Owning blocking iterator, from `Receiver::into_iter`.
 pub type IntoIter<T> = crate::chan::Iter<Receiver<T>>;

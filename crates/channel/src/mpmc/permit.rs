@@ -7,20 +7,20 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use super::Flavor;
+use super::FlavorRef;
 use crate::error::{SendError, TrySendError};
 use crate::waiter::{Registration, poll_op};
 
 /// Future returned by [`Sender::reserve`].
 #[must_use = "futures do nothing unless polled"]
 pub struct ReserveFuture<'a, T> {
-    flavor: &'a Flavor<T>,
+    flavor: FlavorRef<'a, T>,
     registration: Registration,
     done: bool,
 }
 
 impl<'a, T> ReserveFuture<'a, T> {
-    pub(super) fn new(flavor: &'a Flavor<T>) -> Self {
+    pub(super) fn new(flavor: FlavorRef<'a, T>) -> Self {
         Self {
             flavor,
             registration: Registration::new(),
@@ -72,11 +72,11 @@ impl<T> fmt::Debug for ReserveFuture<'_, T> {
 ///
 /// Hold permits briefly; each one is capacity nobody else can use.
 pub struct Permit<'a, T> {
-    flavor: &'a Flavor<T>,
+    flavor: FlavorRef<'a, T>,
 }
 
 impl<'a, T> Permit<'a, T> {
-    pub(super) fn new(flavor: &'a Flavor<T>) -> Self {
+    pub(super) fn new(flavor: FlavorRef<'a, T>) -> Self {
         Self { flavor }
     }
 

@@ -41,7 +41,7 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        RecvChan::try_recv(&self.flavor)
+        self.flavor.queue().try_recv()
     }
 
     /// Takes a value, blocking the thread while the channel is empty.
@@ -59,7 +59,10 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv().is_err());
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.flavor.recv_deadline(None).map_err(|_| RecvError)
+        self.flavor
+            .queue()
+            .recv_deadline(None)
+            .map_err(|_| RecvError)
     }
 
     /// Takes a value, blocking for at most `timeout`.
@@ -76,7 +79,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv_timeout(Duration::from_millis(1)).unwrap_err().is_timeout());
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.flavor.recv_deadline(deadline_after(timeout))
+        self.flavor.queue().recv_deadline(deadline_after(timeout))
     }
 
     /// Takes a value, blocking until `deadline` at the latest.
@@ -93,7 +96,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv_deadline(Instant::now() + Duration::from_millis(1)).is_err());
     /// ```
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        self.flavor.recv_deadline(Some(deadline))
+        self.flavor.queue().recv_deadline(Some(deadline))
     }
 
     /// Takes a value, waiting asynchronously while the channel is empty.
@@ -118,7 +121,7 @@ impl<T> Receiver<T> {
     /// # });
     /// ```
     pub fn recv_async(&self) -> RecvFuture<'_, T> {
-        RecvFuture::new(&self.flavor)
+        RecvFuture::new(self.flavor.queue())
     }
 
     /// Moves up to `limit` buffered values into `buf`, waking waiting
@@ -139,7 +142,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(buf, [0, 1, 2]);
     /// ```
     pub fn try_recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, TryRecvError> {
-        self.flavor.try_recv_many(buf, limit)
+        self.flavor.queue().try_recv_many(buf, limit)
     }
 
     /// Moves up to `limit` values into `buf`, blocking until at least one is
@@ -161,7 +164,7 @@ impl<T> Receiver<T> {
         if limit == 0 {
             return Ok(0);
         }
-        self.flavor.recv_many(buf, limit)
+        self.flavor.queue().recv_many(buf, limit)
     }
 
     /// A blocking iterator: yields values until the channel is closed and
@@ -174,7 +177,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2, 3]);
     /// ```
     pub fn iter(&self) -> Iter<'_, T> {
-        Iter::new(&self.flavor)
+        Iter::new(self.flavor.queue())
     }
 
     /// A non-blocking iterator over what is buffered right now.
@@ -185,7 +188,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_iter().count(), 2);
     /// ```
     pub fn try_iter(&self) -> TryIter<'_, T> {
-        TryIter::new(&self.flavor)
+        TryIter::new(self.flavor.queue())
     }
 
     /// Turns the receiver into a [`futures_core::Stream`] that ends when the
@@ -217,7 +220,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Ok(1));
     /// ```
     pub fn close(&self) -> bool {
-        self.flavor.close()
+        self.flavor.queue().close()
     }
 
     /// True once the channel is closed.
@@ -228,7 +231,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        CloseChan::is_closed(&self.flavor)
+        self.flavor.queue().is_closed()
     }
 
     /// Number of values buffered right now.
@@ -239,7 +242,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        RecvChan::len(&self.flavor)
+        self.flavor.queue().len()
     }
 
     /// True when nothing is buffered.
@@ -260,7 +263,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        self.len() == self.flavor.capacity()
+        self.len() == self.flavor.queue().capacity()
     }
 
     /// The number of slots, exactly as given to [`channel`](super::channel).
@@ -270,7 +273,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.capacity(), 3);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.flavor.capacity()
+        self.flavor.queue().capacity()
     }
 
     /// True if `other` belongs to the same channel.
@@ -280,7 +283,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.same_channel(&rx.clone()));
     /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        self.flavor.id() == other.flavor.id()
+        self.flavor.queue().id() == other.flavor.queue().id()
     }
 
     /// True if `sender` belongs to the same channel.
@@ -290,7 +293,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.same_channel_as_sender(&tx));
     /// ```
     pub fn same_channel_as_sender(&self, sender: &Sender<T>) -> bool {
-        self.flavor.id() == sender.flavor.id()
+        self.flavor.queue().id() == sender.flavor.queue().id()
     }
 }
 
@@ -350,18 +353,18 @@ impl<T> Handle for Receiver<T> {
 // Crate-internal hooks for the select protocol (see `select.rs`).
 impl<T> Receiver<T> {
     pub(crate) fn addr(&self) -> u64 {
-        self.flavor.id()
+        self.flavor.queue().id()
     }
     pub(crate) fn recv_wait(&self) -> &WaitQueue {
-        self.flavor.recv_wait()
+        self.flavor.queue().recv_wait()
     }
     /// Claims the next message for a select (see
     /// `Queue::select_reserve_recv`).
     pub(crate) fn start_recv(&self) -> Result<Claim, TryRecvError> {
-        self.flavor.select_reserve_recv()
+        self.flavor.queue().select_reserve_recv()
     }
     pub(crate) fn recv_ready(&self) -> bool {
-        self.flavor.recv_ready()
+        self.flavor.queue().recv_ready()
     }
     pub(crate) fn keeper(&self) -> crate::select::Keeper {
         self.flavor.keeper()
@@ -370,6 +373,6 @@ impl<T> Receiver<T> {
         // SAFETY: receive claims reach here only through a `Token` that this
         // channel (its unique id is checked) filled in `start_recv`, marked
         // as a receive, and that is consumed by this call.
-        unsafe { self.flavor.select_commit_recv(claim) }
+        unsafe { self.flavor.queue().select_commit_recv(claim) }
     }
 }

@@ -39,7 +39,7 @@ impl<T> Sender<T> {
     /// ```
     #[inline]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        SendChan::try_send(&self.flavor, value)
+        self.flavor.queue().try_send(value)
     }
 
     /// Sends `value`, blocking the thread while the channel is full.
@@ -62,6 +62,7 @@ impl<T> Sender<T> {
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.flavor
+            .queue()
             .send_deadline(value, None)
             .map_err(|e| SendError(e.into_inner()))
     }
@@ -83,7 +84,9 @@ impl<T> Sender<T> {
     /// assert!(tx.send_timeout(2, Duration::from_millis(1)).unwrap_err().is_timeout());
     /// ```
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.flavor.send_deadline(value, deadline_after(timeout))
+        self.flavor
+            .queue()
+            .send_deadline(value, deadline_after(timeout))
     }
 
     /// Sends `value`, blocking until `deadline` at the latest.
@@ -100,7 +103,7 @@ impl<T> Sender<T> {
     /// assert!(tx.send_deadline(1, Instant::now() + Duration::from_millis(1)).is_ok());
     /// ```
     pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
-        self.flavor.send_deadline(value, Some(deadline))
+        self.flavor.queue().send_deadline(value, Some(deadline))
     }
 
     /// Sends `value`, waiting asynchronously while the channel is full.
@@ -128,7 +131,7 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn send_async(&self, value: T) -> SendFuture<'_, T> {
-        SendFuture::new(&self.flavor, value)
+        SendFuture::new(self.flavor.queue(), value)
     }
 
     /// Returns a [`Permit`] if length plus outstanding permits leaves room.
@@ -147,8 +150,8 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.recv(), Ok(1));
     /// ```
     pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
-        self.flavor.try_reserve()?;
-        Ok(Permit::new(&self.flavor))
+        self.flavor.queue().try_reserve()?;
+        Ok(Permit::new(self.flavor.queue()))
     }
 
     /// Waits for room for one value and returns a [`Permit`] that holds it:
@@ -174,7 +177,7 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn reserve(&self) -> ReserveFuture<'_, T> {
-        ReserveFuture::new(&self.flavor)
+        ReserveFuture::new(self.flavor.queue())
     }
 
     /// Sends values from `iter` while there is room, waking waiting
@@ -203,7 +206,7 @@ impl<T> Sender<T> {
         &self,
         iter: &mut core::iter::Peekable<I>,
     ) -> Result<usize, TrySendError<()>> {
-        self.flavor.try_send_iter(iter)
+        self.flavor.queue().try_send_iter(iter)
     }
 
     /// Sends every value of `iter`, blocking whenever the channel is full.
@@ -226,7 +229,7 @@ impl<T> Sender<T> {
         iter: I,
     ) -> Result<(), SendError<core::iter::Peekable<I::IntoIter>>> {
         let mut iter = iter.into_iter().peekable();
-        if self.flavor.send_iter(&mut iter) {
+        if self.flavor.queue().send_iter(&mut iter) {
             Ok(())
         } else {
             Err(SendError(iter))
@@ -248,7 +251,7 @@ impl<T> Sender<T> {
     /// assert!(rx.recv().is_err());
     /// ```
     pub fn close(&self) -> bool {
-        self.flavor.close()
+        self.flavor.queue().close()
     }
 
     /// True once the channel is closed.
@@ -259,7 +262,7 @@ impl<T> Sender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        CloseChan::is_closed(&self.flavor)
+        self.flavor.queue().is_closed()
     }
 
     /// Resolves once the channel is closed (for example, when the last
@@ -279,7 +282,7 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn closed(&self) -> ClosedFuture<'_, T> {
-        ClosedFuture::new(&self.flavor)
+        ClosedFuture::new(self.flavor.queue())
     }
 
     /// Number of values buffered right now.
@@ -290,7 +293,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        RecvChan::len(&self.flavor)
+        self.flavor.queue().len()
     }
 
     /// True when nothing is buffered.
@@ -314,7 +317,7 @@ impl<T> Sender<T> {
     /// assert!(!tx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        !self.flavor.has_room()
+        !self.flavor.queue().has_room()
     }
 
     /// The number of slots, exactly as given to [`channel`](super::channel).
@@ -324,7 +327,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.capacity(), 10);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.flavor.capacity()
+        self.flavor.queue().capacity()
     }
 
     /// True if `other` belongs to the same channel.
@@ -334,7 +337,7 @@ impl<T> Sender<T> {
     /// assert!(tx.same_channel(&tx.clone()));
     /// ```
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        self.flavor.id() == other.flavor.id()
+        self.flavor.queue().id() == other.flavor.queue().id()
     }
 }
 
@@ -366,24 +369,24 @@ impl<T> fmt::Debug for Sender<T> {
 // Crate-internal hooks for the select protocol (see `select.rs`).
 impl<T> Sender<T> {
     pub(crate) fn addr(&self) -> u64 {
-        self.flavor.id()
+        self.flavor.queue().id()
     }
     pub(crate) fn send_wait(&self) -> &WaitQueue {
-        self.flavor.send_wait()
+        self.flavor.queue().send_wait()
     }
     pub(crate) fn start_send(&self) -> Result<Claim, TrySendError<()>> {
-        self.flavor.select_reserve_send()
+        self.flavor.queue().select_reserve_send()
     }
     pub(crate) fn finish_send(&self, claim: Claim, value: T) {
         // SAFETY: send claims reach here only through a `Token` that this
         // channel (its unique id is checked) filled in `start_send`, marked
         // as a send, and that is consumed by this call.
-        unsafe { self.flavor.select_commit_send(claim, value) }
+        unsafe { self.flavor.queue().select_commit_send(claim, value) }
     }
     pub(crate) fn keeper(&self) -> crate::select::Keeper {
         self.flavor.keeper()
     }
     pub(crate) fn abandon_claim(&self, claim: Claim) {
-        self.flavor.select_abandon_send(claim);
+        self.flavor.queue().select_abandon_send(claim);
     }
 }
