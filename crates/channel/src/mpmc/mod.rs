@@ -35,7 +35,7 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `flavor.rs` | the flavor layer: the `Queue` contract every flavor implements, the `Flavor` the endpoints hold and the `Claim` a select token holds |
+//! | `flavor.rs` | the flavor layer: the `Queue` contract every flavor implements, the `Flavor` an endpoint holds, the `FlavorRef` a future or permit holds, the `Claim` a select token holds |
 //! | `ring.rs` | the array flavor, a ring and its protocol: slots, claims, permits, skipped and orphaned positions |
 //! | `sender.rs` | [`Sender`] |
 //! | `receiver.rs` | [`Receiver`] |
