@@ -182,21 +182,22 @@ impl Drop for Token {
 }
 
 /// Keeps an MPMC channel's queue (its flavor's shared state) alive for a
-/// reservation held by a select's operation, so that the operation can give the reservation up
-/// when it is dropped without its endpoint (which may be gone by then) and
-/// wake the waiters the claimed position may hold back.
+/// reservation held by a select's operation, so that the operation can
+/// give the reservation up when it is dropped without its endpoint (which
+/// may be gone by then) and wake the waiters the claimed position may hold
+/// back.
 ///
 /// # Invariants
 ///
 /// `shared` came from `Arc::into_raw` of an `Arc<Q>` for the queue type
-/// `Q` (an [`mpmc::Queue<T>`](mpmc::Queue)) and the `T` that `give_up` and
-/// `release` were instantiated with, and this keeper owns that one strong
-/// reference. The keeper never touches a value of type `T`: giving up goes
-/// through [`Queue::select_give_up`](mpmc::Queue::select_give_up) (the
-/// ring marks stamps, records orphans and wakes waiters), and a keeper that
-/// drops the last reference first tells the queue to leave its values
-/// alone ([`Queue::forsake_values_if_last`](mpmc::Queue::forsake_values_if_last)). So it is sound to keep it past the lifetime of
-/// data the values borrow, and to send it to any thread whatever `T` is.
+/// `Q` (an `mpmc::Queue<T>`) and the `T` that `give_up` and `release` were
+/// instantiated with, and this keeper owns that one strong reference. The
+/// keeper never touches a value of type `T`: giving up goes through
+/// `Queue::select_give_up` (the ring marks stamps, records orphans and
+/// wakes waiters), and a keeper that drops the last reference first tells
+/// the queue to leave its values alone (`Queue::forsake_values_if_last`).
+/// So it is sound to keep it past the lifetime of data the values borrow,
+/// and to send it to any thread whatever `T` is.
 pub struct Keeper {
     shared: core::ptr::NonNull<()>,
     give_up: unsafe fn(core::ptr::NonNull<()>, mpmc::Claim, bool) -> bool,
