@@ -223,6 +223,50 @@ pub fn spawn_storm<E: Exec>(n: u64, workers: usize) -> Sample {
     sample
 }
 
+/// Spawns `n` trivial tasks from `spawners` tasks, themselves spawned from
+/// outside the runtime (the thread in `block_on`, so they go through the
+/// global queue and land on either worker): each spawns its share and
+/// joins it, and the outside thread joins the spawners. This is the shape
+/// of the stress suite's spawn storm and of harnesses that drive the
+/// runtime from `main`; [`spawn_storm`] spawns from a single task instead.
+pub fn spawn_storm_fanout<E: Exec>(n: u64, spawners: u64, workers: usize) -> Sample {
+    let rt = E::start(workers);
+    let spawner = rt.spawner();
+    let sample = timed(|| {
+        let parents: Vec<_> = (0..spawners)
+            .map(|s| {
+                let inner = spawner.clone();
+                let (lo, hi) = (s * n / spawners, (s + 1) * n / spawners);
+                spawner.spawn(async move {
+                    let handles: Vec<_> = (lo..hi)
+                        .map(|i| inner.spawn(async move { std::hint::black_box(i) }))
+                        .collect();
+                    let mut sum = 0u64;
+                    for h in handles {
+                        sum += h.await;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        let sum = rt.block_on(async move {
+            let mut sum = 0u64;
+            for p in parents {
+                sum += p.await;
+            }
+            sum
+        });
+        assert_eq!(
+            sum,
+            n * (n.saturating_sub(1)) / 2,
+            "{}: lost a task",
+            E::NAME
+        );
+    });
+    drop(rt);
+    sample
+}
+
 /// `channels` channels, each with a producer task and a consumer task,
 /// `per_channel` messages each, on a runtime of `workers` workers.
 pub fn channel_storm<E: Exec, C: AsyncChannel>(

@@ -274,6 +274,12 @@ fn storm<E: Exec>(n: u64) -> Contender {
     })
 }
 
+fn storm_fanout<E: Exec>(n: u64) -> Contender {
+    c(E::NAME, E::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(spawn_storm_fanout::<E>(n, 100, 2))
+    })
+}
+
 fn chan_storm<E: Exec, C: AsyncChannel>(name: &'static str, per: u64) -> Contender {
     let nimsync = E::NAME == "nimsync" && C::NAME.starts_with("nimsync");
     c(name, nimsync, move || {
@@ -312,6 +318,18 @@ pub fn runtime(quick: bool) -> Vec<Scenario> {
                 storm::<NimRt>(tasks),
                 storm::<TokioRt>(tasks),
                 storm::<SmolRt>(tasks),
+            ],
+        },
+        Scenario {
+            id: "rt-spawn-storm-100",
+            title: "spawn 1M trivial tasks from 100 tasks spawned from outside the runtime, each joining its own (a message = one task)",
+            kind: "runtime",
+            shape: "2 workers on 2 cores",
+            messages: tasks,
+            contenders: vec![
+                storm_fanout::<NimRt>(tasks),
+                storm_fanout::<TokioRt>(tasks),
+                storm_fanout::<SmolRt>(tasks),
             ],
         },
         Scenario {
