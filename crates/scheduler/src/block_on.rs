@@ -181,7 +181,7 @@ impl Drop for HeldCore<'_> {
 }
 
 /// Drops a `block_on`'s unfinished `spawn_local` tasks when the `block_on`
-/// ends, also on unwinding (the tasks' schedule functions hold the queue,
+/// ends, also on unwinding (the tasks' headers hold the queue,
 /// so skipped, they would leak with their futures).
 struct LocalShutdown(Arc<LocalQueue>);
 

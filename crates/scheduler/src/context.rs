@@ -82,10 +82,11 @@ pub(crate) fn set_current_worker(worker: Option<&Rc<WorkerCtx>>) {
     CURRENT_WORKER.with(|w| w.set(ptr));
 }
 
-/// Calls `f` with this thread's worker when it belongs to `shared`.
+/// Calls `f` with this thread's worker when it belongs to the runtime
+/// `shared` points to (only compared, never read).
 #[inline]
 pub(crate) fn with_worker_of<R>(
-    shared: &Arc<Shared>,
+    shared: *const Shared,
     f: impl FnOnce(&WorkerCtx) -> R,
 ) -> Option<R> {
     let ptr = CURRENT_WORKER.with(Cell::get);
@@ -94,5 +95,5 @@ pub(crate) fn with_worker_of<R>(
     // released while `f` runs, since `CONTEXT` changes only when a thread
     // enters or leaves a runtime, never from inside a schedule or a spawn.
     let worker = unsafe { ptr.as_ref() }?;
-    Arc::ptr_eq(&worker.shared, shared).then(|| f(worker))
+    core::ptr::eq(Arc::as_ptr(&worker.shared), shared).then(|| f(worker))
 }

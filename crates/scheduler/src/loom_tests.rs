@@ -186,8 +186,10 @@ mod abort {
 
     use loom::thread;
 
-    use crate::task::harness::{self, TaskFuture, TaskMeta};
-    use crate::task::registry::{Registry, RegistryRef};
+    use crate::local_queue::LocalQueue;
+    use crate::sync::Parker;
+    use crate::task::Id;
+    use crate::task::harness::{self, Owner, TaskFuture, TaskMeta};
 
     /// Counts its drops.
     struct Counted(StdArc<StdAtomicUsize>);
@@ -202,32 +204,32 @@ mod abort {
     /// thread aborts it; returns whether it completed, after checking that
     /// its future was dropped exactly once and its slot freed.
     fn race(user: impl Future<Output = u8> + 'static, drops: &StdArc<StdAtomicUsize>) -> bool {
-        let registry = Box::new(Registry::new());
-        let meta = Box::new(TaskMeta::new(None));
-        let registry_ref = RegistryRef::new(&registry);
-        let slot = registry.insert(meta.id, |slot| (slot, Waker::noop().clone()));
-        let future = TaskFuture::new(user, &meta, registry_ref, slot);
-        // Both live until the end of the model: the aborter borrows them
-        // through a leaked-for-the-model address, as the join handle does.
+        // A local queue stands in for the task's owner: its registry is the
+        // one the task is in.
+        let owner = LocalQueue::new(Parker::new().unparker().clone());
+        let registry = &owner.registry;
+        let id = Id::next();
+        let meta = registry.insert(id, |index| {
+            let meta = TaskMeta::new(id, Owner::Local(StdArc::clone(&owner)), None, index);
+            (Box::new(meta), Waker::noop().clone())
+        });
+        let future = TaskFuture::new(user, &meta);
+        // The header lives until the end of the model: the aborter borrows
+        // it through a leaked-for-the-model address, as the join handle
+        // does.
         let meta_addr = &*meta as *const TaskMeta as usize;
-        let registry_addr = &*registry as *const Registry as usize;
         let aborter = thread::spawn(move || {
-            // SAFETY: `meta` and `registry` are boxed and outlive this
-            // thread, which is joined before they are dropped.
-            let (meta, registry) = unsafe {
-                (
-                    &*(meta_addr as *const TaskMeta),
-                    &*(registry_addr as *const Registry),
-                )
-            };
-            harness::abort(meta, registry, slot);
+            // SAFETY: `meta` is boxed and outlives this thread, which is
+            // joined before it is dropped.
+            let meta = unsafe { &*(meta_addr as *const TaskMeta) };
+            harness::abort(meta);
         });
         let output = {
             let mut future = pin!(future);
             loom::future::block_on(poll_fn(|cx| {
                 // The task's waker is in its slot from spawn on in the real
                 // runtime; here it is the model executor's.
-                registry.set_waker(slot, cx.waker().clone());
+                registry.set_waker(&meta, cx.waker().clone());
                 future.as_mut().poll(cx)
             }))
             // The wrapper is dropped here, as async-task drops it once it
@@ -599,7 +601,7 @@ mod lifo {
     ) -> (Runnable, async_task::Task<(), TaskMeta>) {
         let ran = StdArc::clone(ran);
         async_task::Builder::new()
-            .metadata(TaskMeta::new(None))
+            .metadata(TaskMeta::unregistered())
             .spawn(
                 move |_| async move {
                     ran.fetch_add(1, StdOrdering::SeqCst);

@@ -150,17 +150,25 @@ impl Shared {
         worker.unparker.unpark();
     }
 
-    /// The schedule function of every runtime task.
-    pub(crate) fn schedule(self: &Arc<Self>, runnable: Runnable, info: async_task::ScheduleInfo) {
+    /// The first half of the schedule function of runtime tasks
+    /// ([`schedule_runtime`]): queues `runnable` on this thread's worker
+    /// when it is one of the runtime `shared` points to, or hands it back
+    /// for [`Shared::push_global`].
+    ///
+    /// [`schedule_runtime`]: crate::task::harness::schedule_runtime
+    #[inline]
+    pub(crate) fn schedule_on_worker(
+        shared: *const Shared,
+        runnable: Runnable,
+        info: async_task::ScheduleInfo,
+    ) -> Option<Runnable> {
         let mut runnable = Some(runnable);
-        with_worker_of(self, |worker| {
+        with_worker_of(shared, |worker| {
             if let Some(r) = runnable.take() {
                 worker.schedule_local(r, info.woken_while_running);
             }
         });
-        if let Some(runnable) = runnable {
-            self.push_global(runnable);
-        }
+        runnable
     }
 
     /// Turns the timer wheel through the runtime's hook (`turn` says

@@ -7,27 +7,30 @@ use std::sync::Arc;
 
 use crate::context::{CONTEXT, with_worker_of};
 use crate::shared::Shared;
-use crate::task::harness::{Output, Runnable, TaskFuture, TaskMeta};
+use crate::task::Id;
+use crate::task::harness::{
+    Output, Owner, Runnable, TaskFuture, TaskMeta, schedule_blocking, schedule_local,
+    schedule_runtime,
+};
 use crate::task::join_handle::JoinHandle;
-use crate::task::registry::{Registry, RegistryRef, Slot};
+use crate::task::registry::Registry;
 
-/// A task made by `build` (from its header, its registry pointer and its
-/// slot) and entered in `registry`: its runnable, to queue, and its join
-/// handle.
+/// A task made by `build` (from its header) and entered in `registry`, its
+/// owner's: its runnable, to queue, and its join handle.
 fn new_task<T>(
     registry: &Registry,
+    owner: Owner,
     name: Option<Arc<str>>,
-    build: impl FnOnce(TaskMeta, RegistryRef, Slot) -> (Runnable, async_task::Task<Output<T>, TaskMeta>),
+    build: impl FnOnce(TaskMeta) -> (Runnable, async_task::Task<Output<T>, TaskMeta>),
 ) -> (Runnable, JoinHandle<T>) {
-    let meta = TaskMeta::new(name);
-    let id = meta.id;
-    let registry_ref = RegistryRef::new(registry);
-    let (runnable, task, slot) = registry.insert(id, |slot| {
-        let (runnable, task) = build(meta, registry_ref, slot);
+    debug_assert!(core::ptr::eq(registry, owner.registry()));
+    let id = Id::next();
+    let (runnable, task) = registry.insert(id, |index| {
+        let (runnable, task) = build(TaskMeta::new(id, owner, name, index));
         let waker = runnable.waker();
-        ((runnable, task, slot), waker)
+        ((runnable, task), waker)
     });
-    (runnable, JoinHandle::new(task, registry_ref, slot))
+    (runnable, JoinHandle::new(task))
 }
 
 /// Spawns `future` on `shared`.
@@ -40,11 +43,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let scheduler = Arc::clone(shared);
-    let (runnable, handle) = new_task(&shared.registry, name, |meta, registry, slot| {
+    let owner = Owner::Runtime(Arc::clone(shared));
+    let (runnable, handle) = new_task(&shared.registry, owner, name, |meta| {
         async_task::Builder::new().metadata(meta).spawn(
-            move |meta| TaskFuture::new(future, meta, registry, slot),
-            async_task::WithInfo(move |runnable, info| scheduler.schedule(runnable, info)),
+            move |meta| TaskFuture::new(future, meta),
+            async_task::WithInfo(schedule_runtime),
         )
     });
     if shared.gate.is_shutting_down() {
@@ -55,7 +58,7 @@ where
         return handle;
     }
     let mut runnable = Some(runnable);
-    with_worker_of(shared, |worker| {
+    with_worker_of(Arc::as_ptr(shared), |worker| {
         if let Some(r) = runnable.take() {
             worker.push_spawned(r);
         }
@@ -76,11 +79,11 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let scheduler = Arc::clone(shared);
-    let (runnable, handle) = new_task(&shared.registry, name, |meta, registry, slot| {
+    let owner = Owner::Runtime(Arc::clone(shared));
+    let (runnable, handle) = new_task(&shared.registry, owner, name, |meta| {
         async_task::Builder::new().metadata(meta).spawn(
-            move |meta| TaskFuture::new(async move { f() }, meta, registry, slot),
-            move |runnable| scheduler.blocking.schedule(&scheduler, runnable),
+            move |meta| TaskFuture::new(async move { f() }, meta),
+            schedule_blocking,
         )
     });
     runnable.schedule();
@@ -100,13 +103,16 @@ where
              runtime or inside Runtime::block_on (not from a plain thread or a spawn_blocking closure)"
         );
     };
-    let scheduler = Arc::clone(&local);
-    let (runnable, handle) = new_task(&local.registry, name, |meta, registry, slot| {
-        async_task::Builder::new().metadata(meta).spawn_local(
-            move |meta| TaskFuture::new(future, meta, registry, slot),
-            move |runnable| scheduler.schedule(runnable),
-        )
-    });
+    let (runnable, handle) = new_task(
+        &local.registry,
+        Owner::Local(Arc::clone(&local)),
+        name,
+        |meta| {
+            async_task::Builder::new()
+                .metadata(meta)
+                .spawn_local(move |meta| TaskFuture::new(future, meta), schedule_local)
+        },
+    );
     runnable.schedule();
     handle
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 #[cfg(not(loom))]
 mod imp {
     pub(crate) use std::sync::atomic::{
-        AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
     };
     pub(crate) use std::sync::{Condvar, MutexGuard};
 
@@ -28,7 +28,7 @@ mod imp {
     use std::time::Instant;
 
     pub(crate) use loom::sync::atomic::{
-        AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
     };
     pub(crate) use loom::sync::{Condvar, MutexGuard};
 
@@ -83,7 +83,8 @@ mod imp {
 }
 
 pub(crate) use imp::{
-    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, MutexGuard, Ordering, Parker, Unparker, fence,
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, MutexGuard, Ordering, Parker,
+    Unparker, fence,
 };
 
 /// Process-wide counters that only hand out unique numbers (task ids,

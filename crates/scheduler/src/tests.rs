@@ -13,7 +13,7 @@ use crate::{Builder, Runtime};
 fn counting_runnable(ran: &Arc<AtomicUsize>) -> (Runnable, async_task::Task<(), TaskMeta>) {
     let ran = Arc::clone(ran);
     async_task::Builder::new()
-        .metadata(TaskMeta::new(None))
+        .metadata(TaskMeta::unregistered())
         .spawn(
             move |_| async move {
                 ran.fetch_add(1, Ordering::SeqCst);

@@ -250,8 +250,8 @@ impl WorkerCtx {
                 task::run(runnable);
             }
             Some(slow) => {
-                let id = runnable.metadata().id;
-                let name = runnable.metadata().name.clone();
+                let id = runnable.metadata().id();
+                let name = runnable.metadata().name().cloned();
                 let start = Instant::now();
                 task::run(runnable);
                 let duration = start.elapsed();

@@ -71,7 +71,7 @@ pub fn id() -> Id {
 /// assert_eq!(nimsync_scheduler::task::try_id(), None);
 /// ```
 pub fn try_id() -> Option<Id> {
-    with_current(|meta| meta.id)
+    with_current(TaskMeta::id)
 }
 
 /// The name of the task being polled, if it has one.
@@ -87,5 +87,5 @@ pub fn try_id() -> Option<Id> {
 /// assert_eq!(rt.block_on(handle).unwrap().as_deref(), Some("loader"));
 /// ```
 pub fn name() -> Option<Arc<str>> {
-    with_current(|meta| meta.name.clone()).flatten()
+    with_current(|meta| meta.name().cloned()).flatten()
 }

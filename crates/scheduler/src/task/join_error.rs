@@ -40,7 +40,12 @@ pub(crate) enum Repr {
 /// let err = rt.block_on(pending).unwrap_err();
 /// assert_eq!(err.to_string(), format!("task {} was cancelled", err.id()));
 /// ```
-pub struct JoinError {
+pub struct JoinError(Box<Inner>);
+
+/// A [`JoinError`]'s contents, boxed: a task's output slot is as large as
+/// `Result<T, JoinError>`, so the error is kept to one pointer
+/// (docs/perf-notes.md#heap-bytes-per-idle-task).
+struct Inner {
     /// The task.
     id: Id,
     /// Its name.
@@ -52,11 +57,11 @@ pub struct JoinError {
 impl JoinError {
     /// An error for the task `meta` describes.
     pub(crate) fn new(meta: &TaskMeta, repr: Repr) -> Self {
-        Self {
-            id: meta.id,
-            name: meta.name.clone(),
+        Self(Box::new(Inner {
+            id: meta.id(),
+            name: meta.name().cloned(),
             repr,
-        }
+        }))
     }
 
     /// Whether the task was cancelled (aborted, or dropped at shutdown).
@@ -69,7 +74,7 @@ impl JoinError {
     /// assert!(rt.block_on(h).unwrap_err().is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.0.repr, Repr::Cancelled)
     }
 
     /// Whether the task panicked.
@@ -80,7 +85,7 @@ impl JoinError {
     /// assert!(rt.block_on(rt.spawn(async { panic!() })).unwrap_err().is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.0.repr, Repr::Panic(_))
     }
 
     /// The id of the task.
@@ -93,7 +98,7 @@ impl JoinError {
     /// assert_eq!(rt.block_on(h).unwrap_err().id(), id);
     /// ```
     pub fn id(&self) -> Id {
-        self.id
+        self.0.id
     }
 
     /// The panic payload, to re-raise it with
@@ -128,7 +133,7 @@ impl JoinError {
     /// assert!(rt.block_on(h).unwrap_err().try_into_panic().is_err());
     /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
+        match self.0.repr {
             Repr::Panic(payload) => Ok(payload.into_inner()),
             Repr::Cancelled => Err(self),
         }
@@ -136,7 +141,7 @@ impl JoinError {
 
     /// The panic message, when the payload is a string.
     fn panic_message(&self) -> Option<String> {
-        let Repr::Panic(payload) = &self.repr else {
+        let Repr::Panic(payload) = &self.0.repr else {
             return None;
         };
         let payload = payload.lock();
@@ -148,16 +153,16 @@ impl JoinError {
 
     /// "task 7" or "task 7 (`name`)".
     fn subject(&self) -> String {
-        match &self.name {
-            Some(name) => format!("task {} (`{name}`)", self.id),
-            None => format!("task {}", self.id),
+        match &self.0.name {
+            Some(name) => format!("task {} (`{name}`)", self.0.id),
+            None => format!("task {}", self.0.id),
         }
     }
 }
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &self.0.repr {
             Repr::Cancelled => write!(f, "{} was cancelled", self.subject()),
             Repr::Panic(_) => match self.panic_message() {
                 Some(message) => write!(f, "{} panicked: {message}", self.subject()),
@@ -175,8 +180,8 @@ impl fmt::Debug for JoinError {
             "Panic"
         };
         f.debug_struct("JoinError")
-            .field("id", &self.id)
-            .field("name", &self.name)
+            .field("id", &self.0.id)
+            .field("name", &self.0.name)
             .field("kind", &kind)
             .field("message", &self.panic_message())
             .finish()

@@ -8,7 +8,6 @@ use std::fmt;
 use super::harness::{MetaRef, Output, TaskMeta, abort};
 use super::id::Id;
 use super::join_error::{JoinError, Repr};
-use super::registry::{RegistryRef, Slot};
 
 /// A handle to a spawned task: a future of its output.
 ///
@@ -27,12 +26,9 @@ use super::registry::{RegistryRef, Slot};
 pub struct JoinHandle<T> {
     /// The task, until the handle has produced its output.
     task: Option<async_task::FallibleTask<Output<T>, TaskMeta>>,
-    /// The task's header.
+    /// The task's header (which also leads to its registry slot, for
+    /// `abort`).
     meta: MetaRef,
-    /// The registry the task is in, to find its waker for `abort`.
-    registry: RegistryRef,
-    /// The task's registry slot.
-    slot: Slot,
     /// Whether the handle produced its output.
     done: bool,
 }
@@ -41,7 +37,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
             .field("id", &self.id())
-            .field("name", &self.meta.get().name)
+            .field("name", &self.meta.get().name())
             .field("finished", &self.is_finished())
             .finish()
     }
@@ -49,17 +45,11 @@ impl<T> fmt::Debug for JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     /// Wraps a freshly spawned task.
-    pub(crate) fn new(
-        task: async_task::Task<Output<T>, TaskMeta>,
-        registry: RegistryRef,
-        slot: Slot,
-    ) -> Self {
+    pub(crate) fn new(task: async_task::Task<Output<T>, TaskMeta>) -> Self {
         let meta = MetaRef::new(task.metadata());
         Self {
             task: Some(task.fallible()),
             meta,
-            registry,
-            slot,
             done: false,
         }
     }
@@ -74,7 +64,7 @@ impl<T> JoinHandle<T> {
     /// assert_ne!(a.id(), b.id());
     /// ```
     pub fn id(&self) -> Id {
-        self.meta.get().id
+        self.meta.get().id()
     }
 
     /// Whether the task finished: completed, panicked or was cancelled.
@@ -102,7 +92,7 @@ impl<T> JoinHandle<T> {
     /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
     /// ```
     pub fn abort(&self) {
-        abort(self.meta.get(), self.registry.get(), self.slot);
+        abort(self.meta.get());
     }
 }
 

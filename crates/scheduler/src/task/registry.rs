@@ -2,33 +2,49 @@
 //! shutdown can reach idle tasks and drop their futures, and `abort` can
 //! wake a task. It also counts the tasks for the metrics.
 //!
+//! A shard's slots are pages of [`PAGE`] wakers that never move, and a
+//! slot's only per-task cost is its waker: whether the slot still belongs to
+//! a task is the task header's released flag, written under the shard lock
+//! (docs/perf-notes.md#heap-bytes-per-idle-task).
+//!
 //! # Invariants
-//! - Every task's schedule function owns an `Arc` of the structure that
-//!   holds its [`Registry`], and `async-task` drops the schedule function only
-//!   after the future. A [`RegistryRef`] held by the future or by the join
-//!   handle (which keeps the task alive) is therefore valid while its holder
-//!   lives.
+//! - Every task's header owns an `Arc` of the structure that holds its
+//!   [`Registry`] and is dropped only after the future, so the registry
+//!   outlives every task in it and every holder of its header.
 //! - A task's registry slot holds its waker from spawn until its future is
-//!   dropped; the future's drop empties the slot.
+//!   dropped; the future's drop empties the slot, once, and sets the
+//!   header's released flag in the same critical section.
+//! - The header's abort and released flags are written only under the lock
+//!   of the task's shard.
 
-use core::ptr::NonNull;
 use core::task::Waker;
 
 use crossbeam_utils::CachePadded;
 
+use super::harness::{MAX_INDEX, RELEASED, TaskMeta};
 use super::id::Id;
-use crate::sync::{Mutex, MutexGuard};
+use crate::sync::{Mutex, MutexGuard, Ordering};
 
-/// A `Slab` of wakers: one slot per live task of one shard.
+/// Slots per page of a shard.
+const PAGE: usize = 64;
+
+/// A page of slots: `Some` while the task is alive and its waker was not
+/// taken by shutdown.
+type Page = [Option<Waker>; PAGE];
+
+/// The slots of one shard.
 #[derive(Debug, Default)]
 struct Slab {
-    /// `Some` while the task is alive; `None` in vacant or reserved slots.
-    wakers: Vec<Option<Waker>>,
-    /// Whether each slot is taken.
-    used: Vec<bool>,
-    /// The id of the task in each slot (of the last one, once vacant).
-    ids: Vec<u64>,
-    /// Vacant slots.
+    /// The slots, in pages that never move or shrink.
+    #[expect(
+        clippy::vec_box,
+        reason = "a growing Vec of pages would leave up to half its capacity unused, which the \
+                  boxed pages avoid (docs/perf-notes.md#heap-bytes-per-idle-task)"
+    )]
+    pages: Vec<Box<Page>>,
+    /// Slots handed out so far (the others are past the end).
+    high: u32,
+    /// Vacant slots below `high`.
     free: Vec<u32>,
     /// Taken slots.
     len: usize,
@@ -40,6 +56,24 @@ struct Slab {
     panicked: u64,
     /// Tasks removed without finishing.
     cancelled: u64,
+}
+
+impl Slab {
+    /// Slot `index`.
+    #[inline]
+    fn slot(&mut self, index: u32) -> &mut Option<Waker> {
+        let index = index as usize;
+        &mut self.pages[index / PAGE][index % PAGE]
+    }
+
+    /// Every slot handed out so far.
+    fn slots(&mut self) -> impl Iterator<Item = &mut Option<Waker>> {
+        let high = self.high as usize;
+        self.pages
+            .iter_mut()
+            .flat_map(|page| page.iter_mut())
+            .take(high)
+    }
 }
 
 /// How a task's future ended, counted when its slot is freed.
@@ -88,6 +122,23 @@ pub(crate) struct Slot {
     index: u32,
 }
 
+impl Slot {
+    /// Slot `index` of the shard task `id` belongs to.
+    #[inline]
+    pub(crate) fn new(id: Id, index: u32) -> Self {
+        Self {
+            shard: shard_of(id),
+            index,
+        }
+    }
+}
+
+/// The shard of task `id`.
+#[inline]
+fn shard_of(id: Id) -> u32 {
+    (id.as_u64() % SHARDS as u64) as u32
+}
+
 impl Registry {
     /// An empty registry.
     pub(crate) fn new() -> Self {
@@ -104,36 +155,37 @@ impl Registry {
     }
 
     /// Reserves a slot for task `id`, creates the task with `spawn` (which
-    /// gets the slot), and stores its waker in the slot.
-    pub(crate) fn insert<R>(&self, id: Id, spawn: impl FnOnce(Slot) -> (R, Waker)) -> R {
-        let shard = (id.as_u64() % SHARDS as u64) as u32;
-        let mut slab = self.lock(shard);
+    /// gets the slot's index in the shard), and stores its waker in the
+    /// slot.
+    pub(crate) fn insert<R>(&self, id: Id, spawn: impl FnOnce(u32) -> (R, Waker)) -> R {
+        let mut slab = self.lock(shard_of(id));
         let index = match slab.free.pop() {
             Some(index) => index,
             None => {
-                slab.wakers.push(None);
-                slab.used.push(false);
-                slab.ids.push(0);
-                u32::try_from(slab.wakers.len() - 1).expect("fewer than 2^32 tasks per shard")
+                let index = slab.high;
+                assert!(index <= MAX_INDEX, "fewer than 2^28 live tasks per shard");
+                if index as usize % PAGE == 0 {
+                    slab.pages.push(Box::new([const { None }; PAGE]));
+                }
+                slab.high += 1;
+                index
             }
         };
-        slab.used[index as usize] = true;
-        slab.ids[index as usize] = id.as_u64();
         slab.len += 1;
         slab.spawned += 1;
-        let (result, waker) = spawn(Slot { shard, index });
-        slab.wakers[index as usize] = Some(waker);
+        let (result, waker) = spawn(index);
+        *slab.slot(index) = Some(waker);
         result
     }
 
-    /// Empties `slot`; the waker is returned to be dropped after the lock.
-    pub(crate) fn remove(&self, slot: Slot, outcome: Outcome) -> Option<Waker> {
+    /// Empties the slot of the task whose header is `meta`, once, when its
+    /// future is dropped; the waker is returned to be dropped after the
+    /// lock.
+    pub(crate) fn remove(&self, meta: &TaskMeta, outcome: Outcome) -> Option<Waker> {
+        let slot = meta.slot();
         let mut slab = self.lock(slot.shard);
-        let i = slot.index as usize;
-        if !slab.used[i] {
-            return None;
-        }
-        slab.used[i] = false;
+        debug_assert_eq!(meta.state().load(Ordering::Relaxed) & RELEASED, 0);
+        meta.set_released_locked();
         slab.len -= 1;
         match outcome {
             Outcome::Cancelled => slab.cancelled += 1,
@@ -141,17 +193,19 @@ impl Registry {
             Outcome::Panicked => slab.panicked += 1,
         }
         slab.free.push(slot.index);
-        slab.wakers[i].take()
+        slab.slot(slot.index).take()
     }
 
-    /// A clone of the waker in `slot`, if task `id` is still the one there.
-    pub(crate) fn waker(&self, slot: Slot, id: Id) -> Option<Waker> {
-        let slab = self.lock(slot.shard);
-        let i = slot.index as usize;
-        if slab.ids[i] != id.as_u64() {
+    /// Sets the abort flag of the task whose header is `meta` and returns
+    /// a clone of its waker, unless its future already freed its slot.
+    pub(crate) fn abort(&self, meta: &TaskMeta) -> Option<Waker> {
+        let slot = meta.slot();
+        let mut slab = self.lock(slot.shard);
+        if meta.state().load(Ordering::Relaxed) & RELEASED != 0 {
             return None;
         }
-        slab.wakers[i].clone()
+        meta.set_aborted_locked();
+        slab.slot(slot.index).clone()
     }
 
     /// Takes every waker out (the slots stay taken until the futures drop).
@@ -159,7 +213,7 @@ impl Registry {
         let mut wakers = Vec::new();
         for shard in 0..SHARDS as u32 {
             let mut slab = self.lock(shard);
-            wakers.extend(slab.wakers.iter_mut().filter_map(Option::take));
+            wakers.extend(slab.slots().filter_map(Option::take));
         }
         wakers
     }
@@ -180,11 +234,13 @@ impl Registry {
         }
     }
 
-    /// Replaces the waker in `slot` (models stand in for async-task, whose
-    /// task waker is stored at spawn).
+    /// Replaces the waker in the slot of the task whose header is `meta`
+    /// (models stand in for async-task, whose task waker is stored at
+    /// spawn).
     #[cfg(all(loom, test))]
-    pub(crate) fn set_waker(&self, slot: Slot, waker: Waker) {
-        let old = self.lock(slot.shard).wakers[slot.index as usize].replace(waker);
+    pub(crate) fn set_waker(&self, meta: &TaskMeta, waker: Waker) {
+        let slot = meta.slot();
+        let old = self.lock(slot.shard).slot(slot.index).replace(waker);
         drop(old);
     }
 
@@ -200,29 +256,5 @@ impl Registry {
             counts.alive += slab.len as u64;
         }
         counts
-    }
-}
-
-/// A pointer to the [`Registry`] a task is in.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RegistryRef(NonNull<Registry>);
-
-// SAFETY: a `Registry` is `Sync` (mutexes), and the pointee outlives every
-// holder (module invariants), so the pointer may be used from any thread.
-unsafe impl Send for RegistryRef {}
-// SAFETY: as for `Send`: only `&Registry` is ever made from it.
-unsafe impl Sync for RegistryRef {}
-
-impl RegistryRef {
-    /// Points at `registry`; the caller upholds the module invariants.
-    pub(crate) fn new(registry: &Registry) -> Self {
-        Self(NonNull::from(registry))
-    }
-
-    /// The registry.
-    pub(crate) fn get(&self) -> &Registry {
-        // SAFETY: the registry outlives every task in it and every holder of
-        // a `RegistryRef` (module invariants).
-        unsafe { self.0.as_ref() }
     }
 }
