@@ -185,6 +185,12 @@ impl Searcher {
         self.searching.replace(false) && idle.stop_search()
     }
 
+    /// Whether this worker counts as searching.
+    #[inline]
+    pub(crate) fn is_searching(&self) -> bool {
+        self.searching.get()
+    }
+
     /// Stops searching without having found work (the worker leaves the
     /// runtime).
     pub(crate) fn stop(&self, idle: &Idle) {

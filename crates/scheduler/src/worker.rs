@@ -45,6 +45,13 @@ use crate::task::{self, harness::Runnable};
 /// it goes to the back of the local queue.
 pub(crate) const MAX_LIFO_STREAK: u32 = 3;
 
+/// Rounds of doubling spin hints an idle worker does before it parks
+/// ([`WorkerCtx::linger`]).
+const LINGER_SPINS: u32 = 6;
+
+/// Yields an idle worker does after its spins, before it parks.
+const LINGER_YIELDS: u32 = 4;
+
 /// Every this many ticks a worker looks at the global queue first.
 pub(crate) const GLOBAL_INTERVAL: u32 = 61;
 
@@ -278,6 +285,39 @@ impl WorkerCtx {
         }
     }
 
+    /// Keeps looking for work for a short while before a searching worker
+    /// parks: [`LINGER_SPINS`] rounds of spin hints, doubling, then
+    /// [`LINGER_YIELDS`] yields. It stays counted as searching meanwhile, so
+    /// producers skip the wake-up (a system call on their path) that its
+    /// park would cost them: spawning from one task, the other worker
+    /// drained each stolen batch faster than the spawner refilled it and
+    /// parked between batches. A worker that is not searching (alone in
+    /// its runtime, or over the searcher limit) parks at once: lingering
+    /// there only delayed its wake-ups
+    /// (docs/perf-notes.md#an-idle-worker-lingers-before-it-parks). Returns
+    /// whether it ran a task.
+    fn linger(&self) -> bool {
+        if !self.search.is_searching() {
+            return false;
+        }
+        for round in 0..LINGER_SPINS + LINGER_YIELDS {
+            if round < LINGER_SPINS {
+                for _ in 0..1u32 << round {
+                    std::hint::spin_loop();
+                }
+            } else {
+                std::thread::yield_now();
+            }
+            if self.shared.gate.is_shutting_down() {
+                return false;
+            }
+            if self.step() {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Parks until woken (or until the next timer deadline when this worker
     /// is the timer driver), through the idle protocol
     /// ([`Searcher::park`]: announce, look once more, sleep, unregister).
@@ -370,7 +410,7 @@ pub(crate) fn worker_thread(shared: Arc<Shared>, core: Core) {
         local: Some(Arc::clone(&local)),
     });
     while !shared.gate.is_shutting_down() {
-        if !ctx.step() {
+        if !ctx.step() && !ctx.linger() {
             ctx.park(&|| false);
         }
     }
