@@ -9,7 +9,10 @@
 //! each other cannot starve the queue), and other workers steal from it, so
 //! a task parked there is never stranded behind a long poll while another
 //! worker looks for work. A task that wakes itself (yields) goes to the back
-//! of the local queue. Every [`GLOBAL_INTERVAL`] ticks the injector is
+//! of the local queue, and so does a task woken by another task's
+//! completion (its join): a task joining many children ran after each of
+//! them from the LIFO slot, twice the polls of running the children first
+//! (docs/perf-notes.md#a-joiner-goes-to-the-back-of-the-queue). Every [`GLOBAL_INTERVAL`] ticks the injector is
 //! checked first, so spawns from outside are not starved by a busy local
 //! queue.
 //!
@@ -114,8 +117,9 @@ impl WorkerCtx {
 
     /// Schedules a task woken on this worker.
     pub(crate) fn schedule_local(&self, runnable: Runnable, woken_while_running: bool) {
-        if woken_while_running {
-            // It yielded: to the back of the queue, behind the others.
+        if woken_while_running || task::finishing() {
+            // It yielded, or it joins the task that just finished (see the
+            // module docs): to the back of the queue, behind the others.
             self.core.local.push(runnable);
             self.shared.notify_work();
         } else if let Some(displaced) = self.me().lifo.swap(runnable) {

@@ -2,10 +2,11 @@
 //! [`try_id`] and [`name`] read it.
 //!
 //! # Invariants
-//! [`CURRENT`] is non-null only inside [`run`], from before the task's poll
-//! until its future finishes ([`TaskFuture::poll`] clears it then with
-//! [`clear_current`]). While it is non-null async-task holds the task's own
-//! reference for the run, so the header it points to is alive.
+//! [`CURRENT`] points to a header only inside [`run`], from before the
+//! task's poll until its future finishes ([`TaskFuture::poll`] sets it to
+//! [`FINISHED`] then with [`clear_current`]). While it points to one
+//! async-task holds the task's own reference for the run, so the header is
+//! alive.
 //!
 //! [`TaskFuture::poll`]: super::harness::TaskFuture
 
@@ -16,9 +17,15 @@ use super::harness::{Runnable, TaskMeta};
 use super::id::Id;
 
 thread_local! {
-    /// The header of the task being polled on this thread, or null.
+    /// The header of the task being polled on this thread, [`FINISHED`]
+    /// once its future finished (until `run` returns), or null.
     static CURRENT: Cell<*const TaskMeta> = const { Cell::new(core::ptr::null()) };
 }
+
+/// [`CURRENT`] between the end of a task's future and the end of its run,
+/// while async-task stores the output and wakes the task's joiner: no
+/// header's address (headers are never at the lowest aligned address).
+const FINISHED: *const TaskMeta = core::ptr::NonNull::dangling().as_ptr();
 
 /// Runs `runnable` with its header as the current task. Returns whether the
 /// task was woken while it ran.
@@ -32,13 +39,23 @@ pub(crate) fn run(runnable: Runnable) -> bool {
 
 /// Forgets the current task (its future finished: see `TaskFuture::poll`).
 pub(crate) fn clear_current() {
-    CURRENT.with(|c| c.set(core::ptr::null()));
+    CURRENT.with(|c| c.set(FINISHED));
+}
+
+/// Whether this thread is finishing a task's run: a wake-up now comes
+/// from the task's completion (its joiner).
+#[inline]
+pub(crate) fn finishing() -> bool {
+    CURRENT.with(Cell::get) == FINISHED
 }
 
 /// Calls `f` with the current task's header, if a task is being polled.
 fn with_current<R>(f: impl FnOnce(&TaskMeta) -> R) -> Option<R> {
     let meta = CURRENT.with(Cell::get);
-    // SAFETY: `CURRENT` is non-null only inside `run`, from before the
+    if meta == FINISHED {
+        return None;
+    }
+    // SAFETY: `CURRENT` is non-null (and not `FINISHED`) only inside `run`, from before the
     // task's poll until its future finishes (`TaskFuture::poll` clears it
     // then). Until then async-task holds the task's own reference for the
     // run, so the header is alive (module invariants).

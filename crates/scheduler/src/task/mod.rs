@@ -25,4 +25,4 @@ pub use local_key::{AccessError, LocalKey, TaskLocalFuture};
 pub use crate::coop::consume_budget;
 
 pub(crate) use builder::current;
-pub(crate) use current::run;
+pub(crate) use current::{finishing, run};
