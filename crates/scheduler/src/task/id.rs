@@ -1,5 +1,6 @@
 //! [`Id`]: a task's unique id.
 
+use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
 
@@ -17,12 +18,32 @@ use crate::sync::{Ordering, StaticAtomicU64};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(NonZeroU64);
 
+/// Each thread takes ids in blocks of this many, so the threads that spawn
+/// do not share a counter, and the tasks one thread spawns in a row share a
+/// registry shard, whose lock and slots then stay in that thread's cache
+/// (docs/perf-notes.md#task-ids-in-blocks-per-thread).
+pub(crate) const ID_BLOCK: u64 = 1024;
+
 impl Id {
     /// The next id.
     pub(crate) fn next() -> Self {
-        static NEXT: StaticAtomicU64 = StaticAtomicU64::new(1);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        Id(NonZeroU64::new(id).expect("task ids do not wrap in 2^64 spawns"))
+        static NEXT: StaticAtomicU64 = StaticAtomicU64::new(ID_BLOCK);
+        thread_local! {
+            /// The next id of this thread's block, and the block's end.
+            static BLOCK: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+        }
+        let id = BLOCK.with(|block| {
+            let (mut next, mut end) = block.get();
+            if next == end {
+                next = NEXT.fetch_add(ID_BLOCK, Ordering::Relaxed);
+                end = next
+                    .checked_add(ID_BLOCK)
+                    .expect("task ids do not wrap in 2^64 spawns");
+            }
+            block.set((next + 1, end));
+            next
+        });
+        Id(NonZeroU64::new(id).expect("ids start at one block, never zero"))
     }
 
     /// The id as a number.

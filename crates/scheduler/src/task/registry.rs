@@ -2,7 +2,8 @@
 //! shutdown can reach idle tasks and drop their futures, and `abort` can
 //! wake a task. It also counts the tasks for the metrics.
 //!
-//! A shard's slots are pages of [`PAGE`] wakers that never move, and a
+//! A task's shard is its id block's, so a thread's spawns in a row share
+//! one. A shard's slots are pages of [`PAGE`] wakers that never move, and a
 //! slot's only per-task cost is its waker: whether the slot still belongs to
 //! a task is the task header's released flag, written under the shard lock
 //! (docs/perf-notes.md#heap-bytes-per-idle-task).
@@ -22,11 +23,12 @@ use core::task::Waker;
 use crossbeam_utils::CachePadded;
 
 use super::harness::{MAX_INDEX, RELEASED, TaskMeta};
-use super::id::Id;
+use super::id::{ID_BLOCK, Id};
 use crate::sync::{Mutex, MutexGuard, Ordering};
 
-/// Slots per page of a shard.
-const PAGE: usize = 64;
+/// Slots per page of a shard: a 512-byte page, below the allocator's
+/// large-chunk size (docs/perf-notes.md#task-ids-in-blocks-per-thread).
+const PAGE: usize = 32;
 
 /// A page of slots: `Some` while the task is alive and its waker was not
 /// taken by shutdown.
@@ -133,10 +135,11 @@ impl Slot {
     }
 }
 
-/// The shard of task `id`.
+/// The shard of task `id`: its id block's, so the tasks one thread spawns
+/// in a row share a shard (see [`ID_BLOCK`]).
 #[inline]
 fn shard_of(id: Id) -> u32 {
-    (id.as_u64() % SHARDS as u64) as u32
+    ((id.as_u64() / ID_BLOCK) % SHARDS as u64) as u32
 }
 
 impl Registry {
