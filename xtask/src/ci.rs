@@ -74,6 +74,11 @@ const STEPS: &[Step] = &[
         action: Action::Cargo(&["test", "--workspace"]),
     },
     Step {
+        name: "criterion",
+        bound: minutes(6),
+        action: Action::Cargo(&["test", "--workspace", "--bench", "hot_paths"]),
+    },
+    Step {
         name: "stress",
         bound: minutes(8),
         action: Action::Xtask(&["stress", "--quick"]),
