@@ -125,8 +125,11 @@ impl Runtime {
                     break output;
                 }
             }
+            // At least one queued task runs between two polls of the
+            // future, even when the future woke itself (a `yield_now`
+            // loop), so the tasks it waits for make progress.
             let mut ran = 0;
-            while ran < GLOBAL_INTERVAL && !woken.is_set() && ctx.step() {
+            while ran < GLOBAL_INTERVAL && (ran == 0 || !woken.is_set()) && ctx.step() {
                 ran += 1;
             }
             if ran == 0 && !woken.is_set() {

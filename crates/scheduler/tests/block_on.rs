@@ -221,3 +221,30 @@ fn concurrent_block_on_multi_thread() {
         .sum();
     assert_eq!(total, expect);
 }
+
+/// A `block_on` future that yields in a loop on a current-thread runtime
+/// lets the tasks it waits for run between its polls.
+#[test]
+fn current_thread_block_on_that_yields_lets_spawned_tasks_run() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let rt = nimsync_scheduler::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&done);
+    let yields = rt.block_on(async move {
+        let _task = nimsync_scheduler::spawn(async move { flag.store(true, Ordering::Release) });
+        let mut yields = 0;
+        while !done.load(Ordering::Acquire) && yields < 1_000 {
+            nimsync_scheduler::yield_now().await;
+            yields += 1;
+        }
+        yields
+    });
+    assert!(
+        yields < 1_000,
+        "the spawned task never ran while block_on yielded"
+    );
+}
