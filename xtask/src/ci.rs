@@ -74,6 +74,19 @@ const STEPS: &[Step] = &[
         action: Action::Cargo(&["test", "--workspace"]),
     },
     Step {
+        name: "package",
+        bound: minutes(6),
+        action: Action::Cargo(&[
+            "package",
+            "--workspace",
+            "--exclude",
+            "nimsync-benches",
+            "--exclude",
+            "xtask",
+            "--allow-dirty",
+        ]),
+    },
+    Step {
         name: "criterion",
         bound: minutes(6),
         action: Action::Cargo(&["test", "--workspace", "--bench", "hot_paths"]),

@@ -38,8 +38,8 @@ commands:
   bench [ARGS...]                run the throughput harness (nimsync-benches `bench` binary);
                                  `--quick` builds with the light `ci` profile
   ci [--skip STEP]...            run every CI step in order, each time-bounded:
-                                 fmt, clippy, layers, features, test, criterion, stress, bench,
-                                 loom, miri, tsan
+                                 fmt, clippy, layers, features, test, package, criterion, stress,
+                                 bench, loom, miri, tsan
   help                           print this message
 
 See docs/xtask.md for details.";

@@ -120,3 +120,8 @@ fn check_capacity<T>(capacity: usize, flavor: &str) {
         core::mem::size_of::<T>()
     );
 }
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -67,3 +67,8 @@ pub use race::race;
 pub use retry::{Retry, RetryError};
 pub use start::{StartError, Started};
 pub use token::{CancelGuard, CancelToken, CancelledFuture};
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

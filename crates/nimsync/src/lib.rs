@@ -123,6 +123,11 @@ pub mod prelude {
     pub use nimsync_group::{CancelToken, TaskGroup};
 }
 
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(all(doctest, feature = "channel", feature = "group"))]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;
+
 /// The workspace README's examples, compiled and run as doc tests.
 #[cfg(all(doctest, feature = "channel", feature = "select", feature = "group"))]
 #[doc = include_str!("../../../README.md")]

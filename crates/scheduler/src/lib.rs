@@ -165,3 +165,8 @@ where
 {
     spawn::spawn_local_inner(future, None)
 }
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -77,3 +77,8 @@ pub mod __private {
     };
     pub use crate::macros::support::{__identity as identity, Ready, Waits, cooperate};
 }
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

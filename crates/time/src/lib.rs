@@ -63,3 +63,8 @@ pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
 /// assert_eq!(nimsync_time::TICK, std::time::Duration::from_millis(1));
 /// ```
 pub const TICK: std::time::Duration = wheel::TICK;
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
