@@ -12,6 +12,7 @@ pub mod alloc;
 pub mod contenders;
 pub mod executors;
 pub mod group;
+pub mod history;
 pub mod report;
 pub mod scenarios;
 pub mod select;
@@ -47,6 +48,10 @@ pub struct Options {
     pub targets: Option<String>,
     /// Only contenders whose name contains this (for profiling one).
     pub contender: Option<String>,
+    /// Print the scenario ids and titles, run nothing.
+    pub list: bool,
+    /// Print how each ratio moved since the previous kept run.
+    pub compare: bool,
 }
 
 /// What one run of a contender produced.
@@ -96,6 +101,13 @@ pub struct Scenario {
 
 /// Runs the harness; returns false if `--check` found a missed target.
 pub fn main(opts: &Options) -> bool {
+    if opts.list {
+        for s in scenarios::all(true) {
+            println!("{:<28} {} ({})", s.id, s.title, s.shape);
+        }
+        println!("{:<28} heap bytes per idle task, per runtime", "rt-memory");
+        return true;
+    }
     let rounds = opts.rounds.unwrap_or(if opts.quick { 5 } else { 7 });
     let mut scenarios: Vec<Scenario> = scenarios::all(opts.quick)
         .into_iter()
@@ -138,15 +150,19 @@ pub fn main(opts: &Options) -> bool {
             .filters
             .iter()
             .any(|f| "rt-memory".contains(f.as_str()));
-    for s in &scenarios {
+    let mut progress = Progress::new(scenarios.len() * rounds);
+    for (n, s) in scenarios.iter().enumerate() {
         let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); s.contenders.len()];
         for round in 0..rounds {
+            progress.show(n + 1, scenarios.len(), s.id, round + 1, rounds);
             // Rotate the starting contender so no one always goes first.
             for k in 0..s.contenders.len() {
                 let i = (k + round) % s.contenders.len();
                 runs[i].push((s.contenders[i].run)());
             }
+            progress.done_one();
         }
+        progress.clear();
         let r = report::summarize(s, runs);
         report::print_scenario(&r);
         results.scenarios.push(r);
@@ -162,6 +178,24 @@ pub fn main(opts: &Options) -> bool {
     if let Some(path) = &opts.json {
         report::write_json(path, &results, &verdicts);
     }
+    // Quick runs are for correctness: their figures are not kept.
+    let kept = if opts.quick {
+        None
+    } else {
+        history::save(&results, &verdicts)
+    };
+    if opts.compare {
+        match history::previous(kept.as_deref()) {
+            Some(previous) => match history::compare_table(&results, &previous) {
+                Ok(table) => print!("{table}"),
+                Err(e) => eprintln!("--compare: {e}"),
+            },
+            None => eprintln!(
+                "--compare: no earlier run kept in {}",
+                history::dir().display()
+            ),
+        }
+    }
     if let Some(path) = &opts.md {
         report::write_md(path, &results, &verdicts);
     }
@@ -172,4 +206,54 @@ pub fn main(opts: &Options) -> bool {
         report::write_svg(path, &results);
     }
     !opts.check || verdicts.iter().all(|v| v.pass != Some(false))
+}
+
+/// The live progress line: scenario i of N, round, elapsed time and an
+/// estimate of the time left, redrawn in place on a terminal's stderr;
+/// silent when stderr is not a terminal (CI logs, redirections).
+#[derive(Debug)]
+struct Progress {
+    /// Whether to draw at all.
+    on: bool,
+    /// When the run started.
+    start: std::time::Instant,
+    /// Rounds in the whole run, and rounds finished.
+    total: usize,
+    done: usize,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        use std::io::IsTerminal as _;
+        Self {
+            on: std::io::stderr().is_terminal(),
+            start: std::time::Instant::now(),
+            total,
+            done: 0,
+        }
+    }
+
+    fn show(&self, i: usize, n: usize, id: &str, round: usize, rounds: usize) {
+        if !self.on {
+            return;
+        }
+        let elapsed = self.start.elapsed().as_secs();
+        let left = if self.done == 0 {
+            "estimating".to_owned()
+        } else {
+            let per = self.start.elapsed().as_secs_f64() / self.done as f64;
+            format!("~{:.0}s left", per * (self.total - self.done) as f64)
+        };
+        eprint!("\r\x1b[K[{i}/{n}] {id}: round {round}/{rounds}, {elapsed}s elapsed, {left}");
+    }
+
+    fn done_one(&mut self) {
+        self.done += 1;
+    }
+
+    fn clear(&self) {
+        if self.on {
+            eprint!("\r\x1b[K");
+        }
+    }
 }

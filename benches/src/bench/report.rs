@@ -67,7 +67,7 @@ impl ScenarioResult {
         }
     }
     /// Median over rounds of nimsync's throughput divided by the best peer's.
-    fn ratio(&self) -> Option<f64> {
+    pub fn ratio(&self) -> Option<f64> {
         let (nim, peer) = (self.nim(), self.best_peer()?);
         if self.latency() {
             return Some(peer.pct(50.0) / self.nim().pct(50.0));

@@ -1,5 +1,6 @@
 //! `cargo xtask bench [--quick] [--check] [--rounds N] [--json F] [--md F]
-//! [--svg F] [--readme F] [--targets F] [FILTER...]`: nimsync against its peers.
+//! [--svg F] [--readme F] [--targets F] [--list] [--compare] [FILTER...]`:
+//! nimsync against its peers.
 
 use nimsync_benches::bench::{self, Options};
 
@@ -7,7 +8,7 @@ use nimsync_benches::bench::{self, Options};
 #[global_allocator]
 static ALLOC: bench::alloc::CountingAlloc = bench::alloc::CountingAlloc;
 
-const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--readme FILE] [--targets FILE] [--contender NAME] [FILTER...]";
+const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--readme FILE] [--targets FILE] [--contender NAME] [--list] [--compare] [--filter ID | ID...]";
 
 fn main() {
     let mut opts = Options::default();
@@ -35,6 +36,9 @@ fn main() {
             "--readme" => opts.readme = Some(value("--readme")),
             "--targets" => opts.targets = Some(value("--targets")),
             "--contender" => opts.contender = Some(value("--contender")),
+            "--filter" => opts.filters.push(value("--filter")),
+            "--list" => opts.list = true,
+            "--compare" => opts.compare = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return;
