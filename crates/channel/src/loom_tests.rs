@@ -386,7 +386,7 @@ fn two_takers_two_items(queue: WaitQueue) {
 
 /// Two blocked takers on one queue and two items published one after the
 /// other, with the publisher alive throughout (no close to wake everyone).
-/// A taker whose re-check takes an item while its context is claimed for
+/// A taker whose re-check takes an item while its waiter is claimed for
 /// the other item must pass that claim on; if it did not, the other taker
 /// would park forever (loom reports the deadlock).
 #[test]

@@ -71,7 +71,7 @@ mod imp {
     /// A thread to wake: under loom, a one-permit `Notify` per thread
     /// rather than loom's own park and unpark. loom lets an unpark wake a
     /// thread that is blocked on a loom mutex, which it then reports as a
-    /// failure to take the lock; a notifier that claims a context and
+    /// failure to take the lock; a notifier that claims a waiter and
     /// unparks its thread after the thread has moved on to lock a wait
     /// queue hits exactly that. `Notify` keeps the permit semantics of
     /// `unpark` (a wake before the park is not lost) without the clash.

@@ -394,7 +394,7 @@ fn loom_select_async_dropped_after_wake_passes_on() {
 
 /// A blocking select and a plain blocking receiver share one channel that
 /// receives two messages while its sender stays alive. Whichever of them
-/// takes a message in its re-check after registering, with its context
+/// takes a message in its re-check after registering, with its waiter
 /// claimed for the other message meanwhile, passes that claim on: the
 /// other one is woken for the message left (a lost claim is a deadlock).
 #[test]
