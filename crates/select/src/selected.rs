@@ -226,8 +226,9 @@ impl SelectedOperation {
     /// [`RecvError`] when the channel was closed and drained.
     ///
     /// # Panics
-    /// If `rx` is not the endpoint of the selected operation, or that
-    /// operation was a send.
+    /// If `rx` is not an endpoint of the selected operation's channel (the
+    /// one added to the select or a clone of it) or, for a timer, the timer
+    /// added; or if that operation was a send.
     ///
     /// # Examples
     /// ```
@@ -251,8 +252,9 @@ impl SelectedOperation {
     /// [`SendError`] with the value when the channel was closed.
     ///
     /// # Panics
-    /// If `tx` is not the endpoint of the selected operation, or that
-    /// operation was a receive.
+    /// If `tx` is not an endpoint of the selected operation's channel (the
+    /// one added to the select or a clone of it), or if that operation was
+    /// a receive.
     ///
     /// # Examples
     /// ```
