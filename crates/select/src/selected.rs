@@ -214,8 +214,9 @@ impl SelectedOperation {
     fn check(&self, endpoint: Endpoint, what: &str) {
         assert!(
             endpoint == self.endpoint,
-            "selected operation {} was completed with `{what}` on a different endpoint than \
-             the one added to the select",
+            "selected operation {} was completed with `{what}` on an endpoint of another \
+             channel than the one added to the select (a clone of the endpoint added would \
+             complete it)",
             self.index
         );
     }

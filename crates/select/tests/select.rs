@@ -237,7 +237,7 @@ fn uncompleted_spsc_receive_takes_nothing() {
 
 /// Completing with another endpoint than the selected one panics.
 #[test]
-#[should_panic(expected = "on a different endpoint")]
+#[should_panic(expected = "on an endpoint of another")]
 fn completing_on_the_wrong_endpoint_panics() {
     let (mut tx1, mut rx1) = spsc::channel::<u8>(1);
     let (_tx2, rx2) = spsc::channel::<u8>(1);
