@@ -162,7 +162,13 @@ fn blocking_thread(shared: &Arc<Shared>) {
     loop {
         if let Some(task) = state.queue.pop_front() {
             drop(state);
+            #[cfg(feature = "tracing")]
+            let (id, name) = (task.metadata().id(), task.metadata().name().cloned());
+            #[cfg(feature = "tracing")]
+            crate::trace::blocking_started(id, name.as_ref());
             task::run(task);
+            #[cfg(feature = "tracing")]
+            crate::trace::blocking_finished(id, name.as_ref());
             state = pool.lock();
             continue;
         }

@@ -401,6 +401,8 @@ impl Builder {
                 }
             }
         }
+        #[cfg(feature = "tracing")]
+        crate::trace::runtime_started(workers, self.flavor == Flavor::CurrentThread);
         Ok(runtime)
     }
 }

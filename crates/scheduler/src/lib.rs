@@ -75,6 +75,8 @@ mod shutdown;
 mod spawn;
 mod sync;
 pub mod task;
+#[cfg(feature = "tracing")]
+mod trace;
 mod worker;
 mod yield_now;
 

@@ -79,6 +79,8 @@ impl Runtime {
         if !self.shared.gate.begin() {
             return;
         }
+        #[cfg(feature = "tracing")]
+        crate::trace::runtime_shutdown(self.shared.workers.len());
         // Whatever happens from here on, a panic included, the runtime
         // stops turning the process's timers.
         let finish = Finish {

@@ -14,17 +14,30 @@ use crate::task::harness::{
 };
 use crate::task::join_handle::JoinHandle;
 use crate::task::registry::Registry;
+#[cfg(feature = "tracing")]
+use crate::trace::TaskSpan;
 
-/// A task made by `build` (from its header) and entered in `registry`, its
-/// owner's: its runnable, to queue, and its join handle.
+/// `$task`, a new [`TaskFuture`], given the span `$span` with the
+/// `tracing` feature (without it, `$span` is not there).
+macro_rules! with_span {
+    ($task:expr, $span:ident) => {{
+        let task = $task;
+        #[cfg(feature = "tracing")]
+        let task = task.with_span($span);
+        task
+    }};
+}
+
+/// A task, id `id`, made by `build` (from its header) and entered in
+/// `registry`, its owner's: its runnable, to queue, and its join handle.
 fn new_task<T>(
     registry: &Registry,
+    id: Id,
     owner: Owner,
     name: Option<Arc<str>>,
     build: impl FnOnce(TaskMeta) -> (Runnable, async_task::Task<Output<T>, TaskMeta>),
 ) -> (Runnable, JoinHandle<T>) {
     debug_assert!(core::ptr::eq(registry, owner.registry()));
-    let id = Id::next();
     let (runnable, task) = registry.insert(id, |index| {
         let (runnable, task) = build(TaskMeta::new(id, owner, name, index));
         let waker = runnable.waker();
@@ -44,9 +57,12 @@ where
     F::Output: Send + 'static,
 {
     let owner = Owner::Runtime(Arc::clone(shared));
-    let (runnable, handle) = new_task(&shared.registry, owner, name, |meta| {
+    let id = Id::next();
+    #[cfg(feature = "tracing")]
+    let span = TaskSpan::new(id, name.as_deref());
+    let (runnable, handle) = new_task(&shared.registry, id, owner, name, |meta| {
         async_task::Builder::new().metadata(meta).spawn(
-            move |meta| TaskFuture::new(future, meta),
+            move |meta| with_span!(TaskFuture::new(future, meta), span),
             async_task::WithInfo(schedule_runtime),
         )
     });
@@ -80,9 +96,12 @@ where
     R: Send + 'static,
 {
     let owner = Owner::Runtime(Arc::clone(shared));
-    let (runnable, handle) = new_task(&shared.registry, owner, name, |meta| {
+    let id = Id::next();
+    #[cfg(feature = "tracing")]
+    let span = TaskSpan::new(id, name.as_deref());
+    let (runnable, handle) = new_task(&shared.registry, id, owner, name, |meta| {
         async_task::Builder::new().metadata(meta).spawn(
-            move |meta| TaskFuture::new(async move { f() }, meta),
+            move |meta| with_span!(TaskFuture::new(async move { f() }, meta), span),
             schedule_blocking,
         )
     });
@@ -103,14 +122,19 @@ where
              runtime or inside Runtime::block_on (not from a plain thread or a spawn_blocking closure)"
         );
     };
+    let id = Id::next();
+    #[cfg(feature = "tracing")]
+    let span = TaskSpan::new(id, name.as_deref());
     let (runnable, handle) = new_task(
         &local.registry,
+        id,
         Owner::Local(Arc::clone(&local)),
         name,
         |meta| {
-            async_task::Builder::new()
-                .metadata(meta)
-                .spawn_local(move |meta| TaskFuture::new(future, meta), schedule_local)
+            async_task::Builder::new().metadata(meta).spawn_local(
+                move |meta| with_span!(TaskFuture::new(future, meta), span),
+                schedule_local,
+            )
         },
     );
     runnable.schedule();

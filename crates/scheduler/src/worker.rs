@@ -268,6 +268,8 @@ impl WorkerCtx {
                 let duration = start.elapsed();
                 if duration >= slow.threshold {
                     bump(&counters.slow_polls);
+                    #[cfg(feature = "tracing")]
+                    crate::trace::slow_poll(id, name.as_ref(), duration, slow.threshold);
                     let report = SlowPoll { id, name, duration };
                     // A panicking hook must not take the worker down.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

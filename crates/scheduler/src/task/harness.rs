@@ -62,6 +62,8 @@ use super::registry::{Outcome, Registry, Slot};
 use crate::local_queue::LocalQueue;
 use crate::shared::Shared;
 use crate::sync::{AtomicU32, Mutex, Ordering};
+#[cfg(feature = "tracing")]
+use crate::trace::{self, TaskSpan};
 
 /// Set by [`abort`] (under the shard lock): the next poll drops the future.
 const ABORTED: u32 = 1;
@@ -411,6 +413,10 @@ pub(crate) struct TaskFuture<F> {
     future: ManuallyDrop<F>,
     /// The header's address, with the stage in its low bits.
     meta: NonNull<TaskMeta>,
+    /// The task's span, entered around each poll and around the drop of
+    /// an unfinished future.
+    #[cfg(feature = "tracing")]
+    span: TaskSpan,
 }
 
 // SAFETY: the future is `Send` when `F` is; the header pointer is
@@ -423,7 +429,16 @@ impl<F> TaskFuture<F> {
         Self {
             future: ManuallyDrop::new(future),
             meta: NonNull::from(meta),
+            #[cfg(feature = "tracing")]
+            span: TaskSpan::none(),
         }
+    }
+
+    /// Gives the task its span.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn with_span(mut self, span: TaskSpan) -> Self {
+        self.span = span;
+        self
     }
 
     /// The stage.
@@ -478,6 +493,16 @@ impl<F> Drop for TaskFuture<F> {
         // contained: async-task would abort the process if it escaped. The
         // panic hook has reported it already.
         if self.stage() == Stage::Running {
+            #[cfg(feature = "tracing")]
+            let span = self.span.take();
+            #[cfg(feature = "tracing")]
+            let _entered = span.enter();
+            #[cfg(feature = "tracing")]
+            {
+                let meta = self.meta();
+                let meta = meta.get();
+                trace::cancelled(meta.id(), meta.name(), trace::Cancel::Dropped);
+            }
             let _ = self.end(Stage::Cancelled);
         }
         let outcome = match self.stage() {
@@ -497,8 +522,30 @@ impl<F: Future> Future for TaskFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: the user's future is never moved out of `self`: it is
-        // polled through a pin below and dropped in place by `end`.
+        // polled through a pin in `poll_pinned` and dropped in place by
+        // `end`.
         let this = unsafe { self.get_unchecked_mut() };
+        // The span is taken out while it is entered: the poll borrows all
+        // of `this`.
+        #[cfg(feature = "tracing")]
+        let span = this.span.take();
+        #[cfg(feature = "tracing")]
+        let entered = span.enter();
+        let poll = this.poll_pinned(cx);
+        #[cfg(feature = "tracing")]
+        {
+            drop(entered);
+            this.span = span;
+        }
+        poll
+    }
+}
+
+impl<F: Future> TaskFuture<F> {
+    /// The body of `poll`, which calls it on the pinned task future.
+    #[inline]
+    fn poll_pinned(&mut self, cx: &mut Context<'_>) -> Poll<Output<F::Output>> {
+        let this = self;
         assert!(
             this.stage() == Stage::Running,
             "a task future is polled after it finished"
@@ -506,12 +553,14 @@ impl<F: Future> Future for TaskFuture<F> {
         let meta_ref = this.meta();
         let meta = meta_ref.get();
         if meta.aborted() {
+            #[cfg(feature = "tracing")]
+            trace::cancelled(meta.id(), meta.name(), trace::Cancel::Abort);
             let _ = this.end(Stage::Cancelled);
             clear_current();
             return Poll::Ready(Err(JoinError::new(meta, Repr::Cancelled)));
         }
-        // SAFETY: structural pinning: `self` is pinned and the future is
-        // never moved (see above).
+        // SAFETY: structural pinning: `self` is pinned (only `poll` calls
+        // this) and the future is never moved (see there).
         let future = unsafe { Pin::new_unchecked(&mut *this.future) };
         let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
@@ -521,11 +570,15 @@ impl<F: Future> Future for TaskFuture<F> {
                 None => Ok(output),
                 Some(payload) => {
                     this.set_stage(Stage::Panicked);
+                    #[cfg(feature = "tracing")]
+                    trace::panicked(meta.id(), meta.name(), &*payload);
                     Err(JoinError::new(meta, Repr::Panic(Mutex::new(payload))))
                 }
             },
             Err(payload) => {
                 let _ = this.end(Stage::Panicked);
+                #[cfg(feature = "tracing")]
+                trace::panicked(meta.id(), meta.name(), &*payload);
                 Err(JoinError::new(meta, Repr::Panic(Mutex::new(payload))))
             }
         };

@@ -5,6 +5,9 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+#[cfg(feature = "tracing")]
+pub(crate) mod capture;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
