@@ -264,5 +264,9 @@ async fn run<F: Future>(deadline: Deadline, fut: F) -> Result<F::Output, TimedOu
     let timed_out = deadline.timed_out();
     nimsync_time::timeout_at(at, deadline.scope(fut))
         .await
-        .map_err(|_| timed_out)
+        .map_err(|_| {
+            #[cfg(feature = "tracing")]
+            crate::trace::deadline_expired(timed_out.scope(), None);
+            timed_out
+        })
 }

@@ -52,6 +52,8 @@ mod retry;
 mod start;
 mod sync;
 mod token;
+#[cfg(feature = "tracing")]
+mod trace;
 
 #[cfg(all(test, loom))]
 mod loom_tests;

@@ -235,6 +235,8 @@ impl<E> Retry<E> {
             if self.jitter {
                 wait -= wait.mul_f64(random_fraction() / 2.0);
             }
+            #[cfg(feature = "tracing")]
+            crate::trace::retrying(attempt, wait);
             if !self.sleep_unless_cancelled(wait).await {
                 return Err(RetryError::Cancelled {
                     attempts: attempt,

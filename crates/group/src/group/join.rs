@@ -211,6 +211,13 @@ where
             .deadline
             .as_ref()
             .map(Deadline::timed_out);
+        #[cfg(feature = "tracing")]
+        {
+            let group = self.spawner.shared.name.as_deref();
+            let scope = self.timed_out.as_ref().and_then(TimedOut::scope);
+            crate::trace::deadline_expired(scope, group);
+            crate::trace::group_cancelled(group, crate::trace::Cancel::Deadline);
+        }
         self.spawner.shared.state.lock().closed = true;
         self.spawner.shared.abort_all();
     }

@@ -530,6 +530,8 @@ where
     /// # });
     /// ```
     pub fn abort_all(&self) {
+        #[cfg(feature = "tracing")]
+        crate::trace::group_cancelled(self.name(), crate::trace::Cancel::AbortAll);
         self.spawner.shared.abort_children();
     }
 
@@ -686,6 +688,8 @@ impl<T, E> Drop for TaskGroup<T, E> {
                 .filter_map(|c| c.handle.take().map(|h| (h, c.shielding)))
                 .collect()
         };
+        #[cfg(feature = "tracing")]
+        crate::trace::group_cancelled(shared.name.as_deref(), crate::trace::Cancel::Dropped);
         // Dropping the handles afterwards detaches the tasks: an aborted
         // one's future is dropped when the runtime next runs it; a
         // shielded one runs to its end.

@@ -27,6 +27,8 @@ use crate::finished::Finished;
 use crate::limit::{Acquire, Limiter};
 use crate::sync::{self, AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::token::CancelToken;
+#[cfg(feature = "tracing")]
+use crate::trace;
 
 nimsync_scheduler::task_local! {
     /// The token of the group whose child is running: a group built in
@@ -155,17 +157,25 @@ struct Report<T, E> {
 
 impl<T, E> Shared<T, E> {
     /// Records that child `index` failed; the first to do so led the
-    /// group's failure. Under fail-fast, cancels the token. A detached
-    /// child's failure is no longer the group's.
-    fn child_failed(&self, index: usize, shielding: Shielding) {
-        {
-            let mut failures = self.failures.lock();
-            if index < failures.detached_below {
-                return;
-            }
-            failures.first.get_or_insert(index);
+    /// group's failure. Returns false for a detached child, whose failure
+    /// is no longer the group's.
+    fn record_failure(&self, index: usize) -> bool {
+        let mut failures = self.failures.lock();
+        if index < failures.detached_below {
+            return false;
         }
+        failures.first.get_or_insert(index);
+        true
+    }
+
+    /// After a failure the group counts: under fail-fast, cancels the
+    /// token (unless the child is shielded).
+    fn fail_fast(&self, shielding: Shielding) {
         if self.policy == Policy::FailFast && shielding == Shielding::Unshielded {
+            #[cfg(feature = "tracing")]
+            if !self.token.is_cancelled() {
+                trace::group_cancelled(self.name.as_deref(), trace::Cancel::FailFast);
+            }
             self.token.cancel();
         }
     }
@@ -176,8 +186,10 @@ impl<T, E> Drop for Report<T, E> {
         if let Some(slot) = &self.abort {
             slot.finish();
         }
-        if std::thread::panicking() {
-            self.shared.child_failed(self.index, self.shielding);
+        if std::thread::panicking() && self.shared.record_failure(self.index) {
+            #[cfg(feature = "tracing")]
+            trace::child_failed(self.shared.name.as_deref(), trace::Failure::Panic);
+            self.shared.fail_fast(self.shielding);
         }
         self.shared.finished.push(self.index);
     }
@@ -196,6 +208,7 @@ async fn child_body<T, E, F, P>(
     fut: F,
 ) -> Ended<T, E>
 where
+    E: 'static,
     F: Future<Output = Result<T, E>>,
     P: FnOnce() -> Parts<T, E>,
 {
@@ -215,8 +228,16 @@ where
         },
         None => run.await,
     };
-    if out.is_err() {
-        report.shared.child_failed(report.index, report.shielding);
+    if let Err(_error) = &out {
+        let shared = &report.shared;
+        if shared.record_failure(report.index) {
+            #[cfg(feature = "tracing")]
+            trace::child_failed(
+                shared.name.as_deref(),
+                trace::Failure::Error(_error, std::any::type_name::<E>()),
+            );
+            shared.fail_fast(report.shielding);
+        }
     }
     Ended::Returned(out)
 }

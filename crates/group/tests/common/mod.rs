@@ -7,6 +7,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+#[cfg(feature = "tracing")]
+pub(crate) mod capture;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
