@@ -59,6 +59,23 @@ const STEPS: &[Step] = &[
         ]),
     },
     Step {
+        name: "clippy-tracing",
+        bound: minutes(6),
+        action: Action::Cargo(&[
+            "clippy",
+            "-p",
+            "nimsync-scheduler",
+            "-p",
+            "nimsync-group",
+            "--all-targets",
+            "--features",
+            "tracing",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    },
+    Step {
         name: "layers",
         bound: minutes(2),
         action: Action::Xtask(&["layers"]),
@@ -72,6 +89,19 @@ const STEPS: &[Step] = &[
         name: "test",
         bound: minutes(15),
         action: Action::Cargo(&["test", "--workspace"]),
+    },
+    Step {
+        name: "tracing",
+        bound: minutes(8),
+        action: Action::Cargo(&[
+            "test",
+            "-p",
+            "nimsync-scheduler",
+            "-p",
+            "nimsync-group",
+            "--features",
+            "tracing",
+        ]),
     },
     Step {
         name: "package",

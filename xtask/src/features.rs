@@ -4,14 +4,24 @@
 //!
 //! Runs `cargo check -p nimsync --no-default-features [--features F]` for
 //! every entry of [`FEATURES`] (the default build is checked by `clippy`
-//! and `test`).
+//! and `test`; the `tracing` feature with the layers it traces by the
+//! `tracing` and `clippy-tracing` steps of `ci`).
 
 use crate::Args;
 use crate::util::{self, Result};
 
-/// The feature sets checked: none, then each layer alone. Keep in step
-/// with `[features]` in `crates/nimsync/Cargo.toml`.
-const FEATURES: &[&str] = &["", "channel", "time", "select", "scheduler", "group"];
+/// The feature sets checked: none, then each feature alone (the layers,
+/// and `tracing`, which alone turns on nothing it could trace). Keep in
+/// step with `[features]` in `crates/nimsync/Cargo.toml`.
+const FEATURES: &[&str] = &[
+    "",
+    "channel",
+    "time",
+    "select",
+    "scheduler",
+    "group",
+    "tracing",
+];
 
 /// Runs the checks, stopping at the first failure.
 ///

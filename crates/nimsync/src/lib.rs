@@ -22,6 +22,11 @@
 //! nimsync = { version = "0.1", default-features = false, features = ["channel"] }
 //! ```
 //!
+//! One feature is off by default: `tracing` gives the runtime's tasks a
+//! `task` span and reports slow polls, panics, cancellations and the
+//! groups' failures, cancellations, deadlines and retries as `tracing`
+//! events (from the scheduler and group layers that are on).
+//!
 //! The [`prelude`] brings the names most programs start with.
 //!
 //! # Examples
