@@ -15,6 +15,14 @@
 //! - Errors with context: a [`GroupError`] names the group and every
 //!   failed child (name, id, whether it failed, panicked or was cancelled),
 //!   and prints the first child's error.
+//! - Tracing, with the `tracing` cargo feature (off by default; it turns
+//!   on nimsync-scheduler's): events with the target `nimsync_group` for
+//!   a child's failure (`warn`: the group's name, the child's id and name,
+//!   the error's text), a group that cancels its children and why, an
+//!   expired deadline and a retry (`debug`). A child's events are emitted
+//!   from its task, inside the scheduler's `task` span. Without the
+//!   feature none of this code is compiled. docs/group.md in the
+//!   repository lists every field.
 //!
 //! ```
 //! use nimsync_group::{Policy, TaskGroup};

@@ -44,6 +44,19 @@
 //! - **Metrics** ([`Runtime::metrics`]) and opt-in slow-poll detection
 //!   ([`Builder::on_slow_poll`]).
 //!
+//! # Tracing
+//! The `tracing` cargo feature (off by default) reports through the
+//! `tracing` crate: every task's polls run inside a `debug` span `task`
+//! with the fields `id` and `name` (when the task is named), made when the
+//! task is spawned and only if a subscriber wants it; and the runtime
+//! emits events, with the target `nimsync_scheduler`: a slow poll
+//! (`warn`, beside the [`Builder::on_slow_poll`] hook), a panicked task
+//! (`error`), a cancelled task (`debug`), the runtime's start and shutdown
+//! (`debug`) and a blocking task's start and end (`trace`). Without the
+//! feature none of this code is compiled; with it, a poll costs one span
+//! enter and exit when the span exists, and one branch when it does not.
+//! docs/runtime.md in the repository lists every field.
+//!
 //! # I/O
 //! The runtime has no I/O reactor of its own. Executor-agnostic I/O crates
 //! such as `async-io` and `async-net` (which run their own reactor thread)
