@@ -11,6 +11,7 @@
 //! | flavor | file | made by |
 //! |---|---|---|
 //! | `Array`: a ring of stamped slots | `ring.rs` | `channel(capacity)`, `capacity >= 1` |
+//! | `List`: a linked list of blocks of slots, unbounded | `list.rs` | `unbounded()` |
 //!
 //! # Adding a flavor
 //!
@@ -41,7 +42,7 @@ use crate::select::Keeper;
 use crate::sync::{Arc, AtomicUsize, Ordering};
 use crate::waiter::{WaitQueue, block_thread};
 
-use super::ring;
+use super::{list, ring};
 
 /// The queue of one MPMC flavor: everything the endpoints, futures,
 /// permits and select hooks need from it.
@@ -298,6 +299,8 @@ pub(crate) trait Reservation: Copy {
 pub(crate) enum Claim {
     /// A claimed position of the array ring.
     Array(ring::Claim),
+    /// A receive's claimed slot of the list, or a pending send.
+    List(list::Claim),
 }
 
 impl Claim {
@@ -311,6 +314,8 @@ impl Claim {
 pub enum Flavor<T> {
     /// A bounded ring (`channel(capacity)`).
     Array(Arc<ring::Shared<T>>),
+    /// An unbounded list of blocks (`unbounded()`).
+    List(Arc<list::Shared<T>>),
 }
 
 /// A [`Flavor`] borrowed: the queue itself, as the futures, permits and
@@ -319,6 +324,8 @@ pub enum Flavor<T> {
 pub enum FlavorRef<'a, T> {
     /// A bounded ring.
     Array(&'a ring::Shared<T>),
+    /// An unbounded list.
+    List(&'a list::Shared<T>),
 }
 
 /// Runs `$body` once per flavor with `$x` bound to that flavor's queue or
@@ -329,7 +336,7 @@ pub enum FlavorRef<'a, T> {
 /// list in the first rule is the one place that names every flavor.
 macro_rules! dispatch {
     ($kind:ident $e:expr, |$x:ident| $body:expr) => {
-        dispatch!(@each [Array] $kind $e, |$x| $body)
+        dispatch!(@each [Array List] $kind $e, |$x| $body)
     };
     (@each [$($v:ident)*] queue $e:expr, |$x:ident| $body:expr) => {
         match $e {
