@@ -15,6 +15,7 @@ mod rounds;
 mod runtime;
 mod select;
 mod soak;
+mod unbounded;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -79,6 +80,7 @@ pub fn all() -> Vec<Test> {
     tests.extend(select::tests());
     tests.extend(group::tests());
     tests.extend(faults::tests());
+    tests.extend(unbounded::tests());
     tests
 }
 

@@ -541,3 +541,160 @@ fn loom_orphaned_send_reservation_is_passed_by_the_receiver() {
         assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     });
 }
+
+// ---- mpmc list (unbounded) -------------------------------------------------
+// Under loom a block holds 3 slots, so four values cross a block boundary.
+
+#[test]
+fn loom_list_two_senders_cross_a_block() {
+    model(|| {
+        let (tx, rx) = mpmc::unbounded::<usize>();
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        let b = thread::spawn(move || {
+            tx2.send(11).unwrap();
+            tx2.send(12).unwrap();
+        });
+        let got: Vec<usize> = (0..4).map(|_| rx.recv().unwrap()).collect();
+        a.join().unwrap();
+        b.join().unwrap();
+        let mut sorted = got.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [1, 2, 11, 12]);
+        let pos = |v| got.iter().position(|&g| g == v).unwrap();
+        assert!(pos(1) < pos(2) && pos(11) < pos(12), "one sender's order: {got:?}");
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed), "both senders are gone");
+    });
+}
+
+#[test]
+fn loom_list_slot_given_back_to_a_slow_sender_keeps_its_order() {
+    static GIVEN_BACK: StdAtomicUsize = StdAtomicUsize::new(0);
+    model(|| {
+        let (tx, rx) = mpmc::unbounded::<usize>();
+        let t = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        // Under loom a receiver gives a claimed, unwritten slot back at
+        // once; the sender sends its value again, still before its next.
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            match rx.try_recv() {
+                Ok(v) => got.push(v),
+                Err(TryRecvError::Empty) => {
+                    if rx.len() > 0 {
+                        GIVEN_BACK.fetch_add(1, Relaxed);
+                    }
+                    thread::yield_now();
+                }
+                Err(TryRecvError::Closed) => panic!("closed before both values"),
+            }
+        }
+        assert_eq!(got, [1, 2]);
+        t.join().unwrap();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+    assert!(
+        GIVEN_BACK.load(Relaxed) > 0,
+        "no receiver found a claimed slot unwritten"
+    );
+}
+
+#[test]
+fn loom_list_close_races_a_send_and_the_drain() {
+    model(|| {
+        let (tx, rx) = mpmc::unbounded::<usize>();
+        let rx2 = rx.clone();
+        let done = Arc::new(AtomicBool::new(false));
+        let done2 = done.clone();
+        let sender = thread::spawn(move || {
+            let sent = tx.send(7).is_ok();
+            done2.store(true, Ordering::Release);
+            sent
+        });
+        let closer = thread::spawn(move || {
+            rx2.close();
+        });
+        let mut got = Vec::new();
+        let mut closed = false;
+        loop {
+            match rx.try_recv() {
+                Ok(v) => {
+                    assert!(!closed, "a value after Closed");
+                    got.push(v);
+                }
+                Err(TryRecvError::Closed) => {
+                    closed = true;
+                    if done.load(Ordering::Acquire) {
+                        break;
+                    }
+                    thread::yield_now();
+                }
+                Err(TryRecvError::Empty) => thread::yield_now(),
+            }
+        }
+        let sent = sender.join().unwrap();
+        closer.join().unwrap();
+        assert_eq!(got.len(), usize::from(sent), "a send that returned Ok is received");
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
+#[test]
+fn loom_list_last_receiver_drop_races_sends_drops_once() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpmc::unbounded::<Counted>();
+        let d = drops.clone();
+        let sender = thread::spawn(move || {
+            for _ in 0..2 {
+                // Handed back in the error if closed, and dropped here.
+                let _ = tx.send(Counted(d.clone()));
+            }
+        });
+        drop(rx);
+        sender.join().unwrap();
+        assert_eq!(drops.load(Ordering::Relaxed), 2, "each value dropped once");
+    });
+}
+
+#[test]
+fn loom_list_select_send_reserved_before_a_close_is_received() {
+    model(|| {
+        let (tx, rx) = mpmc::unbounded::<usize>();
+        let rx2 = rx.clone();
+        let done = Arc::new(AtomicBool::new(false));
+        let done2 = done.clone();
+        let selector = thread::spawn(move || {
+            let mut token = Token::new();
+            assert!(SelectHandle::try_reserve(&tx, &mut token), "always ready");
+            let sent = SendHandle::commit_send(&tx, &mut token, 5).is_ok();
+            done2.store(true, Ordering::Release);
+            sent
+        });
+        let closer = thread::spawn(move || {
+            rx2.close();
+        });
+        let mut got = 0;
+        loop {
+            match rx.try_recv() {
+                Ok(5) => got += 1,
+                Ok(v) => panic!("unexpected {v}"),
+                Err(TryRecvError::Closed) => {
+                    if done.load(Ordering::Acquire) {
+                        break;
+                    }
+                    thread::yield_now();
+                }
+                Err(TryRecvError::Empty) => thread::yield_now(),
+            }
+        }
+        let sent = selector.join().unwrap();
+        closer.join().unwrap();
+        assert_eq!(got, usize::from(sent), "a committed send is received");
+    });
+}
