@@ -431,3 +431,71 @@ async_peer!(Flume, "flume", flume::Sender<u64>, flume::Receiver<u64>,
     new: flume::bounded, send_async, recv_async);
 async_peer!(Kanal, "kanal", kanal::AsyncSender<u64>, kanal::AsyncReceiver<u64>,
     new: kanal::bounded_async, send, recv);
+
+// ---- unbounded channels ------------------------------------------------------
+// The `cap` the workloads pass is ignored: each is its library's unbounded
+// channel.
+
+/// nimsync's unbounded MPMC flavor.
+#[derive(Debug)]
+pub struct NimUnbounded;
+/// crossbeam-channel's `unbounded`.
+#[derive(Debug)]
+pub struct CrossbeamUnbounded;
+/// flume's `unbounded`.
+#[derive(Debug)]
+pub struct FlumeUnbounded;
+/// kanal's `unbounded` (`unbounded_async` for the async rows).
+#[derive(Debug)]
+pub struct KanalUnbounded;
+/// tokio's `unbounded_channel` (one receiver).
+#[derive(Debug)]
+pub struct TokioUnbounded;
+/// async-channel's `unbounded`.
+#[derive(Debug)]
+pub struct AsyncChanUnbounded;
+
+blocking_peer!(NimUnbounded, "nimsync mpmc unbounded", multi: true,
+    nimsync_channel::mpmc::Sender<u64>, nimsync_channel::mpmc::Receiver<u64>,
+    new: |_| nimsync_channel::mpmc::unbounded(), clone_rx: Clone::clone);
+blocking_peer!(CrossbeamUnbounded, "crossbeam-channel unbounded", multi: true,
+    crossbeam_channel::Sender<u64>, crossbeam_channel::Receiver<u64>,
+    new: |_| crossbeam_channel::unbounded(), clone_rx: Clone::clone);
+blocking_peer!(FlumeUnbounded, "flume unbounded", multi: true,
+    flume::Sender<u64>, flume::Receiver<u64>,
+    new: |_| flume::unbounded(), clone_rx: Clone::clone);
+blocking_peer!(KanalUnbounded, "kanal unbounded", multi: true,
+    kanal::Sender<u64>, kanal::Receiver<u64>,
+    new: |_| kanal::unbounded(), clone_rx: Clone::clone);
+
+async_peer!(NimUnbounded, "nimsync mpmc unbounded", nimsync_channel::mpmc::Sender<u64>,
+    nimsync_channel::mpmc::Receiver<u64>, new: |_| nimsync_channel::mpmc::unbounded(),
+    send_async, recv_async);
+async_peer!(AsyncChanUnbounded, "async-channel unbounded", async_channel::Sender<u64>,
+    async_channel::Receiver<u64>, new: |_| async_channel::unbounded(), send, recv);
+async_peer!(FlumeUnbounded, "flume unbounded", flume::Sender<u64>, flume::Receiver<u64>,
+    new: |_| flume::unbounded(), send_async, recv_async);
+async_peer!(KanalUnbounded, "kanal unbounded", kanal::AsyncSender<u64>,
+    kanal::AsyncReceiver<u64>, new: |_| kanal::unbounded_async(), send, recv);
+
+impl AsyncChannel for TokioUnbounded {
+    const NAME: &'static str = "tokio unbounded_channel";
+    const MULTI_CONSUMER: bool = false;
+    type Tx = tokio::sync::mpsc::UnboundedSender<u64>;
+    type Rx = tokio::sync::mpsc::UnboundedReceiver<u64>;
+    fn new(_: usize) -> (Self::Tx, Self::Rx) {
+        tokio::sync::mpsc::unbounded_channel()
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(_: &Self::Rx) -> Self::Rx {
+        unreachable!("tokio mpsc has one receiver")
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).unwrap()
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await
+    }
+}

@@ -234,6 +234,49 @@ pub fn all(quick: bool) -> Vec<Scenario> {
             async_c::<Kanal>(&rt, m, 4, 4),
         ],
     });
+    for (id, title, shape, p) in [
+        (
+            "unbounded-1p1c",
+            "unbounded MPMC 1P1C u64, blocking",
+            "2 threads on 2 cores",
+            1,
+        ),
+        (
+            "unbounded-4p1c",
+            "unbounded MPMC 4P1C u64, blocking",
+            "5 threads on 2 cores (oversubscribed)",
+            4,
+        ),
+    ] {
+        let m = n(4_000_000);
+        v.push(Scenario {
+            id,
+            title,
+            kind: "blocking",
+            shape,
+            messages: m,
+            contenders: vec![
+                block::<NimUnbounded>(m, p, 1),
+                block::<CrossbeamUnbounded>(m, p, 1),
+                block::<FlumeUnbounded>(m, p, 1),
+                block::<KanalUnbounded>(m, p, 1),
+            ],
+        });
+    }
+    v.push(Scenario {
+        id: "async-unbounded-4p1c",
+        title: "async unbounded MPMC 4P1C u64, on a 2-worker tokio runtime",
+        kind: "async",
+        shape: "5 tasks on 2 workers",
+        messages: m,
+        contenders: vec![
+            async_c::<NimUnbounded>(&rt, m, 4, 1),
+            async_c::<TokioUnbounded>(&rt, m, 4, 1),
+            async_c::<AsyncChanUnbounded>(&rt, m, 4, 1),
+            async_c::<FlumeUnbounded>(&rt, m, 4, 1),
+            async_c::<KanalUnbounded>(&rt, m, 4, 1),
+        ],
+    });
     let r = if quick { 500 } else { 20_000 };
     v.push(Scenario {
         id: "pingpong",

@@ -565,8 +565,15 @@ fn loom_list_two_senders_cross_a_block() {
         sorted.sort_unstable();
         assert_eq!(sorted, [1, 2, 11, 12]);
         let pos = |v| got.iter().position(|&g| g == v).unwrap();
-        assert!(pos(1) < pos(2) && pos(11) < pos(12), "one sender's order: {got:?}");
-        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed), "both senders are gone");
+        assert!(
+            pos(1) < pos(2) && pos(11) < pos(12),
+            "one sender's order: {got:?}"
+        );
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Closed),
+            "both senders are gone"
+        );
     });
 }
 
@@ -639,7 +646,11 @@ fn loom_list_close_races_a_send_and_the_drain() {
         }
         let sent = sender.join().unwrap();
         closer.join().unwrap();
-        assert_eq!(got.len(), usize::from(sent), "a send that returned Ok is received");
+        assert_eq!(
+            got.len(),
+            usize::from(sent),
+            "a send that returned Ok is received"
+        );
         assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     });
 }

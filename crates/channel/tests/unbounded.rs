@@ -59,7 +59,11 @@ fn sends_fail_only_once_closed() {
         tx.send_timeout(6, Duration::from_millis(1)),
         Err(SendTimeoutError::Closed(6))
     );
-    assert_eq!(permit2.send(7), Err(SendError(7)), "closed since the permit");
+    assert_eq!(
+        permit2.send(7),
+        Err(SendError(7)),
+        "closed since the permit"
+    );
     assert!(tx.try_reserve().is_err());
     assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));

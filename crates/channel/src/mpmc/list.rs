@@ -88,8 +88,8 @@ use super::flavor::{self, Counts, Queue, Reservation};
 use crate::chan::{Chan, CloseChan, RecvChan, SendChan};
 use crate::error::{SendError, TryRecvError, TrySendError};
 use crate::orphan;
-use crate::sync::{Arc, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Backoff, Ordering, fence};
 use crate::sync::UnsafeCell;
+use crate::sync::{Arc, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Backoff, Ordering, fence};
 use crate::unwind::Panics;
 use crate::waiter::{WaitQueue, notify_all_of};
 
@@ -647,8 +647,8 @@ impl<T> Shared<T> {
 
     fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match self.start_send(false) {
-            // SAFETY: a fresh claim.
             Ok(slot) => {
+                // SAFETY: a fresh claim.
                 unsafe { self.write(slot, value) };
                 Ok(())
             }
@@ -699,7 +699,11 @@ fn count_between(head: u64, tail: u64) -> usize {
     /// A word at a lap's last position counts as the next lap's first.
     fn slot_pos(word: u64) -> u64 {
         let p = pos(word);
-        if p % LAP == BLOCK_CAP as u64 { p + 1 } else { p }
+        if p % LAP == BLOCK_CAP as u64 {
+            p + 1
+        } else {
+            p
+        }
     }
     const MASK: u64 = (1 << (64 - SHIFT)) - 1;
     let (h, t) = (slot_pos(head), slot_pos(tail));
@@ -920,7 +924,10 @@ impl<T> Queue<T> for Shared<T> {
             self.release_pending();
             return Err(TrySendError::Closed(()));
         }
-        debug_assert!(pending(word) < PENDING_MASK / ONE_PENDING, "pending sends overflow");
+        debug_assert!(
+            pending(word) < PENDING_MASK / ONE_PENDING,
+            "pending sends overflow"
+        );
         Ok(Claim::send())
     }
 
@@ -936,7 +943,9 @@ impl<T> Queue<T> for Shared<T> {
     }
 
     unsafe fn select_commit_send(&self, _claim: Claim, value: T) {
-        let slot = self.start_send(true).expect("a pending send claims a position");
+        let slot = self
+            .start_send(true)
+            .expect("a pending send claims a position");
         // SAFETY: a fresh claim.
         unsafe { self.write(slot, value) }
     }

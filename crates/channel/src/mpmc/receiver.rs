@@ -266,7 +266,9 @@ impl<T> Receiver<T> {
         self.len() == self.flavor.queue().capacity()
     }
 
-    /// The number of slots, exactly as given to [`channel`](super::channel).
+    /// The number of slots, exactly as given to [`channel`](super::channel);
+    /// `usize::MAX` (no bound) for an [`unbounded`](super::unbounded)
+    /// channel, which is never full.
     ///
     /// ```
     /// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(3);

@@ -307,7 +307,8 @@ impl<T> Sender<T> {
     }
 
     /// True when no send could find room now: every slot is taken by a
-    /// buffered value or promised to an outstanding [`Permit`].
+    /// buffered value or promised to an outstanding [`Permit`]. Always
+    /// false for an [`unbounded`](super::unbounded) channel.
     ///
     /// ```
     /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
@@ -320,7 +321,9 @@ impl<T> Sender<T> {
         !self.flavor.queue().has_room()
     }
 
-    /// The number of slots, exactly as given to [`channel`](super::channel).
+    /// The number of slots, exactly as given to [`channel`](super::channel);
+    /// `usize::MAX` (no bound) for an [`unbounded`](super::unbounded)
+    /// channel.
     ///
     /// ```
     /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(10);
