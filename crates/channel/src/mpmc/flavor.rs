@@ -29,19 +29,14 @@
 //! With two flavors, `Flavor` and `FlavorRef` carry a tag beside their
 //! pointer and `Claim` a tag beside its word (an endpoint, a future, a
 //! `Claim` and a select token grow by a word), and each operation matches
-//! on the tag, the array's arm first. Measured with the list in place
-//! (array-flavor rows, nimsync only, three interleaved before/after
-//! pairs on a shared 2-core machine): the single-thread `select!` spends
-//! about 17% more CPU per message (0.019 against 0.0225 CPU-s per million,
-//! steady across pairs), the `Select` builder 5-10% more, and the
-//! blocking and async throughput rows moved within their noise (about 3%
-//! on `mpmc-1p1c`'s CPU per message). The select's loss is most likely the
-//! two-word `Claim`, which a reservation's `Result` now returns through
-//! memory (docs/perf-notes.md#select-codegen-inlined-direct-path-the-winner-by-reference-one-word-claims).
-//! Not done yet: packing `Claim` into one word (an array position shifted
-//! left with bit 0 set, a list claim an even address) and `Flavor` into
-//! one tagged pointer (the shared states are aligned to at least 8),
-//! decoded in `dispatch!`.
+//! on the tag, the array's arm first. Measured with the list in place,
+//! the single-thread `select!` spends about 17% more CPU per message and
+//! the other array rows move within their noise
+//! (docs/perf-notes.md#mpmc-flavor-dispatch-with-the-list-flavor-in-place);
+//! the likely cause is the two-word `Claim`. Not done yet: packing `Claim`
+//! into one word (an array position shifted left with bit 0 set, a list
+//! claim an even address) and `Flavor` into one tagged pointer (the shared
+//! states are aligned to at least 8), decoded in `dispatch!`.
 
 use std::time::Instant;
 
