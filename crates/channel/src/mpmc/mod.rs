@@ -40,20 +40,26 @@
 //! | `sender.rs` | [`Sender`] |
 //! | `receiver.rs` | [`Receiver`] |
 //! | `permit.rs` | [`Permit`] and [`ReserveFuture`] |
+//! | `permits.rs` | [`PermitIterator`] (`try_reserve_many`), [`OwnedPermit`] and [`ReserveOwnedFuture`] |
+//! | `weak.rs` | [`WeakSender`] and [`WeakReceiver`] |
 //!
 //! The futures, the stream and the iterators are the crate's shared shapes
 //! (see `chan`), named here for this flavor.
 
 mod flavor;
 mod permit;
+mod permits;
 mod receiver;
 mod ring;
 mod sender;
+mod weak;
 
 pub(crate) use flavor::{Claim, Flavor, FlavorRef, Queue, keeper_give_up};
 pub use permit::{Permit, ReserveFuture};
+pub use permits::{OwnedPermit, PermitIterator, ReserveOwnedFuture};
 pub use receiver::Receiver;
 pub use sender::Sender;
+pub use weak::{WeakReceiver, WeakSender};
 
 use crate::sync::Arc;
 
