@@ -678,3 +678,27 @@ fn loom_mpmc_weak_upgrade_races_the_last_drop() {
     });
     assert!(UPGRADED.load(Relaxed) > 0 && TOO_LATE.load(Relaxed) > 0);
 }
+
+#[test]
+fn loom_mpmc_no_permit_while_a_force_send_replaces_in_place() {
+    model(|| {
+        // Capacity 2: with one slot the window below looks full anyway.
+        let (tx, rx) = mpmc::channel::<usize>(2);
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        let tx2 = tx.clone();
+        let t = thread::spawn(move || tx2.force_send(3).unwrap());
+        // Between the force-send's head claim and its tail claim the ring
+        // looks one short of full; a permit granted then would promise
+        // room that is not there.
+        let tx3 = tx.clone();
+        let r = thread::spawn(move || tx3.try_reserve().map(drop));
+        let permit = r.join().unwrap();
+        assert_eq!(t.join().unwrap(), Some(1));
+        assert!(permit.unwrap_err().is_full());
+        let mut got = Vec::new();
+        drain_into(&rx, &mut got);
+        assert_eq!(got, [2, 3]);
+        assert_eq!(tx.free_capacity(), 2);
+    });
+}
