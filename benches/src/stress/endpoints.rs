@@ -190,7 +190,14 @@ fn owned_permits_across_threads(size: Size) -> String {
     drop(tx);
     let consumer = {
         let ledger = ledger.clone();
-        thread::spawn(move || rx.iter().map(|v| ledger.take(v)).count())
+        thread::spawn(move || {
+            let mut n = 0;
+            for v in rx.iter() {
+                ledger.take(v);
+                n += 1;
+            }
+            n
+        })
     };
     ps.into_iter().for_each(|p| p.join().unwrap());
     let n = consumer.join().unwrap();
