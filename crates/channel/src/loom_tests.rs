@@ -702,3 +702,51 @@ fn loom_mpmc_no_permit_while_a_force_send_replaces_in_place() {
         assert_eq!(tx.free_capacity(), 2);
     });
 }
+
+/// Two batches, one slot: the first to take the batch turn gathers its
+/// permit when the receiver frees the slot, then hands the turn to the
+/// other. Neither is lost; loom reports a deadlock if a wake-up is.
+#[test]
+fn loom_mpmc_two_batches_take_turns() {
+    model(|| {
+        let (tx, rx) = mpmc::channel::<usize>(1);
+        tx.send(1).unwrap();
+        let batches: Vec<_> = [10, 20]
+            .into_iter()
+            .map(|v| {
+                let tx = tx.clone();
+                thread::spawn(move || {
+                    let mut permits = poll_until_ready(tx.reserve_many(1)).unwrap();
+                    permits.next().unwrap().send(v).unwrap();
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut got: Vec<_> = (0..3).map(|_| rx.recv().unwrap()).collect();
+        for b in batches {
+            b.join().unwrap();
+        }
+        got.sort_unstable();
+        assert_eq!(got, [1, 10, 20]);
+    });
+}
+
+/// A batch of two gathers its permits one at a time as the receiver frees
+/// slots, holding the first while it waits for the second.
+#[test]
+fn loom_mpmc_batch_gathers_across_wakeups() {
+    model(|| {
+        let (tx, rx) = mpmc::channel::<usize>(2);
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        let t = thread::spawn(move || {
+            let permits = poll_until_ready(tx.reserve_many(2)).unwrap();
+            for (p, v) in permits.zip([10, 11]) {
+                p.send(v).unwrap();
+            }
+        });
+        let got: Vec<_> = (0..4).map(|_| rx.recv().unwrap()).collect();
+        t.join().unwrap();
+        assert_eq!(got, [1, 2, 10, 11]);
+    });
+}

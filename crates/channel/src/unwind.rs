@@ -122,6 +122,7 @@ unwind_safe!(
     crate::oneshot::Receiver<T>,
     crate::oneshot::ClosedFuture<'_, T>,
     crate::mpmc::PermitIterator<'_, T>,
+    crate::mpmc::ReserveManyFuture<'_, T>,
     crate::mpmc::ReserveOwnedFuture<T>,
     crate::mpmc::WeakSender<T>,
     crate::mpmc::WeakReceiver<T>,

@@ -64,6 +64,7 @@ fn mpmc_types() {
     assert_iterator::<mpmc::IntoIter<NotSync>>();
     assert_unpin::<mpmc::SendFuture<'static, std::marker::PhantomPinned>>();
     assert_iterator::<mpmc::PermitIterator<'static, NotSync>>();
+    assert_future::<mpmc::ReserveManyFuture<'static, NotSync>>();
     assert_send::<mpmc::OwnedPermit<NotSync>>();
     assert_sync::<mpmc::OwnedPermit<NotSync>>();
     assert_static::<mpmc::OwnedPermit<NotSync>>();

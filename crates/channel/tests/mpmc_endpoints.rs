@@ -103,6 +103,121 @@ fn a_released_batch_wakes_waiting_senders() {
     assert_eq!(got, [0, 1]);
 }
 
+#[test]
+fn reserve_many_gathers_permits_as_room_frees() {
+    let (tx, rx) = mpmc::channel(3);
+    tx.send_iter([1, 2, 3]).unwrap();
+    let mut fut = tx.reserve_many(2);
+    assert!(block_on(poll_once(&mut fut)).is_none());
+    assert_eq!(rx.recv(), Ok(1));
+    assert!(
+        block_on(poll_once(&mut fut)).is_none(),
+        "one of two gathered"
+    );
+    assert_eq!(tx.free_capacity(), 0, "the gathered permit is held");
+    assert_eq!(rx.recv(), Ok(2));
+    let permits = block_on(fut).unwrap();
+    assert_eq!(permits.len(), 2);
+    for (i, p) in permits.enumerate() {
+        p.send(10 + i).unwrap();
+    }
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), [3, 10, 11]);
+}
+
+#[test]
+fn reserve_many_dropped_gives_back_what_it_gathered() {
+    let (tx, rx) = mpmc::channel(2);
+    tx.send_iter([1, 2]).unwrap();
+    let mut fut = tx.reserve_many(2);
+    assert!(block_on(poll_once(&mut fut)).is_none());
+    rx.recv().unwrap();
+    assert!(block_on(poll_once(&mut fut)).is_none());
+    assert_eq!(tx.free_capacity(), 0);
+    drop(fut);
+    assert_eq!(tx.free_capacity(), 1);
+    // The turn was given back too: another batch can gather.
+    rx.recv().unwrap();
+    assert_eq!(block_on(tx.reserve_many(2)).unwrap().len(), 2);
+}
+
+#[test]
+fn reserve_many_one_batch_gathers_at_a_time() {
+    let (tx, rx) = mpmc::channel(2);
+    tx.send_iter([1, 2]).unwrap();
+    let mut first = tx.reserve_many(2);
+    let mut second = tx.reserve_many(2);
+    assert!(block_on(poll_once(&mut first)).is_none());
+    assert!(block_on(poll_once(&mut second)).is_none());
+    rx.recv().unwrap();
+    assert!(
+        block_on(poll_once(&mut second)).is_none(),
+        "waits for the turn"
+    );
+    assert!(block_on(poll_once(&mut first)).is_none());
+    rx.recv().unwrap();
+    let a = block_on(first).unwrap();
+    assert!(block_on(poll_once(&mut second)).is_none());
+    drop(a);
+    assert_eq!(block_on(second).unwrap().len(), 2);
+}
+
+#[test]
+fn reserve_many_errors() {
+    let (tx, rx) = mpmc::channel::<u8>(2);
+    assert!(block_on(tx.reserve_many(3)).is_err(), "above the capacity");
+    assert_eq!(block_on(tx.reserve_many(0)).unwrap().len(), 0);
+    tx.send_iter([1, 2]).unwrap();
+    let mut waiting = tx.reserve_many(2);
+    assert!(block_on(poll_once(&mut waiting)).is_none());
+    rx.recv().unwrap();
+    assert!(block_on(poll_once(&mut waiting)).is_none());
+    let mut behind = tx.reserve_many(1);
+    assert!(block_on(poll_once(&mut behind)).is_none());
+    rx.close();
+    // The close reaches a batch waiting for the turn, even before the
+    // batch that holds it gives it back.
+    assert!(block_on(behind).is_err());
+    assert!(block_on(waiting).is_err());
+    assert_eq!(tx.free_capacity(), 1, "the gathered permit was given back");
+}
+
+#[test]
+fn reserve_many_batches_and_single_senders_all_complete() {
+    let per = scale(20, 2_000);
+    let (tx, rx) = mpmc::channel::<usize>(3);
+    let batchers: Vec<_> = (0..2)
+        .map(|b| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                block_on(async {
+                    for i in 0..per {
+                        for (k, p) in tx.reserve_many(3).await.unwrap().enumerate() {
+                            p.send(b * 3 * per + i * 3 + k).unwrap();
+                        }
+                    }
+                })
+            })
+        })
+        .collect();
+    let singles: Vec<_> = (0..2)
+        .map(|s| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                for i in 0..per {
+                    tx.send(6 * per + s * per + i).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let got: Vec<_> = rx.iter().collect();
+    for t in batchers.into_iter().chain(singles) {
+        t.join().unwrap();
+    }
+    assert_eq!(got.len(), 8 * per);
+    assert_eq!(got.into_iter().collect::<HashSet<_>>().len(), 8 * per);
+}
+
 // ---- owned permits ----------------------------------------------------------
 
 #[test]

@@ -38,7 +38,7 @@ use crate::chan::{CloseChan, RecvChan, SendChan};
 use crate::error::{RecvError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::orphan;
 use crate::select::Keeper;
-use crate::sync::{Arc, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
 use crate::waiter::{WaitQueue, block_thread};
 
 use super::ring;
@@ -117,7 +117,8 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     fn counts(&self) -> &Counts;
 
     /// Closes the channel (see the contract) and wakes every waiter of the
-    /// three wait queues. True for the call that closed it.
+    /// three wait queues and of [`Counts::batch_wait`]. True for the call
+    /// that closed it.
     fn close(&self) -> bool;
 
     /// The last sender is gone: what is buffered stays receivable. The
@@ -416,7 +417,8 @@ fn foreign_claim() -> ! {
 }
 
 /// The number of live senders and receivers, as every flavor keeps it,
-/// and of weak ones.
+/// and of weak ones; and the batch turn of `reserve_many` (see
+/// `permits.rs`), which every flavor with permits then has for free.
 ///
 /// A weak endpoint upgrades only while its side's count is above zero: the
 /// upgrade increments it with a compare-and-swap from a non-zero value, and
@@ -430,6 +432,10 @@ pub(crate) struct Counts {
     receivers: AtomicUsize,
     weak_senders: AtomicUsize,
     weak_receivers: AtomicUsize,
+    /// Held by the one `reserve_many` future that gathers permits.
+    batch_turn: AtomicBool,
+    /// `reserve_many` futures waiting for the batch turn.
+    batch_wait: WaitQueue,
 }
 
 impl Counts {
@@ -440,7 +446,27 @@ impl Counts {
             receivers: AtomicUsize::new(1),
             weak_senders: AtomicUsize::new(0),
             weak_receivers: AtomicUsize::new(0),
+            batch_turn: AtomicBool::new(false),
+            batch_wait: WaitQueue::new(),
         }
+    }
+
+    /// Takes the batch turn if no `reserve_many` future holds it.
+    pub(crate) fn try_take_batch_turn(&self) -> bool {
+        self.batch_turn
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// Gives the batch turn back and wakes one future waiting for it.
+    pub(crate) fn give_batch_turn_back(&self) {
+        self.batch_turn.store(false, Ordering::SeqCst);
+        self.batch_wait.notify_one();
+    }
+
+    /// The `reserve_many` futures waiting for the batch turn.
+    pub(crate) fn batch_wait(&self) -> &WaitQueue {
+        &self.batch_wait
     }
 
     /// Live senders, a snapshot.
@@ -726,6 +752,23 @@ impl<'a, T> FlavorRef<'a, T> {
         dispatch!(queue self, |q| {
             let claim = Reservation::from_claim(claim).unwrap_or_else(|| foreign_claim());
             Queue::select_abandon_send(q, claim)
+        })
+    }
+
+    /// The queue's endpoint counts and batch turn.
+    #[inline]
+    pub(crate) fn counts(self) -> &'a Counts {
+        dispatch!(queue self, |q| Queue::counts(q))
+    }
+
+    /// The most permits one request may ask for ([`Queue::permit_limit`]).
+    #[inline]
+    pub(crate) fn permit_limit(self) -> usize {
+        dispatch!(queue self, |q| {
+            if !permits_of(q) {
+                no_permits();
+            }
+            Queue::permit_limit(q)
         })
     }
 

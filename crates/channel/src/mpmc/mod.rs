@@ -40,7 +40,7 @@
 //! | `sender.rs` | [`Sender`] |
 //! | `receiver.rs` | [`Receiver`] |
 //! | `permit.rs` | [`Permit`] and [`ReserveFuture`] |
-//! | `permits.rs` | [`PermitIterator`] (`try_reserve_many`), [`OwnedPermit`] and [`ReserveOwnedFuture`] |
+//! | `permits.rs` | [`PermitIterator`] and [`ReserveManyFuture`] (a batch's permits and its wait: the batch turn), [`OwnedPermit`] and [`ReserveOwnedFuture`] |
 //! | `weak.rs` | [`WeakSender`] and [`WeakReceiver`] |
 //!
 //! The futures, the stream and the iterators are the crate's shared shapes
@@ -56,7 +56,7 @@ mod weak;
 
 pub(crate) use flavor::{Claim, Flavor, FlavorRef, Queue, keeper_give_up};
 pub use permit::{Permit, ReserveFuture};
-pub use permits::{OwnedPermit, PermitIterator, ReserveOwnedFuture};
+pub use permits::{OwnedPermit, PermitIterator, ReserveManyFuture, ReserveOwnedFuture};
 pub use receiver::Receiver;
 pub use sender::Sender;
 pub use weak::{WeakReceiver, WeakSender};

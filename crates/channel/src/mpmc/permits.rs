@@ -1,7 +1,24 @@
 //! Room for several values, and room owned with its sender: the
-//! [`PermitIterator`] of `try_reserve_many` and the [`OwnedPermit`] of
-//! `reserve_owned`, with the future that waits for one. Both count in the
-//! flavor's permits, as a [`Permit`] does (the ring: its tail word).
+//! [`PermitIterator`] of `reserve_many` and `try_reserve_many`, the
+//! [`OwnedPermit`] of `reserve_owned`, and the futures that wait for them.
+//! All count in the flavor's permits, as a [`Permit`] does (the ring: its
+//! tail word).
+//!
+//! # Waiting for a batch
+//!
+//! The wait protocol hands one wake-up per freed slot to one waiting
+//! sender. A batch that waited for `n` free slots at once would get such a
+//! wake-up and find too little room: keeping it would leave a sender that
+//! needs one slot asleep beside room, and passing it on would send it round
+//! the other batches for ever. So a waiting batch gathers its permits one
+//! at a time instead, holding those it has, and only one batch gathers at
+//! a time: it holds the channel's batch turn (`Counts`), and the others wait
+//! for the turn on a queue of their own, never on the senders' queue. The
+//! gathering batch waits on the senders' queue like any sender and uses
+//! every wake-up it gets (it takes all the room there is, up to what it
+//! still needs). It needs at most the capacity, which the receivers free,
+//! so it completes; a close, a completion or a drop gives the turn back
+//! and wakes the next batch.
 
 use core::fmt;
 use core::future::Future;
@@ -10,6 +27,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use super::{FlavorRef, Permit, Sender};
+use crate::chan::CloseChan;
 use crate::error::{SendError, TrySendError};
 use crate::waiter::{Registration, poll_op};
 
@@ -216,5 +234,131 @@ impl<T> Drop for ReserveOwnedFuture<T> {
 impl<T> fmt::Debug for ReserveOwnedFuture<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("mpmc::ReserveOwnedFuture")
+    }
+}
+
+/// Future returned by [`Sender::reserve_many`].
+///
+/// While it waits it may hold some of its permits already (see the
+/// module docs of `permits.rs`): other senders see that room as taken.
+#[must_use = "futures do nothing unless polled"]
+pub struct ReserveManyFuture<'a, T> {
+    flavor: FlavorRef<'a, T>,
+    n: usize,
+    /// Permits gathered so far (only while it holds the turn).
+    held: usize,
+    has_turn: bool,
+    turn_registration: Registration,
+    room_registration: Registration,
+    done: bool,
+}
+
+impl<'a, T> ReserveManyFuture<'a, T> {
+    pub(super) fn new(flavor: FlavorRef<'a, T>, n: usize) -> Self {
+        Self {
+            flavor,
+            n,
+            held: 0,
+            has_turn: false,
+            turn_registration: Registration::new(),
+            room_registration: Registration::new(),
+            done: false,
+        }
+    }
+
+    /// Gives back what it holds: the gathered permits and the turn.
+    fn give_back(&mut self) {
+        self.flavor.release_permits(core::mem::take(&mut self.held));
+        if core::mem::take(&mut self.has_turn) {
+            self.flavor.counts().give_batch_turn_back();
+        }
+    }
+}
+
+impl<'a, T> Future for ReserveManyFuture<'a, T> {
+    type Output = Result<PermitIterator<'a, T>, SendError<()>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(!this.done, "`ReserveManyFuture` polled after it completed");
+        let flavor = this.flavor;
+        if this.n > flavor.permit_limit() {
+            this.done = true;
+            return Poll::Ready(Err(SendError(())));
+        }
+        if this.n == 0 {
+            this.done = true;
+            return Poll::Ready(if flavor.is_closed() {
+                Err(SendError(()))
+            } else {
+                Ok(PermitIterator::new(flavor, 0))
+            });
+        }
+        if !this.has_turn {
+            let counts = flavor.counts();
+            let res = poll_op(&mut this.turn_registration, counts.batch_wait(), cx, || {
+                if flavor.is_closed() {
+                    Some(false)
+                } else {
+                    counts.try_take_batch_turn().then_some(true)
+                }
+            });
+            match res {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(false) => {
+                    this.done = true;
+                    return Poll::Ready(Err(SendError(())));
+                }
+                Poll::Ready(true) => this.has_turn = true,
+            }
+        }
+        let (n, held) = (this.n, &mut this.held);
+        let res = poll_op(&mut this.room_registration, flavor.send_wait(), cx, || {
+            while *held < n {
+                match flavor.try_reserve() {
+                    Ok(()) => *held += 1,
+                    Err(TrySendError::Full(())) => break,
+                    Err(TrySendError::Closed(())) => return Some(false),
+                }
+            }
+            (*held == n).then_some(true)
+        });
+        match res {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(gathered) => {
+                this.done = true;
+                let permits = if gathered {
+                    this.held = 0;
+                    Ok(PermitIterator::new(flavor, n))
+                } else {
+                    Err(SendError(()))
+                };
+                this.give_back();
+                Poll::Ready(permits)
+            }
+        }
+    }
+}
+
+impl<T> Drop for ReserveManyFuture<'_, T> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let counts = self.flavor.counts();
+        self.turn_registration
+            .cancel_and_pass_on(counts.batch_wait());
+        self.room_registration
+            .cancel_and_pass_on(self.flavor.send_wait());
+        self.give_back();
+    }
+}
+
+impl<T> fmt::Debug for ReserveManyFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpmc::ReserveManyFuture")
+            .field("n", &self.n)
+            .field("held", &self.held)
+            .finish()
     }
 }

@@ -1004,7 +1004,12 @@ impl<T> Shared<T> {
     /// Marks the channel closed and wakes every waiter.
     fn close(&self) -> bool {
         let prev = self.tail.fetch_or(self.mark_bit, Ordering::SeqCst);
-        notify_all_of(&[&self.send_wait, &self.recv_wait, &self.close_wait]);
+        notify_all_of(&[
+            &self.send_wait,
+            &self.recv_wait,
+            &self.close_wait,
+            self.counts.batch_wait(),
+        ]);
         prev & self.mark_bit == 0
     }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::flavor::Side;
 use super::{
     Claim, ClosedFuture, Flavor, OwnedPermit, Permit, PermitIterator, ReserveFuture,
-    ReserveOwnedFuture, SendFuture, WeakSender,
+    ReserveManyFuture, ReserveOwnedFuture, SendFuture, WeakSender,
 };
 use crate::chan::{CloseChan, RecvChan, SendChan, deadline_after};
 use crate::error::{SendError, SendTimeoutError, TrySendError};
@@ -377,10 +377,7 @@ impl<T> Sender<T> {
     /// leaves room for all of them, or none; the [`PermitIterator`] hands
     /// them out one at a time and gives back the rest when dropped.
     ///
-    /// There is no waiting form: a batch waiting for `n` free slots next to
-    /// senders that wait for one would either keep a wake-up it cannot use
-    /// (stranding them) or pass it around. Wait with [`reserve`](Self::reserve)
-    /// and take the rest with `try_reserve_many`, or retry.
+    /// [`reserve_many`](Self::reserve_many) waits for the room instead.
     ///
     /// # Errors
     ///
@@ -406,6 +403,46 @@ impl<T> Sender<T> {
             None => Err(TrySendError::Full(())),
             Some(res) => res.map(|()| PermitIterator::new(self.flavor.queue(), n)),
         }
+    }
+
+    /// Waits until it holds `n` [`Permit`]s and returns them as a
+    /// [`PermitIterator`], which hands them out one at a time and gives
+    /// back the rest when dropped.
+    ///
+    /// The permits are gathered one at a time as room frees, and held
+    /// meanwhile: other senders see that room as taken. One batch gathers
+    /// at a time; later `reserve_many` calls wait for it to complete (in no
+    /// promised order among themselves). Senders that do not wait
+    /// (`try_send`, `force_send`) may take room it was waiting for.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future gives back every permit it gathered and lets the
+    /// next batch gather; a wake-up it had received passes on.
+    ///
+    /// # Errors
+    ///
+    /// Resolves to [`SendError`]`(())` when the channel is closed, and at
+    /// once when `n` exceeds the capacity or 65 535 (the most permits the
+    /// ring counts), which could never be granted. `n == 0` resolves to no
+    /// permits on an open channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(2);
+    /// tx.send(0).unwrap();
+    /// let t = std::thread::spawn(move || rx.iter().take(3).collect::<Vec<_>>());
+    /// for (i, permit) in tx.reserve_many(2).await.unwrap().enumerate() {
+    ///     permit.send(i + 1).unwrap();
+    /// }
+    /// assert_eq!(t.join().unwrap(), [0, 1, 2]);
+    /// assert!(tx.reserve_many(3).await.is_err()); // never fits
+    /// # });
+    /// ```
+    pub fn reserve_many(&self, n: usize) -> ReserveManyFuture<'_, T> {
+        ReserveManyFuture::new(self.flavor.queue(), n)
     }
 
     /// Returns an [`OwnedPermit`], which owns this sender, if length plus
