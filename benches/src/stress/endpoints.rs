@@ -26,6 +26,7 @@ pub(super) fn tests() -> Vec<Test> {
             240,
             owned_permits_across_threads,
         ),
+        t("reserve-many-batches", 240, reserve_many_batches),
     ]
 }
 
@@ -205,6 +206,78 @@ fn owned_permits_across_threads(size: Size) -> String {
     assert_eq!(n, total);
     format!(
         "{total} msgs through owned permits moved across threads, exactly once, {}",
+        rate(total, start.elapsed())
+    )
+}
+
+/// Two tasks reserve batches of 1 to 4 permits and send on them (leaving
+/// some unused), next to two blocking senders and two receivers, on a
+/// channel of 4: every value sent is received once, and every batch
+/// completes (a lost wake-up or turn would hang the test).
+fn reserve_many_batches(size: Size) -> String {
+    let per = size.pick(40_000, 2_500_000);
+    let total = 4 * per;
+    let ledger = Ledger::new(total);
+    let (tx, rx) = mpmc::channel(4);
+    let start = Instant::now();
+    let batchers: Vec<_> = (0..2)
+        .map(|b| {
+            let (tx, ledger) = (tx.clone(), ledger.clone());
+            thread::spawn(move || {
+                let mut rng = Rng::new(11 + b as u64);
+                let mut next = b * per;
+                futures_lite::future::block_on(async {
+                    while next < (b + 1) * per {
+                        let want = 1 + rng.below(4) as usize;
+                        let permits = tx.reserve_many(want).await.unwrap();
+                        // Sometimes leave the last permit unused.
+                        let use_n = want - usize::from(want > 1 && rng.below(4) == 0);
+                        for p in permits.take(use_n) {
+                            if next == (b + 1) * per {
+                                break;
+                            }
+                            p.send(ledger.make(next)).unwrap();
+                            next += 1;
+                        }
+                    }
+                });
+            })
+        })
+        .collect();
+    let singles: Vec<_> = (2..4)
+        .map(|s| {
+            let (tx, ledger) = (tx.clone(), ledger.clone());
+            thread::spawn(move || {
+                for i in 0..per {
+                    tx.send(ledger.make(s * per + i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let receivers: Vec<_> = (0..2)
+        .map(|_| {
+            let (rx, ledger) = (rx.clone(), ledger.clone());
+            thread::spawn(move || {
+                let mut n = 0;
+                for v in rx.iter() {
+                    ledger.take(v);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    drop(rx);
+    batchers
+        .into_iter()
+        .chain(singles)
+        .for_each(|t| t.join().unwrap());
+    let n: usize = receivers.into_iter().map(|r| r.join().unwrap()).sum();
+    ledger.assert_all_received_once(total);
+    assert_eq!(n, total);
+    format!(
+        "{total} msgs, half through batches of 1 to 4 permits, exactly once, {}",
         rate(total, start.elapsed())
     )
 }
