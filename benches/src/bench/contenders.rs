@@ -499,3 +499,59 @@ impl AsyncChannel for TokioUnbounded {
         rx.recv().await
     }
 }
+
+/// A bounded multi-producer channel with a drop-oldest send, consumed with
+/// blocking receives.
+pub trait ForceChannel: 'static {
+    /// Name in the tables.
+    const NAME: &'static str;
+    /// Sender endpoint.
+    type Tx: Send + 'static;
+    /// Receiver endpoint.
+    type Rx: Send + 'static;
+    /// Makes a channel of `cap` slots.
+    fn new(cap: usize) -> (Self::Tx, Self::Rx);
+    /// Another sender.
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx;
+    /// Sends without waiting, evicting the oldest value when full; true if
+    /// a value was evicted.
+    fn force_send(tx: &Self::Tx, v: u64) -> bool;
+    /// Blocks until a value arrives; `None` once closed and drained.
+    fn recv(rx: &Self::Rx) -> Option<u64>;
+}
+
+impl ForceChannel for NimMpmc {
+    const NAME: &'static str = "nimsync mpmc";
+    type Tx = nimsync_channel::mpmc::Sender<u64>;
+    type Rx = nimsync_channel::mpmc::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        nimsync_channel::mpmc::channel(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn force_send(tx: &Self::Tx, v: u64) -> bool {
+        tx.force_send(v).expect("receiver alive").is_some()
+    }
+    fn recv(rx: &Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+}
+
+impl ForceChannel for AsyncChan {
+    const NAME: &'static str = "async-channel";
+    type Tx = async_channel::Sender<u64>;
+    type Rx = async_channel::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        async_channel::bounded(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn force_send(tx: &Self::Tx, v: u64) -> bool {
+        tx.force_send(v).expect("receiver alive").is_some()
+    }
+    fn recv(rx: &Self::Rx) -> Option<u64> {
+        rx.recv_blocking().ok()
+    }
+}

@@ -47,6 +47,12 @@ fn block<C: BlockingChannel>(n: u64, p: usize, k: usize) -> Contender {
     })
 }
 
+fn force<C: ForceChannel>(n: u64) -> Contender {
+    c(C::NAME, C::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(force_send_overload::<C>(n, 16, 4))
+    })
+}
+
 fn tokio_rt() -> std::rc::Rc<tokio::runtime::Runtime> {
     std::rc::Rc::new(
         tokio::runtime::Builder::new_multi_thread()
@@ -192,6 +198,15 @@ pub fn all(quick: bool) -> Vec<Scenario> {
             contenders: cs,
         });
     }
+    let m = n(4_000_000);
+    v.push(Scenario {
+        id: "force-send-overload",
+        title: "MPMC 4P1C u64, capacity 16, drop-oldest sends faster than one blocking consumer drains",
+        kind: "blocking",
+        shape: "5 threads on 2 cores (oversubscribed)",
+        messages: m,
+        contenders: vec![force::<NimMpmc>(m), force::<AsyncChan>(m)],
+    });
     let m = n(2_000_000);
     v.push(Scenario {
         id: "async-spsc",

@@ -6,6 +6,7 @@
 //! test that exceeds its bound is reported by name and fails the run.
 
 mod channel;
+mod endpoints;
 mod faults;
 mod group;
 mod inject;
@@ -81,6 +82,7 @@ pub fn all() -> Vec<Test> {
     tests.extend(group::tests());
     tests.extend(faults::tests());
     tests.extend(unbounded::tests());
+    tests.extend(endpoints::tests());
     tests
 }
 

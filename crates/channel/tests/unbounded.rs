@@ -292,3 +292,28 @@ fn a_given_up_receive_reservation_drops_its_value_once() {
     drop(keeper);
     t.assert_once([0]);
 }
+
+/// The endpoint capabilities on an unbounded channel: a force-send never
+/// evicts, any number of permits is granted at once, and the free room
+/// has no bound.
+#[test]
+fn force_send_permits_and_free_capacity_on_an_unbounded_channel() {
+    let (tx, rx) = mpmc::unbounded::<u32>();
+    for i in 0..100 {
+        assert_eq!(tx.force_send(i), Ok(None), "nothing is ever evicted");
+    }
+    assert_eq!(tx.free_capacity(), usize::MAX);
+    let permits = tx.try_reserve_many(1_000_000).unwrap();
+    let mut sent = 0;
+    for (permit, v) in permits.take(3).zip(100..) {
+        permit.send(v).unwrap();
+        sent += 1;
+    }
+    assert_eq!(sent, 3);
+    assert_eq!(
+        rx.try_iter().collect::<Vec<_>>(),
+        (0..103).collect::<Vec<_>>()
+    );
+    drop(rx);
+    assert_eq!(tx.force_send(7), Err(nimsync_channel::SendError(7)));
+}

@@ -914,6 +914,33 @@ impl<T> Queue<T> for Shared<T> {
         self.try_send(value).map_err(|e| SendError(e.into_inner()))
     }
 
+    /// A permit holds no room here, so any number can be granted at once.
+    #[inline(always)]
+    fn permit_limit(&self) -> usize {
+        usize::MAX
+    }
+
+    /// Any number of permits at once, in one step: they hold nothing.
+    fn try_reserve_many(&self, _n: usize) -> Result<(), TrySendError<()>> {
+        self.try_reserve()
+    }
+
+    /// Permits hold nothing here, so there is nothing to give back.
+    fn release_permits(&self, _n: usize) {}
+
+    /// No bound: there is always room.
+    #[inline(always)]
+    fn free_capacity(&self) -> Option<usize> {
+        None
+    }
+
+    /// Never full, so nothing is ever evicted: a plain send.
+    fn force_send(&self, value: T) -> Result<Option<T>, SendError<T>> {
+        self.try_send(value)
+            .map(|()| None)
+            .map_err(|e| SendError(e.into_inner()))
+    }
+
     #[inline(always)]
     fn release_permit(&self) {}
 

@@ -41,6 +41,8 @@
 //! | `sender.rs` | [`Sender`] |
 //! | `receiver.rs` | [`Receiver`] |
 //! | `permit.rs` | [`Permit`] and [`ReserveFuture`] |
+//! | `permits.rs` | [`PermitIterator`] and [`ReserveManyFuture`] (a batch's permits and its wait: the batch turn), [`OwnedPermit`] and [`ReserveOwnedFuture`] |
+//! | `weak.rs` | [`WeakSender`] and [`WeakReceiver`] |
 //!
 //! The futures, the stream and the iterators are the crate's shared shapes
 //! (see `chan`), named here for this flavor.
@@ -48,14 +50,18 @@
 mod flavor;
 mod list;
 mod permit;
+mod permits;
 mod receiver;
 mod ring;
 mod sender;
+mod weak;
 
 pub(crate) use flavor::{Claim, Flavor, FlavorRef, Queue, keeper_give_up};
 pub use permit::{Permit, ReserveFuture};
+pub use permits::{OwnedPermit, PermitIterator, ReserveManyFuture, ReserveOwnedFuture};
 pub use receiver::Receiver;
 pub use sender::Sender;
+pub use weak::{WeakReceiver, WeakSender};
 
 use crate::sync::Arc;
 
