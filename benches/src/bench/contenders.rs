@@ -431,3 +431,127 @@ async_peer!(Flume, "flume", flume::Sender<u64>, flume::Receiver<u64>,
     new: flume::bounded, send_async, recv_async);
 async_peer!(Kanal, "kanal", kanal::AsyncSender<u64>, kanal::AsyncReceiver<u64>,
     new: kanal::bounded_async, send, recv);
+
+// ---- unbounded channels ------------------------------------------------------
+// The `cap` the workloads pass is ignored: each is its library's unbounded
+// channel.
+
+/// nimsync's unbounded MPMC flavor.
+#[derive(Debug)]
+pub struct NimUnbounded;
+/// crossbeam-channel's `unbounded`.
+#[derive(Debug)]
+pub struct CrossbeamUnbounded;
+/// flume's `unbounded`.
+#[derive(Debug)]
+pub struct FlumeUnbounded;
+/// kanal's `unbounded` (`unbounded_async` for the async rows).
+#[derive(Debug)]
+pub struct KanalUnbounded;
+/// tokio's `unbounded_channel` (one receiver).
+#[derive(Debug)]
+pub struct TokioUnbounded;
+/// async-channel's `unbounded`.
+#[derive(Debug)]
+pub struct AsyncChanUnbounded;
+
+blocking_peer!(NimUnbounded, "nimsync mpmc unbounded", multi: true,
+    nimsync_channel::mpmc::Sender<u64>, nimsync_channel::mpmc::Receiver<u64>,
+    new: |_| nimsync_channel::mpmc::unbounded(), clone_rx: Clone::clone);
+blocking_peer!(CrossbeamUnbounded, "crossbeam-channel unbounded", multi: true,
+    crossbeam_channel::Sender<u64>, crossbeam_channel::Receiver<u64>,
+    new: |_| crossbeam_channel::unbounded(), clone_rx: Clone::clone);
+blocking_peer!(FlumeUnbounded, "flume unbounded", multi: true,
+    flume::Sender<u64>, flume::Receiver<u64>,
+    new: |_| flume::unbounded(), clone_rx: Clone::clone);
+blocking_peer!(KanalUnbounded, "kanal unbounded", multi: true,
+    kanal::Sender<u64>, kanal::Receiver<u64>,
+    new: |_| kanal::unbounded(), clone_rx: Clone::clone);
+
+async_peer!(NimUnbounded, "nimsync mpmc unbounded", nimsync_channel::mpmc::Sender<u64>,
+    nimsync_channel::mpmc::Receiver<u64>, new: |_| nimsync_channel::mpmc::unbounded(),
+    send_async, recv_async);
+async_peer!(AsyncChanUnbounded, "async-channel unbounded", async_channel::Sender<u64>,
+    async_channel::Receiver<u64>, new: |_| async_channel::unbounded(), send, recv);
+async_peer!(FlumeUnbounded, "flume unbounded", flume::Sender<u64>, flume::Receiver<u64>,
+    new: |_| flume::unbounded(), send_async, recv_async);
+async_peer!(KanalUnbounded, "kanal unbounded", kanal::AsyncSender<u64>,
+    kanal::AsyncReceiver<u64>, new: |_| kanal::unbounded_async(), send, recv);
+
+impl AsyncChannel for TokioUnbounded {
+    const NAME: &'static str = "tokio unbounded_channel";
+    const MULTI_CONSUMER: bool = false;
+    type Tx = tokio::sync::mpsc::UnboundedSender<u64>;
+    type Rx = tokio::sync::mpsc::UnboundedReceiver<u64>;
+    fn new(_: usize) -> (Self::Tx, Self::Rx) {
+        tokio::sync::mpsc::unbounded_channel()
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(_: &Self::Rx) -> Self::Rx {
+        unreachable!("tokio mpsc has one receiver")
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).unwrap()
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await
+    }
+}
+
+/// A bounded multi-producer channel with a drop-oldest send, consumed with
+/// blocking receives.
+pub trait ForceChannel: 'static {
+    /// Name in the tables.
+    const NAME: &'static str;
+    /// Sender endpoint.
+    type Tx: Send + 'static;
+    /// Receiver endpoint.
+    type Rx: Send + 'static;
+    /// Makes a channel of `cap` slots.
+    fn new(cap: usize) -> (Self::Tx, Self::Rx);
+    /// Another sender.
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx;
+    /// Sends without waiting, evicting the oldest value when full; true if
+    /// a value was evicted.
+    fn force_send(tx: &Self::Tx, v: u64) -> bool;
+    /// Blocks until a value arrives; `None` once closed and drained.
+    fn recv(rx: &Self::Rx) -> Option<u64>;
+}
+
+impl ForceChannel for NimMpmc {
+    const NAME: &'static str = "nimsync mpmc";
+    type Tx = nimsync_channel::mpmc::Sender<u64>;
+    type Rx = nimsync_channel::mpmc::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        nimsync_channel::mpmc::channel(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn force_send(tx: &Self::Tx, v: u64) -> bool {
+        tx.force_send(v).expect("receiver alive").is_some()
+    }
+    fn recv(rx: &Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+}
+
+impl ForceChannel for AsyncChan {
+    const NAME: &'static str = "async-channel";
+    type Tx = async_channel::Sender<u64>;
+    type Rx = async_channel::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        async_channel::bounded(cap)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn force_send(tx: &Self::Tx, v: u64) -> bool {
+        tx.force_send(v).expect("receiver alive").is_some()
+    }
+    fn recv(rx: &Self::Rx) -> Option<u64> {
+        rx.recv_blocking().ok()
+    }
+}

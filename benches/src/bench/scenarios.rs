@@ -47,6 +47,12 @@ fn block<C: BlockingChannel>(n: u64, p: usize, k: usize) -> Contender {
     })
 }
 
+fn force<C: ForceChannel>(n: u64) -> Contender {
+    c(C::NAME, C::NAME.starts_with("nimsync"), move || {
+        Outcome::Run(force_send_overload::<C>(n, 16, 4))
+    })
+}
+
 fn tokio_rt() -> std::rc::Rc<tokio::runtime::Runtime> {
     std::rc::Rc::new(
         tokio::runtime::Builder::new_multi_thread()
@@ -192,6 +198,15 @@ pub fn all(quick: bool) -> Vec<Scenario> {
             contenders: cs,
         });
     }
+    let m = n(4_000_000);
+    v.push(Scenario {
+        id: "force-send-overload",
+        title: "MPMC 4P1C u64, capacity 16, drop-oldest sends faster than one blocking consumer drains",
+        kind: "blocking",
+        shape: "5 threads on 2 cores (oversubscribed)",
+        messages: m,
+        contenders: vec![force::<NimMpmc>(m), force::<AsyncChan>(m)],
+    });
     let m = n(2_000_000);
     v.push(Scenario {
         id: "async-spsc",
@@ -232,6 +247,49 @@ pub fn all(quick: bool) -> Vec<Scenario> {
             async_c::<AsyncChan>(&rt, m, 4, 4),
             async_c::<Flume>(&rt, m, 4, 4),
             async_c::<Kanal>(&rt, m, 4, 4),
+        ],
+    });
+    for (id, title, shape, p) in [
+        (
+            "unbounded-1p1c",
+            "unbounded MPMC 1P1C u64, blocking",
+            "2 threads on 2 cores",
+            1,
+        ),
+        (
+            "unbounded-4p1c",
+            "unbounded MPMC 4P1C u64, blocking",
+            "5 threads on 2 cores (oversubscribed)",
+            4,
+        ),
+    ] {
+        let m = n(4_000_000);
+        v.push(Scenario {
+            id,
+            title,
+            kind: "blocking",
+            shape,
+            messages: m,
+            contenders: vec![
+                block::<NimUnbounded>(m, p, 1),
+                block::<CrossbeamUnbounded>(m, p, 1),
+                block::<FlumeUnbounded>(m, p, 1),
+                block::<KanalUnbounded>(m, p, 1),
+            ],
+        });
+    }
+    v.push(Scenario {
+        id: "async-unbounded-4p1c",
+        title: "async unbounded MPMC 4P1C u64, on a 2-worker tokio runtime",
+        kind: "async",
+        shape: "5 tasks on 2 workers",
+        messages: m,
+        contenders: vec![
+            async_c::<NimUnbounded>(&rt, m, 4, 1),
+            async_c::<TokioUnbounded>(&rt, m, 4, 1),
+            async_c::<AsyncChanUnbounded>(&rt, m, 4, 1),
+            async_c::<FlumeUnbounded>(&rt, m, 4, 1),
+            async_c::<KanalUnbounded>(&rt, m, 4, 1),
         ],
     });
     let r = if quick { 500 } else { 20_000 };

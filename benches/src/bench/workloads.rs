@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::contenders::{AsyncChannel, BatchQueue, BlockingChannel, SpinQueue};
+use super::contenders::{AsyncChannel, BatchQueue, BlockingChannel, ForceChannel, SpinQueue};
 
 /// Wall-clock and CPU time of one run.
 #[derive(Debug, Clone, Copy)]
@@ -316,4 +316,48 @@ pub fn pingpong_spin<Q: SpinQueue>(iters: usize) -> Vec<Duration> {
     }
     echo.join().unwrap();
     rtts
+}
+
+/// `p` producers force-send `n` values in all into a channel of `cap`
+/// slots, faster than one consumer drains it; every value is received or
+/// evicted exactly once (counted).
+pub fn force_send_overload<C: ForceChannel>(n: u64, cap: usize, p: usize) -> Sample {
+    let (tx, rx) = C::new(cap);
+    let evicted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut bodies: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
+    let mut tx = Some(tx);
+    for k in 0..p {
+        let tx = if k + 1 == p {
+            tx.take().unwrap()
+        } else {
+            C::clone_tx(tx.as_ref().unwrap())
+        };
+        let share = n / p as u64 + u64::from((k as u64) < n % p as u64);
+        let evicted = evicted.clone();
+        bodies.push(Box::new(move || {
+            let mut out = 0;
+            for i in 0..share {
+                out += u64::from(C::force_send(&tx, i));
+            }
+            evicted.fetch_add(out, std::sync::atomic::Ordering::Relaxed);
+        }));
+    }
+    {
+        let received = received.clone();
+        bodies.push(Box::new(move || {
+            let mut got = 0;
+            while C::recv(&rx).is_some() {
+                got += 1;
+            }
+            received.fetch_add(got, std::sync::atomic::Ordering::Relaxed);
+        }));
+    }
+    let s = run_threads(bodies);
+    let (r, e) = (
+        received.load(std::sync::atomic::Ordering::Relaxed),
+        evicted.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    assert_eq!(r + e, n, "{}: received {r} + evicted {e} != {n}", C::NAME);
+    s
 }

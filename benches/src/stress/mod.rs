@@ -6,6 +6,7 @@
 //! test that exceeds its bound is reported by name and fails the run.
 
 mod channel;
+mod endpoints;
 mod faults;
 mod group;
 mod inject;
@@ -15,6 +16,7 @@ mod rounds;
 mod runtime;
 mod select;
 mod soak;
+mod unbounded;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -79,6 +81,8 @@ pub fn all() -> Vec<Test> {
     tests.extend(select::tests());
     tests.extend(group::tests());
     tests.extend(faults::tests());
+    tests.extend(unbounded::tests());
+    tests.extend(endpoints::tests());
     tests
 }
 

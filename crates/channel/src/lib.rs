@@ -8,7 +8,7 @@
 //! | flavor | endpoints | pick it when |
 //! |---|---|---|
 //! | [`spsc`] | one [`spsc::Sender`], one [`spsc::Receiver`]; `&mut self` | one producer feeds one consumer: the fastest ring, batch ops publish a whole run at once |
-//! | [`mpmc`] | `Clone + Send + Sync` handles; `&self` | several threads or tasks send and/or receive |
+//! | [`mpmc`] | `Clone + Send + Sync` handles; `&self` | several threads or tasks send and/or receive; [`mpmc::unbounded`] when sends must never wait |
 //! | [`oneshot`] | a sender consumed by `send`, a receiver that is a future | one reply to one request |
 //!
 //! ```

@@ -49,7 +49,18 @@ struct Orphan {
     /// The claimed position (lap-encoded).
     pos: u64,
     side: Side,
+    /// The claimed slot's address, for a flavor whose claims are
+    /// addresses (the list flavor's blocks); `None` for positions.
+    at: Option<Addr>,
 }
+
+/// A claimed slot's address, with its provenance, as an orphan keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Addr(pub(crate) core::ptr::NonNull<()>);
+
+// SAFETY: an `Addr` is only dereferenced by the channel that issued it
+// (found by its id), under that channel's protocol; the list only stores it.
+unsafe impl Send for Addr {}
 
 /// Orphans recorded and not yet resolved, process-wide.
 static COUNT: AtomicUsize = AtomicUsize::new(0);
@@ -59,8 +70,43 @@ static LIST: StaticMutex<Vec<Orphan>> = StaticMutex::new(Vec::new());
 /// Records a reservation whose owner is gone. The channel resolves it.
 pub(crate) fn adopt(channel: u64, pos: u64, side: Side) {
     let mut list = LIST.lock();
-    list.push(Orphan { channel, pos, side });
+    list.push(Orphan {
+        channel,
+        pos,
+        side,
+        at: None,
+    });
     COUNT.store(list.len(), Ordering::Release);
+}
+
+/// Records a reservation whose owner is gone, for a flavor whose claims
+/// are slot addresses (`at`, `None` for a send that claimed no slot). The
+/// channel resolves it with [`take_addrs`].
+pub(crate) fn adopt_addr(channel: u64, side: Side, at: Option<Addr>) {
+    let mut list = LIST.lock();
+    list.push(Orphan {
+        channel,
+        pos: 0,
+        side,
+        at,
+    });
+    COUNT.store(list.len(), Ordering::Release);
+}
+
+/// Removes every orphan of `channel` reserved for `side` and returns their
+/// addresses: the caller now owns their resolution.
+pub(crate) fn take_addrs(channel: u64, side: Side) -> Vec<Option<Addr>> {
+    let mut list = LIST.lock();
+    let mut taken = Vec::new();
+    list.retain(|o| {
+        if o.channel == channel && o.side == side {
+            taken.push(o.at);
+            return false;
+        }
+        true
+    });
+    COUNT.store(list.len(), Ordering::Release);
+    taken
 }
 
 /// True if any reservation in the process is orphaned: one load, for the
@@ -74,7 +120,12 @@ pub(crate) fn any() -> bool {
 /// there was one: the caller now owns its resolution.
 pub(crate) fn take(channel: u64, pos: u64, side: Side) -> bool {
     let mut list = LIST.lock();
-    let wanted = Orphan { channel, pos, side };
+    let wanted = Orphan {
+        channel,
+        pos,
+        side,
+        at: None,
+    };
     let Some(i) = list.iter().position(|o| *o == wanted) else {
         return false;
     };

@@ -10,7 +10,7 @@
 mod imp {
     pub(super) use std::sync::Mutex as RawMutex;
     pub(crate) use std::sync::atomic::{
-        AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+        AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
     };
     pub(crate) use std::sync::{Arc, MutexGuard};
     pub(crate) use std::thread::{Thread, current, park, park_timeout};
@@ -64,7 +64,7 @@ mod imp {
     pub(crate) use loom::future::AtomicWaker;
     pub(super) use loom::sync::Mutex as RawMutex;
     pub(crate) use loom::sync::atomic::{
-        AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+        AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
     };
     pub(crate) use loom::sync::{Arc, MutexGuard};
 

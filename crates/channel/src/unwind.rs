@@ -121,6 +121,11 @@ unwind_safe!(
     crate::oneshot::Sender<T>,
     crate::oneshot::Receiver<T>,
     crate::oneshot::ClosedFuture<'_, T>,
+    crate::mpmc::PermitIterator<'_, T>,
+    crate::mpmc::ReserveManyFuture<'_, T>,
+    crate::mpmc::ReserveOwnedFuture<T>,
+    crate::mpmc::WeakSender<T>,
+    crate::mpmc::WeakReceiver<T>,
 );
 
 // A send future holds the value it has not sent yet: it is as unwind safe

@@ -63,6 +63,18 @@ fn mpmc_types() {
     assert_iterator::<mpmc::TryIter<'static, NotSync>>();
     assert_iterator::<mpmc::IntoIter<NotSync>>();
     assert_unpin::<mpmc::SendFuture<'static, std::marker::PhantomPinned>>();
+    assert_iterator::<mpmc::PermitIterator<'static, NotSync>>();
+    assert_future::<mpmc::ReserveManyFuture<'static, NotSync>>();
+    assert_send::<mpmc::OwnedPermit<NotSync>>();
+    assert_sync::<mpmc::OwnedPermit<NotSync>>();
+    assert_static::<mpmc::OwnedPermit<NotSync>>();
+    assert_future::<mpmc::ReserveOwnedFuture<NotSync>>();
+    assert_send::<mpmc::WeakSender<NotSync>>();
+    assert_sync::<mpmc::WeakSender<NotSync>>();
+    assert_clone::<mpmc::WeakSender<NotSync>>();
+    assert_send::<mpmc::WeakReceiver<NotSync>>();
+    assert_sync::<mpmc::WeakReceiver<NotSync>>();
+    assert_clone::<mpmc::WeakReceiver<NotSync>>();
 }
 
 #[test]

@@ -47,6 +47,12 @@ fn mpmc_types_are_unwind_safe() {
     unwind_safe::<mpmc::IntoIter<Payload>>();
     unwind_safe::<mpmc::RecvStream<Payload>>();
     unwind_safe::<mpmc::SendFuture<'static, u32>>();
+    unwind_safe::<mpmc::PermitIterator<'static, Payload>>();
+    unwind_safe::<mpmc::ReserveManyFuture<'static, Payload>>();
+    unwind_safe::<mpmc::OwnedPermit<Payload>>();
+    unwind_safe::<mpmc::ReserveOwnedFuture<Payload>>();
+    unwind_safe::<mpmc::WeakSender<Payload>>();
+    unwind_safe::<mpmc::WeakReceiver<Payload>>();
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! | flavor | file | made by |
 //! |---|---|---|
 //! | `Array`: a ring of stamped slots | `ring.rs` | `channel(capacity)`, `capacity >= 1` |
+//! | `List`: a linked list of blocks of slots, unbounded | `list.rs` | `unbounded()` |
 //!
 //! # Adding a flavor
 //!
@@ -25,12 +26,17 @@
 //!
 //! # Cost
 //!
-//! With one flavor, `Flavor`, `FlavorRef` and `Claim` are one-variant
-//! enums: no tag is stored, every `match` disappears, and each method
-//! compiles to the code that called the ring directly. A second flavor
-//! adds a tag to each (an endpoint, a future, a `Claim` and a select token
-//! grow by a word) and one well-predicted branch to each operation
-//! (docs/perf-notes.md#mpmc-flavor-dispatch-one-variant-enums).
+//! With two flavors, `Flavor` and `FlavorRef` carry a tag beside their
+//! pointer and `Claim` a tag beside its word (an endpoint, a future, a
+//! `Claim` and a select token grow by a word), and each operation matches
+//! on the tag, the array's arm first. Measured with the list in place,
+//! the single-thread `select!` spends about 17% more CPU per message and
+//! the other array rows move within their noise
+//! (docs/perf-notes.md#mpmc-flavor-dispatch-with-the-list-flavor-in-place);
+//! the likely cause is the two-word `Claim`. Not done yet: packing `Claim`
+//! into one word (an array position shifted left with bit 0 set, a list
+//! claim an even address) and `Flavor` into one tagged pointer (the shared
+//! states are aligned to at least 8), decoded in `dispatch!`.
 
 use std::time::Instant;
 
@@ -38,10 +44,10 @@ use crate::chan::{CloseChan, RecvChan, SendChan};
 use crate::error::{RecvError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::orphan;
 use crate::select::Keeper;
-use crate::sync::{Arc, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
 use crate::waiter::{WaitQueue, block_thread};
 
-use super::ring;
+use super::{list, ring};
 
 /// The queue of one MPMC flavor: everything the endpoints, futures,
 /// permits and select hooks need from it.
@@ -117,7 +123,8 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     fn counts(&self) -> &Counts;
 
     /// Closes the channel (see the contract) and wakes every waiter of the
-    /// three wait queues. True for the call that closed it.
+    /// three wait queues and of [`Counts::batch_wait`]. True for the call
+    /// that closed it.
     fn close(&self) -> bool;
 
     /// The last sender is gone: what is buffered stays receivable. The
@@ -275,6 +282,54 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     fn forsake_values_if_last(this: &Arc<Self>)
     where
         Self: Sized;
+
+    /// Takes `n` permits at once or none (`1 <= n <= permit_limit()`, which
+    /// the caller checks), as [`try_reserve`](Self::try_reserve) takes one:
+    /// all `n` fit in the room no value or permit holds, or `Full(())`.
+    /// Only when [`PERMITS`](Self::PERMITS). The default takes them one by
+    /// one and gives back what it took if one fails, which is correct for
+    /// any flavor; a flavor that can take `n` in one step should.
+    fn try_reserve_many(&self, n: usize) -> Result<(), TrySendError<()>> {
+        for taken in 0..n {
+            if let Err(e) = self.try_reserve() {
+                self.release_permits(taken);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives back `n` unused permits and wakes up to `n` waiting senders.
+    /// Only when [`PERMITS`](Self::PERMITS). The default releases them one
+    /// at a time.
+    fn release_permits(&self, n: usize) {
+        for _ in 0..n {
+            self.release_permit();
+        }
+    }
+
+    /// The most permits one request may ask for: a larger request could
+    /// never be granted (it exceeds the capacity, or the flavor's permit
+    /// count), so the endpoints refuse it with an error instead of waiting
+    /// forever. Only when [`PERMITS`](Self::PERMITS).
+    fn permit_limit(&self) -> usize;
+
+    /// The room a plain send could use now: the capacity minus buffered
+    /// values minus outstanding permits (0 when a force-send is over
+    /// capacity for a moment), a snapshot; `None` for a flavor without a
+    /// bound.
+    fn free_capacity(&self) -> Option<usize>;
+
+    /// Sends without waiting for room: with room, as
+    /// [`SendChan::try_send`] (`Ok(None)`); when full, removes the oldest
+    /// buffered value, which no receive then returns, and returns it
+    /// (`Ok(Some(oldest))`). If permits promise all the room and nothing
+    /// older is buffered, the value itself is handed back the same way.
+    /// `SendError` with the value only when the channel is closed. Every
+    /// value stays exactly once: received, handed back here, or dropped.
+    /// May wait out another thread midway through an operation on the
+    /// slot it needs (as a permit's send does), never for room.
+    fn force_send(&self, value: T) -> Result<Option<T>, SendError<T>>;
 }
 
 /// A flavor's select reservation, as a select token holds it: tagged with
@@ -298,6 +353,8 @@ pub(crate) trait Reservation: Copy {
 pub(crate) enum Claim {
     /// A claimed position of the array ring.
     Array(ring::Claim),
+    /// A receive's claimed slot of the list, or a pending send.
+    List(list::Claim),
 }
 
 impl Claim {
@@ -311,6 +368,8 @@ impl Claim {
 pub enum Flavor<T> {
     /// A bounded ring (`channel(capacity)`).
     Array(Arc<ring::Shared<T>>),
+    /// An unbounded list of blocks (`unbounded()`).
+    List(Arc<list::Shared<T>>),
 }
 
 /// A [`Flavor`] borrowed: the queue itself, as the futures, permits and
@@ -319,6 +378,8 @@ pub enum Flavor<T> {
 pub enum FlavorRef<'a, T> {
     /// A bounded ring.
     Array(&'a ring::Shared<T>),
+    /// An unbounded list.
+    List(&'a list::Shared<T>),
 }
 
 /// Runs `$body` once per flavor with `$x` bound to that flavor's queue or
@@ -329,7 +390,7 @@ pub enum FlavorRef<'a, T> {
 /// list in the first rule is the one place that names every flavor.
 macro_rules! dispatch {
     ($kind:ident $e:expr, |$x:ident| $body:expr) => {
-        dispatch!(@each [Array] $kind $e, |$x| $body)
+        dispatch!(@each [Array List] $kind $e, |$x| $body)
     };
     (@each [$($v:ident)*] queue $e:expr, |$x:ident| $body:expr) => {
         match $e {
@@ -367,11 +428,26 @@ fn foreign_claim() -> ! {
     panic!("select token reserved by another MPMC flavor")
 }
 
-/// The number of live senders and receivers, as every flavor keeps it.
+/// The number of live senders and receivers, as every flavor keeps it,
+/// and of weak ones; and the batch turn of `reserve_many` (see
+/// `permits.rs`), which every flavor with permits then has for free.
+///
+/// A weak endpoint upgrades only while its side's count is above zero: the
+/// upgrade increments it with a compare-and-swap from a non-zero value, and
+/// the last strong endpoint's drop takes it from 1 to 0 with one
+/// `fetch_sub`, so exactly one of the two happens first. An upgrade that
+/// wins keeps that side connected; one that loses sees 0 and fails, and
+/// the side stays disconnected for good.
 #[derive(Debug)]
 pub(crate) struct Counts {
     senders: AtomicUsize,
     receivers: AtomicUsize,
+    weak_senders: AtomicUsize,
+    weak_receivers: AtomicUsize,
+    /// Held by the one `reserve_many` future that gathers permits.
+    batch_turn: AtomicBool,
+    /// `reserve_many` futures waiting for the batch turn.
+    batch_wait: WaitQueue,
 }
 
 impl Counts {
@@ -380,7 +456,112 @@ impl Counts {
         Self {
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
+            weak_senders: AtomicUsize::new(0),
+            weak_receivers: AtomicUsize::new(0),
+            batch_turn: AtomicBool::new(false),
+            batch_wait: WaitQueue::new(),
         }
+    }
+
+    /// Takes the batch turn if no `reserve_many` future holds it.
+    pub(crate) fn try_take_batch_turn(&self) -> bool {
+        self.batch_turn
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// Gives the batch turn back and wakes one future waiting for it.
+    pub(crate) fn give_batch_turn_back(&self) {
+        self.batch_turn.store(false, Ordering::SeqCst);
+        self.batch_wait.notify_one();
+    }
+
+    /// The `reserve_many` futures waiting for the batch turn.
+    pub(crate) fn batch_wait(&self) -> &WaitQueue {
+        &self.batch_wait
+    }
+
+    /// Live senders, a snapshot.
+    pub(crate) fn senders(&self) -> usize {
+        self.senders.load(Ordering::SeqCst)
+    }
+
+    /// Live receivers, a snapshot.
+    pub(crate) fn receivers(&self) -> usize {
+        self.receivers.load(Ordering::SeqCst)
+    }
+
+    /// Live weak senders, a snapshot.
+    pub(crate) fn weak_senders(&self) -> usize {
+        self.weak_senders.load(Ordering::SeqCst)
+    }
+
+    /// Live weak receivers, a snapshot.
+    pub(crate) fn weak_receivers(&self) -> usize {
+        self.weak_receivers.load(Ordering::SeqCst)
+    }
+}
+
+/// Adds one to `count` unless it is 0; true if it did.
+fn increment_unless_zero(count: &AtomicUsize) -> bool {
+    let mut n = count.load(Ordering::SeqCst);
+    loop {
+        if n == 0 {
+            return false;
+        }
+        match count.compare_exchange_weak(n, n + 1, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return true,
+            Err(now) => n = now,
+        }
+    }
+}
+
+/// Which side of the channel a weak endpoint stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Send,
+    Recv,
+}
+
+/// Weak endpoints: counted apart, they keep the queue's memory but not its
+/// side connected.
+impl<T> Flavor<T> {
+    fn count_of(counts: &Counts, side: Side, weak: bool) -> &AtomicUsize {
+        match (side, weak) {
+            (Side::Send, false) => &counts.senders,
+            (Side::Recv, false) => &counts.receivers,
+            (Side::Send, true) => &counts.weak_senders,
+            (Side::Recv, true) => &counts.weak_receivers,
+        }
+    }
+
+    /// A new handle on the same queue for a weak endpoint of `side`.
+    pub(crate) fn downgrade(&self, side: Side) -> Self {
+        dispatch!(map self, |q| {
+            Self::count_of(q.counts(), side, true).fetch_add(1, Ordering::Relaxed);
+            Arc::clone(q)
+        })
+    }
+
+    /// A new handle for a strong endpoint of `side`, if one is still alive
+    /// (see [`Counts`]).
+    pub(crate) fn upgrade(&self, side: Side) -> Option<Self> {
+        let alive = dispatch!(owned self, |q| {
+            increment_unless_zero(Self::count_of(q.counts(), side, false))
+        });
+        alive.then(|| dispatch!(map self, |q| Arc::clone(q)))
+    }
+
+    /// A weak endpoint of `side` is dropped.
+    pub(crate) fn drop_weak(&self, side: Side) {
+        dispatch!(owned self, |q| {
+            Self::count_of(q.counts(), side, true).fetch_sub(1, Ordering::Relaxed);
+        })
+    }
+
+    /// The endpoint counts of the queue.
+    pub(crate) fn counts(&self) -> &Counts {
+        dispatch!(owned self, |q| q.counts())
     }
 }
 
@@ -453,7 +634,9 @@ impl<'a, T> FlavorRef<'a, T> {
         dispatch!(queue self, |q| Queue::id(q))
     }
 
-    /// The bound, or `usize::MAX` for a flavor without one (none yet).
+    /// The bound, or `usize::MAX` for a flavor without one (the list): the
+    /// public `capacity()` stays a `usize` (docs/semantics.md, "Unbounded
+    /// MPMC channels").
     #[inline(always)]
     pub(crate) fn capacity(self) -> usize {
         dispatch!(queue self, |q| Queue::capacity(q)).unwrap_or(usize::MAX)
@@ -584,6 +767,61 @@ impl<'a, T> FlavorRef<'a, T> {
             let claim = Reservation::from_claim(claim).unwrap_or_else(|| foreign_claim());
             Queue::select_abandon_send(q, claim)
         })
+    }
+
+    /// The queue's endpoint counts and batch turn.
+    #[inline]
+    pub(crate) fn counts(self) -> &'a Counts {
+        dispatch!(queue self, |q| Queue::counts(q))
+    }
+
+    /// The most permits one request may ask for ([`Queue::permit_limit`]).
+    #[inline]
+    pub(crate) fn permit_limit(self) -> usize {
+        dispatch!(queue self, |q| {
+            if !permits_of(q) {
+                no_permits();
+            }
+            Queue::permit_limit(q)
+        })
+    }
+
+    /// Takes `n` permits (see [`Queue::try_reserve_many`]), after checking
+    /// `n` against [`Queue::permit_limit`]: `None` if it is above it.
+    #[inline]
+    pub(crate) fn try_reserve_many(self, n: usize) -> Option<Result<(), TrySendError<()>>> {
+        dispatch!(queue self, |q| {
+            if !permits_of(q) {
+                no_permits();
+            }
+            if n > Queue::permit_limit(q) {
+                return None;
+            }
+            if n == 0 {
+                return Some(if CloseChan::is_closed(q) {
+                    Err(TrySendError::Closed(()))
+                } else {
+                    Ok(())
+                });
+            }
+            Some(Queue::try_reserve_many(q, n))
+        })
+    }
+
+    #[inline]
+    pub(crate) fn release_permits(self, n: usize) {
+        dispatch!(queue self, |q| Queue::release_permits(q, n))
+    }
+
+    /// The free slots, or `usize::MAX` for a flavor without a bound.
+    #[inline]
+    pub(crate) fn free_capacity(self) -> usize {
+        dispatch!(queue self, |q| Queue::free_capacity(q)).unwrap_or(usize::MAX)
+    }
+
+    #[inline]
+    pub(crate) fn force_send(self, value: T) -> Result<Option<T>, SendError<T>> {
+        dispatch!(queue self, |q| Queue::force_send(q, value))
     }
 
     #[inline(always)]

@@ -37,23 +37,31 @@
 //! |---|---|
 //! | `flavor.rs` | the flavor layer: the `Queue` contract every flavor implements, the `Flavor` an endpoint holds, the `FlavorRef` a future or permit holds, the `Claim` a select token holds |
 //! | `ring.rs` | the array flavor, a ring and its protocol: slots, claims, permits, skipped and orphaned positions |
+//! | `list.rs` | the list flavor, unbounded: blocks of slots, their freeing, slots given back to a slow sender, pending sends |
 //! | `sender.rs` | [`Sender`] |
 //! | `receiver.rs` | [`Receiver`] |
 //! | `permit.rs` | [`Permit`] and [`ReserveFuture`] |
+//! | `permits.rs` | [`PermitIterator`] and [`ReserveManyFuture`] (a batch's permits and its wait: the batch turn), [`OwnedPermit`] and [`ReserveOwnedFuture`] |
+//! | `weak.rs` | [`WeakSender`] and [`WeakReceiver`] |
 //!
 //! The futures, the stream and the iterators are the crate's shared shapes
 //! (see `chan`), named here for this flavor.
 
 mod flavor;
+mod list;
 mod permit;
+mod permits;
 mod receiver;
 mod ring;
 mod sender;
+mod weak;
 
 pub(crate) use flavor::{Claim, Flavor, FlavorRef, Queue, keeper_give_up};
 pub use permit::{Permit, ReserveFuture};
+pub use permits::{OwnedPermit, PermitIterator, ReserveManyFuture, ReserveOwnedFuture};
 pub use receiver::Receiver;
 pub use sender::Sender;
+pub use weak::{WeakReceiver, WeakSender};
 
 use crate::sync::Arc;
 
@@ -82,6 +90,47 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         },
         Receiver {
             flavor: Flavor::Array(shared),
+        },
+    )
+}
+
+/// Creates an unbounded MPMC channel: sends never wait and never find it
+/// full, and memory grows with what is buffered.
+///
+/// The endpoints are the same [`Sender`] and [`Receiver`] types as
+/// [`channel`]'s, with the same close and drop rules. The queue is a
+/// linked list of blocks of 31 slots, allocated as senders need them and
+/// freed as receivers drain them. With a consumer that stalls, it grows
+/// without bound (each block: 31 × `size_of::<T>()` plus a word per slot);
+/// [`Sender::len`] tells how much is buffered.
+///
+/// On an unbounded channel, [`Sender::is_full`] is always false,
+/// [`Sender::capacity`] is `usize::MAX` (no bound), and `send`,
+/// `send_timeout`, `send_async` and `try_send` fail only once the channel
+/// is closed. A [`Permit`] holds no room (there is no room to hold): it is
+/// a promise that its send cannot fail for lack of room, and it fails only
+/// if the channel closed since it was taken.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = nimsync_channel::mpmc::unbounded::<u64>();
+/// for i in 0..1000 {
+///     tx.try_send(i).unwrap(); // never full
+/// }
+/// assert_eq!(rx.len(), 1000);
+/// assert!(!tx.is_full());
+/// assert_eq!(tx.capacity(), usize::MAX);
+/// assert_eq!(rx.iter().take(3).collect::<Vec<_>>(), [0, 1, 2]);
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(list::Shared::new());
+    (
+        Sender {
+            flavor: Flavor::List(Arc::clone(&shared)),
+        },
+        Receiver {
+            flavor: Flavor::List(shared),
         },
     )
 }

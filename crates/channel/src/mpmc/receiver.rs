@@ -3,7 +3,8 @@
 use core::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Claim, Flavor, IntoIter, Iter, RecvFuture, RecvStream, Sender, TryIter};
+use super::flavor::Side;
+use super::{Claim, Flavor, IntoIter, Iter, RecvFuture, RecvStream, Sender, TryIter, WeakReceiver};
 use crate::chan::{CloseChan, Handle, RecvChan, deadline_after};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::waiter::WaitQueue;
@@ -266,7 +267,9 @@ impl<T> Receiver<T> {
         self.len() == self.flavor.queue().capacity()
     }
 
-    /// The number of slots, exactly as given to [`channel`](super::channel).
+    /// The number of slots, exactly as given to [`channel`](super::channel);
+    /// `usize::MAX` (no bound) for an [`unbounded`](super::unbounded)
+    /// channel, which is never full.
     ///
     /// ```
     /// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(3);
@@ -347,6 +350,92 @@ impl<T> Handle for Receiver<T> {
     #[inline(always)]
     fn chan(&self) -> &Flavor<T> {
         &self.flavor
+    }
+}
+
+/// Capacity and endpoint queries, weak receivers.
+impl<T> Receiver<T> {
+    /// The number of slots, as given to [`channel`](super::channel): the
+    /// same as [`capacity`](Self::capacity) (see
+    /// [`Sender::max_capacity`]).
+    ///
+    /// ```
+    /// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(3);
+    /// assert_eq!(rx.max_capacity(), 3);
+    /// ```
+    pub fn max_capacity(&self) -> usize {
+        self.flavor.queue().capacity()
+    }
+
+    /// The slots a send could use now: the capacity minus buffered values
+    /// minus outstanding permits, a snapshot; `usize::MAX` on an unbounded
+    /// channel.
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(3);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.free_capacity(), 2);
+    /// ```
+    pub fn free_capacity(&self) -> usize {
+        self.flavor.queue().free_capacity()
+    }
+
+    /// The number of live senders (tokio's `sender_strong_count`).
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// drop(tx);
+    /// assert_eq!(rx.sender_count(), 0);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.flavor.counts().senders()
+    }
+
+    /// The number of live receivers, this one included.
+    ///
+    /// ```
+    /// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let _rx2 = rx.clone();
+    /// assert_eq!(rx.receiver_count(), 2);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.flavor.counts().receivers()
+    }
+
+    /// The number of live [`WeakSender`](super::WeakSender)s (tokio's
+    /// `sender_weak_count`).
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let _weak = tx.downgrade();
+    /// assert_eq!(rx.weak_sender_count(), 1);
+    /// ```
+    pub fn weak_sender_count(&self) -> usize {
+        self.flavor.counts().weak_senders()
+    }
+
+    /// The number of live [`WeakReceiver`]s.
+    ///
+    /// ```
+    /// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let _weak = rx.downgrade();
+    /// assert_eq!(rx.weak_receiver_count(), 1);
+    /// ```
+    pub fn weak_receiver_count(&self) -> usize {
+        self.flavor.counts().weak_receivers()
+    }
+
+    /// A [`WeakReceiver`] of this channel, which does not keep it open.
+    ///
+    /// ```
+    /// let (_tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let weak = rx.downgrade();
+    /// assert!(weak.upgrade().unwrap().same_channel(&rx));
+    /// ```
+    pub fn downgrade(&self) -> WeakReceiver<T> {
+        WeakReceiver {
+            flavor: self.flavor.downgrade(Side::Recv),
+        }
     }
 }
 

@@ -33,8 +33,52 @@
 //! permits never exceeds capacity" is checked atomically with every claim.
 //! With no permits outstanding, a send pays nothing for this.
 //!
+//! A batch of `n` permits (`reserve_many`) is one compare-and-swap adding
+//! `n`, so it is all or nothing and the bound holds at every moment. The
+//! count has 16 bits: a request for more than 65 535 permits at once, or
+//! for more than `cap`, could never be granted, and the endpoints refuse it
+//! with an error before asking the ring (`MAX_PERMITS`).
+//!
 //! Closing sets `mark_bit` in `tail` with one `fetch_or`: every later claim
 //! sees it and fails, while receivers drain what was claimed before.
+//!
+//! # Force-sends
+//!
+//! `force_send` never waits for room: when the ring is full it takes the
+//! oldest value out and puts its own in. Three cases, by the tail's slot:
+//!
+//! - **Free** (`stamp == tail`), no permits outstanding: an ordinary claim
+//!   and write.
+//! - **Full of values** (`stamp == head + 1` with `head` one lap behind
+//!   `tail`): the oldest value sits in the very slot the send needs. The
+//!   force-send claims it as a receiver would (compare-and-swap `head`
+//!   forward from exactly that position), then moves the tail's position
+//!   past the slot (a compare-and-swap that keeps the closed flag and the
+//!   permits), swaps its value for the old one and stores
+//!   `stamp = tail + 1`. Between the two claims the slot's stamp is neither
+//!   free for the tail nor a value for the new head, so no sender, receiver
+//!   or other force-send can take it; a receiver that races for the same
+//!   oldest value loses or wins the one `head` compare-and-swap, and the
+//!   force-send that loses waits for that receiver to free the slot, then
+//!   sends into it without evicting. A permit is never granted during
+//!   that window (`try_reserve_many` wants the tail's slot free), so
+//!   length plus permits stays within `cap`. If the channel closes in the
+//!   window, the send had claimed its room first and completes; receivers
+//!   there see `Empty` (the new head's slot holds no value for them), not
+//!   `Closed`, and then receive the new value.
+//! - **Free, but permits promise the room**: the force-send claims the
+//!   slot anyway and writes, so for a moment length plus permits exceeds
+//!   `cap` by one for each such force-send, and every other sender and
+//!   permit request sees the channel full, which it is. It then takes
+//!   values from the head (possibly its own, if nothing older was
+//!   buffered) until length plus permits is within `cap` again, and returns
+//!   the one it took. Two such force-sends that look at the same excess at
+//!   once may both evict, one value more than needed: never a value lost or
+//!   duplicated.
+//!
+//! A force-send waits out another thread that is midway through an
+//! operation on the slot it needs (a receiver moving the oldest value out,
+//! a sender writing it), as a permit's send does; it never waits for room.
 
 use core::mem::MaybeUninit;
 
@@ -75,7 +119,7 @@ impl Drop for NotifyOnDrop<'_> {
 }
 
 /// A fresh, process-unique channel id.
-fn next_channel_id() -> u64 {
+pub(super) fn next_channel_id() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
@@ -111,7 +155,9 @@ pub(crate) struct Claim {
 ///   claims `pos` moves it out. A stamp of `(pos + 1) | SKIPPED` marks a
 ///   position whose sender gave it up: no value, and the receiver that
 ///   claims `pos` frees the slot without reading it.
-/// - Claimed length plus outstanding permits never exceeds `cap`.
+/// - Claimed length plus outstanding permits never exceeds `cap`, except
+///   by one for each force-send between its claim of room that permits
+///   had promised and its eviction (see "Force-sends").
 pub struct Shared<T> {
     /// A process-unique id, so a select token can name its channel even
     /// after the channel is gone and its memory reused.
@@ -704,7 +750,25 @@ impl<T> Shared<T> {
 
     /// Takes a permit if length plus permits leaves room.
     fn try_reserve(&self) -> Result<(), TrySendError<()>> {
+        self.try_reserve_many(1)
+    }
+
+    /// Takes `n` permits at once (`1 ..= MAX_PERMITS`), or none: with one
+    /// compare-and-swap of the tail word, so length plus permits stays at
+    /// most `cap` at every moment.
+    ///
+    /// A permit is granted only while the slot at the tail is free for the
+    /// tail's position. A [`force_send`](Self::force_send) replacing the
+    /// oldest value in place has moved the head but not yet the tail, so
+    /// the ring looks one short of full; the slot, which still holds the
+    /// old value, tells the two apart. A receiver of the previous lap still
+    /// moving its value out looks the same and is waited out briefly, as
+    /// `start_send` does, then reported `Full`.
+    fn try_reserve_many(&self, n: usize) -> Result<(), TrySendError<()>> {
+        debug_assert!((1..=MAX_PERMITS as usize).contains(&n));
+        let n = n as u64;
         let mut backoff = Backoff::new();
+        let mut waited = Backoff::new();
         let mut word = self.tail.load(Ordering::SeqCst);
         loop {
             let pos = word & POS_MASK;
@@ -713,18 +777,33 @@ impl<T> Shared<T> {
             }
             let permits = word >> 48;
             let head = self.head.load(Ordering::SeqCst);
+            let stamp = self
+                .slot((pos & (self.mark_bit - 1)) as usize)
+                .stamp
+                .load(Ordering::SeqCst);
             let again = self.tail.load(Ordering::SeqCst);
             if again != word {
                 // The tail moved between the loads: no consistent snapshot.
                 word = again;
                 continue;
             }
-            if permits == MAX_PERMITS || self.len_of(head, pos) + permits as usize >= self.cap {
+            if permits + n > MAX_PERMITS
+                || self.len_of(head, pos) + (permits + n) as usize > self.cap
+            {
                 return Err(TrySendError::Full(()));
+            }
+            if stamp != pos {
+                // The tail's slot is not free yet (see above).
+                if waited.is_completed() {
+                    return Err(TrySendError::Full(()));
+                }
+                waited.snooze();
+                word = self.tail.load(Ordering::SeqCst);
+                continue;
             }
             match self.tail.compare_exchange_weak(
                 word,
-                word + ONE_PERMIT,
+                word + n * ONE_PERMIT,
                 Ordering::SeqCst,
                 Ordering::SeqCst,
             ) {
@@ -737,16 +816,200 @@ impl<T> Shared<T> {
         }
     }
 
+    /// Gives back `n` unused permits and wakes as many waiting senders.
+    fn release_permits(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.tail.fetch_sub(n as u64 * ONE_PERMIT, Ordering::SeqCst);
+        self.send_wait.notify_many(n);
+    }
+
+    /// Slots neither buffered nor promised to a permit, a snapshot.
+    fn free_capacity(&self) -> usize {
+        let (word, head) = loop {
+            let word = self.tail.load(Ordering::SeqCst);
+            let head = self.head.load(Ordering::SeqCst);
+            if self.tail.load(Ordering::SeqCst) == word {
+                break (word, head);
+            }
+        };
+        let permits = (word >> 48) as usize;
+        self.cap
+            .saturating_sub(self.len_of(head, word & POS_MASK & !self.mark_bit) + permits)
+    }
+
     /// Gives back a permit that was not used.
     fn release_permit(&self) {
         self.tail.fetch_sub(ONE_PERMIT, Ordering::SeqCst);
         self.send_wait.notify_one();
     }
 
+    /// Sends `value` without waiting for room: when the ring is full,
+    /// takes the oldest value out and returns it (see "Force-sends" in the
+    /// module docs). `SendError` only when the channel is closed.
+    fn force_send(&self, value: T) -> Result<Option<T>, SendError<T>> {
+        let mut backoff = Backoff::new();
+        // Steps spent waiting for another thread (not retrying a lost race).
+        let mut waited = Backoff::new();
+        let mut word = self.tail.load(Ordering::Relaxed);
+        loop {
+            let pos = word & POS_MASK;
+            if pos & self.mark_bit != 0 {
+                return Err(SendError(value));
+            }
+            let permits = word >> 48;
+            let slot = self.slot((pos & (self.mark_bit - 1)) as usize);
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == pos {
+                // The tail's slot is free: claim it, even if permits hold
+                // the room (then evict below).
+                let new = self.next_pos(pos) | (permits << 48);
+                match self.tail.compare_exchange_weak(
+                    word,
+                    new,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: a fresh claim of position `pos`.
+                        unsafe { self.write(Claim { pos }, value) };
+                        if permits == 0 {
+                            // A free slot without permits is room.
+                            return Ok(None);
+                        }
+                        return Ok(self.evict_while_over());
+                    }
+                    Err(w) => {
+                        word = w;
+                        backoff.spin();
+                    }
+                }
+                continue;
+            }
+            let previous = self.previous_lap(pos);
+            if stamp.wrapping_add(self.one_lap) & POS_MASK == pos + 1 {
+                // The slot holds last lap's position (the ring is full),
+                // or a receiver is moving that value out.
+                let head = self.head.load(Ordering::SeqCst);
+                if stamp & SKIPPED != 0 {
+                    // Given up by its sender: pass it as `start_send` does.
+                    if head != previous || self.skip(previous, stamp).is_none() {
+                        waited.snooze();
+                    }
+                } else if head == previous {
+                    // Full of values: claim the oldest as a receiver would.
+                    // While the head is past it and the tail is not, no one
+                    // else can claim the slot: its stamp is neither free nor
+                    // a value at the new head.
+                    if self
+                        .head
+                        .compare_exchange(
+                            previous,
+                            self.next_pos(previous),
+                            Ordering::SeqCst,
+                            Ordering::Relaxed,
+                        )
+                        .is_ok()
+                    {
+                        self.advance_tail_past(pos);
+                        // SAFETY: the head claim gave this thread the value
+                        // of `previous` (its stamp, read with Acquire, showed
+                        // it written), and the tail claim the slot for `pos`.
+                        let old = slot.value.with_mut(|p| unsafe {
+                            core::mem::replace(&mut *p, MaybeUninit::new(value)).assume_init()
+                        });
+                        slot.stamp.store(pos + 1, Ordering::Release);
+                        self.recv_wait.notify_one();
+                        return Ok(Some(old));
+                    }
+                    backoff.spin();
+                } else {
+                    // A receiver has claimed the value and is moving it
+                    // out; the slot is this send's next. Wait it out, as a
+                    // permit's send does.
+                    if waited.is_completed() && self.resolve_orphan(previous, orphan::Side::Recv) {
+                        word = self.tail.load(Ordering::Relaxed);
+                        continue;
+                    }
+                    waited.snooze();
+                }
+                word = self.tail.load(Ordering::Relaxed);
+            } else {
+                // Another sender claimed this position (the tail we read is
+                // stale), or the previous lap's sender of this slot has not
+                // written it yet: wait for it.
+                let again = self.tail.load(Ordering::Relaxed);
+                if again == word {
+                    if waited.is_completed() && self.resolve_orphan(previous, orphan::Side::Send) {
+                        continue;
+                    }
+                    waited.snooze();
+                } else {
+                    backoff.spin();
+                }
+                word = again;
+            }
+        }
+    }
+
+    /// Moves the tail's position from `pos` to the next one, keeping the
+    /// closed flag and the permits. Only a force-send that holds the head
+    /// claim of `pos`'s slot calls it, and nothing else can move the
+    /// position meanwhile (a claim needs the slot's stamp to be `pos`).
+    fn advance_tail_past(&self, pos: u64) {
+        let next = self.next_pos(pos);
+        let mut word = self.tail.load(Ordering::Relaxed);
+        loop {
+            debug_assert_eq!(word & POS_MASK & !self.mark_bit, pos);
+            let new = (word & !POS_MASK) | (word & self.mark_bit) | next;
+            match self
+                .tail
+                .compare_exchange_weak(word, new, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(w) => word = w,
+            }
+        }
+    }
+
+    /// After a force-send claimed room that permits had promised: while
+    /// values plus permits exceed the capacity, takes the oldest value
+    /// (possibly the force-send's own) and returns it. Waits out a value
+    /// still being written at the head, as a permit's send waits out a slow
+    /// receiver.
+    #[cold]
+    fn evict_while_over(&self) -> Option<T> {
+        let mut waited = Backoff::new();
+        loop {
+            let (word, head) = loop {
+                let word = self.tail.load(Ordering::SeqCst);
+                let head = self.head.load(Ordering::SeqCst);
+                if self.tail.load(Ordering::SeqCst) == word {
+                    break (word, head);
+                }
+            };
+            let permits = (word >> 48) as usize;
+            if self.len_of(head, word & POS_MASK & !self.mark_bit) + permits <= self.cap {
+                return None;
+            }
+            match self.start_recv() {
+                // SAFETY: a fresh claim from `start_recv`.
+                Ok(claim) => return Some(unsafe { self.read(claim) }),
+                Err(_) => waited.snooze(),
+            }
+        }
+    }
+
     /// Marks the channel closed and wakes every waiter.
     fn close(&self) -> bool {
         let prev = self.tail.fetch_or(self.mark_bit, Ordering::SeqCst);
-        notify_all_of(&[&self.send_wait, &self.recv_wait, &self.close_wait]);
+        notify_all_of(&[
+            &self.send_wait,
+            &self.recv_wait,
+            &self.close_wait,
+            self.counts.batch_wait(),
+        ]);
         prev & self.mark_bit == 0
     }
 
@@ -949,6 +1212,26 @@ impl<T> Queue<T> for Shared<T> {
     #[inline(always)]
     fn release_permit(&self) {
         Shared::release_permit(self)
+    }
+
+    fn try_reserve_many(&self, n: usize) -> Result<(), TrySendError<()>> {
+        Shared::try_reserve_many(self, n)
+    }
+
+    fn release_permits(&self, n: usize) {
+        Shared::release_permits(self, n)
+    }
+
+    fn permit_limit(&self) -> usize {
+        self.cap.min(MAX_PERMITS as usize)
+    }
+
+    fn free_capacity(&self) -> Option<usize> {
+        Some(Shared::free_capacity(self))
+    }
+
+    fn force_send(&self, value: T) -> Result<Option<T>, SendError<T>> {
+        Shared::force_send(self, value)
     }
 
     #[inline(always)]

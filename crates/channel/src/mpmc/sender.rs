@@ -3,7 +3,11 @@
 use core::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Claim, ClosedFuture, Flavor, Permit, ReserveFuture, SendFuture};
+use super::flavor::Side;
+use super::{
+    Claim, ClosedFuture, Flavor, OwnedPermit, Permit, PermitIterator, ReserveFuture,
+    ReserveManyFuture, ReserveOwnedFuture, SendFuture, WeakSender,
+};
 use crate::chan::{CloseChan, RecvChan, SendChan, deadline_after};
 use crate::error::{SendError, SendTimeoutError, TrySendError};
 use crate::waiter::WaitQueue;
@@ -307,7 +311,8 @@ impl<T> Sender<T> {
     }
 
     /// True when no send could find room now: every slot is taken by a
-    /// buffered value or promised to an outstanding [`Permit`].
+    /// buffered value or promised to an outstanding [`Permit`]. Always
+    /// false for an [`unbounded`](super::unbounded) channel.
     ///
     /// ```
     /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
@@ -320,7 +325,9 @@ impl<T> Sender<T> {
         !self.flavor.queue().has_room()
     }
 
-    /// The number of slots, exactly as given to [`channel`](super::channel).
+    /// The number of slots, exactly as given to [`channel`](super::channel);
+    /// `usize::MAX` (no bound) for an [`unbounded`](super::unbounded)
+    /// channel.
     ///
     /// ```
     /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(10);
@@ -363,6 +370,251 @@ impl<T> fmt::Debug for Sender<T> {
             .field("capacity", &self.capacity())
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+/// Batch and owned permits, drop-oldest sends, capacity and endpoint
+/// queries, weak senders.
+impl<T> Sender<T> {
+    /// Takes `n` [`Permit`]s at once if length plus outstanding permits
+    /// leaves room for all of them, or none; the [`PermitIterator`] hands
+    /// them out one at a time and gives back the rest when dropped.
+    ///
+    /// [`reserve_many`](Self::reserve_many) waits for the room instead.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`]`(())` when there is no room for `n` now, and
+    /// also when `n` exceeds the capacity or 65 535 (the most permits the
+    /// ring counts): such a request could never be granted, so it fails at
+    /// once. [`TrySendError::Closed`]`(())` when the channel is closed.
+    /// `n == 0` succeeds with no permits on an open channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(3);
+    /// for (i, permit) in tx.try_reserve_many(3).unwrap().enumerate() {
+    ///     permit.send(i).unwrap();
+    /// }
+    /// assert!(tx.try_reserve_many(1).unwrap_err().is_full());
+    /// assert!(tx.try_reserve_many(4).unwrap_err().is_full()); // never fits
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [0, 1, 2]);
+    /// ```
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        match self.flavor.queue().try_reserve_many(n) {
+            None => Err(TrySendError::Full(())),
+            Some(res) => res.map(|()| PermitIterator::new(self.flavor.queue(), n)),
+        }
+    }
+
+    /// Waits until it holds `n` [`Permit`]s and returns them as a
+    /// [`PermitIterator`], which hands them out one at a time and gives
+    /// back the rest when dropped.
+    ///
+    /// The permits are gathered one at a time as room frees, and held
+    /// meanwhile: other senders see that room as taken. One batch gathers
+    /// at a time; later `reserve_many` calls wait for it to complete (in no
+    /// promised order among themselves). Senders that do not wait
+    /// (`try_send`, `force_send`) may take room it was waiting for.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future gives back every permit it gathered and lets the
+    /// next batch gather; a wake-up it had received passes on.
+    ///
+    /// # Errors
+    ///
+    /// Resolves to [`SendError`]`(())` when the channel is closed, and at
+    /// once when `n` exceeds the capacity or 65 535 (the most permits the
+    /// ring counts), which could never be granted. `n == 0` resolves to no
+    /// permits on an open channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(2);
+    /// tx.send(0).unwrap();
+    /// let t = std::thread::spawn(move || rx.iter().take(3).collect::<Vec<_>>());
+    /// for (i, permit) in tx.reserve_many(2).await.unwrap().enumerate() {
+    ///     permit.send(i + 1).unwrap();
+    /// }
+    /// assert_eq!(t.join().unwrap(), [0, 1, 2]);
+    /// assert!(tx.reserve_many(3).await.is_err()); // never fits
+    /// # });
+    /// ```
+    pub fn reserve_many(&self, n: usize) -> ReserveManyFuture<'_, T> {
+        ReserveManyFuture::new(self.flavor.queue(), n)
+    }
+
+    /// Returns an [`OwnedPermit`], which owns this sender, if length plus
+    /// outstanding permits leaves room.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] or [`TrySendError::Closed`], with the sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
+    /// let permit = tx.try_reserve_owned().unwrap();
+    /// let tx = permit.send(1).unwrap();
+    /// let tx = tx.try_reserve_owned().unwrap_err().into_inner(); // full
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// # drop(tx);
+    /// ```
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
+        match self.flavor.queue().try_reserve() {
+            Ok(()) => Ok(OwnedPermit::new(self)),
+            Err(TrySendError::Full(())) => Err(TrySendError::Full(self)),
+            Err(TrySendError::Closed(())) => Err(TrySendError::Closed(self)),
+        }
+    }
+
+    /// Waits for room for one value and returns an [`OwnedPermit`] that
+    /// holds it and owns this sender, so it can move into another task.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: no room is held until the future completes. Dropping
+    /// the future drops the sender.
+    ///
+    /// # Errors
+    ///
+    /// Resolves to [`SendError`]`(())` when the channel is closed; the
+    /// sender is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
+    /// let permit = tx.reserve_owned().await.unwrap();
+    /// let tx = permit.send("x").unwrap();
+    /// assert_eq!(rx.recv(), Ok("x"));
+    /// # drop(tx);
+    /// # });
+    /// ```
+    pub fn reserve_owned(self) -> ReserveOwnedFuture<T> {
+        ReserveOwnedFuture::new(self)
+    }
+
+    /// Sends `value` without waiting: if the channel is full, the oldest
+    /// buffered value is taken out (no receiver gets it) and returned, so
+    /// the newest values are kept (a drop-oldest buffer).
+    ///
+    /// Returns `Ok(None)` if there was room, `Ok(Some(oldest))` if a value
+    /// was evicted. If outstanding permits promise all the room and nothing
+    /// is buffered, there is nothing older to evict and `value` itself
+    /// comes back in `Ok(Some(value))`.
+    ///
+    /// It never waits for room, so it has no blocking, async or select
+    /// form. It may wait out another thread that is midway through an
+    /// operation on the slot it needs (a receiver moving the oldest value
+    /// out), as [`Permit::send`] does; do not call it while holding a
+    /// select's reservation on this channel.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value only when the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(2);
+    /// assert_eq!(tx.force_send(1), Ok(None));
+    /// assert_eq!(tx.force_send(2), Ok(None));
+    /// assert_eq!(tx.force_send(3), Ok(Some(1))); // full: 1 is evicted
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [2, 3]);
+    /// ```
+    pub fn force_send(&self, value: T) -> Result<Option<T>, SendError<T>> {
+        self.flavor.queue().force_send(value)
+    }
+
+    /// The number of slots, as given to [`channel`](super::channel): the
+    /// same as [`capacity`](Self::capacity). (tokio's `capacity()` is the
+    /// free room; nimsync's, as crossbeam's, is the total. The free room is
+    /// [`free_capacity`](Self::free_capacity).)
+    ///
+    /// ```
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(10);
+    /// assert_eq!(tx.max_capacity(), 10);
+    /// ```
+    pub fn max_capacity(&self) -> usize {
+        self.flavor.queue().capacity()
+    }
+
+    /// The slots a send could use now: the capacity minus buffered values
+    /// minus outstanding permits (tokio's `capacity()`), a snapshot;
+    /// `usize::MAX` on an unbounded channel.
+    ///
+    /// ```
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel(4);
+    /// tx.send(1).unwrap();
+    /// let _permit = tx.try_reserve().unwrap();
+    /// assert_eq!(tx.free_capacity(), 2);
+    /// ```
+    pub fn free_capacity(&self) -> usize {
+        self.flavor.queue().free_capacity()
+    }
+
+    /// The number of live senders, this one included (tokio's
+    /// `strong_count`).
+    ///
+    /// ```
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let _tx2 = tx.clone();
+    /// assert_eq!(tx.sender_count(), 2);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.flavor.counts().senders()
+    }
+
+    /// The number of live receivers.
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// drop(rx);
+    /// assert_eq!(tx.receiver_count(), 0);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.flavor.counts().receivers()
+    }
+
+    /// The number of live [`WeakSender`]s (tokio's `weak_count`).
+    ///
+    /// ```
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let _weak = tx.downgrade();
+    /// assert_eq!(tx.weak_sender_count(), 1);
+    /// ```
+    pub fn weak_sender_count(&self) -> usize {
+        self.flavor.counts().weak_senders()
+    }
+
+    /// A [`WeakSender`] of this channel, which does not keep it open.
+    ///
+    /// ```
+    /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert!(weak.upgrade().unwrap().same_channel(&tx));
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            flavor: self.flavor.downgrade(Side::Send),
+        }
+    }
+
+    /// True if `receiver` belongs to the same channel.
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// assert!(tx.same_channel_as_receiver(&rx));
+    /// ```
+    pub fn same_channel_as_receiver(&self, receiver: &super::Receiver<T>) -> bool {
+        self.flavor.queue().id() == receiver.flavor.queue().id()
     }
 }
 

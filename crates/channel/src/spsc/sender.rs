@@ -358,6 +358,34 @@ impl<T> Sender<T> {
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+
+    /// The number of slots, as given to [`channel`](super::channel): the
+    /// same as [`capacity`](Self::capacity), under tokio's name for the
+    /// total. The free room is [`free_capacity`](Self::free_capacity).
+    ///
+    /// ```
+    /// let (mut tx, _rx) = nimsync_channel::spsc::channel(4);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.max_capacity(), 4);
+    /// assert_eq!(tx.free_capacity(), 3);
+    /// ```
+    pub fn max_capacity(&self) -> usize {
+        self.shared.cap
+    }
+
+    /// The slots a send could use now: the capacity minus buffered values
+    /// (tokio's `capacity()`), a snapshot. A `Permit` takes no room until
+    /// it sends, as only this sender fills the ring.
+    ///
+    /// ```
+    /// let (mut tx, _rx) = nimsync_channel::spsc::channel(4);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.max_capacity(), 4);
+    /// assert_eq!(tx.free_capacity(), 3);
+    /// ```
+    pub fn free_capacity(&self) -> usize {
+        self.shared.cap.saturating_sub(self.len())
+    }
 }
 
 impl<T> Drop for Sender<T> {
