@@ -401,10 +401,10 @@ impl<T> SelectHandle for mpmc::Sender<T> {
     }
     #[inline]
     fn is_ready(&self) -> bool {
-        !self.is_full() || self.is_closed()
+        self.has_room() || self.is_closed()
     }
-    // (`is_full` counts outstanding permits, so this agrees with
-    // `try_reserve`.)
+    // (`has_room` counts outstanding permits, and on a rendezvous channel
+    // is true while a receiver waits, so this agrees with `try_reserve`.)
     fn register(&self, cx: &Arc<Waiter>, op: usize) {
         self.send_wait().register(cx, op);
     }

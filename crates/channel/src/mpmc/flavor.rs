@@ -11,6 +11,7 @@
 //! | flavor | file | made by |
 //! |---|---|---|
 //! | `Array`: a ring of stamped slots | `ring.rs` | `channel(capacity)`, `capacity >= 1` |
+//! | `Zero`: a rendezvous, offers and claimed receivers under a lock | `zero.rs` | `channel(0)` |
 //!
 //! # Adding a flavor
 //!
@@ -41,7 +42,7 @@ use crate::select::Keeper;
 use crate::sync::{Arc, AtomicUsize, Ordering};
 use crate::waiter::{WaitQueue, block_thread};
 
-use super::ring;
+use super::{ring, zero};
 
 /// The queue of one MPMC flavor: everything the endpoints, futures,
 /// permits and select hooks need from it.
@@ -96,14 +97,6 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     /// `select_commit_*`, `select_abandon_send` and `select_give_up` take
     /// back. One word if it can be: a select returns it in registers.
     type Claim: Reservation;
-
-    /// False for a flavor that cannot hold room apart from a value (a
-    /// rendezvous channel holds none): its [`try_reserve`](Self::try_reserve),
-    /// [`send_with_permit`](Self::send_with_permit) and
-    /// [`release_permit`](Self::release_permit) are then never called, and
-    /// what the public `try_reserve` and `reserve` do instead is decided
-    /// once, in [`Flavor::try_reserve`].
-    const PERMITS: bool = true;
 
     /// A process-unique id, fixed for the queue's life: select tokens name
     /// their channel by it, even after the channel is gone.
@@ -214,17 +207,19 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     /// from then on other senders see the channel one fuller, until
     /// [`send_with_permit`](Self::send_with_permit) or
     /// [`release_permit`](Self::release_permit) uses it up. `Full(())` or
-    /// `Closed(())` otherwise. Only when [`PERMITS`](Self::PERMITS).
+    /// `Closed(())` otherwise. A rendezvous channel holds no room: its
+    /// permit is a waiting receiver, claimed for the permit's value (see
+    /// `zero.rs`).
     fn try_reserve(&self) -> Result<(), TrySendError<()>>;
 
     /// Sends with a permit this caller holds, which it consumes either way:
     /// never `Full`, but `SendError` with the value if the channel closed
     /// since the permit was taken (and then the permit's room is given
-    /// back and a sender woken). Only when [`PERMITS`](Self::PERMITS).
+    /// back and a sender woken).
     fn send_with_permit(&self, value: T) -> Result<(), SendError<T>>;
 
-    /// Gives back an unused permit and wakes one waiting sender. Only when
-    /// [`PERMITS`](Self::PERMITS).
+    /// Gives back an unused permit and wakes one waiting sender (a
+    /// rendezvous channel: wakes the claimed receiver, which waits again).
     fn release_permit(&self);
 
     /// A select's send reservation: claims room for one value, which the
@@ -298,6 +293,8 @@ pub(crate) trait Reservation: Copy {
 pub(crate) enum Claim {
     /// A claimed position of the array ring.
     Array(ring::Claim),
+    /// A reservation held by a rendezvous channel.
+    Zero(zero::Claim),
 }
 
 impl Claim {
@@ -311,6 +308,8 @@ impl Claim {
 pub enum Flavor<T> {
     /// A bounded ring (`channel(capacity)`).
     Array(Arc<ring::Shared<T>>),
+    /// A rendezvous channel (`channel(0)`).
+    Zero(Arc<zero::Shared<T>>),
 }
 
 /// A [`Flavor`] borrowed: the queue itself, as the futures, permits and
@@ -319,6 +318,8 @@ pub enum Flavor<T> {
 pub enum FlavorRef<'a, T> {
     /// A bounded ring.
     Array(&'a ring::Shared<T>),
+    /// A rendezvous channel.
+    Zero(&'a zero::Shared<T>),
 }
 
 /// Runs `$body` once per flavor with `$x` bound to that flavor's queue or
@@ -329,7 +330,7 @@ pub enum FlavorRef<'a, T> {
 /// list in the first rule is the one place that names every flavor.
 macro_rules! dispatch {
     ($kind:ident $e:expr, |$x:ident| $body:expr) => {
-        dispatch!(@each [Array] $kind $e, |$x| $body)
+        dispatch!(@each [Array Zero] $kind $e, |$x| $body)
     };
     (@each [$($v:ident)*] queue $e:expr, |$x:ident| $body:expr) => {
         match $e {
@@ -521,15 +522,12 @@ impl<'a, T> FlavorRef<'a, T> {
         dispatch!(queue self, |q| Queue::recv_many(q, buf, limit))
     }
 
-    /// Takes a permit (see [`Queue::try_reserve`]).
+    /// Takes a permit (see [`Queue::try_reserve`]): room held for one
+    /// value, or, on a rendezvous channel, a waiting receiver claimed for
+    /// it.
     #[inline(always)]
     pub(crate) fn try_reserve(self) -> Result<(), TrySendError<()>> {
-        dispatch!(queue self, |q| {
-            if !permits_of(q) {
-                no_permits();
-            }
-            Queue::try_reserve(q)
-        })
+        dispatch!(queue self, |q| Queue::try_reserve(q))
     }
 
     #[inline(always)]
@@ -595,20 +593,6 @@ impl<'a, T> FlavorRef<'a, T> {
     pub(crate) fn recv_wait(self) -> &'a WaitQueue {
         dispatch!(queue self, |q| RecvChan::recv_wait(q))
     }
-}
-
-/// [`Queue::PERMITS`] of a queue, by value.
-#[inline(always)]
-fn permits_of<T, Q: Queue<T>>(_: &Q) -> bool {
-    Q::PERMITS
-}
-
-/// What a permit request on a flavor without permits does: nothing has
-/// decided that yet, as no such flavor exists.
-#[cold]
-#[inline(never)]
-fn no_permits() -> ! {
-    unimplemented!("permits on an MPMC flavor that cannot hold room apart from a value")
 }
 
 /// Gives a keeper's reservation up; the keeper was made by [`Flavor::keeper`]

@@ -75,7 +75,7 @@ impl Drop for NotifyOnDrop<'_> {
 }
 
 /// A fresh, process-unique channel id.
-fn next_channel_id() -> u64 {
+pub(super) fn next_channel_id() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

@@ -307,7 +307,9 @@ impl<T> Sender<T> {
     }
 
     /// True when no send could find room now: every slot is taken by a
-    /// buffered value or promised to an outstanding [`Permit`].
+    /// buffered value or promised to an outstanding [`Permit`]. Always true
+    /// for a rendezvous channel (`channel(0)`), as in crossbeam: it has no
+    /// room, even while a receiver waits.
     ///
     /// ```
     /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
@@ -317,7 +319,7 @@ impl<T> Sender<T> {
     /// assert!(!tx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        !self.flavor.queue().has_room()
+        self.capacity() == 0 || !self.flavor.queue().has_room()
     }
 
     /// The number of slots, exactly as given to [`channel`](super::channel).
@@ -388,5 +390,10 @@ impl<T> Sender<T> {
     }
     pub(crate) fn abandon_claim(&self, claim: Claim) {
         self.flavor.queue().select_abandon_send(claim);
+    }
+    /// True if a send would find room now (on a rendezvous channel: a
+    /// receiver waits), for a select's readiness check.
+    pub(crate) fn has_room(&self) -> bool {
+        self.flavor.queue().has_room()
     }
 }
