@@ -10,6 +10,7 @@ mod faults;
 mod group;
 mod inject;
 mod ledger;
+mod rendezvous;
 mod rng;
 mod rounds;
 mod runtime;
@@ -75,6 +76,7 @@ impl Test {
 /// Every stress test, in the order they run.
 pub fn all() -> Vec<Test> {
     let mut tests = channel::tests();
+    tests.extend(rendezvous::tests());
     tests.extend(runtime::tests());
     tests.extend(select::tests());
     tests.extend(group::tests());
