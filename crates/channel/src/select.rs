@@ -79,10 +79,10 @@ pub(crate) enum TokenState {
     /// The operation will fail with `Closed`.
     Closed,
     /// An MPMC flavor's reservation (a claimed position in the array
-    /// ring), to receive from.
+    /// ring, or a reservation a rendezvous channel holds), to receive from.
     ClaimRecv(mpmc::Claim),
     /// An MPMC flavor's reservation (a claimed position in the array
-    /// ring), to send into.
+    /// ring, or a reservation a rendezvous channel holds), to send into.
     ClaimSend(mpmc::Claim),
 }
 
