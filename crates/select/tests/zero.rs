@@ -96,11 +96,8 @@ fn async_selects_pair_with_blocking_and_async_counterparts() {
     });
     let mut sum = 0;
     block_on(async {
-        loop {
-            match select_async! { recv(rx) -> v => v } {
-                Ok(v) => sum += v,
-                Err(_) => break,
-            }
+        while let Ok(v) = select_async! { recv(rx) -> v => v } {
+            sum += v;
         }
     });
     t.join().unwrap();
