@@ -17,8 +17,9 @@
 //!
 //! 1. In the flavor's own file, implement [`Queue`] for its shared state and
 //!    [`Reservation`] for its claim type, as the contract below says.
-//! 2. Here: a variant of [`Flavor`], [`FlavorRef`] and [`Claim`], of the
-//!    same name, and that name in the list at the top of `dispatch!`.
+//! 2. Here: a variant of [`Flavor`], [`FlavorRef`] and [`Tag`] (the
+//!    [`Claim`]'s tag), of the same name, that name in the list at the top
+//!    of `dispatch!`, and a line in [`Claim::orphan`].
 //! 3. In `mod.rs`: the `mod` line and the constructor.
 //!
 //! Nothing else names a flavor: the endpoints, futures, permits and select
@@ -289,18 +290,49 @@ pub(crate) trait Reservation: Copy {
 
 /// A select's reservation on an MPMC channel, tagged with its flavor: the
 /// `ClaimSend` and `ClaimRecv` states of a select token.
+///
+/// One word: the flavor's [`Tag`] in the top two bits, its reservation
+/// (the ring's position, below 2^48; the rendezvous channel's ticket) in
+/// the others. As an enum of the flavors' claims it took two words, which
+/// grew every select token and slowed the single-thread select
+/// (docs/perf-notes.md#mpmc-flavor-dispatch-one-variant-enums).
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Claim {
-    /// A claimed position of the array ring.
-    Array(ring::Claim),
-    /// A reservation held by a rendezvous channel.
-    Zero(zero::Claim),
+pub(crate) struct Claim(u64);
+
+/// Which flavor issued a [`Claim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub(crate) enum Tag {
+    /// The array ring.
+    Array = 0,
+    /// A rendezvous channel.
+    Zero = 1,
 }
 
+/// Where a [`Claim`]'s tag starts.
+const TAG_SHIFT: u32 = 62;
+
 impl Claim {
+    /// The claim `bits` of the flavor `tag`.
+    #[inline(always)]
+    pub(crate) fn tagged(tag: Tag, bits: u64) -> Self {
+        debug_assert!(bits >> TAG_SHIFT == 0, "a reservation wider than 62 bits");
+        Self(((tag as u64) << TAG_SHIFT) | bits)
+    }
+
+    /// The reservation's bits if the flavor `tag` issued it.
+    #[inline(always)]
+    pub(crate) fn bits(self, tag: Tag) -> Option<u64> {
+        (self.0 >> TAG_SHIFT == tag as u64).then_some(self.0 & ((1 << TAG_SHIFT) - 1))
+    }
+
     /// Records the reservation as orphaned (see [`Reservation::orphan`]).
     pub(crate) fn orphan(self, owner: u64, side: orphan::Side) {
-        dispatch!(claim self, |c| c.orphan(owner, side))
+        if let Some(c) = ring::Claim::from_claim(self) {
+            c.orphan(owner, side);
+        } else if let Some(c) = zero::Claim::from_claim(self) {
+            c.orphan(owner, side);
+        }
     }
 }
 
@@ -326,8 +358,8 @@ pub enum FlavorRef<'a, T> {
 /// reservation: `queue`, the `&Q` in a [`FlavorRef`]; `owned`, the
 /// `&Arc<Q>` in a `&Flavor`; `map`, the same, with the result wrapped in
 /// the same variant of [`Flavor`]; `borrow`, the same, wrapped in the same
-/// variant of [`FlavorRef`]; `claim`, the reservation in a [`Claim`]. The
-/// list in the first rule is the one place that names every flavor.
+/// variant of [`FlavorRef`]. The list in the first rule names every
+/// flavor for them.
 macro_rules! dispatch {
     ($kind:ident $e:expr, |$x:ident| $body:expr) => {
         dispatch!(@each [Array Zero] $kind $e, |$x| $body)
@@ -352,13 +384,7 @@ macro_rules! dispatch {
             $(Flavor::$v($x) => FlavorRef::$v($body),)*
         }
     };
-    (@each [$($v:ident)*] claim $e:expr, |$x:ident| $body:expr) => {
-        match $e {
-            $(Claim::$v($x) => $body,)*
-        }
-    };
 }
-use dispatch;
 
 /// A select token reached a channel of another flavor than the one that
 /// issued it (the select checks the channel id first, so this is a bug).

@@ -297,6 +297,7 @@ impl<T> Shared<T> {
 
     /// Takes an offer for a receive, without waiting; drops the values
     /// keepers discarded, if any, outside the lock.
+    #[inline(never)]
     fn take(&self) -> Result<T, TryRecvError> {
         if self.takeable.load(Ordering::SeqCst) == 0 && !self.closed.load(Ordering::SeqCst) {
             return Err(TryRecvError::Empty);
@@ -353,6 +354,7 @@ impl<T> Shared<T> {
         });
     }
 
+    #[inline(never)]
     fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(TrySendError::Closed(value));
@@ -401,6 +403,7 @@ impl<T> Shared<T> {
         self.recv_wait.notify_one();
     }
 
+    #[inline(never)]
     fn close(&self) -> bool {
         let (owners, permits) = {
             let mut st = self.lock();
@@ -427,6 +430,7 @@ impl<T> Shared<T> {
     }
 
     /// A blocking send: posts an owned offer and waits for its take.
+    #[inline(never)]
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let cx = Waiter::for_current_thread();
         let ticket = {
@@ -465,6 +469,7 @@ impl<T> Shared<T> {
         }
     }
 
+    #[inline(never)]
     fn select_reserve_send(&self) -> Result<Claim, TrySendError<()>> {
         let cx = self.claim_receiver()?;
         let mut st = self.lock();
@@ -478,6 +483,7 @@ impl<T> Shared<T> {
         Ok(Claim { ticket })
     }
 
+    #[inline(never)]
     fn select_reserve_recv(&self) -> Result<Claim, TryRecvError> {
         if self.takeable.load(Ordering::SeqCst) == 0 && !self.closed.load(Ordering::SeqCst) {
             return Err(TryRecvError::Empty);
@@ -495,6 +501,7 @@ impl<T> Shared<T> {
     }
 
     /// Commits a send reservation: posts `value` for the claimed receiver.
+    #[inline(never)]
     fn commit_send(&self, claim: Claim, value: T) {
         let mut st = self.lock();
         let Held::Receiver(cx) = st.unhold(claim.ticket) else {
@@ -505,6 +512,7 @@ impl<T> Shared<T> {
         self.deliver(st, &cx, value);
     }
 
+    #[inline(never)]
     fn commit_recv(&self, claim: Claim) -> T {
         let mut st = self.lock();
         match st.unhold(claim.ticket) {
@@ -516,6 +524,7 @@ impl<T> Shared<T> {
     /// Gives a reservation up without touching a `T` (a keeper may call
     /// it): a send's receiver is released; a receive's value moves to
     /// `discarded`. True if a message was lost.
+    #[inline(never)]
     fn give_up(&self, claim: Claim) -> bool {
         let mut st = self.lock();
         match st.unhold(claim.ticket) {
@@ -538,6 +547,7 @@ impl<T> Shared<T> {
         }
     }
 
+    #[inline(never)]
     fn try_reserve(&self) -> Result<(), TrySendError<()>> {
         let cx = self.claim_receiver()?;
         let mut st = self.lock();
@@ -550,6 +560,7 @@ impl<T> Shared<T> {
         Ok(())
     }
 
+    #[inline(never)]
     fn send_with_permit(&self, value: T) -> Result<(), SendError<T>> {
         let mut st = self.lock();
         let cx = st.permits.pop().expect("a permit holds a claimed receiver");
@@ -562,6 +573,7 @@ impl<T> Shared<T> {
         Ok(())
     }
 
+    #[inline(never)]
     fn release_permit(&self) {
         let cx = self
             .lock()
@@ -688,6 +700,10 @@ impl<T> CloseChan for Shared<T> {
 }
 
 /// The rendezvous channel as the `Zero` flavor of [`flavor::Flavor`].
+///
+/// Its operations stay out of line (`#[inline(never)]` above): inlined
+/// into the flavor dispatch they made the array flavor's select path
+/// slower.
 impl<T> Queue<T> for Shared<T> {
     type Claim = Claim;
 
@@ -813,15 +829,12 @@ impl<T> Queue<T> for Shared<T> {
 impl Reservation for Claim {
     #[inline(always)]
     fn into_claim(self) -> flavor::Claim {
-        flavor::Claim::Zero(self)
+        flavor::Claim::tagged(flavor::Tag::Zero, self.ticket)
     }
 
     #[inline(always)]
     fn from_claim(claim: flavor::Claim) -> Option<Self> {
-        match claim {
-            flavor::Claim::Zero(claim) => Some(claim),
-            _ => None,
-        }
+        claim.bits(flavor::Tag::Zero).map(|ticket| Self { ticket })
     }
 
     /// The channel releases an orphaned send's receiver when a receive
