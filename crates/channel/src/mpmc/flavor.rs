@@ -27,12 +27,15 @@
 //!
 //! # Cost
 //!
-//! With one flavor, `Flavor`, `FlavorRef` and `Claim` are one-variant
-//! enums: no tag is stored, every `match` disappears, and each method
-//! compiles to the code that called the ring directly. A second flavor
-//! adds a tag to each (an endpoint, a future, a `Claim` and a select token
-//! grow by a word) and one well-predicted branch to each operation
-//! (docs/perf-notes.md#mpmc-flavor-dispatch-one-variant-enums).
+//! With one flavor, `Flavor` and `FlavorRef` were one-variant enums: no
+//! tag was stored, every `match` disappeared, and each method compiled to
+//! the code that called the ring directly
+//! (docs/perf-notes.md#mpmc-flavor-dispatch-one-variant-enums). With two,
+//! an endpoint and a future grow by a word (the tag) and each operation by
+//! one well-predicted branch; a [`Claim`] stays one word, its tag in its
+//! top bits, and a flavor whose operations are large keeps them out of
+//! line, so that they are not compiled into the others' paths
+//! (docs/perf-notes.md#mpmc-flavor-dispatch-the-second-flavor).
 
 use std::time::Instant;
 
@@ -294,8 +297,8 @@ pub(crate) trait Reservation: Copy {
 /// One word: the flavor's [`Tag`] in the top two bits, its reservation
 /// (the ring's position, below 2^48; the rendezvous channel's ticket) in
 /// the others. As an enum of the flavors' claims it took two words, which
-/// grew every select token and slowed the single-thread select
-/// (docs/perf-notes.md#mpmc-flavor-dispatch-one-variant-enums).
+/// grew every select token
+/// (docs/perf-notes.md#mpmc-flavor-dispatch-the-second-flavor).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Claim(u64);
 

@@ -702,8 +702,8 @@ impl<T> CloseChan for Shared<T> {
 /// The rendezvous channel as the `Zero` flavor of [`flavor::Flavor`].
 ///
 /// Its operations stay out of line (`#[inline(never)]` above): inlined
-/// into the flavor dispatch they made the array flavor's select path
-/// slower.
+/// into the flavor dispatch they slowed the array flavor's select path
+/// (docs/perf-notes.md#mpmc-flavor-dispatch-the-second-flavor).
 impl<T> Queue<T> for Shared<T> {
     type Claim = Claim;
 
