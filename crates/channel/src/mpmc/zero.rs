@@ -60,7 +60,8 @@
 //! array flavor does.
 //!
 //! **Close** sets the flag under the lock and wakes every owner of an offer,
-//! every permit's claimed receiver and every waiter of the three queues.
+//! every receiver claimed by a permit or a send reservation, and every
+//! waiter of the three queues.
 //! From then on, offers whose sender waits (owned) are no longer takeable:
 //! their senders withdraw them and return `Closed` with the value. Unowned
 //! offers (sends that completed before the close) and the offers of send
@@ -303,6 +304,9 @@ impl<T> Shared<T> {
             return Err(TryRecvError::Empty);
         }
         let mut st = self.lock();
+        if !st.held.is_empty() {
+            self.resolve_orphans(&mut st);
+        }
         let discarded = core::mem::take(&mut st.discarded);
         let res = match st.take_offer() {
             Some(offer) => {
@@ -328,9 +332,6 @@ impl<T> Shared<T> {
             return TryRecvError::Empty;
         }
         if st.sends_held() {
-            self.resolve_orphans(st);
-        }
-        if st.sends_held() {
             TryRecvError::Empty
         } else {
             TryRecvError::Closed
@@ -338,7 +339,10 @@ impl<T> Shared<T> {
     }
 
     /// Resolves the send reservations that select tokens orphaned (see the
-    /// `orphan` module): their claimed receivers are released.
+    /// `orphan` module): their claimed receivers are released. Every
+    /// receive that takes the lock, every blocking send and the close do
+    /// it, so a receiver claimed by an orphaned token waits only until the
+    /// channel's next such operation.
     #[cold]
     fn resolve_orphans(&self, st: &mut State<T>) {
         if !orphan::any() {
@@ -405,7 +409,7 @@ impl<T> Shared<T> {
 
     #[inline(never)]
     fn close(&self) -> bool {
-        let (owners, permits) = {
+        let (owners, claimed) = {
             let mut st = self.lock();
             if st.closed {
                 return false;
@@ -413,16 +417,25 @@ impl<T> Shared<T> {
             st.closed = true;
             self.closed.store(true, Ordering::SeqCst);
             self.publish(&st);
+            if !st.held.is_empty() {
+                self.resolve_orphans(&mut st);
+            }
             let owners: Vec<_> = st.offers.iter().filter_map(|o| o.owner.clone()).collect();
-            (owners, st.permits.clone())
+            let mut claimed = st.permits.clone();
+            claimed.extend(st.held.iter().filter_map(|(_, h)| match h {
+                Held::Receiver(cx) => Some(Arc::clone(cx)),
+                Held::Value(_) => None,
+            }));
+            (owners, claimed)
         };
         for owner in owners {
             if owner.try_select(1) {
                 owner.unpark();
             }
         }
-        for cx in &permits {
-            // Still claimed by the permit; woken to see the close.
+        for cx in &claimed {
+            // Still claimed by a permit or a send reservation; woken to see
+            // the close (and to wait for that send, which still commits).
             Self::release(cx);
         }
         notify_all_of(&[&self.send_wait, &self.recv_wait, &self.close_wait]);
@@ -437,6 +450,9 @@ impl<T> Shared<T> {
             let mut st = self.lock();
             if st.closed {
                 return Err(SendTimeoutError::Closed(value));
+            }
+            if !st.held.is_empty() {
+                self.resolve_orphans(&mut st);
             }
             let ticket = st.ticket();
             st.offers.push_back(Offer {
@@ -848,5 +864,89 @@ impl Reservation for Claim {
 impl<T> core::fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("zero::Shared").finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+
+    use super::*;
+    use crate::mpmc;
+    use crate::select::{SelectHandle, SendHandle, Token};
+
+    /// A value that counts its drops.
+    struct Counted(std::sync::Arc<StdAtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Waits until a sender offers on `rx` (its receive arm is ready).
+    fn until_offered<T>(rx: &mpmc::Receiver<T>) {
+        while !SelectHandle::is_ready(rx) {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_receive_reservation_given_up_by_a_keeper_is_dropped_once_later() {
+        let drops = std::sync::Arc::new(StdAtomicUsize::new(0));
+        let (tx, rx) = mpmc::channel::<Counted>(0);
+        let value = Counted(std::sync::Arc::clone(&drops));
+        let t = std::thread::spawn(move || tx.send(value).is_ok());
+        until_offered(&rx);
+        let mut token = Token::new();
+        assert!(SelectHandle::try_reserve(&rx, &mut token));
+        let keeper = SelectHandle::keeper(&rx).expect("a claim has a keeper");
+        assert!(keeper.give_up(&mut token), "a receive's message is lost");
+        assert!(t.join().unwrap(), "the send completed at the reservation");
+        assert_eq!(drops.load(Ordering::SeqCst), 0, "the keeper drops nothing");
+        assert!(rx.try_recv().is_err());
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "the next receive dropped it"
+        );
+        drop(keeper);
+        drop(rx);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn an_orphaned_send_reservation_releases_its_receiver_at_the_next_operation() {
+        let (tx, rx) = mpmc::channel::<u32>(0);
+        let rx2 = rx.clone();
+        let t = std::thread::spawn(move || rx2.recv());
+        let mut token = Token::new();
+        while !SelectHandle::try_reserve(&tx, &mut token) {
+            std::thread::yield_now();
+        }
+        // Dropped without its endpoint or a keeper: orphaned.
+        drop(token);
+        // The channel's next blocking send resolves it: the claimed
+        // receiver waits again and takes that send's value.
+        tx.send(5).unwrap();
+        assert_eq!(t.join().unwrap(), Ok(5));
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn close_wakes_a_receiver_claimed_by_a_send_reservation_which_still_commits() {
+        let (tx, rx) = mpmc::channel::<u32>(0);
+        let rx2 = rx.clone();
+        let t = std::thread::spawn(move || (rx2.recv(), rx2.recv()));
+        let mut token = Token::new();
+        while !SelectHandle::try_reserve(&tx, &mut token) {
+            std::thread::yield_now();
+        }
+        assert!(rx.close());
+        // The reservation predates the close: its value is received.
+        SendHandle::commit_send(&tx, &mut token, 9).unwrap();
+        let (first, second) = t.join().unwrap();
+        assert_eq!(first, Ok(9));
+        assert!(second.is_err());
     }
 }
