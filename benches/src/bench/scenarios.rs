@@ -80,6 +80,12 @@ fn ping<C: BlockingChannel>(n: u64) -> Contender {
     })
 }
 
+fn ping_rendezvous<C: BlockingChannel>(n: u64) -> Contender {
+    c(C::NAME, C::NAME.starts_with("nimsync"), move || {
+        Outcome::Latencies(pingpong_blocking_with::<C>(n as usize, 0))
+    })
+}
+
 fn ping_spin<Q: SpinQueue>(n: u64) -> Contender {
     c(Q::NAME, Q::NAME.starts_with("nimsync"), move || {
         Outcome::Latencies(pingpong_spin::<Q>(n as usize))
@@ -318,6 +324,18 @@ pub fn all(quick: bool) -> Vec<Scenario> {
             ping_spin::<NimSpsc>(r),
             ping_spin::<Rtrb>(r),
             ping_spin::<Ringbuf>(r),
+        ],
+    });
+    v.push(Scenario {
+        id: "rendezvous-pingpong",
+        title: "blocking ping-pong round trip over two rendezvous (capacity-0) channels",
+        kind: "latency",
+        shape: "2 threads on 2 cores",
+        messages: r,
+        contenders: vec![
+            ping_rendezvous::<NimMpmc>(r),
+            ping_rendezvous::<Crossbeam>(r),
+            ping_rendezvous::<Kanal>(r),
         ],
     });
     v.extend(runtime(quick));

@@ -261,8 +261,15 @@ pub fn async_tokio<C: AsyncChannel>(
 /// Blocking ping-pong between two threads over two capacity-1 channels;
 /// returns every round trip.
 pub fn pingpong_blocking<C: BlockingChannel>(iters: usize) -> Vec<Duration> {
-    let (mut ping_tx, mut ping_rx) = C::new(1);
-    let (mut pong_tx, mut pong_rx) = C::new(1);
+    pingpong_blocking_with::<C>(iters, 1)
+}
+
+/// [`pingpong_blocking`] over two channels of capacity `cap` (0: two
+/// rendezvous channels, where each send waits for the other thread's
+/// receive).
+pub fn pingpong_blocking_with<C: BlockingChannel>(iters: usize, cap: usize) -> Vec<Duration> {
+    let (mut ping_tx, mut ping_rx) = C::new(cap);
+    let (mut pong_tx, mut pong_rx) = C::new(cap);
     let echo = thread::spawn(move || {
         while let Some(v) = C::recv(&mut ping_rx) {
             C::send(&mut pong_tx, v);

@@ -11,6 +11,7 @@ mod faults;
 mod group;
 mod inject;
 mod ledger;
+mod rendezvous;
 mod rng;
 mod rounds;
 mod runtime;
@@ -77,6 +78,7 @@ impl Test {
 /// Every stress test, in the order they run.
 pub fn all() -> Vec<Test> {
     let mut tests = channel::tests();
+    tests.extend(rendezvous::tests());
     tests.extend(runtime::tests());
     tests.extend(select::tests());
     tests.extend(group::tests());

@@ -104,8 +104,8 @@ pub const MAX_CAPACITY: usize = 1 << 30;
 fn check_capacity<T>(capacity: usize, flavor: &str) {
     assert!(
         capacity != 0,
-        "nimsync_channel::{flavor}::channel: capacity must be at least 1; rendezvous (zero-capacity) \
-         channels are not offered yet, use capacity 1 for the closest behaviour"
+        "nimsync_channel::{flavor}::channel: capacity must be at least 1; for a rendezvous \
+         (zero-capacity) channel use nimsync_channel::mpmc::channel(0)"
     );
     assert!(
         capacity <= MAX_CAPACITY,

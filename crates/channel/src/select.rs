@@ -79,10 +79,10 @@ pub(crate) enum TokenState {
     /// The operation will fail with `Closed`.
     Closed,
     /// An MPMC flavor's reservation (a claimed position in the array
-    /// ring), to receive from.
+    /// ring, or a reservation a rendezvous channel holds), to receive from.
     ClaimRecv(mpmc::Claim),
     /// An MPMC flavor's reservation (a claimed position in the array
-    /// ring), to send into.
+    /// ring, or a reservation a rendezvous channel holds), to send into.
     ClaimSend(mpmc::Claim),
 }
 
@@ -401,10 +401,10 @@ impl<T> SelectHandle for mpmc::Sender<T> {
     }
     #[inline]
     fn is_ready(&self) -> bool {
-        !self.is_full() || self.is_closed()
+        self.has_room() || self.is_closed()
     }
-    // (`is_full` counts outstanding permits, so this agrees with
-    // `try_reserve`.)
+    // (`has_room` counts outstanding permits, and on a rendezvous channel
+    // is true while a receiver waits, so this agrees with `try_reserve`.)
     fn register(&self, cx: &Arc<Waiter>, op: usize) {
         self.send_wait().register(cx, op);
     }

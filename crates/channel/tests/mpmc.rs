@@ -23,9 +23,10 @@ const SHORT: Duration = Duration::from_millis(2);
 // ---- construction ---------------------------------------------------------
 
 #[test]
-#[should_panic(expected = "rendezvous")]
-fn capacity_zero_panics_and_mentions_rendezvous() {
-    let _ = mpmc::channel::<u32>(0);
+fn capacity_zero_is_a_rendezvous_channel() {
+    let (tx, rx) = mpmc::channel::<u32>(0);
+    assert_eq!((tx.capacity(), rx.capacity()), (0, 0));
+    assert!(tx.try_send(1).unwrap_err().is_full());
 }
 
 #[test]

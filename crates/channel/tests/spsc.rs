@@ -21,8 +21,10 @@ const SHORT: Duration = Duration::from_millis(2);
 // ---- construction ---------------------------------------------------------
 
 #[test]
-#[should_panic(expected = "rendezvous")]
-fn capacity_zero_panics_and_mentions_rendezvous() {
+#[should_panic(
+    expected = "rendezvous (zero-capacity) channel use nimsync_channel::mpmc::channel(0)"
+)]
+fn capacity_zero_panics_and_points_to_mpmc_rendezvous() {
     let _ = spsc::channel::<u32>(0);
 }
 

@@ -499,3 +499,35 @@ fn loom_tick_delivered_once_to_a_select_or_a_waiting_receive() {
         assert!(ticker.try_recv().is_err(), "the next tick is a period away");
     });
 }
+
+/// Two real selects on opposite sides of a rendezvous channel, each with a
+/// second operation that never becomes ready: the send's reservation claims
+/// the waiter of the select registered for the receive, the commit hands
+/// the value over, and each select completes its rendezvous operation once.
+#[test]
+fn loom_select_send_pairs_with_another_threads_select_receive() {
+    let parks_before = count(&PARKS);
+    model(|| {
+        let (tx, rx) = mpmc::channel::<u32>(0);
+        let (_idle_tx, idle_rx) = mpmc::channel::<u32>(0);
+        let (idle_tx2, _idle_rx2) = mpmc::channel::<u32>(0);
+        let receiver = thread::spawn(move || {
+            let mut sel = Select::new();
+            let i = sel.recv(&rx);
+            sel.recv(&idle_rx);
+            let op = sel.select();
+            assert_eq!(op.index(), i);
+            op.recv(&rx)
+        });
+        let op = {
+            let mut sel = Select::new();
+            sel.send(&idle_tx2);
+            sel.send(&tx);
+            sel.select()
+        };
+        assert_eq!(op.index(), 1, "only the rendezvous has a receiver");
+        op.send(&tx, 7).unwrap();
+        assert_eq!(receiver.join().unwrap(), Ok(7));
+    });
+    assert!(count(&PARKS) > parks_before, "no select ever parked");
+}

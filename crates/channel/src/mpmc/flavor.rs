@@ -12,13 +12,15 @@
 //! |---|---|---|
 //! | `Array`: a ring of stamped slots | `ring.rs` | `channel(capacity)`, `capacity >= 1` |
 //! | `List`: a linked list of blocks of slots, unbounded | `list.rs` | `unbounded()` |
+//! | `Zero`: a rendezvous, offers and claimed receivers under a lock | `zero.rs` | `channel(0)` |
 //!
 //! # Adding a flavor
 //!
 //! 1. In the flavor's own file, implement [`Queue`] for its shared state and
 //!    [`Reservation`] for its claim type, as the contract below says.
-//! 2. Here: a variant of [`Flavor`], [`FlavorRef`] and [`Claim`], of the
-//!    same name, and that name in the list at the top of `dispatch!`.
+//! 2. Here: a variant of [`Flavor`], [`FlavorRef`] and [`Tag`] (the
+//!    [`Claim`]'s tag), of the same name, that name in the list at the top
+//!    of `dispatch!`, and a line in [`Claim::orphan`].
 //! 3. In `mod.rs`: the `mod` line and the constructor.
 //!
 //! Nothing else names a flavor: the endpoints, futures, permits and select
@@ -26,17 +28,20 @@
 //!
 //! # Cost
 //!
-//! With two flavors, `Flavor` and `FlavorRef` carry a tag beside their
-//! pointer and `Claim` a tag beside its word (an endpoint, a future, a
-//! `Claim` and a select token grow by a word), and each operation matches
-//! on the tag, the array's arm first. Measured with the list in place,
-//! the single-thread `select!` spends about 17% more CPU per message and
-//! the other array rows move within their noise
-//! (docs/perf-notes.md#mpmc-flavor-dispatch-with-the-list-flavor-in-place);
-//! the likely cause is the two-word `Claim`. Not done yet: packing `Claim`
-//! into one word (an array position shifted left with bit 0 set, a list
-//! claim an even address) and `Flavor` into one tagged pointer (the shared
-//! states are aligned to at least 8), decoded in `dispatch!`.
+//! With one flavor, `Flavor` and `FlavorRef` were one-variant enums: no
+//! tag was stored, every `match` disappeared, and each method compiled to
+//! the code that called the ring directly
+//! (docs/perf-notes.md#mpmc-flavor-dispatch-one-variant-enums). With more,
+//! an endpoint and a future grow by a word (the tag) and each operation by
+//! one well-predicted branch, the array's arm first; a flavor whose
+//! operations are large keeps them out of line, so that they are not
+//! compiled into the others' paths
+//! (docs/perf-notes.md#mpmc-flavor-dispatch-the-second-flavor). A
+//! [`Claim`] of the array ring or the rendezvous channel is one tagged
+//! word; the list's is a pointer, kept with its provenance beside that
+//! word, so a `Claim` takes two words, which costs the single-thread
+//! `select!` about a sixth more CPU per message
+//! (docs/perf-notes.md#mpmc-flavor-dispatch-with-the-list-flavor-in-place).
 
 use std::time::Instant;
 
@@ -47,7 +52,7 @@ use crate::select::Keeper;
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
 use crate::waiter::{WaitQueue, block_thread};
 
-use super::{list, ring};
+use super::{list, ring, zero};
 
 /// The queue of one MPMC flavor: everything the endpoints, futures,
 /// permits and select hooks need from it.
@@ -102,14 +107,6 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     /// `select_commit_*`, `select_abandon_send` and `select_give_up` take
     /// back. One word if it can be: a select returns it in registers.
     type Claim: Reservation;
-
-    /// False for a flavor that cannot hold room apart from a value (a
-    /// rendezvous channel holds none): its [`try_reserve`](Self::try_reserve),
-    /// [`send_with_permit`](Self::send_with_permit) and
-    /// [`release_permit`](Self::release_permit) are then never called, and
-    /// what the public `try_reserve` and `reserve` do instead is decided
-    /// once, in [`Flavor::try_reserve`].
-    const PERMITS: bool = true;
 
     /// A process-unique id, fixed for the queue's life: select tokens name
     /// their channel by it, even after the channel is gone.
@@ -221,17 +218,19 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     /// from then on other senders see the channel one fuller, until
     /// [`send_with_permit`](Self::send_with_permit) or
     /// [`release_permit`](Self::release_permit) uses it up. `Full(())` or
-    /// `Closed(())` otherwise. Only when [`PERMITS`](Self::PERMITS).
+    /// `Closed(())` otherwise. A rendezvous channel holds no room: its
+    /// permit is a waiting receiver, claimed for the permit's value (see
+    /// `zero.rs`).
     fn try_reserve(&self) -> Result<(), TrySendError<()>>;
 
     /// Sends with a permit this caller holds, which it consumes either way:
     /// never `Full`, but `SendError` with the value if the channel closed
     /// since the permit was taken (and then the permit's room is given
-    /// back and a sender woken). Only when [`PERMITS`](Self::PERMITS).
+    /// back and a sender woken).
     fn send_with_permit(&self, value: T) -> Result<(), SendError<T>>;
 
-    /// Gives back an unused permit and wakes one waiting sender. Only when
-    /// [`PERMITS`](Self::PERMITS).
+    /// Gives back an unused permit and wakes one waiting sender (a
+    /// rendezvous channel: wakes the claimed receiver, which waits again).
     fn release_permit(&self);
 
     /// A select's send reservation: claims room for one value, which the
@@ -286,7 +285,7 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     /// Takes `n` permits at once or none (`1 <= n <= permit_limit()`, which
     /// the caller checks), as [`try_reserve`](Self::try_reserve) takes one:
     /// all `n` fit in the room no value or permit holds, or `Full(())`.
-    /// Only when [`PERMITS`](Self::PERMITS). The default takes them one by
+    /// The default takes them one by
     /// one and gives back what it took if one fails, which is correct for
     /// any flavor; a flavor that can take `n` in one step should.
     fn try_reserve_many(&self, n: usize) -> Result<(), TrySendError<()>> {
@@ -300,7 +299,7 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     }
 
     /// Gives back `n` unused permits and wakes up to `n` waiting senders.
-    /// Only when [`PERMITS`](Self::PERMITS). The default releases them one
+    /// The default releases them one
     /// at a time.
     fn release_permits(&self, n: usize) {
         for _ in 0..n {
@@ -311,7 +310,7 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     /// The most permits one request may ask for: a larger request could
     /// never be granted (it exceeds the capacity, or the flavor's permit
     /// count), so the endpoints refuse it with an error instead of waiting
-    /// forever. Only when [`PERMITS`](Self::PERMITS).
+    /// forever.
     fn permit_limit(&self) -> usize;
 
     /// The room a plain send could use now: the capacity minus buffered
@@ -349,18 +348,62 @@ pub(crate) trait Reservation: Copy {
 
 /// A select's reservation on an MPMC channel, tagged with its flavor: the
 /// `ClaimSend` and `ClaimRecv` states of a select token.
+///
+/// The array ring's position (below 2^48) and the rendezvous channel's
+/// ticket share one tagged word; the list's claim is a pointer and keeps
+/// its provenance in a variant of its own, so a `Claim` takes two words
+/// (docs/perf-notes.md#mpmc-flavor-dispatch-the-second-flavor).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Claim {
-    /// A claimed position of the array ring.
-    Array(ring::Claim),
-    /// A receive's claimed slot of the list, or a pending send.
+    /// A reservation of the array ring or the rendezvous channel: the
+    /// flavor's [`Tag`] in the top two bits, its reservation in the others.
+    Word(u64),
+    /// A receive's claimed slot of the list, or a pending send: a pointer,
+    /// which a word cannot carry under strict provenance.
     List(list::Claim),
 }
 
+/// Which flavor issued a [`Claim::Word`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub(crate) enum Tag {
+    /// The array ring.
+    Array = 0,
+    /// A rendezvous channel.
+    Zero = 1,
+}
+
+/// Where a [`Claim`]'s tag starts.
+const TAG_SHIFT: u32 = 62;
+
 impl Claim {
+    /// The claim `bits` of the flavor `tag`.
+    #[inline(always)]
+    pub(crate) fn tagged(tag: Tag, bits: u64) -> Self {
+        debug_assert!(bits >> TAG_SHIFT == 0, "a reservation wider than 62 bits");
+        Self::Word(((tag as u64) << TAG_SHIFT) | bits)
+    }
+
+    /// The reservation's bits if the flavor `tag` issued it.
+    #[inline(always)]
+    pub(crate) fn bits(self, tag: Tag) -> Option<u64> {
+        match self {
+            Self::Word(word) => {
+                (word >> TAG_SHIFT == tag as u64).then_some(word & ((1 << TAG_SHIFT) - 1))
+            }
+            Self::List(_) => None,
+        }
+    }
+
     /// Records the reservation as orphaned (see [`Reservation::orphan`]).
     pub(crate) fn orphan(self, owner: u64, side: orphan::Side) {
-        dispatch!(claim self, |c| c.orphan(owner, side))
+        if let Some(c) = ring::Claim::from_claim(self) {
+            c.orphan(owner, side);
+        } else if let Some(c) = zero::Claim::from_claim(self) {
+            c.orphan(owner, side);
+        } else if let Some(c) = list::Claim::from_claim(self) {
+            c.orphan(owner, side);
+        }
     }
 }
 
@@ -370,6 +413,8 @@ pub enum Flavor<T> {
     Array(Arc<ring::Shared<T>>),
     /// An unbounded list of blocks (`unbounded()`).
     List(Arc<list::Shared<T>>),
+    /// A rendezvous channel (`channel(0)`).
+    Zero(Arc<zero::Shared<T>>),
 }
 
 /// A [`Flavor`] borrowed: the queue itself, as the futures, permits and
@@ -380,17 +425,19 @@ pub enum FlavorRef<'a, T> {
     Array(&'a ring::Shared<T>),
     /// An unbounded list.
     List(&'a list::Shared<T>),
+    /// A rendezvous channel.
+    Zero(&'a zero::Shared<T>),
 }
 
 /// Runs `$body` once per flavor with `$x` bound to that flavor's queue or
 /// reservation: `queue`, the `&Q` in a [`FlavorRef`]; `owned`, the
 /// `&Arc<Q>` in a `&Flavor`; `map`, the same, with the result wrapped in
 /// the same variant of [`Flavor`]; `borrow`, the same, wrapped in the same
-/// variant of [`FlavorRef`]; `claim`, the reservation in a [`Claim`]. The
-/// list in the first rule is the one place that names every flavor.
+/// variant of [`FlavorRef`]. The list in the first rule names every
+/// flavor for them.
 macro_rules! dispatch {
     ($kind:ident $e:expr, |$x:ident| $body:expr) => {
-        dispatch!(@each [Array List] $kind $e, |$x| $body)
+        dispatch!(@each [Array List Zero] $kind $e, |$x| $body)
     };
     (@each [$($v:ident)*] queue $e:expr, |$x:ident| $body:expr) => {
         match $e {
@@ -412,13 +459,7 @@ macro_rules! dispatch {
             $(Flavor::$v($x) => FlavorRef::$v($body),)*
         }
     };
-    (@each [$($v:ident)*] claim $e:expr, |$x:ident| $body:expr) => {
-        match $e {
-            $(Claim::$v($x) => $body,)*
-        }
-    };
 }
-use dispatch;
 
 /// A select token reached a channel of another flavor than the one that
 /// issued it (the select checks the channel id first, so this is a bug).
@@ -704,15 +745,12 @@ impl<'a, T> FlavorRef<'a, T> {
         dispatch!(queue self, |q| Queue::recv_many(q, buf, limit))
     }
 
-    /// Takes a permit (see [`Queue::try_reserve`]).
+    /// Takes a permit (see [`Queue::try_reserve`]): room held for one
+    /// value, or, on a rendezvous channel, a waiting receiver claimed for
+    /// it.
     #[inline(always)]
     pub(crate) fn try_reserve(self) -> Result<(), TrySendError<()>> {
-        dispatch!(queue self, |q| {
-            if !permits_of(q) {
-                no_permits();
-            }
-            Queue::try_reserve(q)
-        })
+        dispatch!(queue self, |q| Queue::try_reserve(q))
     }
 
     #[inline(always)]
@@ -778,12 +816,7 @@ impl<'a, T> FlavorRef<'a, T> {
     /// The most permits one request may ask for ([`Queue::permit_limit`]).
     #[inline]
     pub(crate) fn permit_limit(self) -> usize {
-        dispatch!(queue self, |q| {
-            if !permits_of(q) {
-                no_permits();
-            }
-            Queue::permit_limit(q)
-        })
+        dispatch!(queue self, |q| Queue::permit_limit(q))
     }
 
     /// Takes `n` permits (see [`Queue::try_reserve_many`]), after checking
@@ -791,9 +824,6 @@ impl<'a, T> FlavorRef<'a, T> {
     #[inline]
     pub(crate) fn try_reserve_many(self, n: usize) -> Option<Result<(), TrySendError<()>>> {
         dispatch!(queue self, |q| {
-            if !permits_of(q) {
-                no_permits();
-            }
             if n > Queue::permit_limit(q) {
                 return None;
             }
@@ -833,20 +863,6 @@ impl<'a, T> FlavorRef<'a, T> {
     pub(crate) fn recv_wait(self) -> &'a WaitQueue {
         dispatch!(queue self, |q| RecvChan::recv_wait(q))
     }
-}
-
-/// [`Queue::PERMITS`] of a queue, by value.
-#[inline(always)]
-fn permits_of<T, Q: Queue<T>>(_: &Q) -> bool {
-    Q::PERMITS
-}
-
-/// What a permit request on a flavor without permits does: nothing has
-/// decided that yet, as no such flavor exists.
-#[cold]
-#[inline(never)]
-fn no_permits() -> ! {
-    unimplemented!("permits on an MPMC flavor that cannot hold room apart from a value")
 }
 
 /// Gives a keeper's reservation up; the keeper was made by [`Flavor::keeper`]

@@ -38,6 +38,7 @@
 //! | `flavor.rs` | the flavor layer: the `Queue` contract every flavor implements, the `Flavor` an endpoint holds, the `FlavorRef` a future or permit holds, the `Claim` a select token holds |
 //! | `ring.rs` | the array flavor, a ring and its protocol: slots, claims, permits, skipped and orphaned positions |
 //! | `list.rs` | the list flavor, unbounded: blocks of slots, their freeing, slots given back to a slow sender, pending sends |
+//! | `zero.rs` | the rendezvous flavor (`channel(0)`) and its hand-off protocol: offers, claimed receivers, held reservations |
 //! | `sender.rs` | [`Sender`] |
 //! | `receiver.rs` | [`Receiver`] |
 //! | `permit.rs` | [`Permit`] and [`ReserveFuture`] |
@@ -55,6 +56,7 @@ mod receiver;
 mod ring;
 mod sender;
 mod weak;
+mod zero;
 
 pub(crate) use flavor::{Claim, Flavor, FlavorRef, Queue, keeper_give_up};
 pub use permit::{Permit, ReserveFuture};
@@ -67,12 +69,18 @@ use crate::sync::Arc;
 
 /// Creates a bounded MPMC channel with room for exactly `capacity` values.
 ///
+/// `capacity` 0 makes a rendezvous channel, as crossbeam-channel's
+/// `bounded(0)`: nothing is buffered, and a send completes when a receiver
+/// takes its value. `send` waits for a receiver; `try_send` succeeds only
+/// if a receiver is waiting (otherwise `Full`); `try_recv` only if a sender
+/// is; `len` is 0, `capacity` 0, and `is_empty` and `is_full` are always
+/// true. A [`Permit`] of a rendezvous channel is a waiting receiver claimed
+/// for the permit's value. docs/semantics.md describes the hand-off.
+///
 /// # Panics
 ///
-/// Panics if `capacity` is 0 (rendezvous channels are not offered yet: use
-/// capacity 1 for the closest behaviour), or larger than
-/// [`MAX_CAPACITY`](crate::MAX_CAPACITY), or if the buffer's size in bytes
-/// would overflow `isize`.
+/// Panics if `capacity` is larger than [`MAX_CAPACITY`](crate::MAX_CAPACITY),
+/// or if the buffer's size in bytes would overflow `isize`.
 ///
 /// # Examples
 ///
@@ -81,7 +89,29 @@ use crate::sync::Arc;
 /// tx.send(1).unwrap();
 /// assert_eq!(rx.recv(), Ok(1));
 /// ```
+///
+/// A rendezvous channel:
+///
+/// ```
+/// let (tx, rx) = nimsync_channel::mpmc::channel::<u64>(0);
+/// assert!(tx.try_send(1).unwrap_err().is_full()); // no receiver waits
+/// let t = std::thread::spawn(move || tx.send(2)); // waits for the receive
+/// assert_eq!(rx.recv(), Ok(2));
+/// t.join().unwrap().unwrap();
+/// assert_eq!(rx.capacity(), 0);
+/// ```
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    if capacity == 0 {
+        let shared = Arc::new(zero::Shared::new());
+        return (
+            Sender {
+                flavor: Flavor::Zero(Arc::clone(&shared)),
+            },
+            Receiver {
+                flavor: Flavor::Zero(shared),
+            },
+        );
+    }
     crate::check_capacity::<T>(capacity, "mpmc");
     let shared = Arc::new(ring::Shared::new(capacity));
     (

@@ -68,7 +68,10 @@ impl<T> fmt::Debug for ReserveFuture<'_, T> {
 
 /// Room for one value, promised to its holder until [`Permit::send`] or
 /// drop: other senders (`try_send`, `is_full`) see the channel as one slot
-/// fuller while it lives; `len` counts buffered values only.
+/// fuller while it lives; `len` counts buffered values only. On a
+/// rendezvous channel (`channel(0)`) it is a waiting receiver claimed for
+/// the permit's value: `send` hands the value to it, and dropping the
+/// permit lets it wait on.
 ///
 /// Hold permits briefly; each one is capacity nobody else can use.
 pub struct Permit<'a, T> {

@@ -25,7 +25,8 @@ pub struct Receiver<T> {
 }
 
 impl<T> Receiver<T> {
-    /// Takes a value if one is buffered, without waiting.
+    /// Takes a value if one is buffered, without waiting. On a rendezvous
+    /// channel: if a sender is waiting with one.
     ///
     /// # Errors
     ///
@@ -106,7 +107,9 @@ impl<T> Receiver<T> {
     ///
     /// Cancel safe: a value is only taken in the poll that returns it, so
     /// dropping the future loses no message, and a wake-up it had received
-    /// passes on to the next waiting receiver.
+    /// passes on to the next waiting receiver. On a rendezvous channel a
+    /// value handed to a pending future that is then dropped stays in the
+    /// channel for the next receiver.
     ///
     /// # Errors
     ///

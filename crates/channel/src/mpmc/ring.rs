@@ -1288,19 +1288,12 @@ impl<T> Queue<T> for Shared<T> {
 impl Reservation for Claim {
     #[inline(always)]
     fn into_claim(self) -> flavor::Claim {
-        flavor::Claim::Array(self)
+        flavor::Claim::tagged(flavor::Tag::Array, self.pos)
     }
 
     #[inline(always)]
-    #[allow(
-        unreachable_patterns,
-        reason = "another flavor's claim, once there are two"
-    )]
     fn from_claim(claim: flavor::Claim) -> Option<Self> {
-        match claim {
-            flavor::Claim::Array(claim) => Some(claim),
-            _ => None,
-        }
+        claim.bits(flavor::Tag::Array).map(|pos| Self { pos })
     }
 
     fn orphan(self, owner: u64, side: orphan::Side) {

@@ -27,7 +27,9 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// Sends `value` if there is room, without waiting.
+    /// Sends `value` if there is room, without waiting. On a rendezvous
+    /// channel (`channel(0)`): only if a receiver is waiting right now,
+    /// which is handed the value.
     ///
     /// # Errors
     ///
@@ -46,7 +48,8 @@ impl<T> Sender<T> {
         self.flavor.queue().try_send(value)
     }
 
-    /// Sends `value`, blocking the thread while the channel is full.
+    /// Sends `value`, blocking the thread while the channel is full. On a
+    /// rendezvous channel: until a receiver takes the value.
     ///
     /// # Errors
     ///
@@ -119,7 +122,10 @@ impl<T> Sender<T> {
     ///
     /// Dropping the future before it completes drops the value unsent; a
     /// wake-up it had received passes on to the next waiting sender. To keep
-    /// the value, call [`SendFuture::cancel`] instead of dropping.
+    /// the value, call [`SendFuture::cancel`] instead of dropping. On a
+    /// rendezvous channel the value is handed to a waiting receiver only in
+    /// the poll that returns `Ready`, so a pending future that is dropped
+    /// has handed nothing over and drops its value exactly once.
     ///
     /// # Errors
     ///
@@ -139,6 +145,9 @@ impl<T> Sender<T> {
     }
 
     /// Returns a [`Permit`] if length plus outstanding permits leaves room.
+    /// On a rendezvous channel: if a receiver is waiting, which the permit
+    /// claims for its value (no other send can take it) until it is used
+    /// or dropped.
     ///
     /// # Errors
     ///
@@ -160,7 +169,18 @@ impl<T> Sender<T> {
 
     /// Waits for room for one value and returns a [`Permit`] that holds it:
     /// other senders cannot take that room until the permit is used or
-    /// dropped.
+    /// dropped. On a rendezvous channel it waits for a receiver to wait,
+    /// and the permit holds that receiver.
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(0);
+    /// let t = std::thread::spawn(move || rx.recv());
+    /// let permit = tx.reserve().await.unwrap(); // a receiver waits
+    /// permit.send(1).unwrap();
+    /// assert_eq!(t.join().unwrap(), Ok(1));
+    /// # });
+    /// ```
     ///
     /// # Cancel safety
     ///
@@ -312,7 +332,9 @@ impl<T> Sender<T> {
 
     /// True when no send could find room now: every slot is taken by a
     /// buffered value or promised to an outstanding [`Permit`]. Always
-    /// false for an [`unbounded`](super::unbounded) channel.
+    /// false for an [`unbounded`](super::unbounded) channel; always true
+    /// for a rendezvous channel (`channel(0)`), as in crossbeam: it has no
+    /// room, even while a receiver waits.
     ///
     /// ```
     /// let (tx, _rx) = nimsync_channel::mpmc::channel::<u8>(1);
@@ -322,7 +344,7 @@ impl<T> Sender<T> {
     /// assert!(!tx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        !self.flavor.queue().has_room()
+        self.capacity() == 0 || !self.flavor.queue().has_room()
     }
 
     /// The number of slots, exactly as given to [`channel`](super::channel);
@@ -640,5 +662,10 @@ impl<T> Sender<T> {
     }
     pub(crate) fn abandon_claim(&self, claim: Claim) {
         self.flavor.queue().select_abandon_send(claim);
+    }
+    /// True if a send would find room now (on a rendezvous channel: a
+    /// receiver waits), for a select's readiness check.
+    pub(crate) fn has_room(&self) -> bool {
+        self.flavor.queue().has_room()
     }
 }

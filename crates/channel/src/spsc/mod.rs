@@ -54,8 +54,9 @@ pub use sender::Sender;
 ///
 /// # Panics
 ///
-/// Panics if `capacity` is 0 (rendezvous channels are not offered yet: use
-/// capacity 1 for the closest behaviour), or larger than
+/// Panics if `capacity` is 0 (an SPSC channel has a buffer; for a
+/// rendezvous channel, where each send waits for a receiver to take the
+/// value, use [`mpmc::channel(0)`](crate::mpmc::channel)), or larger than
 /// [`MAX_CAPACITY`](crate::MAX_CAPACITY), or if the buffer's size in bytes
 /// would overflow `isize`.
 ///

@@ -201,7 +201,7 @@ impl Waiter {
     }
 
     /// Claims the waiter for operation `op`. True if this call won.
-    pub(super) fn try_select(&self, op: usize) -> bool {
+    pub(crate) fn try_select(&self, op: usize) -> bool {
         self.state
             .compare_exchange(WAITING, op + 1, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
@@ -235,7 +235,7 @@ impl Waiter {
     }
 
     /// Wakes the owner.
-    pub(super) fn unpark(&self) {
+    pub(crate) fn unpark(&self) {
         match &self.unparker {
             Unparker::Thread(t) => t.unpark(),
             Unparker::Task(w) => w.wake(),

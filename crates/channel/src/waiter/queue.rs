@@ -169,6 +169,9 @@ pub struct WaitQueue {
     /// than a `SeqCst` fence and a load (queues many threads notify, where
     /// writes would make the line bounce between them).
     rmw_notify: bool,
+    /// Woken (one waiter) after every registration here: a rendezvous
+    /// channel's senders wait for a receiver to wait (`mpmc/zero.rs`).
+    on_register: Option<Arc<WaitQueue>>,
 }
 
 /// Nanoseconds on a monotonic clock, from a per-process origin.
@@ -193,6 +196,16 @@ impl WaitQueue {
         Self::with_notify(true)
     }
 
+    /// A queue notified by any number of threads, each of whose
+    /// registrations then notifies `partner` (a rendezvous channel's
+    /// receivers, whose waiting is what its senders wait for).
+    pub(crate) fn notifying_on_register(partner: Arc<WaitQueue>) -> Self {
+        Self {
+            on_register: Some(partner),
+            ..Self::new()
+        }
+    }
+
     fn with_notify(rmw_notify: bool) -> Self {
         sync::prepare_fences();
         let mode = if sync::asymmetric_fences() {
@@ -209,6 +222,7 @@ impl WaitQueue {
             fence_mode: AtomicFenceMode::new(mode),
             entries: Mutex::new(VecDeque::new()),
             rmw_notify,
+            on_register: None,
         }
     }
 
@@ -353,6 +367,12 @@ impl WaitQueue {
             self.publish_waiting(entries.len());
         }
         self.waiter_fence();
+        if let Some(partner) = &self.on_register {
+            // The registration is published (and fenced): a party of the
+            // partner queue that waits for it re-checks `has_waiting` after
+            // its own registration, so one of the two sees the other.
+            partner.notify_one();
+        }
     }
 
     /// Removes every registration of `cx`.
@@ -371,8 +391,42 @@ impl WaitQueue {
         }
     }
 
+    /// [`notify_one`](Self::notify_one), telling whether it claimed a
+    /// waiter.
+    #[inline]
+    pub(crate) fn notify_one_claimed(&self) -> bool {
+        self.has_waiters() && self.notify_one_slow()
+    }
+
+    /// Claims the first waiter that can still be claimed, under the lock,
+    /// and returns it without waking it: the caller publishes what the
+    /// waiter waits for, then wakes it with [`Waiter::unpark`]. Until then
+    /// no other notifier can claim it. `None` if nobody waits.
+    pub(crate) fn claim_one(&self) -> Option<Arc<Waiter>> {
+        if !self.has_waiters() {
+            return None;
+        }
+        let mut entries = self.entries.lock();
+        let mut claimed = None;
+        while let Some(e) = entries.pop_front() {
+            if e.cx.try_select(e.op) {
+                claimed = Some(e.cx);
+                break;
+            }
+        }
+        self.publish_waiting(entries.len());
+        claimed
+    }
+
+    /// True if a waiter is registered (possibly one that is giving up):
+    /// one load, after the caller's own fence.
+    #[inline]
+    pub(crate) fn has_waiting(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) & !SYM_NOTIFY != 0
+    }
+
     #[cold]
-    fn notify_one_slow(&self) {
+    fn notify_one_slow(&self) -> bool {
         let woken = {
             let mut entries = self.entries.lock();
             let mut woken = None;
@@ -385,17 +439,19 @@ impl WaitQueue {
             self.publish_waiting(entries.len());
             woken
         };
-        if let Some(cx) = woken {
-            // A waker that panics may not have woken its task: the wake-up
-            // goes on to the next waiter too (at worst one spurious
-            // wake-up), and the panic is raised again afterwards.
-            let mut panics = Panics::new();
-            panics.run(|| cx.unpark());
-            if panics.caught() {
-                self.notify_one();
-            }
-            panics.finish();
+        let Some(cx) = woken else {
+            return false;
+        };
+        // A waker that panics may not have woken its task: the wake-up
+        // goes on to the next waiter too (at worst one spurious wake-up),
+        // and the panic is raised again afterwards.
+        let mut panics = Panics::new();
+        panics.run(|| cx.unpark());
+        if panics.caught() {
+            self.notify_one();
         }
+        panics.finish();
+        true
     }
 
     /// Wakes up to `n` waiters: one per value a batch made available.
