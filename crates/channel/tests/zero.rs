@@ -456,3 +456,23 @@ fn a_pending_send_future_is_woken_by_close() {
     rx.close();
     assert_eq!(poll_with(&mut fut, &waker), Poll::Ready(Err(SendError(1))));
 }
+
+/// `force_send` on a rendezvous channel: with a receiver waiting the value
+/// is handed over; with none, nothing older can be evicted, so the value
+/// itself comes back; after a close it is refused.
+#[test]
+fn force_send_on_a_rendezvous_channel() {
+    let (tx, rx) = nimsync_channel::mpmc::channel::<u32>(0);
+    assert_eq!(tx.force_send(1), Ok(Some(1)), "no receiver waits");
+    assert_eq!(tx.free_capacity(), 0);
+    let receiver = std::thread::spawn(move || rx.recv());
+    loop {
+        match tx.force_send(2) {
+            Ok(None) => break,
+            Ok(Some(2)) => std::thread::yield_now(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(receiver.join().unwrap(), Ok(2));
+    assert_eq!(tx.force_send(3), Err(nimsync_channel::SendError(3)));
+}
