@@ -1093,3 +1093,29 @@ fn loom_zero_abandoned_send_reservation_releases_the_receiver() {
         assert_eq!(receiver.join().unwrap(), Ok(3));
     });
 }
+
+/// A receiver that reports `Closed` sees what the closing thread wrote
+/// before the close, on the array ring and on the list: the close read
+/// with a relaxed load is made an acquire.
+#[test]
+fn loom_mpmc_closed_happens_after_the_closers_writes() {
+    for unbounded in [false, true] {
+        model(move || {
+            let (tx, rx) = if unbounded {
+                mpmc::unbounded::<u8>()
+            } else {
+                mpmc::channel::<u8>(1)
+            };
+            let note = Arc::new(AtomicUsize::new(0));
+            let note2 = note.clone();
+            let closer = thread::spawn(move || {
+                note2.store(1, Ordering::Relaxed);
+                drop(tx);
+            });
+            if rx.try_recv() == Err(TryRecvError::Closed) {
+                assert_eq!(note.load(Ordering::Relaxed), 1);
+            }
+            closer.join().unwrap();
+        });
+    }
+}

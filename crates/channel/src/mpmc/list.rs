@@ -462,6 +462,10 @@ impl<T> Shared<T> {
                 if pos(word) == pos(tail) {
                     if tail & MARK != 0 {
                         if pending_of(tail) == 0 {
+                            // Acquire for the relaxed load of the close, as
+                            // the ring does: a receiver that reports
+                            // `Closed` sees what the closing thread did.
+                            fence(Ordering::Acquire);
                             return Err(TryRecvError::Closed);
                         }
                         if self.resolve_orphaned_sends() {

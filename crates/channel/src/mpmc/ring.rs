@@ -644,6 +644,11 @@ impl<T> Shared<T> {
                 let tail = self.tail.load(Ordering::Relaxed) & POS_MASK;
                 if tail & !self.mark_bit == head {
                     return Err(if tail & self.mark_bit != 0 {
+                        // The close was read with a relaxed load: this
+                        // fence makes it an acquire, so a receiver that
+                        // reports `Closed` sees everything the closing
+                        // thread did before the close.
+                        fence(Ordering::Acquire);
                         TryRecvError::Closed
                     } else {
                         TryRecvError::Empty
