@@ -246,6 +246,19 @@ where
         }
     }
 
+    /// The receiver, for its other operations (a `try_recv`, a blocking
+    /// `recv`, its length) while it is a stream.
+    ///
+    /// ```
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(2);
+    /// let stream = rx.into_stream();
+    /// tx.send(1).unwrap();
+    /// assert_eq!(stream.get_ref().try_recv(), Ok(1));
+    /// ```
+    pub fn get_ref(&self) -> &H {
+        &self.rx
+    }
+
     /// Gives the receiver back.
     ///
     /// ```
