@@ -20,6 +20,7 @@ const FEATURES: &[&str] = &[
     "select",
     "scheduler",
     "group",
+    "stream",
     "tracing",
 ];
 

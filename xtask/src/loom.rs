@@ -17,6 +17,7 @@ pub(crate) const LOOM_CRATES: &[&str] = &[
     "nimsync-select",
     "nimsync-scheduler",
     "nimsync-group",
+    "nimsync-stream",
 ];
 
 /// The preemption bound used when `--preemptions` is not given (and by CI).

@@ -17,6 +17,7 @@ mod rounds;
 mod runtime;
 mod select;
 mod soak;
+mod stream;
 mod unbounded;
 
 use std::sync::mpsc;
@@ -85,6 +86,7 @@ pub fn all() -> Vec<Test> {
     tests.extend(faults::tests());
     tests.extend(unbounded::tests());
     tests.extend(endpoints::tests());
+    tests.extend(stream::tests());
     tests
 }
 

@@ -1,5 +1,5 @@
 //! nimsync: lock-free channels, timers, select, a work-stealing runtime
-//! and structured concurrency, behind one dependency.
+//! structured concurrency and backpressure streams, behind one dependency.
 //!
 //! Each module re-exports one of the nimsync crates, which stay usable on
 //! their own when a program needs a single layer:
@@ -11,10 +11,11 @@
 //! | [`select`](mod@select) | `nimsync-select` | fair, atomic select over channel operations and timers, for threads and async code | `select` |
 //! | [`scheduler`] | `nimsync-scheduler` | the work-stealing runtime | `scheduler` |
 //! | [`group`] | `nimsync-group` | task groups, cancel tokens, deadlines | `group` |
+//! | [`stream`] | `nimsync-stream` | backpressure streams: overflow policies, counted drops, nothing lost on cancellation | `stream` |
 //!
 //! Every feature is on by default. A feature turns on the layers its crate
 //! stands on (`select` brings `channel` and `time`, `group` brings
-//! `scheduler` and `time`); with `default-features = false`, name the
+//! `scheduler` and `time`, `stream` brings `channel`); with `default-features = false`, name the
 //! layers you take:
 //!
 //! ```toml
@@ -97,12 +98,16 @@ pub use nimsync_scheduler as scheduler;
 #[cfg(feature = "group")]
 pub use nimsync_group as group;
 
+#[cfg(feature = "stream")]
+pub use nimsync_stream as stream;
+
 #[cfg(feature = "select")]
 pub use nimsync_select::{select, select_async, select_biased, select_biased_async};
 
 /// The names most programs start with: the channel flavors, the timers,
-/// the runtime and its spawn functions, task groups and cancel tokens, and
-/// the select macros (each where its feature is on).
+/// the runtime and its spawn functions, task groups and cancel tokens, the
+/// select macros, and the stream stages and their overflow policy (each
+/// where its feature is on).
 ///
 /// ```
 /// use nimsync::prelude::*;
@@ -126,6 +131,9 @@ pub mod prelude {
 
     #[cfg(feature = "group")]
     pub use nimsync_group::{CancelToken, TaskGroup};
+
+    #[cfg(feature = "stream")]
+    pub use nimsync_stream::{Overflow, StageExt};
 }
 
 /// The crate README's examples, compiled and run as doc tests.
