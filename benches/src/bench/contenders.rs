@@ -517,7 +517,7 @@ pub trait ForceChannel: 'static {
     /// a value was evicted.
     fn force_send(tx: &Self::Tx, v: u64) -> bool;
     /// Blocks until a value arrives; `None` once closed and drained.
-    fn recv(rx: &Self::Rx) -> Option<u64>;
+    fn recv(rx: &mut Self::Rx) -> Option<u64>;
 }
 
 impl ForceChannel for NimMpmc {
@@ -533,7 +533,7 @@ impl ForceChannel for NimMpmc {
     fn force_send(tx: &Self::Tx, v: u64) -> bool {
         tx.force_send(v).expect("receiver alive").is_some()
     }
-    fn recv(rx: &Self::Rx) -> Option<u64> {
+    fn recv(rx: &mut Self::Rx) -> Option<u64> {
         rx.recv().ok()
     }
 }
@@ -551,7 +551,63 @@ impl ForceChannel for AsyncChan {
     fn force_send(tx: &Self::Tx, v: u64) -> bool {
         tx.force_send(v).expect("receiver alive").is_some()
     }
-    fn recv(rx: &Self::Rx) -> Option<u64> {
+    fn recv(rx: &mut Self::Rx) -> Option<u64> {
         rx.recv_blocking().ok()
+    }
+}
+
+// ---- nimsync-stream ----------------------------------------------------------
+
+/// nimsync-stream's stream channel: `Block` as an async channel, and
+/// `DropOldest` as a force-sending one.
+#[derive(Debug)]
+pub struct NimStream;
+
+impl AsyncChannel for NimStream {
+    const NAME: &'static str = "nimsync stream";
+    const MULTI_CONSUMER: bool = false;
+    type Tx = nimsync_stream::Sender<u64>;
+    type Rx = nimsync_stream::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        nimsync_stream::channel(cap, nimsync_stream::Overflow::Block)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(_: &Self::Rx) -> Self::Rx {
+        unreachable!("a stream channel has one receiver")
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send_async(v).await.unwrap()
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        futures_lite::StreamExt::next(rx).await
+    }
+}
+
+thread_local! {
+    /// Set by the drop hook of [`NimStream`]'s `DropOldest` stage, on the
+    /// thread whose send evicted a value.
+    static EVICTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl ForceChannel for NimStream {
+    const NAME: &'static str = "nimsync stream";
+    type Tx = nimsync_stream::Sender<u64>;
+    type Rx = nimsync_stream::Receiver<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        nimsync_stream::Builder::new(cap, nimsync_stream::Overflow::DropOldest)
+            .on_drop(|_, _| EVICTED.set(true))
+            .build()
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn force_send(tx: &Self::Tx, v: u64) -> bool {
+        tx.send(v).expect("receiver alive");
+        EVICTED.replace(false)
+    }
+    fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().ok()
     }
 }

@@ -211,7 +211,11 @@ pub fn all(quick: bool) -> Vec<Scenario> {
         kind: "blocking",
         shape: "5 threads on 2 cores (oversubscribed)",
         messages: m,
-        contenders: vec![force::<NimMpmc>(m), force::<AsyncChan>(m)],
+        contenders: vec![
+            force::<NimMpmc>(m),
+            force::<NimStream>(m),
+            force::<AsyncChan>(m),
+        ],
     });
     let m = n(2_000_000);
     v.push(Scenario {
@@ -242,6 +246,35 @@ pub fn all(quick: bool) -> Vec<Scenario> {
             async_c::<Kanal>(&rt, m, 4, 1),
         ],
     });
+    for (id, title, shape, p) in [
+        (
+            "stream-1p1c",
+            "async stream channel 1P1C u64, capacity 1024, backpressure, on a 2-worker tokio runtime",
+            "2 tasks on 2 workers",
+            1,
+        ),
+        (
+            "stream-4p1c",
+            "async stream channel 4P1C u64, capacity 1024, backpressure, on a 2-worker tokio runtime",
+            "5 tasks on 2 workers",
+            4,
+        ),
+    ] {
+        v.push(Scenario {
+            id,
+            title,
+            kind: "async",
+            shape,
+            messages: m,
+            contenders: vec![
+                async_c::<NimStream>(&rt, m, p, 1),
+                async_c::<TokioMpsc>(&rt, m, p, 1),
+                async_c::<AsyncChan>(&rt, m, p, 1),
+                async_c::<Flume>(&rt, m, p, 1),
+                async_c::<Kanal>(&rt, m, p, 1),
+            ],
+        });
+    }
     v.push(Scenario {
         id: "async-mpmc-4p4c",
         title: "async MPMC 4P4C u64, capacity 1024, on a 2-worker tokio runtime",

@@ -329,7 +329,7 @@ pub fn pingpong_spin<Q: SpinQueue>(iters: usize) -> Vec<Duration> {
 /// slots, faster than one consumer drains it; every value is received or
 /// evicted exactly once (counted).
 pub fn force_send_overload<C: ForceChannel>(n: u64, cap: usize, p: usize) -> Sample {
-    let (tx, rx) = C::new(cap);
+    let (tx, mut rx) = C::new(cap);
     let evicted = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut bodies: Vec<Box<dyn FnOnce() + Send>> = Vec::new();
@@ -354,7 +354,7 @@ pub fn force_send_overload<C: ForceChannel>(n: u64, cap: usize, p: usize) -> Sam
         let received = received.clone();
         bodies.push(Box::new(move || {
             let mut got = 0;
-            while C::recv(&rx).is_some() {
+            while C::recv(&mut rx).is_some() {
                 got += 1;
             }
             received.fetch_add(got, std::sync::atomic::Ordering::Relaxed);
