@@ -1,16 +1,24 @@
 //! The extension trait that adds nimsync-stream's stages to every stream.
 
 use std::future::Future;
+use std::time::Duration;
 
 use futures_core::Stream;
 
-use crate::{Buffer, Overflow, Until};
+use crate::{
+    Buffer, ChunksTimeout, Debounce, Overflow, Rate, Sample, Throttle, ThrottleMode, Timeout, Until,
+};
 
 /// The stages nimsync-stream adds to every [`Stream`].
 ///
 /// Its method names do not clash with those of futures-util's or
 /// futures-lite's `StreamExt`, so both can be in scope; take `map`,
-/// `filter`, `then`, `zip`, `take` and the rest from there.
+/// `filter`, `then`, `zip`, `take` and the rest from there. (tokio-stream's
+/// `StreamExt` has its own `timeout`, `throttle` and `chunks_timeout`; with
+/// both in scope, call these as `StageExt::timeout(stream, ..)`.)
+///
+/// The time stages run on nimsync-time's timers, so they work under any
+/// executor.
 ///
 /// ```
 /// use futures_lite::{stream, StreamExt};
@@ -77,6 +85,117 @@ pub trait StageExt: Stream {
         Self: Sized,
     {
         Until::new(self, stop)
+    }
+
+    /// Chunks of at most `max` items, each emitted when full or `timeout`
+    /// after its first item; see [`ChunksTimeout`].
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures_lite::{stream, StreamExt};
+    /// use nimsync_stream::StageExt;
+    ///
+    /// let sizes: Vec<usize> = futures_lite::future::block_on(
+    ///     stream::iter(0..10).chunks_timeout(4, Duration::from_secs(1)).map(|c| c.len()).collect(),
+    /// );
+    /// assert_eq!(sizes, [4, 4, 2]);
+    /// ```
+    fn chunks_timeout(self, max: usize, timeout: Duration) -> ChunksTimeout<Self>
+    where
+        Self: Sized,
+    {
+        ChunksTimeout::new(self, max, timeout)
+    }
+
+    /// Emits an item once `quiet` passed without a newer one; see
+    /// [`Debounce`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures_lite::{stream, StreamExt};
+    /// use nimsync_stream::StageExt;
+    ///
+    /// let last: Vec<u8> = futures_lite::future::block_on(
+    ///     stream::iter([1, 2, 3]).debounce(Duration::from_millis(1)).collect(),
+    /// );
+    /// assert_eq!(last, [3]);
+    /// ```
+    fn debounce(self, quiet: Duration) -> Debounce<Self>
+    where
+        Self: Sized,
+    {
+        Debounce::new(self, quiet)
+    }
+
+    /// The newest item of each `period`; see [`Sample`].
+    ///
+    /// # Panics
+    ///
+    /// If `period` is zero.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures_lite::{stream, StreamExt};
+    /// use nimsync_stream::StageExt;
+    ///
+    /// let got: Vec<u8> = futures_lite::future::block_on(
+    ///     stream::iter([1, 2, 3]).sample(Duration::from_secs(1)).collect(),
+    /// );
+    /// assert_eq!(got, [3]);
+    /// ```
+    fn sample(self, period: Duration) -> Sample<Self>
+    where
+        Self: Sized,
+    {
+        Sample::new(self, period)
+    }
+
+    /// At most `rate`, in bursts of up to `burst` items, with `mode` for
+    /// the items above it; see [`Throttle`].
+    ///
+    /// # Panics
+    ///
+    /// If `burst` is 0.
+    ///
+    /// ```
+    /// use futures_lite::{stream, StreamExt};
+    /// use nimsync_stream::{Rate, StageExt, ThrottleMode};
+    ///
+    /// // Lossless: every item passes, paced at 1,000 a second after a burst of 10.
+    /// let got: Vec<u32> = futures_lite::future::block_on(
+    ///     stream::iter(0..20).throttle(Rate::per_second(1000), 10, ThrottleMode::Shape).collect(),
+    /// );
+    /// assert_eq!(got, (0..20).collect::<Vec<_>>());
+    /// ```
+    fn throttle(self, rate: Rate, burst: u32, mode: ThrottleMode) -> Throttle<Self>
+    where
+        Self: Sized,
+    {
+        Throttle::new(self, rate, burst, mode)
+    }
+
+    /// Each item as `Ok`, and an error whenever `limit` passes without one;
+    /// see [`Timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures_lite::{stream, StreamExt};
+    /// use nimsync_stream::StageExt;
+    ///
+    /// let got: Vec<_> = futures_lite::future::block_on(
+    ///     stream::iter([1, 2]).timeout(Duration::from_secs(1)).collect(),
+    /// );
+    /// assert_eq!(got, [Ok(1), Ok(2)]);
+    /// ```
+    fn timeout(self, limit: Duration) -> Timeout<Self>
+    where
+        Self: Sized,
+    {
+        Timeout::new(self, limit)
     }
 }
 

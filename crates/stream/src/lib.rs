@@ -10,8 +10,13 @@
 //!   and non-blocking sends, and a [`Receiver`] that is a
 //!   [`futures_core::Stream`].
 //! - Stages on any stream through [`StageExt`]: [`buffer`](StageExt::buffer)
-//!   with a policy, [`until`](StageExt::until) a future completes. They
-//!   compose with futures-util's and futures-lite's combinators.
+//!   with a policy, [`until`](StageExt::until) a future completes, and the
+//!   time stages [`chunks_timeout`](StageExt::chunks_timeout),
+//!   [`debounce`](StageExt::debounce), [`sample`](StageExt::sample),
+//!   [`throttle`](StageExt::throttle) (shaping, dropping or failing above a
+//!   [`Rate`]) and [`timeout`](StageExt::timeout), on nimsync-time's
+//!   timers. They compose with futures-util's and futures-lite's
+//!   combinators.
 //! - Visible drops: every dropped item goes to an optional `on_drop` hook
 //!   with its [`DropReason`] and is counted; `metrics()` on every bounded
 //!   stage gives items in and out, drops by reason, depth and high-water
@@ -20,8 +25,9 @@
 //!   hands them to its `on_undelivered` hook, and `into_remainder()`
 //!   returns them instead.
 //!
-//! It depends on nimsync-channel and futures-core only: no runtime, so it
-//! runs on tokio, smol, nimsync-scheduler or plain threads alike.
+//! It depends on nimsync-channel, nimsync-time and futures-core: no
+//! runtime, so it runs on tokio, smol, nimsync-scheduler or plain threads
+//! alike.
 //!
 //! ```
 //! use futures_lite::StreamExt;
@@ -49,6 +55,7 @@ mod ext;
 mod metrics;
 mod overflow;
 mod sync;
+mod time;
 mod until;
 
 #[cfg(all(test, loom))]
@@ -60,6 +67,7 @@ pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use ext::StageExt;
 pub use metrics::Metrics;
 pub use overflow::{Conflate, DropReason, Overflow};
+pub use time::{ChunksTimeout, Debounce, Rate, Sample, Throttle, ThrottleMode, Timeout};
 pub use until::Until;
 
 /// The crate README's examples, compiled and run as doc tests.

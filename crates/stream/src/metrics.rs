@@ -44,9 +44,13 @@ pub struct Metrics {
     pub dropped_newest: u64,
     /// Items cleared by [`DropBuffer`](crate::Overflow::DropBuffer).
     pub dropped_buffer: u64,
-    /// Items that overflowed a failing [`buffer`](crate::StageExt::buffer)
-    /// stage and went to its `on_drop` hook.
+    /// Items that failed a failing [`buffer`](crate::StageExt::buffer) or
+    /// [`throttle`](crate::StageExt::throttle) stage and went to its
+    /// `on_drop` hook.
     pub dropped_failed: u64,
+    /// Items above the rate of a dropping
+    /// [`throttle`](crate::StageExt::throttle).
+    pub dropped_throttled: u64,
     /// Items merged into another by a
     /// [`Conflate`](crate::Overflow::conflate) policy.
     pub conflated: u64,
@@ -70,7 +74,11 @@ impl Metrics {
     /// assert_eq!(m.dropped(), 0);
     /// ```
     pub fn dropped(&self) -> u64 {
-        self.dropped_oldest + self.dropped_newest + self.dropped_buffer + self.dropped_failed
+        self.dropped_oldest
+            + self.dropped_newest
+            + self.dropped_buffer
+            + self.dropped_failed
+            + self.dropped_throttled
     }
 }
 
@@ -88,6 +96,7 @@ pub(crate) struct Counters {
     dropped_newest: AtomicU64,
     dropped_buffer: AtomicU64,
     dropped_failed: AtomicU64,
+    dropped_throttled: AtomicU64,
     conflated: AtomicU64,
     rejected: AtomicU64,
     undelivered: AtomicU64,
@@ -104,6 +113,7 @@ impl Default for Counters {
             dropped_newest: zero(),
             dropped_buffer: zero(),
             dropped_failed: zero(),
+            dropped_throttled: zero(),
             conflated: zero(),
             rejected: zero(),
             undelivered: zero(),
@@ -130,6 +140,7 @@ impl Counters {
             DropReason::Newest => &self.dropped_newest,
             DropReason::Buffer => &self.dropped_buffer,
             DropReason::Failed => &self.dropped_failed,
+            DropReason::Throttled => &self.dropped_throttled,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -162,6 +173,7 @@ impl Counters {
             dropped_newest: r(&self.dropped_newest),
             dropped_buffer: r(&self.dropped_buffer),
             dropped_failed: r(&self.dropped_failed),
+            dropped_throttled: r(&self.dropped_throttled),
             conflated: r(&self.conflated),
             rejected: r(&self.rejected),
             undelivered: r(&self.undelivered),

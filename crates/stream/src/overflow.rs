@@ -165,9 +165,12 @@ pub enum DropReason {
     Newest,
     /// [`Overflow::DropBuffer`]: cleared with the rest of a full stage.
     Buffer,
-    /// [`Overflow::Fail`] in a [`buffer`](crate::StageExt::buffer) stage:
-    /// the item that overflowed it, which has no producer to go back to.
+    /// [`Overflow::Fail`] in a [`buffer`](crate::StageExt::buffer) stage,
+    /// or [`ThrottleMode::Fail`](crate::ThrottleMode::Fail): the item that
+    /// failed the stage, which has no producer to go back to.
     Failed,
+    /// [`ThrottleMode::Drop`](crate::ThrottleMode::Drop): above the rate.
+    Throttled,
 }
 
 impl fmt::Display for DropReason {
@@ -176,7 +179,8 @@ impl fmt::Display for DropReason {
             DropReason::Oldest => "dropped as the oldest item of a full stage",
             DropReason::Newest => "dropped as the new item of a full stage",
             DropReason::Buffer => "dropped with the whole buffer of a full stage",
-            DropReason::Failed => "dropped as the item that overflowed a failing stage",
+            DropReason::Failed => "dropped as the item that failed a failing stage",
+            DropReason::Throttled => "dropped above the rate of a throttle",
         })
     }
 }
