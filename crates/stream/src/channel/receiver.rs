@@ -218,8 +218,16 @@ impl<T> Receiver<T> {
     fn drain(&self, mut f: impl FnMut(T)) {
         self.shared.close();
         let rx = self.stream.get_ref();
-        while let Ok(item) = rx.try_recv() {
-            f(item);
+        loop {
+            match rx.try_recv() {
+                Ok(item) => f(item),
+                Err(RingEmpty::Closed) => break,
+                // A send that claimed its slot before the close is still
+                // writing it (the ring reports `Closed` only once every
+                // claimed slot is read). Only this crate's senders use the
+                // ring, and each writes right after its claim.
+                Err(RingEmpty::Empty) => std::thread::yield_now(),
+            }
         }
         if let Some(item) = self.shared.take_spill() {
             f(item);
