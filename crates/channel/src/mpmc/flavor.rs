@@ -49,9 +49,10 @@ use crate::chan::{CloseChan, RecvChan, SendChan};
 use crate::error::{RecvError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::orphan;
 use crate::select::Keeper;
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicUsize, Ordering};
 use crate::waiter::{WaitQueue, block_thread};
 
+use super::counts::{Counts, Side, increment_unless_zero};
 use super::{list, ring, zero};
 
 /// The queue of one MPMC flavor: everything the endpoints, futures,
@@ -469,111 +470,11 @@ fn foreign_claim() -> ! {
     panic!("select token reserved by another MPMC flavor")
 }
 
-/// The number of live senders and receivers, as every flavor keeps it,
-/// and of weak ones; and the batch turn of `reserve_many` (see
-/// `permits.rs`), which every flavor with permits then has for free.
-///
-/// A weak endpoint upgrades only while its side's count is above zero: the
-/// upgrade increments it with a compare-and-swap from a non-zero value, and
-/// the last strong endpoint's drop takes it from 1 to 0 with one
-/// `fetch_sub`, so exactly one of the two happens first. An upgrade that
-/// wins keeps that side connected; one that loses sees 0 and fails, and
-/// the side stays disconnected for good.
-#[derive(Debug)]
-pub(crate) struct Counts {
-    senders: AtomicUsize,
-    receivers: AtomicUsize,
-    weak_senders: AtomicUsize,
-    weak_receivers: AtomicUsize,
-    /// Held by the one `reserve_many` future that gathers permits.
-    batch_turn: AtomicBool,
-    /// `reserve_many` futures waiting for the batch turn.
-    batch_wait: WaitQueue,
-}
-
-impl Counts {
-    /// One sender and one receiver, as `channel` returns them.
-    pub(crate) fn new() -> Self {
-        Self {
-            senders: AtomicUsize::new(1),
-            receivers: AtomicUsize::new(1),
-            weak_senders: AtomicUsize::new(0),
-            weak_receivers: AtomicUsize::new(0),
-            batch_turn: AtomicBool::new(false),
-            batch_wait: WaitQueue::new(),
-        }
-    }
-
-    /// Takes the batch turn if no `reserve_many` future holds it.
-    pub(crate) fn try_take_batch_turn(&self) -> bool {
-        self.batch_turn
-            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-    }
-
-    /// Gives the batch turn back and wakes one future waiting for it.
-    pub(crate) fn give_batch_turn_back(&self) {
-        self.batch_turn.store(false, Ordering::SeqCst);
-        self.batch_wait.notify_one();
-    }
-
-    /// The `reserve_many` futures waiting for the batch turn.
-    pub(crate) fn batch_wait(&self) -> &WaitQueue {
-        &self.batch_wait
-    }
-
-    /// Live senders, a snapshot.
-    pub(crate) fn senders(&self) -> usize {
-        self.senders.load(Ordering::SeqCst)
-    }
-
-    /// Live receivers, a snapshot.
-    pub(crate) fn receivers(&self) -> usize {
-        self.receivers.load(Ordering::SeqCst)
-    }
-
-    /// Live weak senders, a snapshot.
-    pub(crate) fn weak_senders(&self) -> usize {
-        self.weak_senders.load(Ordering::SeqCst)
-    }
-
-    /// Live weak receivers, a snapshot.
-    pub(crate) fn weak_receivers(&self) -> usize {
-        self.weak_receivers.load(Ordering::SeqCst)
-    }
-}
-
-/// Adds one to `count` unless it is 0; true if it did.
-fn increment_unless_zero(count: &AtomicUsize) -> bool {
-    let mut n = count.load(Ordering::SeqCst);
-    loop {
-        if n == 0 {
-            return false;
-        }
-        match count.compare_exchange_weak(n, n + 1, Ordering::SeqCst, Ordering::SeqCst) {
-            Ok(_) => return true,
-            Err(now) => n = now,
-        }
-    }
-}
-
-/// Which side of the channel a weak endpoint stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Side {
-    Send,
-    Recv,
-}
-
 /// Weak endpoints: counted apart, they keep the queue's memory but not its
 /// side connected.
 impl<T> Flavor<T> {
     fn count_of(counts: &Counts, side: Side, weak: bool) -> &AtomicUsize {
-        match (side, weak) {
-            (Side::Send, false) => &counts.senders,
-            (Side::Recv, false) => &counts.receivers,
-            (Side::Send, true) => &counts.weak_senders,
-            (Side::Recv, true) => &counts.weak_receivers,
-        }
+        counts.of(side, weak)
     }
 
     /// A new handle on the same queue for a weak endpoint of `side`.
@@ -618,7 +519,7 @@ impl<T> Flavor<T> {
     #[inline(always)]
     pub(crate) fn clone_sender(&self) -> Self {
         dispatch!(map self, |q| {
-            q.counts().senders.fetch_add(1, Ordering::Relaxed);
+            q.counts().of(Side::Send, false).fetch_add(1, Ordering::Relaxed);
             Arc::clone(q)
         })
     }
@@ -627,7 +528,7 @@ impl<T> Flavor<T> {
     #[inline(always)]
     pub(crate) fn clone_receiver(&self) -> Self {
         dispatch!(map self, |q| {
-            q.counts().receivers.fetch_add(1, Ordering::Relaxed);
+            q.counts().of(Side::Recv, false).fetch_add(1, Ordering::Relaxed);
             Arc::clone(q)
         })
     }
@@ -636,7 +537,7 @@ impl<T> Flavor<T> {
     #[inline(always)]
     pub(crate) fn drop_sender(&self) {
         dispatch!(owned self, |q| {
-            if q.counts().senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if q.counts().of(Side::Send, false).fetch_sub(1, Ordering::AcqRel) == 1 {
                 Queue::disconnect_senders(&**q);
             }
         })
@@ -646,7 +547,7 @@ impl<T> Flavor<T> {
     #[inline(always)]
     pub(crate) fn drop_receiver(&self) {
         dispatch!(owned self, |q| {
-            if q.counts().receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if q.counts().of(Side::Recv, false).fetch_sub(1, Ordering::AcqRel) == 1 {
                 Queue::disconnect_receivers(&**q);
             }
         })

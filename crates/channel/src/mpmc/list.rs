@@ -84,7 +84,8 @@ use core::ptr::{self, NonNull};
 
 use crossbeam_utils::CachePadded;
 
-use super::flavor::{self, Counts, Queue, Reservation};
+use super::counts::Counts;
+use super::flavor::{self, Queue, Reservation};
 use crate::chan::{Chan, CloseChan, RecvChan, SendChan};
 use crate::error::{SendError, TryRecvError, TrySendError};
 use crate::orphan;

@@ -48,6 +48,7 @@
 //! The futures, the stream and the iterators are the crate's shared shapes
 //! (see `chan`), named here for this flavor.
 
+mod counts;
 mod flavor;
 mod list;
 mod permit;

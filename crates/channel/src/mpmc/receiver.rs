@@ -3,7 +3,7 @@
 use core::fmt;
 use std::time::{Duration, Instant};
 
-use super::flavor::Side;
+use super::counts::Side;
 use super::{Claim, Flavor, IntoIter, Iter, RecvFuture, RecvStream, Sender, TryIter, WeakReceiver};
 use crate::chan::{CloseChan, Handle, RecvChan, deadline_after};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};

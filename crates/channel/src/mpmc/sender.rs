@@ -3,7 +3,7 @@
 use core::fmt;
 use std::time::{Duration, Instant};
 
-use super::flavor::Side;
+use super::counts::Side;
 use super::{
     Claim, ClosedFuture, Flavor, OwnedPermit, Permit, PermitIterator, ReserveFuture,
     ReserveManyFuture, ReserveOwnedFuture, SendFuture, WeakSender,

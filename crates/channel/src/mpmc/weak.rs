@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use super::flavor::Side;
+use super::counts::Side;
 use super::{Flavor, Receiver, Sender};
 
 /// A sender that does not keep the channel open: from

@@ -98,7 +98,8 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::flavor::{self, Counts, Queue, Reservation};
+use super::counts::Counts;
+use super::flavor::{self, Queue, Reservation};
 use crate::chan::{Chan, CloseChan, RecvChan, SendChan};
 use crate::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::orphan;
