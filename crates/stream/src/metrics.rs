@@ -15,8 +15,16 @@ use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 /// counts as conflated, and one a [`Fail`](crate::Overflow::Fail) policy
 /// refused (handed back to its producer) as rejected. Sends on a closed
 /// stage hand the item back and are not offered. While producers and the
-/// consumer run, the counters are read one after the other, so the sum
-/// holds exactly only once the stage is quiet.
+/// consumer run, the counters are read one after the other, so the figures
+/// are exact only once the stage is quiet.
+///
+/// The stream channel keeps its producers' path free of shared counters:
+/// each figure is counted where it happens (deliveries by the consumer,
+/// drops and rejections on their own rare paths), `offered` is derived
+/// from them and the depth by the equation above, and the high-water mark
+/// is sampled: at every overflow (when it is the capacity), every 64 items
+/// the consumer takes, and by every `metrics()` call. The `buffer` and
+/// `throttle` stages, which run on one task, count every figure.
 ///
 /// ```
 /// use nimsync_stream::{channel, Overflow};
@@ -62,7 +70,8 @@ pub struct Metrics {
     pub undelivered: u64,
     /// Items held now.
     pub depth: usize,
-    /// The most items held at once so far.
+    /// The most items held at once so far (sampled by the stream channel,
+    /// see above).
     pub high_water: usize,
 }
 
@@ -127,11 +136,13 @@ impl Counters {
         self.offered.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts `n` deliveries; only the consumer calls this, so a load and a
-    /// store do (no read-modify-write on the consumer's path).
-    pub(crate) fn delivered(&self, n: u64) {
-        let d = self.delivered.load(Ordering::Relaxed);
-        self.delivered.store(d + n, Ordering::Relaxed);
+    /// Counts `n` deliveries and returns the new total; only the consumer
+    /// calls this, so a load and a store do (no read-modify-write on the
+    /// consumer's path).
+    pub(crate) fn delivered(&self, n: u64) -> u64 {
+        let d = self.delivered.load(Ordering::Relaxed) + n;
+        self.delivered.store(d, Ordering::Relaxed);
+        d
     }
 
     pub(crate) fn dropped(&self, reason: DropReason) {
@@ -162,6 +173,17 @@ impl Counters {
         if depth > self.high_water.load(Ordering::Relaxed) {
             self.high_water.fetch_max(depth, Ordering::Relaxed);
         }
+    }
+
+    /// A snapshot whose `offered` is derived from the other counters and
+    /// `depth`, for a stage that does not count what it takes (the stream
+    /// channel, where a counter every producer writes would cost more than
+    /// the send).
+    pub(crate) fn snapshot_derived(&self, depth: usize) -> Metrics {
+        let mut m = self.snapshot(depth);
+        m.offered =
+            m.delivered + m.dropped() + m.conflated + m.rejected + m.undelivered + depth as u64;
+        m
     }
 
     pub(crate) fn snapshot(&self, depth: usize) -> Metrics {

@@ -152,7 +152,7 @@ impl<T> Builder<T> {
     pub fn build(self) -> (Sender<T>, Receiver<T>) {
         let (tx, rx) = mpmc::channel(self.capacity);
         let shared = Arc::new(Shared::new(
-            rx.clone(),
+            &rx,
             self.overflow,
             self.on_drop,
             self.on_undelivered,

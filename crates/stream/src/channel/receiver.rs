@@ -14,6 +14,10 @@ use super::shared::Shared;
 use crate::block::block_on;
 use crate::{Metrics, RecvError, TryRecvError};
 
+/// How often (in items received) the consumer samples the depth for the
+/// high-water mark.
+const SAMPLE_EVERY: u64 = 64;
+
 /// The consuming end of a stream [`channel`](crate::channel): a
 /// [`futures_core::Stream`] of the items, with blocking and non-blocking
 /// receives beside it.
@@ -170,7 +174,12 @@ impl<T> Receiver<T> {
     }
 
     fn delivered(&self, item: T) -> T {
-        self.shared.counters.delivered(1);
+        // The high-water mark is sampled here every `SAMPLE_EVERY` items
+        // (and at every overflow by the producers): reading the depth
+        // reads the producers' cache lines.
+        if self.shared.counters.delivered(1) % SAMPLE_EVERY == 0 {
+            self.shared.counters.depth(self.len() + 1);
+        }
         item
     }
 
@@ -189,7 +198,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Err(RecvError::Closed));
     /// ```
     pub fn close(&self) -> bool {
-        self.shared.close()
+        self.shared.close(|| self.stream.get_ref().close())
     }
 
     /// Closes the stage and returns every item it still holds, oldest
@@ -216,7 +225,7 @@ impl<T> Receiver<T> {
 
     /// Closes the stage and passes each item it holds to `f`.
     fn drain(&self, mut f: impl FnMut(T)) {
-        self.shared.close();
+        self.close();
         let rx = self.stream.get_ref();
         loop {
             match rx.try_recv() {
@@ -246,7 +255,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.metrics().delivered, 1);
     /// ```
     pub fn metrics(&self) -> Metrics {
-        self.shared.metrics()
+        self.shared.metrics(self.stream.get_ref().len())
     }
 
     /// Items held now.
@@ -257,7 +266,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.depth()
+        self.shared.depth(self.stream.get_ref().len())
     }
 
     /// True if nothing is held now.
@@ -277,7 +286,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.capacity(), 4);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.shared.rx.max_capacity()
+        self.stream.get_ref().max_capacity()
     }
 
     /// True once the stage is closed for producers (every producer gone,
@@ -289,7 +298,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.shared.rx.is_closed()
+        self.stream.get_ref().is_closed()
     }
 }
 

@@ -148,7 +148,7 @@ impl<T> Sender<T> {
     /// assert!(rx.recv().is_err());
     /// ```
     pub fn close(&self) -> bool {
-        self.shared.close()
+        self.shared.close(|| self.tx.close())
     }
 
     /// True once the stage is closed: the consumer is gone, it closed the
@@ -172,7 +172,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.metrics().dropped_newest, 1);
     /// ```
     pub fn metrics(&self) -> Metrics {
-        self.shared.metrics()
+        self.shared.metrics(self.tx.len())
     }
 
     /// Items held now.
@@ -183,7 +183,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.depth()
+        self.shared.depth(self.tx.len())
     }
 
     /// True if nothing is held now.

@@ -20,14 +20,15 @@ use crate::{DropReason, Overflow, RecvError, TrySendError};
 /// `DropBuffer`. `Conflate` adds the [`Spill`]: one item after the ring's,
 /// into which new items are folded while the ring is full.
 pub(crate) struct Shared<T> {
-    /// A receiving handle on the ring, for `DropBuffer`'s drain and for the
-    /// close. It keeps the ring open when the consumer is gone, so the
-    /// consumer closes the ring itself when it goes.
-    pub(crate) rx: mpmc::Receiver<T>,
+    /// A weak receiving handle on the ring, for `DropBuffer`'s drain (weak,
+    /// so the ring's receiver count stays the consumer's alone).
+    rx: mpmc::WeakReceiver<T>,
     pub(crate) overflow: Overflow<T>,
     on_drop: Option<DropHook<T>>,
     on_undelivered: Option<UndeliveredHook<T>>,
     pub(crate) counters: Counters,
+    /// The ring's capacity.
+    capacity: usize,
     /// Set (before the ring is closed) by the send that failed the stage
     /// under `Fail`.
     failed: AtomicBool,
@@ -54,17 +55,19 @@ struct SpillSlot<T> {
 
 impl<T> Shared<T> {
     pub(crate) fn new(
-        rx: mpmc::Receiver<T>,
+        rx: &mpmc::Receiver<T>,
         overflow: Overflow<T>,
         on_drop: Option<DropHook<T>>,
         on_undelivered: Option<UndeliveredHook<T>>,
     ) -> Self {
+        let capacity = rx.max_capacity();
         Self {
-            rx,
+            rx: rx.downgrade(),
             overflow,
             on_drop,
             on_undelivered,
             counters: Counters::default(),
+            capacity,
             failed: AtomicBool::new(false),
             spill: Spill {
                 held: AtomicBool::new(false),
@@ -78,18 +81,29 @@ impl<T> Shared<T> {
     }
 
     /// Items held now.
-    pub(crate) fn depth(&self) -> usize {
-        self.rx.len() + usize::from(self.spill.held.load(Ordering::Acquire))
+    /// Items held now, given the ring's length.
+    pub(crate) fn depth(&self, ring_len: usize) -> usize {
+        ring_len + usize::from(self.spill.held.load(Ordering::Acquire))
     }
 
-    pub(crate) fn metrics(&self) -> Metrics {
-        self.counters.snapshot(self.depth())
+    /// The counters now, given the ring's length.
+    pub(crate) fn metrics(&self, ring_len: usize) -> Metrics {
+        let depth = self.depth(ring_len);
+        self.counters.depth(depth);
+        self.counters.snapshot_derived(depth)
     }
 
-    /// Counts an item the ring took.
-    pub(crate) fn accepted(&self, tx: &mpmc::Sender<T>) {
-        self.counters.offered();
-        self.counters.depth(tx.len());
+    /// Counts an item the ring took. Nothing to do: `offered` is derived
+    /// from the other counters and the depth (docs/perf-notes.md#
+    /// stream-counters-off-the-hot-path), and the depth is sampled by the
+    /// consumer and at each overflow.
+    #[inline(always)]
+    pub(crate) fn accepted(&self, _tx: &mpmc::Sender<T>) {}
+
+    /// Records that the ring was full: the high-water mark is its capacity
+    /// (plus the spilled item for `Conflate`).
+    fn overflowed(&self, extra: usize) {
+        self.counters.depth(self.capacity + extra);
     }
 
     /// Counts a dropped item and hands it to the `on_drop` hook.
@@ -114,7 +128,10 @@ impl<T> Shared<T> {
         match &self.overflow {
             Overflow::Block => match tx.try_send(item) {
                 Ok(()) => self.accepted(tx),
-                Err(RingFull::Full(item)) => return Err(TrySendError::Full(item)),
+                Err(RingFull::Full(item)) => {
+                    self.overflowed(0);
+                    return Err(TrySendError::Full(item));
+                }
                 Err(RingFull::Closed(item)) => return Err(TrySendError::Closed(item)),
             },
             Overflow::DropOldest => match tx.force_send(item) {
@@ -123,6 +140,7 @@ impl<T> Shared<T> {
                     // The stage makes no permits, so what comes back is
                     // always an older item, never `item` itself.
                     if let Some(oldest) = evicted {
+                        self.overflowed(0);
                         self.drop_item(oldest, DropReason::Oldest);
                     }
                 }
@@ -131,7 +149,7 @@ impl<T> Shared<T> {
             Overflow::DropNewest => match tx.try_send(item) {
                 Ok(()) => self.accepted(tx),
                 Err(RingFull::Full(item)) => {
-                    self.counters.offered();
+                    self.overflowed(0);
                     self.drop_item(item, DropReason::Newest);
                 }
                 Err(RingFull::Closed(item)) => return Err(TrySendError::Closed(item)),
@@ -143,8 +161,13 @@ impl<T> Shared<T> {
                         Ok(()) => break self.accepted(tx),
                         Err(RingFull::Full(back)) => {
                             item = back;
-                            while let Ok(old) = self.rx.try_recv() {
-                                self.drop_item(old, DropReason::Buffer);
+                            self.overflowed(0);
+                            // No receiver to upgrade: the consumer is gone,
+                            // and the ring closed with it.
+                            if let Some(rx) = self.rx.upgrade() {
+                                while let Ok(old) = rx.try_recv() {
+                                    self.drop_item(old, DropReason::Buffer);
+                                }
                             }
                         }
                         Err(RingFull::Closed(item)) => return Err(TrySendError::Closed(item)),
@@ -154,7 +177,7 @@ impl<T> Shared<T> {
             Overflow::Fail => match tx.try_send(item) {
                 Ok(()) => self.accepted(tx),
                 Err(RingFull::Full(item)) => {
-                    self.counters.offered();
+                    self.overflowed(0);
                     self.counters.rejected();
                     self.failed.store(true, Ordering::Release);
                     tx.close();
@@ -197,17 +220,15 @@ impl<T> Shared<T> {
             }
             match &mut slot.item {
                 Some(newest) => {
-                    self.counters.offered();
                     fold.fold(newest, item);
                     self.counters.conflated();
                     return Ok(());
                 }
                 None if ring_full => {
-                    self.counters.offered();
                     slot.item = Some(item);
                     self.spill.held.store(true, Ordering::Release);
                     drop(slot);
-                    self.counters.depth(tx.len() + 1);
+                    self.overflowed(1);
                     self.spill.waker.wake();
                     return Ok(());
                 }
@@ -252,11 +273,11 @@ impl<T> Shared<T> {
 
     /// Closes the stage for producers: later sends get `Closed`; what it
     /// holds stays for the consumer.
-    pub(crate) fn close(&self) -> bool {
+    pub(crate) fn close(&self, ring_close: impl FnOnce() -> bool) -> bool {
         if self.spills() {
             self.lock_spill().closed = true;
         }
-        self.rx.close()
+        ring_close()
     }
 
     /// How the stream ended, once the ring is closed and drained.
