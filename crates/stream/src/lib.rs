@@ -17,6 +17,8 @@
 //!   [`Rate`]) and [`timeout`](StageExt::timeout), on nimsync-time's
 //!   timers. They compose with futures-util's and futures-lite's
 //!   combinators.
+//! - A fair [`merge`] of any number of streams that polls only the streams
+//!   that woke, with a per-poll budget, weights and a biased variant.
 //! - Visible drops: every dropped item goes to an optional `on_drop` hook
 //!   with its [`DropReason`] and is counted; `metrics()` on every bounded
 //!   stage gives items in and out, drops by reason, depth and high-water
@@ -52,6 +54,7 @@ mod buffer;
 mod channel;
 mod error;
 mod ext;
+mod merge;
 mod metrics;
 mod overflow;
 mod sync;
@@ -65,6 +68,7 @@ pub use buffer::Buffer;
 pub use channel::{Builder, Receiver, RecvFuture, SendFuture, Sender, channel};
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use ext::StageExt;
+pub use merge::{Merge, merge};
 pub use metrics::Metrics;
 pub use overflow::{Conflate, DropReason, Overflow};
 pub use time::{ChunksTimeout, Debounce, Rate, Sample, Throttle, ThrottleMode, Timeout};

@@ -68,3 +68,29 @@ fn loom_receiver_drop_races_a_conflating_send() {
         assert_eq!(got + back + left.load(Ordering::Relaxed), 7);
     });
 }
+
+/// Two producers feed two merged stream channels while the merge waits:
+/// each sub-stream's wake queues it once, and the merge sees both items
+/// and both ends.
+#[test]
+fn loom_merge_sees_every_wake_of_its_streams() {
+    loom::model(|| {
+        let (tx1, rx1) = Builder::new(1, Overflow::Block).build();
+        let (tx2, rx2) = Builder::new(1, Overflow::Block).build();
+        let mut merged = crate::merge([rx1, rx2]);
+        let t1 = thread::spawn(move || tx1.send(1u32).unwrap());
+        let t2 = thread::spawn(move || tx2.send(2u32).unwrap());
+        let mut sum = 0;
+        loom::future::block_on(async {
+            use futures_core::Stream;
+            while let Some(v) =
+                std::future::poll_fn(|cx| std::pin::Pin::new(&mut merged).poll_next(cx)).await
+            {
+                sum += v;
+            }
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+        assert_eq!(sum, 3);
+    });
+}
