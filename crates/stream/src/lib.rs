@@ -17,6 +17,9 @@
 //!   [`Rate`]) and [`timeout`](StageExt::timeout), on nimsync-time's
 //!   timers. They compose with futures-util's and futures-lite's
 //!   combinators.
+//! - A [`broadcast`]: one producer side, many [`Subscriber`]s, each with
+//!   its own [`Lagging`] policy (pace the producer, skip to the oldest or
+//!   the newest with a lag count, or disconnect after a limit).
 //! - A fair [`merge`] of any number of streams that polls only the streams
 //!   that woke, with a per-poll budget, weights and a biased variant.
 //! - Visible drops: every dropped item goes to an optional `on_drop` hook
@@ -50,6 +53,7 @@
 //! ```
 
 mod block;
+mod broadcast;
 mod buffer;
 mod channel;
 mod error;
@@ -64,6 +68,7 @@ mod until;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+pub use broadcast::{BroadcastError, Lagging, PublishFuture, Publisher, Subscriber, broadcast};
 pub use buffer::Buffer;
 pub use channel::{Builder, Receiver, RecvFuture, SendFuture, Sender, channel};
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};

@@ -94,3 +94,31 @@ fn loom_merge_sees_every_wake_of_its_streams() {
         assert_eq!(sum, 3);
     });
 }
+
+/// A publisher sends two items through a ring of one to a `Block` and a
+/// `DropOldest` subscriber: the first gets both (the second send waits for
+/// it), the second gets or counts both.
+#[test]
+fn loom_broadcast_block_paces_and_drop_oldest_counts() {
+    loom::model(|| {
+        let publisher = crate::broadcast::<u32>(1);
+        let mut all = publisher.subscribe(crate::Lagging::Block);
+        let mut recent = publisher.subscribe(crate::Lagging::DropOldest);
+        let t = thread::spawn(move || {
+            loom::future::block_on(async {
+                publisher.send_async(1).await.unwrap();
+                publisher.send_async(2).await.unwrap();
+            });
+        });
+        loom::future::block_on(async {
+            assert_eq!(all.recv_async().await, Ok(1));
+            assert_eq!(all.recv_async().await, Ok(2));
+        });
+        t.join().unwrap();
+        let mut got = 0;
+        while let Some(Ok(_)) = recent.try_recv() {
+            got += 1;
+        }
+        assert_eq!(got + recent.lagged(), 2);
+    });
+}
