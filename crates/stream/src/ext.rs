@@ -6,7 +6,8 @@ use std::time::Duration;
 use futures_core::Stream;
 
 use crate::{
-    Buffer, ChunksTimeout, Debounce, Overflow, Rate, Sample, Throttle, ThrottleMode, Timeout, Until,
+    Buffer, ChunksTimeout, Concurrent, ConcurrentUnordered, Debounce, Overflow, Rate, Sample,
+    Spawning, Throttle, ThrottleMode, Timeout, Until,
 };
 
 /// The stages nimsync-stream adds to every [`Stream`].
@@ -196,6 +197,104 @@ pub trait StageExt: Stream {
         Self: Sized,
     {
         Timeout::new(self, limit)
+    }
+
+    /// Runs up to `limit` of this stream's futures at once and yields their
+    /// outputs in order; see [`Concurrent`]. (futures-util's `buffered`,
+    /// which a limit of 0 hangs.)
+    ///
+    /// The futures run only while this stage is polled. A consumer that
+    /// awaits something else between items stalls every future in flight
+    /// meanwhile: their timeouts expire, the connections they hold idle,
+    /// and one that waits on the consumer's own progress never finishes.
+    /// When that can happen, use
+    /// [`concurrent_spawned`](StageExt::concurrent_spawned).
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0.
+    ///
+    /// ```
+    /// use futures_lite::{future, stream, StreamExt};
+    /// use nimsync_stream::StageExt;
+    ///
+    /// let squares: Vec<u64> = future::block_on(
+    ///     stream::iter(1..=5u64).map(|n| async move { n * n }).concurrent(3).collect(),
+    /// );
+    /// assert_eq!(squares, [1, 4, 9, 16, 25]);
+    /// ```
+    fn concurrent(self, limit: usize) -> Concurrent<Self>
+    where
+        Self: Sized,
+        Self::Item: Future,
+    {
+        Concurrent::new(self, limit)
+    }
+
+    /// Runs up to `limit` of this stream's futures at once and yields their
+    /// outputs as they finish; see [`ConcurrentUnordered`]. (futures-util's
+    /// `buffer_unordered`, which a limit of 0 hangs.) The stall described
+    /// at [`concurrent`](StageExt::concurrent) applies here too.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0.
+    ///
+    /// ```
+    /// use futures_lite::{future, stream, StreamExt};
+    /// use nimsync_stream::StageExt;
+    ///
+    /// let mut sums: Vec<u64> = future::block_on(
+    ///     stream::iter(1..=5u64).map(|n| async move { n + 1 }).concurrent_unordered(2).collect(),
+    /// );
+    /// sums.sort();
+    /// assert_eq!(sums, [2, 3, 4, 5, 6]);
+    /// ```
+    fn concurrent_unordered(self, limit: usize) -> ConcurrentUnordered<Self>
+    where
+        Self: Sized,
+        Self::Item: Future,
+    {
+        ConcurrentUnordered::new(self, limit)
+    }
+
+    /// Hands each of this stream's futures to `spawn` when it is taken (up
+    /// to `limit` in flight) and yields the outputs of the handles `spawn`
+    /// returns, in order; see [`Concurrent`].
+    ///
+    /// The spawned futures run on their executor whatever the consumer
+    /// does, so a consumer that awaits something else between items does
+    /// not stall them, which [`concurrent`](StageExt::concurrent) would.
+    /// `spawn` is any function from a future to a future of its output: a
+    /// runtime's spawn with its join handle, or a thread.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0.
+    ///
+    /// ```
+    /// use futures_lite::{future, stream, StreamExt};
+    /// use nimsync_stream::StageExt;
+    ///
+    /// // Each future on a thread of its own; any executor's spawn works.
+    /// let spawn = |fut: future::Ready<u32>| {
+    ///     let (tx, rx) = nimsync_channel::oneshot::channel();
+    ///     std::thread::spawn(move || tx.send(future::block_on(fut)).ok());
+    ///     async move { rx.await.unwrap() }
+    /// };
+    /// let got: Vec<u32> = future::block_on(
+    ///     stream::iter(0..4).map(future::ready).concurrent_spawned(2, spawn).collect(),
+    /// );
+    /// assert_eq!(got, [0, 1, 2, 3]);
+    /// ```
+    fn concurrent_spawned<F, H>(self, limit: usize, spawn: F) -> Concurrent<Spawning<Self, F>>
+    where
+        Self: Sized,
+        Self::Item: Future,
+        F: FnMut(Self::Item) -> H,
+        H: Future,
+    {
+        Concurrent::new(Spawning::new(self, spawn), limit)
     }
 }
 

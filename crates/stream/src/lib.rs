@@ -20,6 +20,11 @@
 //! - A [`broadcast`]: one producer side, many [`Subscriber`]s, each with
 //!   its own [`Lagging`] policy (pace the producer, skip to the oldest or
 //!   the newest with a lag count, or disconnect after a limit).
+//! - Futures run with a concurrency limit: in order
+//!   ([`concurrent`](StageExt::concurrent)), as they finish
+//!   ([`concurrent_unordered`](StageExt::concurrent_unordered)), or spawned
+//!   so they progress while the consumer is busy
+//!   ([`concurrent_spawned`](StageExt::concurrent_spawned)).
 //! - A fair [`merge`] of any number of streams that polls only the streams
 //!   that woke, with a per-poll budget, weights and a biased variant.
 //! - Visible drops: every dropped item goes to an optional `on_drop` hook
@@ -56,6 +61,7 @@ mod block;
 mod broadcast;
 mod buffer;
 mod channel;
+mod concurrent;
 mod error;
 mod ext;
 mod merge;
@@ -71,6 +77,7 @@ mod loom_tests;
 pub use broadcast::{BroadcastError, Lagging, PublishFuture, Publisher, Subscriber, broadcast};
 pub use buffer::Buffer;
 pub use channel::{Builder, Receiver, RecvFuture, SendFuture, Sender, channel};
+pub use concurrent::{Concurrent, ConcurrentUnordered, Spawning};
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use ext::StageExt;
 pub use merge::{Merge, merge};

@@ -85,6 +85,8 @@ struct Slot<S> {
 /// ```
 pub struct Merge<S> {
     slots: Vec<Slot<S>>,
+    /// Slots of ended streams, for reuse.
+    free: Vec<usize>,
     ready: Arc<Ready>,
     live: usize,
     budget: usize,
@@ -119,6 +121,7 @@ impl<S: Stream> Merge<S> {
     pub fn new() -> Self {
         Self {
             slots: Vec::new(),
+            free: Vec::new(),
             ready: Arc::new(Ready {
                 queue: Mutex::new(VecDeque::new()),
                 waker: AtomicWaker::new(),
@@ -197,20 +200,27 @@ impl<S: Stream> Merge<S> {
     /// ```
     pub fn push_weighted(&mut self, stream: S, weight: u32) {
         assert!(weight > 0, "a merged stream needs a weight of at least 1");
-        let index = self.slots.len();
+        // An ended stream's slot is reused; its old waker holds the old
+        // flag, left set, so a late wake through it queues nothing.
+        let index = self.free.pop().unwrap_or(self.slots.len());
         let queued = Arc::new(AtomicBool::new(true));
         let waker = Waker::from(Arc::new(SlotWaker {
             index,
             queued: queued.clone(),
             ready: self.ready.clone(),
         }));
-        self.slots.push(Slot {
+        let slot = Slot {
             stream: Some(Box::pin(stream)),
             waker,
             queued,
             weight,
             credit: weight,
-        });
+        };
+        if index == self.slots.len() {
+            self.slots.push(slot);
+        } else {
+            self.slots[index] = slot;
+        }
         self.live += 1;
         // New streams are polled once to learn whether they are ready.
         self.ready.queue.lock().push_back(index);
@@ -297,6 +307,7 @@ impl<S: Stream> Stream for Merge<S> {
                     // A late wake may queue it again: it is skipped above.
                     slot.queued.store(true, Ordering::Release);
                     this.live -= 1;
+                    this.free.push(index);
                 }
                 Poll::Pending => {
                     slot.credit = slot.weight;
