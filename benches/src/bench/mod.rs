@@ -16,6 +16,7 @@ pub mod history;
 pub mod report;
 pub mod scenarios;
 pub mod select;
+pub mod streams;
 pub mod targets;
 pub mod workloads;
 

@@ -374,6 +374,7 @@ pub fn all(quick: bool) -> Vec<Scenario> {
     v.extend(runtime(quick));
     v.extend(select(quick));
     v.extend(group(quick));
+    v.extend(streams(quick));
     v
 }
 
@@ -612,6 +613,84 @@ pub fn group(quick: bool) -> Vec<Scenario> {
                 }),
                 c("AtomicBool acquire load (floor)", false, move || {
                     Outcome::Run(g::atomic_bool_checks(checks))
+                }),
+            ],
+        },
+    ]
+}
+
+/// The stream scenarios beyond the stream channel's own: merging,
+/// broadcasting, chunking and the avalanche's producer waits.
+pub fn streams(quick: bool) -> Vec<Scenario> {
+    use super::streams::{self as st, BroadcastKind, MergeKind};
+    let n = |full: u64| if quick { full / 500 } else { full };
+    let m = n(2_000_000);
+    let b = n(1_000_000);
+    let w = n(1_000_000);
+    vec![
+        Scenario {
+            id: "stream-merge-8",
+            title: "merge 8 tokio mpsc streams fed by 8 producer tasks, one consumer counting (only the merge differs)",
+            kind: "async",
+            shape: "9 tasks on 2 workers",
+            messages: m,
+            contenders: vec![
+                c("nimsync merge", true, move || {
+                    Outcome::Run(st::merge8(MergeKind::Nimsync, m))
+                }),
+                c("tokio-stream StreamMap", false, move || {
+                    Outcome::Run(st::merge8(MergeKind::StreamMap, m))
+                }),
+                c("futures-util select_all", false, move || {
+                    Outcome::Run(st::merge8(MergeKind::SelectAll, m))
+                }),
+            ],
+        },
+        Scenario {
+            id: "stream-broadcast-4",
+            title: "one publisher task, 4 subscriber tasks, capacity 256 (a message = one value sent to all 4)",
+            kind: "async",
+            shape: "5 tasks on 2 workers",
+            messages: b,
+            contenders: vec![
+                c("nimsync broadcast (Block)", true, move || {
+                    Outcome::Run(st::broadcast4(BroadcastKind::Nimsync, b))
+                }),
+                c("async-broadcast", false, move || {
+                    Outcome::Run(st::broadcast4(BroadcastKind::AsyncBroadcast, b))
+                }),
+                c("tokio broadcast (lossy)", false, move || {
+                    Outcome::Run(st::broadcast4(BroadcastKind::Tokio, b))
+                }),
+            ],
+        },
+        Scenario {
+            id: "stream-chunks-timeout",
+            title: "chunks_timeout(64, 10 ms) over a tokio mpsc stream fed by one producer task (only the stage differs)",
+            kind: "async",
+            shape: "2 tasks on 2 workers",
+            messages: m,
+            contenders: vec![
+                c("nimsync chunks_timeout", true, move || {
+                    Outcome::Run(st::chunks(true, m))
+                }),
+                c("tokio-stream chunks_timeout", false, move || {
+                    Outcome::Run(st::chunks(false, m))
+                }),
+            ],
+        },
+        Scenario {
+            id: "stream-avalanche-wait",
+            title: "backpressure avalanche: 4 producer threads into 16 slots (Block), one consumer; each sampled send's wait",
+            kind: "latency",
+            shape: "5 threads on 2 cores (oversubscribed)",
+            messages: w,
+            contenders: vec![
+                c("nimsync stream (Block)", true, move || {
+                    Outcome::Latencies(st::avalanche_waits(true, w))
+                }),
+                c("kanal", false, move || {
+                    Outcome::Latencies(st::avalanche_waits(false, w))
                 }),
             ],
         },

@@ -120,6 +120,31 @@ fn wake_all(wakers: Vec<Waker>) {
     wakers.into_iter().for_each(Waker::wake);
 }
 
+/// The subscribers' wakers a send takes under the lock, to wake after it:
+/// the first eight without an allocation.
+#[derive(Default)]
+struct Wakeups {
+    inline: [Option<Waker>; 8],
+    len: usize,
+    more: Vec<Waker>,
+}
+
+impl Wakeups {
+    fn push(&mut self, w: Waker) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = Some(w);
+            self.len += 1;
+        } else {
+            self.more.push(w);
+        }
+    }
+
+    fn wake(self) {
+        self.inline.into_iter().flatten().for_each(Waker::wake);
+        self.more.into_iter().for_each(Waker::wake);
+    }
+}
+
 /// Makes a broadcast that keeps the last `capacity` items for its
 /// subscribers.
 ///
@@ -268,7 +293,9 @@ impl<T: Clone> Publisher<T> {
         if st.items.len() == st.capacity {
             if !st.may_evict() {
                 if let Some(w) = waker {
-                    st.senders_waiting.push(w.clone());
+                    if !st.senders_waiting.iter().any(|x| x.will_wake(w)) {
+                        st.senders_waiting.push(w.clone());
+                    }
                 }
                 return Err(item);
             }
@@ -276,14 +303,12 @@ impl<T: Clone> Publisher<T> {
             st.oldest += 1;
         }
         st.items.push_back(item);
-        let wakers: Vec<Waker> = st
-            .subs
-            .iter_mut()
-            .flatten()
-            .filter_map(|s| s.waker.take())
-            .collect();
+        let mut wakeups = Wakeups::default();
+        for w in st.subs.iter_mut().flatten().filter_map(|s| s.waker.take()) {
+            wakeups.push(w);
+        }
         drop(st);
-        wake_all(wakers);
+        wakeups.wake();
         Ok(())
     }
 

@@ -3,18 +3,20 @@
 //!
 //! # Protocol
 //!
-//! Each sub-stream is polled with a waker of its own, which knows its slot.
-//! Waking it sets the slot's `queued` flag and, if the flag was clear,
-//! pushes the slot onto the ready queue and wakes the merge's task; so a
-//! slot is in the queue at most once, and a stream that did not wake is
-//! never polled. The merge clears a slot's flag before it polls the
-//! stream, so a wake that comes during or after the poll queues the slot
-//! again: no wake-up is lost. A stream that yields an item is queued again
-//! at the back (after it has used its weight in consecutive items), so the
-//! streams take turns; the biased variant always takes the lowest ready
-//! slot instead.
+//! Each sub-stream is polled with a waker of its own, which knows its
+//! slot's bit in a word of ready bits shared with the merge. Waking it sets
+//! the bit with one `fetch_or` and, if the bit was clear, wakes the merge's
+//! task. The merge polls the streams whose bits it has taken, clearing
+//! each bit before the poll; when it has none left, it registers its
+//! task's waker, then takes every word's bits with a `swap`. A wake that
+//! comes during or after a poll sets the bit again, and either the merge
+//! takes it at its next take, or the take before it returned `Pending`
+//! came after its registration, so it is woken. No wake-up is lost, and a stream that did not
+//! wake is never polled. A stream that yields an item keeps its bit (it may
+//! have more) and the turn passes on once it has used its weight in
+//! consecutive items, so the streams take turns round the slots; the
+//! biased variant always takes the lowest ready slot instead.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,23 +24,20 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use futures_core::Stream;
 
-use crate::sync::{AtomicBool, AtomicWaker, Mutex, Ordering, register_waker};
+use crate::sync::{AtomicU64, AtomicWaker, Ordering, register_waker};
 
 /// Sub-stream polls in one `poll_next` that yield no item before the merge
 /// gives its thread back (waking itself to go on).
 const DEFAULT_BUDGET: usize = 64;
 
-/// The slots that woke, and the merge's own waker.
-struct Ready {
-    queue: Mutex<VecDeque<usize>>,
-    waker: AtomicWaker,
-}
+/// Slots per word of ready bits.
+const BITS: usize = 64;
 
-/// The waker of one slot.
+/// The waker of one slot: its bit in its word, and the merge's waker.
 struct SlotWaker {
-    index: usize,
-    queued: Arc<AtomicBool>,
-    ready: Arc<Ready>,
+    word: Arc<AtomicU64>,
+    bit: u64,
+    merge: Arc<AtomicWaker>,
 }
 
 impl Wake for SlotWaker {
@@ -47,9 +46,8 @@ impl Wake for SlotWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
-            self.ready.queue.lock().push_back(self.index);
-            self.ready.waker.wake();
+        if self.word.fetch_or(self.bit, Ordering::AcqRel) & self.bit == 0 {
+            self.merge.wake();
         }
     }
 }
@@ -58,7 +56,6 @@ impl Wake for SlotWaker {
 struct Slot<S> {
     stream: Option<Pin<Box<S>>>,
     waker: Waker,
-    queued: Arc<AtomicBool>,
     weight: u32,
     /// Items left in its current turn.
     credit: u32,
@@ -87,7 +84,14 @@ pub struct Merge<S> {
     slots: Vec<Slot<S>>,
     /// Slots of ended streams, for reuse.
     free: Vec<usize>,
-    ready: Arc<Ready>,
+    /// The ready bits the slots' wakers set, one word per 64 slots.
+    words: Vec<Arc<AtomicU64>>,
+    /// The ready bits taken from `words` and not yet polled.
+    ready: Vec<u64>,
+    /// The merge's task.
+    merge_waker: Arc<AtomicWaker>,
+    /// Where the next round-robin search starts.
+    cursor: usize,
     live: usize,
     budget: usize,
     biased: bool,
@@ -122,10 +126,10 @@ impl<S: Stream> Merge<S> {
         Self {
             slots: Vec::new(),
             free: Vec::new(),
-            ready: Arc::new(Ready {
-                queue: Mutex::new(VecDeque::new()),
-                waker: AtomicWaker::new(),
-            }),
+            words: Vec::new(),
+            ready: Vec::new(),
+            merge_waker: Arc::new(AtomicWaker::new()),
+            cursor: 0,
             live: 0,
             budget: DEFAULT_BUDGET,
             biased: false,
@@ -200,19 +204,22 @@ impl<S: Stream> Merge<S> {
     /// ```
     pub fn push_weighted(&mut self, stream: S, weight: u32) {
         assert!(weight > 0, "a merged stream needs a weight of at least 1");
-        // An ended stream's slot is reused; its old waker holds the old
-        // flag, left set, so a late wake through it queues nothing.
+        // An ended stream's slot is reused; a late wake through its old
+        // waker only costs the new stream one poll.
         let index = self.free.pop().unwrap_or(self.slots.len());
-        let queued = Arc::new(AtomicBool::new(true));
+        if index / BITS == self.words.len() {
+            self.words.push(Arc::new(AtomicU64::new(0)));
+            self.ready.push(0);
+        }
+        let bit = 1u64 << (index % BITS);
         let waker = Waker::from(Arc::new(SlotWaker {
-            index,
-            queued: queued.clone(),
-            ready: self.ready.clone(),
+            word: Arc::clone(&self.words[index / BITS]),
+            bit,
+            merge: Arc::clone(&self.merge_waker),
         }));
         let slot = Slot {
             stream: Some(Box::pin(stream)),
             waker,
-            queued,
             weight,
             credit: weight,
         };
@@ -222,9 +229,9 @@ impl<S: Stream> Merge<S> {
             self.slots[index] = slot;
         }
         self.live += 1;
-        // New streams are polled once to learn whether they are ready.
-        self.ready.queue.lock().push_back(index);
-        self.ready.waker.wake();
+        // A new stream is polled once to learn whether it is ready.
+        self.ready[index / BITS] |= bit;
+        self.merge_waker.wake();
     }
 
     /// Streams not yet ended.
@@ -247,16 +254,42 @@ impl<S: Stream> Merge<S> {
         self.live == 0
     }
 
-    /// The next slot to poll: the oldest woken, or the lowest when biased.
-    fn next_ready(&self) -> Option<usize> {
-        let mut queue = self.ready.queue.lock();
-        if self.biased {
-            let (pos, _) = queue.iter().enumerate().min_by_key(|&(_, &i)| i)?;
-            queue.remove(pos)
-        } else {
-            queue.pop_front()
+    /// The next slot to poll, its ready bit cleared: the first ready slot
+    /// from the cursor on (round the slots), or the lowest when biased.
+    fn next_ready(&mut self, cx: &Context<'_>) -> Option<usize> {
+        let start = if self.biased { 0 } else { self.cursor };
+        let n = self.ready.len() * BITS;
+        let mut found =
+            first_set(&self.ready, start, n).or_else(|| first_set(&self.ready, 0, start));
+        if found.is_none() {
+            // Nothing taken is left: register, then take what the wakers
+            // set, so a wake after the take wakes this task.
+            register_waker(&self.merge_waker, cx.waker());
+            for (word, mine) in self.words.iter().zip(self.ready.iter_mut()) {
+                if word.load(Ordering::Relaxed) != 0 {
+                    *mine |= word.swap(0, Ordering::Acquire);
+                }
+            }
+            found = first_set(&self.ready, start, n).or_else(|| first_set(&self.ready, 0, start));
         }
+        let found = found?;
+        self.ready[found / BITS] &= !(1u64 << (found % BITS));
+        Some(found)
     }
+}
+
+/// The first set bit of `bits` in `from .. to`.
+fn first_set(bits: &[u64], from: usize, to: usize) -> Option<usize> {
+    let mut i = from;
+    while i < to {
+        let word = bits[i / BITS] >> (i % BITS);
+        if word != 0 {
+            let found = i + word.trailing_zeros() as usize;
+            return (found < to).then_some(found);
+        }
+        i = (i / BITS + 1) * BITS;
+    }
+    None
 }
 
 impl<S: Stream> Default for Merge<S> {
@@ -270,19 +303,16 @@ impl<S: Stream> Stream for Merge<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let this = self.get_mut();
-        register_waker(&this.ready.waker, cx.waker());
         let mut idle_polls = 0;
         while this.live > 0 {
             if idle_polls == this.budget {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            let Some(index) = this.next_ready() else {
+            let Some(index) = this.next_ready(cx) else {
                 return Poll::Pending;
             };
             let slot = &mut this.slots[index];
-            // Cleared before the poll: a wake from now on queues it again.
-            slot.queued.store(false, Ordering::Release);
             let Some(stream) = slot.stream.as_mut() else {
                 continue;
             };
@@ -291,21 +321,20 @@ impl<S: Stream> Stream for Merge<S> {
                 .poll_next(&mut Context::from_waker(&slot.waker))
             {
                 Poll::Ready(Some(item)) => {
+                    // It may have more: ready again, without a wake-up.
+                    this.ready[index / BITS] |= 1u64 << (index % BITS);
                     slot.credit -= 1;
                     if slot.credit == 0 {
+                        // Its turn is over: the search starts after it.
                         slot.credit = slot.weight;
-                        // Its turn is over: to the back of the queue.
-                        slot.waker.wake_by_ref();
-                    } else if !slot.queued.swap(true, Ordering::AcqRel) {
-                        // Its turn goes on: to the front.
-                        this.ready.queue.lock().push_front(index);
+                        this.cursor = index + 1;
+                    } else {
+                        this.cursor = index;
                     }
                     return Poll::Ready(Some(item));
                 }
                 Poll::Ready(None) => {
                     slot.stream = None;
-                    // A late wake may queue it again: it is skipped above.
-                    slot.queued.store(true, Ordering::Release);
                     this.live -= 1;
                     this.free.push(index);
                 }
