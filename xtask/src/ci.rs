@@ -106,15 +106,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "package",
         bound: minutes(6),
-        action: Action::Cargo(&[
-            "package",
-            "--workspace",
-            "--exclude",
-            "nimsync-benches",
-            "--exclude",
-            "xtask",
-            "--allow-dirty",
-        ]),
+        action: Action::Xtask(&["package"]),
     },
     Step {
         name: "criterion",

@@ -10,6 +10,7 @@ mod features;
 mod layers;
 mod loom;
 mod miri;
+mod package;
 mod stress;
 mod tsan;
 mod util;
@@ -25,6 +26,7 @@ usage: cargo xtask <command> [args]
 commands:
   layers                         check crate dependencies against the layer table (docs/architecture.md#layers)
   features                       check the nimsync facade with no feature and with each layer feature alone
+  package                        package every library crate and build each from its package
   loom [--preemptions N] [FILTER]
                                  run the loom models (default: N = 2, FILTER = loom)
   miri [--tree-borrows] [--seeds N]
@@ -146,6 +148,7 @@ fn main() -> ExitCode {
         }
         "layers" => layers::run(args),
         "features" => features::run(args),
+        "package" => package::run(args),
         "loom" => loom::run(args),
         "miri" => miri::run(args),
         "tsan" => tsan::run(args),
