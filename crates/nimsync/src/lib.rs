@@ -145,3 +145,15 @@ pub struct CrateReadmeDoctests;
 #[cfg(all(doctest, feature = "channel", feature = "select", feature = "group"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The examples of the workspace's docs/porting.md, compiled and run as
+/// doc tests.
+#[cfg(all(
+    doctest,
+    feature = "channel",
+    feature = "select",
+    feature = "group",
+    feature = "stream"
+))]
+#[doc = include_str!("../../../docs/porting.md")]
+pub struct PortingDoctests;

@@ -76,7 +76,7 @@ mod loom_tests;
 
 pub use broadcast::{BroadcastError, Lagging, PublishFuture, Publisher, Subscriber, broadcast};
 pub use buffer::Buffer;
-pub use channel::{Builder, Receiver, RecvFuture, SendFuture, Sender, channel};
+pub use channel::{Builder, Receiver, RecvFuture, SendFuture, SendSink, Sender, channel};
 pub use concurrent::{Concurrent, ConcurrentUnordered, Spawning};
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use ext::StageExt;

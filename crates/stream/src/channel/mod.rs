@@ -4,6 +4,7 @@
 mod receiver;
 mod sender;
 mod shared;
+mod sink;
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use nimsync_channel::mpmc;
 pub use receiver::{Receiver, RecvFuture};
 pub use sender::{SendFuture, Sender};
 use shared::Shared;
+pub use sink::SendSink;
 
 use crate::overflow::{DropHook, UndeliveredHook};
 use crate::{DropReason, Overflow};

@@ -217,6 +217,23 @@ impl<T> Sender<T> {
         &self.shared.overflow
     }
 
+    /// This producer as a [`futures_sink::Sink`]: see [`SendSink`].
+    ///
+    /// ```
+    /// use futures_util::SinkExt;
+    ///
+    /// let (tx, mut rx) = nimsync_stream::channel(4, nimsync_stream::Overflow::Block);
+    /// let mut sink = tx.into_sink();
+    /// futures_lite::future::block_on(sink.send(1)).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn into_sink(self) -> super::SendSink<T>
+    where
+        T: Send + 'static,
+    {
+        super::SendSink::new(self)
+    }
+
     /// True if both senders feed the same stage.
     ///
     /// ```
