@@ -11,6 +11,7 @@ mod layers;
 mod loom;
 mod miri;
 mod package;
+mod report;
 mod stress;
 mod tsan;
 mod util;
@@ -27,6 +28,8 @@ commands:
   layers                         check crate dependencies against the layer table (docs/architecture.md#layers)
   features                       check the nimsync facade with no feature and with each layer feature alone
   package                        package every library crate and build each from its package
+  report [--rounds N] [--full]   regenerate docs/report.md, the README's headline table and its
+                                 chart from one bench run and the report's stress tests
   loom [--preemptions N] [FILTER]
                                  run the loom models (default: N = 2, FILTER = loom)
   miri [--tree-borrows] [--seeds N]
@@ -149,6 +152,7 @@ fn main() -> ExitCode {
         "layers" => layers::run(args),
         "features" => features::run(args),
         "package" => package::run(args),
+        "report" => report::run(args),
         "loom" => loom::run(args),
         "miri" => miri::run(args),
         "tsan" => tsan::run(args),
