@@ -109,6 +109,11 @@ const STEPS: &[Step] = &[
         action: Action::Xtask(&["package"]),
     },
     Step {
+        name: "examples",
+        bound: minutes(4),
+        action: Action::Xtask(&["examples"]),
+    },
+    Step {
         name: "criterion",
         bound: minutes(6),
         action: Action::Cargo(&["test", "--workspace", "--bench", "hot_paths"]),

@@ -6,6 +6,7 @@
 
 mod bench;
 mod ci;
+mod examples;
 mod features;
 mod layers;
 mod loom;
@@ -28,6 +29,7 @@ commands:
   layers                         check crate dependencies against the layer table (docs/architecture.md#layers)
   features                       check the nimsync facade with no feature and with each layer feature alone
   package                        package every library crate and build each from its package
+  examples                       run the facade's example programs with small sizes
   report [--rounds N] [--full]   regenerate docs/report.md, the README's headline table and its
                                  chart from one bench run and the report's stress tests
   loom [--preemptions N] [FILTER]
@@ -152,6 +154,7 @@ fn main() -> ExitCode {
         "layers" => layers::run(args),
         "features" => features::run(args),
         "package" => package::run(args),
+        "examples" => examples::run(args),
         "report" => report::run(args),
         "loom" => loom::run(args),
         "miri" => miri::run(args),
