@@ -154,6 +154,8 @@ impl Counters {
             DropReason::Throttled => &self.dropped_throttled,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "tracing")]
+        tracing::trace!(target: "nimsync_stream", reason = ?reason, "a stream stage dropped an item");
     }
 
     pub(crate) fn conflated(&self) {
@@ -162,10 +164,20 @@ impl Counters {
 
     pub(crate) fn rejected(&self) {
         self.rejected.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
+            target: "nimsync_stream",
+            "a stream stage overflowed under the Fail policy and closed"
+        );
     }
 
     pub(crate) fn undelivered(&self) {
         self.undelivered.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            target: "nimsync_stream",
+            "a stream stage went away holding an item (handed to on_undelivered or into_remainder)"
+        );
     }
 
     /// Raises the high-water mark to `depth` if it is higher.
