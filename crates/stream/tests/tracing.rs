@@ -10,9 +10,12 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
-/// The events seen: level, target, message and the `reason` field.
+/// One event: level, target, message and the `reason` field.
+type Seen1 = (Level, String, String, String);
+
+/// The events seen.
 #[derive(Default, Clone)]
-struct Seen(Arc<Mutex<Vec<(Level, String, String, String)>>>);
+struct Seen(Arc<Mutex<Vec<Seen1>>>);
 
 #[derive(Default)]
 struct Fields {
