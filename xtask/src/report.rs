@@ -270,7 +270,8 @@ fn render(results: &Value, stress: &str, rounds: &str, full: bool) -> Result<Str
         }
     );
     for (name, tests) in STRESS {
-        for test in *tests {
+        for (i, test) in tests.iter().enumerate() {
+            let name = if i == 0 { name } else { "" };
             let line = stress
                 .lines()
                 .find(|l| l.split_whitespace().nth(1) == Some(test))

@@ -178,7 +178,7 @@ impl<T> Receiver<T> {
         // (and at every overflow by the producers): reading the depth
         // reads the producers' cache lines.
         if self.shared.counters.delivered(1) % SAMPLE_EVERY == 0 {
-            self.shared.counters.depth(self.len() + 1);
+            self.shared.counters.depth(self.len());
         }
         item
     }
