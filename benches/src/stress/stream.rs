@@ -209,9 +209,11 @@ fn run(policy: Policy, producers: usize, per: usize, take: Option<usize>, seed: 
         Policy::Fail => assert!(m.rejected <= producers as u64 && m.dropped() == 0),
         Policy::Conflate => assert_eq!(m.dropped(), 0),
     }
+    let spill = usize::from(policy == Policy::Conflate);
     assert!(
-        m.high_water <= 17,
-        "{policy:?}: 16 slots (and one being conflated)"
+        m.high_water <= 16 + spill,
+        "{policy:?}: 16 slots (and one being conflated), high water {}",
+        m.high_water
     );
     m
 }
