@@ -64,7 +64,7 @@ impl fmt::Display for BroadcastError {
             BroadcastError::Closed => f.write_str("receiving on a closed and drained broadcast"),
             BroadcastError::Disconnected { lagged } => write!(
                 f,
-                "a broadcast subscriber fell {lagged} items behind and was disconnected"
+                "a broadcast subscriber missed {lagged} items in all, past its limit, and was disconnected"
             ),
         }
     }

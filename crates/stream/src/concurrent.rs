@@ -159,6 +159,9 @@ pin_project! {
         #[pin]
         upstream: S,
         running: Merge<Once<S::Item>>,
+        // Futures taken and not yet yielded (a finished one stays in the
+        // merge until it is polled once more, so its count would lag).
+        in_flight: usize,
         limit: usize,
         done: bool,
     }
@@ -173,12 +176,13 @@ where
         Self {
             upstream,
             running: Merge::new(),
+            in_flight: 0,
             limit,
             done: false,
         }
     }
 
-    /// Futures running now.
+    /// Futures taken from the upstream whose outputs are not yet yielded.
     ///
     /// ```
     /// use futures_lite::{future, stream};
@@ -187,7 +191,7 @@ where
     /// assert_eq!(s.in_flight(), 0);
     /// ```
     pub fn in_flight(&self) -> usize {
-        self.running.len()
+        self.in_flight
     }
 }
 
@@ -199,21 +203,25 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
-        while !*this.done && this.running.len() < *this.limit {
+        while !*this.done && *this.in_flight < *this.limit {
             match this.upstream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(fut)) => this.running.push(Once { fut: Some(fut) }),
+                Poll::Ready(Some(fut)) => {
+                    *this.in_flight += 1;
+                    this.running.push(Once { fut: Some(fut) });
+                }
                 Poll::Ready(None) => *this.done = true,
                 Poll::Pending => break,
             }
         }
         match Pin::new(&mut *this.running).poll_next(cx) {
             Poll::Ready(Some(out)) => {
+                *this.in_flight -= 1;
                 // Room for another future: take it on the next poll.
                 cx.waker().wake_by_ref();
                 Poll::Ready(Some(out))
             }
-            // Nothing running: the end if the upstream ended, else it is
-            // pending and will wake this task.
+            // Nothing running: the end if the upstream ended, else the
+            // fill above polled it (it had room) and it will wake this task.
             Poll::Ready(None) if *this.done => Poll::Ready(None),
             Poll::Ready(None) | Poll::Pending => Poll::Pending,
         }
@@ -227,7 +235,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConcurrentUnordered")
             .field("upstream", &self.upstream)
-            .field("in_flight", &self.running.len())
+            .field("in_flight", &self.in_flight)
             .field("limit", &self.limit)
             .finish()
     }

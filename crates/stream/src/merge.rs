@@ -6,12 +6,12 @@
 //! Each sub-stream is polled with a waker of its own, which knows its
 //! slot's bit in a word of ready bits shared with the merge. Waking it sets
 //! the bit with one `fetch_or` and, if the bit was clear, wakes the merge's
-//! task. The merge polls the streams whose bits it has taken, clearing
-//! each bit before the poll; when it has none left, it registers its
-//! task's waker, then takes every word's bits with a `swap`. A wake that
-//! comes during or after a poll sets the bit again, and either the merge
-//! takes it at its next take, or the take before it returned `Pending`
-//! came after its registration, so it is woken. No wake-up is lost, and a stream that did not
+//! task. Before each poll the merge takes every word's bits with a `swap`
+//! into bits of its own, and polls a stream whose bit is set, clearing the
+//! bit first; when it finds none, it registers its task's waker and takes
+//! again. A wake that comes during or after a poll sets the bit again, and
+//! either the merge takes it at its next take, or the take before it
+//! returned `Pending` came after its registration, so it is woken. No wake-up is lost, and a stream that did not
 //! wake is never polled. A stream that yields an item keeps its bit (it may
 //! have more) and the turn passes on once it has used its weight in
 //! consecutive items, so the streams take turns round the slots; the
@@ -257,24 +257,32 @@ impl<S: Stream> Merge<S> {
     /// The next slot to poll, its ready bit cleared: the first ready slot
     /// from the cursor on (round the slots), or the lowest when biased.
     fn next_ready(&mut self, cx: &Context<'_>) -> Option<usize> {
+        // Take what the wakers set at every turn, so a stream that woke
+        // is not passed over while others keep yielding.
+        self.take_woken();
         let start = if self.biased { 0 } else { self.cursor };
         let n = self.ready.len() * BITS;
         let mut found =
             first_set(&self.ready, start, n).or_else(|| first_set(&self.ready, 0, start));
         if found.is_none() {
-            // Nothing taken is left: register, then take what the wakers
-            // set, so a wake after the take wakes this task.
+            // Nothing is ready: register, then take again, so a wake after
+            // this take wakes this task.
             register_waker(&self.merge_waker, cx.waker());
-            for (word, mine) in self.words.iter().zip(self.ready.iter_mut()) {
-                if word.load(Ordering::Relaxed) != 0 {
-                    *mine |= word.swap(0, Ordering::Acquire);
-                }
-            }
+            self.take_woken();
             found = first_set(&self.ready, start, n).or_else(|| first_set(&self.ready, 0, start));
         }
         let found = found?;
         self.ready[found / BITS] &= !(1u64 << (found % BITS));
         Some(found)
+    }
+
+    /// Moves the bits the slots' wakers set into the merge's own.
+    fn take_woken(&mut self) {
+        for (word, mine) in self.words.iter().zip(self.ready.iter_mut()) {
+            if word.load(Ordering::Relaxed) != 0 {
+                *mine |= word.swap(0, Ordering::Acquire);
+            }
+        }
     }
 }
 

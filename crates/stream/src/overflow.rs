@@ -44,8 +44,11 @@ pub enum Overflow<T> {
     /// Drop every item the stage holds, then keep the new one.
     DropBuffer,
     /// Refuse the new item and fail the stage: the producer gets the item
-    /// back in an `Overflowed` error, later sends fail, and the consumer
-    /// gets the items held, then sees the end with the overflow error.
+    /// back in an `Overflowed` error, later sends fail with `Closed`, and
+    /// the consumer gets the items held, then sees the end with the
+    /// overflow error. Sends racing the one that fails the stage may get
+    /// `Overflowed` too. "Full" is the ring's answer at that moment: a slot
+    /// the consumer is still moving a value out of counts as taken.
     Fail,
     /// Fold the new item into the newest item held, with the function given
     /// to [`Overflow::conflate`].

@@ -114,3 +114,22 @@ fn a_limit_of_zero_panics_with_advice() {
             .contains("at least 1")
     );
 }
+
+#[test]
+fn concurrent_unordered_takes_more_work_after_the_consumer_awaits_elsewhere() {
+    // Between items the consumer awaits something that uses up the wake
+    // the stage gave itself: the next poll must still take the next
+    // future rather than wait for a wake-up nobody will send.
+    let mut s = stream::iter(0..20u32)
+        .map(futures_lite::future::ready)
+        .concurrent_unordered(1);
+    let got: Vec<u32> = block_on(async {
+        let mut got = Vec::new();
+        while let Some(v) = s.next().await {
+            got.push(v);
+            futures_lite::future::yield_now().await;
+        }
+        got
+    });
+    assert_eq!(got, (0..20).collect::<Vec<_>>());
+}

@@ -125,3 +125,22 @@ fn producers_on_threads_reach_the_merge_exactly_once() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_stream_that_wakes_later_is_not_passed_over_by_a_busy_one() {
+    let (tx, rx) = channel(4, Overflow::Block);
+    let busy: Pin<Box<dyn Stream<Item = u32> + Send>> =
+        Box::pin(futures_lite::stream::repeat(0u32));
+    let late: Pin<Box<dyn Stream<Item = u32> + Send>> = Box::pin(rx);
+    let mut m = merge([busy, late]);
+    block_on(async {
+        // The late stream is polled once (empty), then wakes.
+        assert_eq!(m.next().await, Some(0));
+        tx.send(7).unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            seen.push(m.next().await.unwrap());
+        }
+        assert!(seen.contains(&7), "the woken stream got its turn: {seen:?}");
+    });
+}

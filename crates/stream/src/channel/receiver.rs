@@ -79,8 +79,12 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        match self.stream.get_ref().try_recv() {
+        let ring = self.stream.get_ref();
+        match ring.try_recv() {
             Ok(item) => Ok(self.delivered(item)),
+            // A send still writing its claimed slot is ahead of the
+            // spilled item: the spill waits for the ring to be empty.
+            Err(RingEmpty::Empty) if !ring.is_empty() => Err(TryRecvError::Empty),
             Err(e) => match self.shared.take_spill() {
                 Some(item) => Ok(self.delivered(item)),
                 None if e == RingEmpty::Empty => Err(TryRecvError::Empty),
@@ -162,8 +166,10 @@ impl<T> Receiver<T> {
             }),
             Poll::Pending => {
                 // Register before looking, so a spill made after the look
-                // wakes this waker.
-                if self.shared.register_spill(cx.waker()) {
+                // wakes this waker. The spilled item comes after every item
+                // of the ring, including one a send is still writing (that
+                // write wakes this task through the ring).
+                if self.shared.register_spill(cx.waker()) && self.stream.get_ref().is_empty() {
                     if let Some(item) = self.shared.take_spill() {
                         return Poll::Ready(Ok(self.delivered(item)));
                     }

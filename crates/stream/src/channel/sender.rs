@@ -110,11 +110,18 @@ impl<T> Sender<T> {
     /// `Closed` (the stage is closed) or `Overflowed` (`Fail` only), each
     /// with the item.
     ///
+    /// Only [`Block`](Overflow::Block) waits: under the other policies the
+    /// policy is applied when `send_async` is called, and the future only
+    /// hands over the outcome.
+    ///
     /// # Cancel safety
     ///
-    /// Dropping the future before it completes drops the item unsent (it
-    /// was never offered, so no counter sees it);
-    /// [`SendFuture::cancel`] takes it back instead.
+    /// Under `Block`, dropping the future before it completes drops the
+    /// item unsent (it was never offered, so no counter sees it), and
+    /// [`SendFuture::cancel`] takes it back instead. Under the other
+    /// policies the item was already sent (or dropped by the policy) when
+    /// the future was made; if it came back in an error, `cancel` returns
+    /// it.
     ///
     /// ```
     /// use nimsync_stream::{channel, Overflow};
@@ -288,8 +295,9 @@ enum State<'a, T> {
 }
 
 impl<T> SendFuture<'_, T> {
-    /// Stops the send and hands the item back, or `None` if it was already
-    /// sent (or returned in an error).
+    /// Stops the send and hands the item back: the item a `Block` send is
+    /// still waiting to send, or one the send failed with (which `await`
+    /// would have returned in the error); `None` if the item was sent.
     ///
     /// ```
     /// use nimsync_stream::{channel, Overflow};
@@ -303,7 +311,13 @@ impl<T> SendFuture<'_, T> {
     pub fn cancel(&mut self) -> Option<T> {
         match &mut self.state {
             State::Waiting(fut) => fut.cancel(),
-            State::Done(_) => None,
+            State::Done(result) => match result.take() {
+                Some(Err(e)) => Some(e.into_inner()),
+                other => {
+                    *result = other;
+                    None
+                }
+            },
         }
     }
 }

@@ -164,8 +164,12 @@ impl<T> Shared<T> {
                             self.overflowed(0);
                             // No receiver to upgrade: the consumer is gone,
                             // and the ring closed with it.
+                            // At most a capacity's worth: what other
+                            // producers send meanwhile is not this
+                            // overflow's to clear.
                             if let Some(rx) = self.rx.upgrade() {
-                                while let Ok(old) = rx.try_recv() {
+                                for _ in 0..self.capacity {
+                                    let Ok(old) = rx.try_recv() else { break };
                                     self.drop_item(old, DropReason::Buffer);
                                 }
                             }

@@ -19,7 +19,10 @@ type Sending<T> = Pin<Box<dyn Future<Output = Result<(), SendError<T>>> + Send>>
 /// send going, and `poll_ready` and `poll_flush` finish it. `poll_close`
 /// finishes it and drops this producer (the stage ends for its consumer
 /// once every producer is gone); it does not close the stage for the
-/// other producers.
+/// other producers. As with any `Sink`, flush or close it before dropping
+/// it: a sink dropped while a `Block` send is still waiting drops that
+/// item unsent, as a dropped [`SendFuture`](crate::SendFuture) does (it
+/// was never offered, so no counter sees it).
 ///
 /// ```
 /// use futures_lite::{future, stream, StreamExt};

@@ -23,7 +23,11 @@ pub(crate) const PULL_BUDGET: usize = 256;
 
 /// `now + d`, or far ahead when that overflows.
 pub(crate) fn deadline_after(d: std::time::Duration) -> std::time::Instant {
-    let now = std::time::Instant::now();
-    now.checked_add(d)
-        .unwrap_or_else(|| now + std::time::Duration::from_secs(86_400 * 365 * 100))
+    instant_after(std::time::Instant::now(), d)
+}
+
+/// `at + d`, or far ahead (a century) when that overflows.
+pub(crate) fn instant_after(at: std::time::Instant, d: std::time::Duration) -> std::time::Instant {
+    at.checked_add(d)
+        .unwrap_or_else(|| at + std::time::Duration::from_secs(86_400 * 365 * 100))
 }

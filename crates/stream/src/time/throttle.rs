@@ -141,7 +141,7 @@ impl<S: Stream> Throttle<S> {
         Self {
             upstream,
             interval,
-            tolerance: interval * (burst - 1),
+            tolerance: interval.checked_mul(burst - 1).unwrap_or(Duration::MAX),
             mode,
             tat: None,
             held: None,
@@ -213,7 +213,7 @@ fn conform(
     let due = tat.unwrap_or(now);
     let earliest = due.checked_sub(tolerance).unwrap_or(now);
     if now >= earliest {
-        *tat = Some(due.max(now) + interval);
+        *tat = Some(super::instant_after(due.max(now), interval));
         Ok(())
     } else {
         Err(earliest)
