@@ -6,10 +6,11 @@
 //! Each sub-stream is polled with a waker of its own, which knows its
 //! slot's bit in a word of ready bits shared with the merge. Waking it sets
 //! the bit with one `fetch_or` and, if the bit was clear, wakes the merge's
-//! task. Before each poll the merge takes every word's bits with a `swap`
-//! into bits of its own, and polls a stream whose bit is set, clearing the
-//! bit first; when it finds none, it registers its task's waker and takes
-//! again. A wake that comes during or after a poll sets the bit again, and
+//! task. The merge polls the streams whose bits it has taken, in rounds
+//! over the slots, clearing each bit before the poll; at the end of each
+//! round it takes every word's bits with a `swap` into bits of its own
+//! (the biased merge takes them before every poll), and when it finds none
+//! it registers its task's waker and takes again. A wake that comes during or after a poll sets the bit again, and
 //! either the merge takes it at its next take, or the take before it
 //! returned `Pending` came after its registration, so it is woken. No wake-up is lost, and a stream that did not
 //! wake is never polled. A stream that yields an item keeps its bit (it may
@@ -257,19 +258,27 @@ impl<S: Stream> Merge<S> {
     /// The next slot to poll, its ready bit cleared: the first ready slot
     /// from the cursor on (round the slots), or the lowest when biased.
     fn next_ready(&mut self, cx: &Context<'_>) -> Option<usize> {
-        // Take what the wakers set at every turn, so a stream that woke
-        // is not passed over while others keep yielding.
-        self.take_woken();
-        let start = if self.biased { 0 } else { self.cursor };
         let n = self.ready.len() * BITS;
-        let mut found =
-            first_set(&self.ready, start, n).or_else(|| first_set(&self.ready, 0, start));
+        let mut found = if self.biased {
+            // The lowest ready slot, as of now.
+            self.take_woken();
+            first_set(&self.ready, 0, n)
+        } else {
+            first_set(&self.ready, self.cursor, n)
+        };
+        if found.is_none() {
+            // A round over the slots is over: take what woke meanwhile, so
+            // a stream that woke is polled within a round, and start the
+            // next round at the first slot.
+            self.take_woken();
+            found = first_set(&self.ready, 0, n);
+        }
         if found.is_none() {
             // Nothing is ready: register, then take again, so a wake after
             // this take wakes this task.
             register_waker(&self.merge_waker, cx.waker());
             self.take_woken();
-            found = first_set(&self.ready, start, n).or_else(|| first_set(&self.ready, 0, start));
+            found = first_set(&self.ready, 0, n);
         }
         let found = found?;
         self.ready[found / BITS] &= !(1u64 << (found % BITS));
