@@ -41,7 +41,11 @@
 //! A **select's send reservation** and a **permit** cannot post yet: they
 //! have no value. They claim a registered receiver without waking it
 //! ([`WaitQueue::claim_one`]): the claimed receiver stays parked and no
-//! other sender can claim it. The reservation is *held* under the lock (a
+//! other sender can claim it. (A gap, to be closed: a claim that lands
+//! after the receiver's re-check but before it parks is seen as a wake-up,
+//! so the receiver looks, finds nothing and registers again, and another
+//! send can then hand it a value; nothing is lost or duplicated, as the
+//! reservation's later offer is unowned and goes to the next receiver.) The reservation is *held* under the lock (a
 //! ticket, the [`Claim`], names it); a permit's claimed receiver goes to a
 //! pool, as permits are interchangeable. The commit posts an unowned offer,
 //! then wakes the claimed receiver and notifies `recv_wait` once more (the
