@@ -45,6 +45,7 @@ mod sync;
 mod wheel;
 
 pub mod driver;
+mod clock;
 mod interval;
 mod sleep;
 mod timeout;
@@ -52,6 +53,7 @@ mod timeout;
 #[cfg(all(loom, test))]
 mod loom_tests;
 
+pub use clock::{Clock, ClockSleep, ManualClock};
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
