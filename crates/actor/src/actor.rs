@@ -64,14 +64,22 @@ pub trait Actor: Sized + Send + 'static {
     }
 
     /// Runs when an incarnation ends (not when it is killed), with why.
-    fn stopped(&mut self, ctx: &mut Context<Self>, reason: &ExitReason) -> impl Future<Output = ()> + Send {
+    fn stopped(
+        &mut self,
+        ctx: &mut Context<Self>,
+        reason: &ExitReason,
+    ) -> impl Future<Output = ()> + Send {
         let _ = (ctx, reason);
         async {}
     }
 
     /// Runs on a new instance built to replace a failed one, before its
     /// `started`, with how the last incarnation ended.
-    fn restarted(&mut self, ctx: &mut Context<Self>, last: &ExitReason) -> impl Future<Output = ()> + Send {
+    fn restarted(
+        &mut self,
+        ctx: &mut Context<Self>,
+        last: &ExitReason,
+    ) -> impl Future<Output = ()> + Send {
         let _ = (ctx, last);
         async {}
     }
@@ -79,7 +87,11 @@ pub trait Actor: Sized + Send + 'static {
     /// A linked actor failed. Return [`LinkAction::Fail`] (the default) to
     /// fail with it, or [`LinkAction::Continue`] to treat the signal as a
     /// message and go on (Erlang's `trap_exit`).
-    fn link_failed(&mut self, ctx: &mut Context<Self>, exit: LinkExit) -> impl Future<Output = LinkAction> + Send {
+    fn link_failed(
+        &mut self,
+        ctx: &mut Context<Self>,
+        exit: LinkExit,
+    ) -> impl Future<Output = LinkAction> + Send {
         let _ = (ctx, exit);
         async { LinkAction::Fail }
     }
@@ -135,7 +147,11 @@ pub trait Handler<M: Send + 'static>: Actor {
     type Reply: Send + 'static;
 
     /// Handles one message.
-    fn handle(&mut self, message: M, ctx: &mut Context<Self>) -> impl Future<Output = Self::Reply> + Send;
+    fn handle(
+        &mut self,
+        message: M,
+        ctx: &mut Context<Self>,
+    ) -> impl Future<Output = Self::Reply> + Send;
 }
 
 /// What ends an incarnation after the current handler returns.
@@ -321,7 +337,8 @@ impl<A: Actor> Context<A> {
         let me = Arc::downgrade(&self.core);
         target.core.watch_down(Box::new(move |down: &Down| {
             if let Some(me) = me.upgrade() {
-                me.system.post(Signal::Message(Box::new(Tell(down.clone()))));
+                me.system
+                    .post(Signal::Message(Box::new(Tell(down.clone()))));
             }
         }));
     }

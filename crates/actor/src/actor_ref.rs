@@ -196,7 +196,8 @@ impl<A: Actor> ActorRef<A> {
         match self.offer(Box::new(Tell(message))) {
             Ok(()) => Ok(()),
             Err(Refused::Closed(env)) => Err(TellError::Stopped(unwrap_message(env))),
-            Err(Refused::Full(env)) if self.core.policy == Policy::Block => match self.tx.send(env) {
+            Err(Refused::Full(env)) if self.core.policy == Policy::Block => match self.tx.send(env)
+            {
                 Ok(()) => Ok(()),
                 Err(e) => Err(TellError::Stopped(unwrap_message(e.into_inner()))),
             },
@@ -240,7 +241,11 @@ impl<A: Actor> ActorRef<A> {
     ///
     /// # Examples
     /// See [`AskError`].
-    pub async fn ask_timeout<M>(&self, message: M, timeout: Duration) -> Result<A::Reply, AskError<M>>
+    pub async fn ask_timeout<M>(
+        &self,
+        message: M,
+        timeout: Duration,
+    ) -> Result<A::Reply, AskError<M>>
     where
         A: Handler<M>,
         M: Send + 'static,
@@ -259,7 +264,10 @@ impl<A: Actor> ActorRef<A> {
             (a, b) => a.or(b),
         };
         let (reply_tx, reply_rx) = oneshot::channel();
-        let env: Env<A> = Box::new(Ask { message, reply: reply_tx });
+        let env: Env<A> = Box::new(Ask {
+            message,
+            reply: reply_tx,
+        });
         match self.offer(env) {
             Ok(()) => {}
             Err(Refused::Closed(env)) => return Err(AskError::Stopped(unwrap_message(env))),
@@ -390,7 +398,9 @@ impl<A: Actor> ActorRef<A> {
             usize::MAX => None,
             n => Some(n),
         };
-        self.core.counters.snapshot(self.core.rx.len(), capacity, last)
+        self.core
+            .counters
+            .snapshot(self.core.rx.len(), capacity, last)
     }
 
     /// Links this actor and `other` both ways (see

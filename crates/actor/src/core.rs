@@ -27,7 +27,7 @@ use crate::error::{ExitReason, Failure};
 use crate::mailbox::{DeadLetter, DeadLetterHook, DeadLetterReason, Env, Policy};
 use crate::metrics::Counters;
 use crate::sync::{AtomicBool, AtomicWaker, Mutex, Ordering, register_waker};
-use crate::watch::{Down, LinkExit, Watchers};
+use crate::watch::{Down, LinkExit, Monitor, Watchers};
 
 /// An actor's identity, unique in the process; it stays the same across
 /// restarts.
@@ -194,12 +194,17 @@ impl<A: Actor> Core<A> {
         }
     }
 
-    /// Moves everything queued to the dead letters.
+    /// Moves everything queued to the dead letters. The mailbox is
+    /// closed: `Empty` then means a tell that claimed its slot before the
+    /// close is still writing it, so wait for it until `Closed` (model:
+    /// `loom_final_stop_races_a_tell`).
     pub(crate) fn drain_to_dead_letters(&self) {
+        debug_assert!(self.rx.is_closed());
         loop {
             match self.rx.try_recv() {
                 Ok(env) => self.dead_letter(env, DeadLetterReason::Stopped),
-                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                Err(TryRecvError::Closed) => break,
+                Err(TryRecvError::Empty) => crate::sync::yield_now(),
             }
         }
     }
@@ -242,7 +247,7 @@ impl<A: Actor> Core<A> {
 
     /// Adds a closure run once when the actor stops for good (at once if
     /// it already has).
-    pub(crate) fn watch_down(&self, f: Box<dyn FnOnce(&Down) + Send>) {
+    pub(crate) fn watch_down(&self, f: Monitor) {
         let mut w = self.watchers.lock();
         match &w.exit {
             Some(reason) => {

@@ -401,7 +401,9 @@ pub enum RegistryError {
 impl fmt::Display for RegistryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RegistryError::Duplicate(n) => write!(f, "the name `{n}` is already registered to a live actor"),
+            RegistryError::Duplicate(n) => {
+                write!(f, "the name `{n}` is already registered to a live actor")
+            }
             RegistryError::NotFound(n) => write!(f, "no live actor is registered as `{n}`"),
             RegistryError::WrongType {
                 name,

@@ -73,13 +73,15 @@ mod loom_tests;
 pub use actor::{Actor, Context, Handler, LinkAction};
 pub use actor_ref::{ActorRef, WeakActorRef};
 pub use core::{ActorId, Drain};
-pub use error::{AskError, ExitReason, Failure, FailureKind, RegistryError, SupervisorError, TellError};
+pub use error::{
+    AskError, ExitReason, Failure, FailureKind, RegistryError, SupervisorError, TellError,
+};
 pub use mailbox::{DeadLetter, DeadLetterReason, Mailbox, Overflow};
 pub use metrics::ActorMetrics;
 pub use registry::Registry;
 pub use spawn::{Spawn, spawn};
 pub use supervisor::{
-    Backoff, ChildInfo, ChildSpec, ChildSpecBuilder, PoolRef, Restart, Shutdown, StartChildError, Strategy,
-    Supervisor, SupervisorEvent, SupervisorRef,
+    Backoff, ChildInfo, ChildSpec, ChildSpecBuilder, PoolRef, Restart, Shutdown, StartChildError,
+    Strategy, Supervisor, SupervisorEvent, SupervisorRef,
 };
 pub use watch::{Down, LinkExit};

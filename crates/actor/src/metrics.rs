@@ -26,8 +26,10 @@ impl Counters {
     /// writes it, so a load and a store do.
     #[inline]
     pub(crate) fn processed(&self, n: u64) {
-        self.processed
-            .store(self.processed.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+        self.processed.store(
+            self.processed.load(Ordering::Relaxed) + n,
+            Ordering::Relaxed,
+        );
     }
     pub(crate) fn failed(&self) {
         self.failures.fetch_add(1, Ordering::Relaxed);
@@ -39,7 +41,12 @@ impl Counters {
         self.restarts.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn snapshot(&self, depth: usize, capacity: Option<usize>, last_failure: Option<Failure>) -> ActorMetrics {
+    pub(crate) fn snapshot(
+        &self,
+        depth: usize,
+        capacity: Option<usize>,
+        last_failure: Option<Failure>,
+    ) -> ActorMetrics {
         ActorMetrics {
             processed: self.processed.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),

@@ -98,7 +98,11 @@ impl Registry {
     ///
     /// # Examples
     /// See [`Registry`].
-    pub fn register<A: Actor>(&self, name: impl Into<Arc<str>>, actor: &ActorRef<A>) -> Result<(), RegistryError> {
+    pub fn register<A: Actor>(
+        &self,
+        name: impl Into<Arc<str>>,
+        actor: &ActorRef<A>,
+    ) -> Result<(), RegistryError> {
         let name = name.into();
         let mut entries = self.lock();
         if let Some(existing) = entries.get(&name) {

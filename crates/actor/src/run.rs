@@ -34,6 +34,10 @@ impl Exit {
     }
 }
 
+/// Told when an incarnation's `started` hook has returned `Ok`; dropped
+/// unsent if it failed.
+pub(crate) type Ready = nimsync_channel::oneshot::Sender<()>;
+
 /// Messages handled in a row before the loop yields to the runtime.
 const BUDGET: u32 = 128;
 
@@ -46,12 +50,13 @@ enum Next<A: Actor> {
 }
 
 /// Runs one incarnation of `actor` to its end: `restarted` (if `last` is
-/// given), `started`, the message loop, `stopped`.
+/// given), `started` (then `ready` is told), the message loop, `stopped`.
 pub(crate) async fn run<A: Actor>(
     core: Arc<Core<A>>,
     mut actor: A,
     restarts: u64,
     last: Option<ExitReason>,
+    ready: Option<Ready>,
 ) -> Exit {
     let mut ctx = Context::new(Arc::clone(&core), restarts);
     let name = Arc::clone(&core.name);
@@ -75,7 +80,11 @@ pub(crate) async fn run<A: Actor>(
     })
     .await
     {
-        Ok(Ok(())) => {}
+        Ok(Ok(())) => {
+            if let Some(ready) = ready {
+                let _ = ready.send(());
+            }
+        }
         Ok(Err(e)) => return failed(&core, fail(FailureKind::StartFailed, e.to_string(), None)),
         Err(p) => return failed(&core, fail(FailureKind::Panicked, panic_message(&*p), None)),
     }

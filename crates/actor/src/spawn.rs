@@ -130,7 +130,7 @@ impl Spawn {
         let core = Arc::clone(&actor_ref.core);
         drop(handle.spawn(async move {
             let guard = FinishOnDrop(Some(Arc::clone(&core)));
-            let exit = crate::run::run(Arc::clone(&core), actor, 0, None).await;
+            let exit = crate::run::run(Arc::clone(&core), actor, 0, None, None).await;
             guard.finish(exit.reason());
         }));
         actor_ref

@@ -23,6 +23,15 @@ pub(crate) use loom::sync::MutexGuard;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+/// Lets another thread finish a step this one waits for.
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
 /// Stores `waker` in `cell`.
 #[inline]
 pub(crate) fn register_waker(cell: &AtomicWaker, waker: &core::task::Waker) {

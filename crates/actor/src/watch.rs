@@ -125,12 +125,15 @@ impl LinkExit {
     }
 }
 
+/// A monitor's notice, run once at the final stop.
+pub(crate) type Monitor = Box<dyn FnOnce(&Down) + Send>;
+
 /// The watchers of one actor, and how it ended.
 pub(crate) struct Watchers {
     pub(crate) exit: Option<ExitReason>,
     pub(crate) last_failure: Option<Failure>,
     pub(crate) links: Vec<(ActorId, Weak<dyn Control>)>,
-    pub(crate) monitors: Vec<Box<dyn FnOnce(&Down) + Send>>,
+    pub(crate) monitors: Vec<Monitor>,
 }
 
 impl Watchers {
@@ -155,7 +158,7 @@ impl Watchers {
 /// Watchers taken out of the lock, to be told.
 pub(crate) struct Fired {
     links: Vec<(ActorId, Weak<dyn Control>)>,
-    monitors: Vec<Box<dyn FnOnce(&Down) + Send>>,
+    monitors: Vec<Monitor>,
 }
 
 impl Fired {

@@ -44,7 +44,10 @@ impl fmt::Debug for Clock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.manual {
             None => f.write_str("Clock::System"),
-            Some(m) => f.debug_tuple("Clock::Manual").field(&m.state.lock().now).finish(),
+            Some(m) => f
+                .debug_tuple("Clock::Manual")
+                .field(&m.state.lock().now)
+                .finish(),
         }
     }
 }
@@ -308,7 +311,13 @@ impl ManualClock {
     /// assert_eq!(nimsync_time::ManualClock::new().next_deadline(), None);
     /// ```
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.shared.state.lock().sleepers.keys().next().map(|&(at, _)| at)
+        self.shared
+            .state
+            .lock()
+            .sleepers
+            .keys()
+            .next()
+            .map(|&(at, _)| at)
     }
 }
 

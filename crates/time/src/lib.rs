@@ -44,8 +44,8 @@ mod entry;
 mod sync;
 mod wheel;
 
-pub mod driver;
 mod clock;
+pub mod driver;
 mod interval;
 mod sleep;
 mod timeout;

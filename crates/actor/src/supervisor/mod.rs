@@ -27,7 +27,7 @@ use nimsync_time::Clock;
 
 use crate::core::Drain;
 use crate::error::{ExitReason, Failure, FailureKind, SupervisorError};
-use crate::run::Exit;
+use crate::run::{Exit, Ready};
 use crate::sync::Mutex;
 
 mod backoff;
@@ -341,10 +341,14 @@ impl Supervisor {
     /// See [`Supervisor`].
     pub async fn run(self) -> Result<(), SupervisorError> {
         let shared = self.into_shared();
-        let result = run_loop(&shared).await;
+        let result = run_loop(&shared, None).await;
         let reason = match &result {
             Ok(_) => ExitReason::Stopped,
-            Err(e) => ExitReason::Failed(Failure::new(&shared.name, FailureKind::Escalated, e.to_string())),
+            Err(e) => ExitReason::Failed(Failure::new(
+                &shared.name,
+                FailureKind::Escalated,
+                e.to_string(),
+            )),
         };
         shared.finish_children(&reason);
         shared.stopped.cancel();
@@ -353,8 +357,8 @@ impl Supervisor {
 }
 
 /// Runs a nested supervisor's incarnation, as its parent sees it.
-pub(crate) async fn run_nested(shared: Arc<Shared>) -> Exit {
-    match run_loop(&shared).await {
+pub(crate) async fn run_nested(shared: Arc<Shared>, ready: Ready) -> Exit {
+    match run_loop(&shared, Some(ready)).await {
         Ok(Ended::Stopped) => Exit::StoppedForGood,
         Ok(Ended::Released) => Exit::Ended(ExitReason::Restarting),
         Ok(Ended::Idle) => Exit::Ended(ExitReason::Normal),
@@ -379,7 +383,9 @@ pub struct SupervisorRef {
 
 impl fmt::Debug for SupervisorRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SupervisorRef").field("name", &self.name).finish()
+        f.debug_struct("SupervisorRef")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -412,7 +418,10 @@ impl fmt::Display for StartChildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartChildError::DuplicateId(id) => {
-                write!(f, "the supervisor already has a child `{id}`: pick another id")
+                write!(
+                    f,
+                    "the supervisor already has a child `{id}`: pick another id"
+                )
             }
             StartChildError::Stopped => f.write_str("the supervisor is not running"),
             StartChildError::Spawn => f.write_str("the runtime refused to spawn the child"),
@@ -581,9 +590,11 @@ enum Event {
 fn exit_of(result: Result<Exit, TaskFailure<std::convert::Infallible>>, name: &Arc<str>) -> Exit {
     match result {
         Ok(exit) => exit,
-        Err(failure) if failure.is_panic() => {
-            Exit::Ended(ExitReason::Failed(Failure::new(name, FailureKind::Panicked, failure.to_string())))
-        }
+        Err(failure) if failure.is_panic() => Exit::Ended(ExitReason::Failed(Failure::new(
+            name,
+            FailureKind::Panicked,
+            failure.to_string(),
+        ))),
         Err(_) => Exit::Ended(ExitReason::Killed),
     }
 }
@@ -596,7 +607,7 @@ fn jitter_seed(shared: &Shared) -> u64 {
     nanos ^ (shared as *const Shared as u64)
 }
 
-async fn run_loop(shared: &Shared) -> Result<Ended, SupervisorError> {
+async fn run_loop(shared: &Shared, ready: Option<Ready>) -> Result<Ended, SupervisorError> {
     let group = TaskGroup::<Exit>::builder()
         .name(Arc::clone(&shared.name))
         .policy(Policy::IgnoreErrors)
@@ -625,14 +636,20 @@ async fn run_loop(shared: &Shared) -> Result<Ended, SupervisorError> {
         rng: fastrand::Rng::with_seed(jitter_seed(shared)),
     };
     for i in 0..lp.slots.len() {
-        lp.start(i, None)?;
+        lp.start(i, None).await?;
+    }
+    if let Some(ready) = ready {
+        let _ = ready.send(());
     }
     let mut commands_open = true;
     loop {
         let event = match lp.deferred.pop_front() {
             Some(joined) => Event::Joined(joined),
             None => {
-                let idle = lp.slots.iter().all(|s| s.running.is_none() && s.pending.is_none());
+                let idle = lp
+                    .slots
+                    .iter()
+                    .all(|s| s.running.is_none() && s.pending.is_none());
                 if idle && (!commands_open || shared.commands.sender_count() == 0) {
                     return Ok(Ended::Idle);
                 }
@@ -641,7 +658,10 @@ async fn run_loop(shared: &Shared) -> Result<Ended, SupervisorError> {
         };
         match event {
             Event::Joined((id, result)) => {
-                let Some(i) = lp.slots.iter().position(|s| s.running.as_ref().is_some_and(|a| a.id() == id))
+                let Some(i) = lp
+                    .slots
+                    .iter()
+                    .position(|s| s.running.as_ref().is_some_and(|a| a.id() == id))
                 else {
                     continue;
                 };
@@ -649,7 +669,7 @@ async fn run_loop(shared: &Shared) -> Result<Ended, SupervisorError> {
                 let exit = exit_of(result, &lp.slots[i].spec.id);
                 lp.ended(i, exit).await?;
             }
-            Event::Timer => lp.start_due()?,
+            Event::Timer => lp.start_due().await?,
             Event::CommandsClosed => commands_open = false,
             Event::Command(Command::Stop) => {
                 lp.shutdown().await;
@@ -660,7 +680,7 @@ async fn run_loop(shared: &Shared) -> Result<Ended, SupervisorError> {
                 return Ok(Ended::Released);
             }
             Event::Command(Command::Start(spec, reply)) => {
-                let result = lp.add(spec);
+                let result = lp.add(spec).await;
                 let _ = reply.send(result);
             }
             Event::Command(Command::Terminate(id, reply)) => {
@@ -692,44 +712,51 @@ async fn run_loop(shared: &Shared) -> Result<Ended, SupervisorError> {
 }
 
 impl Loop<'_> {
-    fn start(&mut self, i: usize, last: Option<ExitReason>) -> Result<(), SupervisorError> {
+    /// Starts child `i` and waits until its `started` hook has returned
+    /// (or it failed), as OTP starts children one after another.
+    async fn start(&mut self, i: usize, last: Option<ExitReason>) -> Result<(), SupervisorError> {
         let slot = &mut self.slots[i];
         slot.pending = None;
         if last.is_some() {
             slot.restarts += 1;
             slot.spec.kind.note_restart();
         }
+        let (ready, started) = oneshot::channel();
         let handle = slot
             .spec
             .kind
-            .spawn(&self.group, slot.restarts, last)
+            .spawn(&self.group, slot.restarts, last, ready)
             .map_err(|_| SupervisorError::Spawn {
                 supervisor: Arc::clone(&self.shared.name),
                 child: Arc::clone(&slot.spec.id),
             })?;
         slot.running = Some(handle);
         slot.started_at = self.shared.clock.now();
-        self.shared.emit(SupervisorEvent::Started {
+        let event = SupervisorEvent::Started {
             child: Arc::clone(&slot.spec.id),
             restarts: slot.restarts,
-        });
+        };
+        // Dropped unsent if the start failed: its end comes through the
+        // group like any other.
+        let _ = started.await;
+        self.shared.emit(event);
         Ok(())
     }
 
-    fn start_due(&mut self) -> Result<(), SupervisorError> {
+    async fn start_due(&mut self) -> Result<(), SupervisorError> {
         let now = self.shared.clock.now();
         for i in 0..self.slots.len() {
             if let Some((at, _)) = &self.slots[i].pending {
                 if *at <= now {
                     let (_, last) = self.slots[i].pending.take().expect("checked above");
-                    self.start(i, Some(last))?;
+                    self.start(i, Some(last)).await?;
                 }
             }
         }
         Ok(())
     }
 
-    fn add(&mut self, spec: ChildSpec) -> Result<(), StartChildError> {
+    async fn add(&mut self, spec: ChildSpec) -> Result<(), StartChildError> {
         if self.slots.iter().any(|s| !s.done && s.spec.id == spec.id) {
             return Err(StartChildError::DuplicateId(spec.id));
         }
@@ -745,10 +772,11 @@ impl Loop<'_> {
             started_at: self.shared.clock.now(),
         });
         let i = self.slots.len() - 1;
-        self.start(i, None).map_err(|_| {
+        if self.start(i, None).await.is_err() {
             self.done(i, ExitReason::Killed);
-            StartChildError::Spawn
-        })
+            return Err(StartChildError::Spawn);
+        }
+        Ok(())
     }
 
     /// The child stopped for good.
@@ -758,7 +786,10 @@ impl Loop<'_> {
         slot.pending = None;
         slot.spec.kind.finish(reason);
         let spec = Arc::clone(&slot.spec);
-        self.shared.children.lock().retain(|c| !Arc::ptr_eq(c, &spec));
+        self.shared
+            .children
+            .lock()
+            .retain(|c| !Arc::ptr_eq(c, &spec));
         self.shared.emit(SupervisorEvent::Finished {
             child: Arc::clone(&spec.id),
         });
@@ -823,7 +854,7 @@ impl Loop<'_> {
             }
         }
         if delay.is_zero() {
-            self.start_due()?;
+            self.start_due().await?;
         }
         Ok(())
     }
@@ -841,7 +872,9 @@ impl Loop<'_> {
     /// Stops the siblings of `i` (reverse start order) and schedules them
     /// with `i`.
     async fn restart_siblings(&mut self, i: usize) {
-        let Some((at, _)) = self.slots[i].pending.clone() else { return };
+        let Some((at, _)) = self.slots[i].pending.clone() else {
+            return;
+        };
         let siblings = self.siblings(i);
         for &j in siblings.iter().rev() {
             let reason = if self.slots[j].running.is_some() {
@@ -943,7 +976,11 @@ impl Loop<'_> {
     }
 
     async fn next_event(&mut self, commands_open: bool) -> Event {
-        let next_restart = self.slots.iter().filter_map(|s| s.pending.as_ref().map(|p| p.0)).min();
+        let next_restart = self
+            .slots
+            .iter()
+            .filter_map(|s| s.pending.as_ref().map(|p| p.0))
+            .min();
         let mut timer = next_restart.map(|at| Box::pin(self.shared.clock.sleep_until(at)));
         let has_children = !self.group.is_empty();
         let commands = &self.shared.commands;

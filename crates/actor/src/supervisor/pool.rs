@@ -105,7 +105,12 @@ impl Supervisor {
             supervisor = supervisor.child(spec);
             inner.members.lock().push(member);
         }
-        (supervisor, PoolRef { inner: Arc::new(inner) })
+        (
+            supervisor,
+            PoolRef {
+                inner: Arc::new(inner),
+            },
+        )
     }
 }
 

@@ -11,7 +11,7 @@ use crate::actor_ref::ActorRef;
 use crate::core::{Control, Drain};
 use crate::error::ExitReason;
 use crate::mailbox::{DeadLetter, Mailbox};
-use crate::run::{Exit, run};
+use crate::run::{Exit, Ready, run};
 use crate::spawn::Spawn;
 use crate::supervisor::{Supervisor, SupervisorRef};
 
@@ -99,7 +99,10 @@ impl ChildSpec {
     ///
     /// # Examples
     /// See [`Supervisor`].
-    pub fn supervisor(id: impl Into<Arc<str>>, supervisor: Supervisor) -> (ChildSpec, SupervisorRef) {
+    pub fn supervisor(
+        id: impl Into<Arc<str>>,
+        supervisor: Supervisor,
+    ) -> (ChildSpec, SupervisorRef) {
         Self::builder(id).supervisor(supervisor)
     }
 
@@ -188,7 +191,10 @@ impl ChildSpecBuilder {
     ///
     /// # Examples
     /// See [`ChildSpec`].
-    pub fn actor<A: Actor>(self, factory: impl Fn() -> A + Send + Sync + 'static) -> (ChildSpec, ActorRef<A>) {
+    pub fn actor<A: Actor>(
+        self,
+        factory: impl Fn() -> A + Send + Sync + 'static,
+    ) -> (ChildSpec, ActorRef<A>) {
         let actor_ref = self.spawn.clone().name(Arc::clone(&self.id)).prepare::<A>();
         let kind = Arc::new(ActorChild {
             actor_ref: actor_ref.clone(),
@@ -223,12 +229,14 @@ impl ChildSpecBuilder {
 
 /// What a supervisor does to a child, whatever it is.
 pub(crate) trait ChildKind: Send + Sync {
-    /// Spawns a new incarnation into `group`.
+    /// Spawns a new incarnation into `group`; `ready` is told once it has
+    /// started.
     fn spawn(
         &self,
         group: &TaskGroup<Exit>,
         restarts: u64,
         last: Option<ExitReason>,
+        ready: Ready,
     ) -> Result<AbortHandle, SpawnError>;
     /// Asks the running incarnation to stop for good.
     fn stop(&self, drain: Drain);
@@ -251,12 +259,13 @@ impl<A: Actor> ChildKind for ActorChild<A> {
         group: &TaskGroup<Exit>,
         restarts: u64,
         last: Option<ExitReason>,
+        ready: Ready,
     ) -> Result<AbortHandle, SpawnError> {
         let core = Arc::clone(&self.actor_ref.core);
         let factory = Arc::clone(&self.factory);
         group.spawn_with_handle(async move {
             let actor = factory();
-            Ok(run(core, actor, restarts, last).await)
+            Ok(run(core, actor, restarts, last, Some(ready)).await)
         })
     }
     fn stop(&self, drain: Drain) {
@@ -284,9 +293,12 @@ impl ChildKind for SupervisorChild {
         group: &TaskGroup<Exit>,
         _restarts: u64,
         _last: Option<ExitReason>,
+        ready: Ready,
     ) -> Result<AbortHandle, SpawnError> {
         let shared = Arc::clone(&self.supervisor);
-        group.spawn_with_handle(async move { Ok(crate::supervisor::run_nested(shared).await) })
+        group.spawn_with_handle(
+            async move { Ok(crate::supervisor::run_nested(shared, ready).await) },
+        )
     }
     fn stop(&self, _drain: Drain) {
         self.control.stop();
