@@ -21,6 +21,7 @@ const FEATURES: &[&str] = &[
     "scheduler",
     "group",
     "stream",
+    "actor",
     "tracing",
 ];
 

@@ -18,6 +18,7 @@ pub(crate) const LOOM_CRATES: &[&str] = &[
     "nimsync-scheduler",
     "nimsync-group",
     "nimsync-stream",
+    "nimsync-actor",
 ];
 
 /// The preemption bound used when `--preemptions` is not given (and by CI).

@@ -5,6 +5,7 @@
 //! leak, no double drop), and that it finished within its time bound. A
 //! test that exceeds its bound is reported by name and fails the run.
 
+mod actor;
 mod channel;
 mod endpoints;
 mod faults;
@@ -87,6 +88,7 @@ pub fn all() -> Vec<Test> {
     tests.extend(unbounded::tests());
     tests.extend(endpoints::tests());
     tests.extend(stream::tests());
+    tests.extend(actor::tests());
     tests
 }
 

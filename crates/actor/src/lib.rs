@@ -85,3 +85,14 @@ pub use supervisor::{
     Strategy, Supervisor, SupervisorEvent, SupervisorRef,
 };
 pub use watch::{Down, LinkExit};
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+/// The examples of the workspace's docs/actor.md, compiled and run as doc
+/// tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/actor.md")]
+pub struct ActorDocDoctests;

@@ -1,5 +1,6 @@
 //! nimsync: lock-free channels, timers, select, a work-stealing runtime
-//! structured concurrency and backpressure streams, behind one dependency.
+//! structured concurrency, backpressure streams and supervised actors,
+//! behind one dependency.
 //!
 //! Each module re-exports one of the nimsync crates, which stay usable on
 //! their own when a program needs a single layer:
@@ -12,10 +13,12 @@
 //! | [`scheduler`] | `nimsync-scheduler` | the work-stealing runtime | `scheduler` |
 //! | [`group`] | `nimsync-group` | task groups, cancel tokens, deadlines | `group` |
 //! | [`stream`] | `nimsync-stream` | backpressure streams: overflow policies, counted drops, nothing lost on cancellation | `stream` |
+//! | [`actor`] | `nimsync-actor` | typed actors, bounded mailboxes, asks with deadlines, supervision trees | `actor` |
 //!
 //! Every feature is on by default. A feature turns on the layers its crate
 //! stands on (`select` brings `channel` and `time`, `group` brings
-//! `scheduler` and `time`, `stream` brings `channel`); with `default-features = false`, name the
+//! `scheduler` and `time`, `stream` brings `channel`, `actor` brings all
+//! of those but `select`); with `default-features = false`, name the
 //! layers you take:
 //!
 //! ```toml
@@ -101,13 +104,16 @@ pub use nimsync_group as group;
 #[cfg(feature = "stream")]
 pub use nimsync_stream as stream;
 
+#[cfg(feature = "actor")]
+pub use nimsync_actor as actor;
+
 #[cfg(feature = "select")]
 pub use nimsync_select::{select, select_async, select_biased, select_biased_async};
 
 /// The names most programs start with: the channel flavors, the timers,
 /// the runtime and its spawn functions, task groups and cancel tokens, the
-/// select macros, and the stream stages and their overflow policy (each
-/// where its feature is on).
+/// select macros, the stream stages and their overflow policy, and the
+/// actor traits, refs and supervisors (each where its feature is on).
 ///
 /// ```
 /// use nimsync::prelude::*;
@@ -134,6 +140,9 @@ pub mod prelude {
 
     #[cfg(feature = "stream")]
     pub use nimsync_stream::{Overflow, StageExt};
+
+    #[cfg(feature = "actor")]
+    pub use nimsync_actor::{Actor, ActorRef, ChildSpec, Context, Handler, Supervisor};
 }
 
 /// The crate README's examples, compiled and run as doc tests.
