@@ -13,6 +13,8 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ("echo_server", &["--clients", "8", "--lines", "200"]),
     ("job_queue", &["--jobs", "5000", "--workers", "4"]),
     ("log_pipeline", &["--services", "4", "--lines", "20000"]),
+    ("worker_pool", &["--jobs", "5000", "--workers", "4"]),
+    ("chat_room", &["--members", "8", "--lines", "300"]),
 ];
 
 /// Builds and runs every example, stopping at the first failure.

@@ -72,7 +72,10 @@ fn crash_storm(size: Size) -> String {
     let panics = Arc::new(AtomicU64::new(0));
     let dead = Arc::new(AtomicU64::new(0));
     let restarts_seen = Arc::new(AtomicU64::new(0));
-    let rt = nimsync_scheduler::Runtime::builder().worker_threads(2).build().unwrap();
+    let rt = nimsync_scheduler::Runtime::builder()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     let start = Instant::now();
 
     let mut supervisor = Supervisor::new("storm")
@@ -142,18 +145,34 @@ fn crash_storm(size: Size) -> String {
     let restarts: u64 = actors.iter().map(|a| a.metrics().restarts).sum();
     let dead_counted: u64 = actors.iter().map(|a| a.metrics().dead_letters).sum();
     control.stop();
-    rt.block_on(running).unwrap().expect("the storm stays within its intensity");
-    assert!(actors.iter().all(|a| !a.is_alive()), "every actor stopped with its supervisor");
+    rt.block_on(running)
+        .unwrap()
+        .expect("the storm stays within its intensity");
+    assert!(
+        actors.iter().all(|a| !a.is_alive()),
+        "every actor stopped with its supervisor"
+    );
     let elapsed = start.elapsed();
     drop(actors);
     rt.shutdown_timeout(Duration::from_secs(10));
 
     let (received, returned, in_buffer) = ledger.assert_conserved(total);
-    assert_eq!(returned, 0, "nothing was handed back while the supervisor ran");
-    assert_eq!(in_buffer as u64, dead.load(Ordering::Relaxed), "each message not handled was dead-lettered once");
+    assert_eq!(
+        returned, 0,
+        "nothing was handed back while the supervisor ran"
+    );
+    assert_eq!(
+        in_buffer as u64,
+        dead.load(Ordering::Relaxed),
+        "each message not handled was dead-lettered once"
+    );
     assert_eq!(dead_counted, dead.load(Ordering::Relaxed));
     for id in (0..total).filter(|id| id % (HEALTHY + FRAGILE) < HEALTHY) {
-        assert_eq!(ledger.fate(id), (1, 0), "message {id} to a healthy actor was handled once");
+        assert_eq!(
+            ledger.fate(id),
+            (1, 0),
+            "message {id} to a healthy actor was handled once"
+        );
     }
     let panics = panics.load(Ordering::Relaxed);
     assert_eq!(restarts, panics, "one restart per panic");
@@ -182,7 +201,10 @@ impl Handler<bool> for Fragile {
 fn escalation_exact(size: Size) -> String {
     let rounds = size.pick(300, 2_000);
     let mut rng = Rng::new(0xe5ca);
-    let rt = nimsync_scheduler::Runtime::builder().worker_threads(2).build().unwrap();
+    let rt = nimsync_scheduler::Runtime::builder()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     let mut total_restarts = 0;
     for _ in 0..rounds {
         let k = rng.range(0, 6) as u64;
@@ -204,7 +226,9 @@ fn escalation_exact(size: Size) -> String {
                 loop {
                     match events.recv_async().await.unwrap() {
                         SupervisorEvent::Started { restarts, .. } if restarts > 0 => break,
-                        SupervisorEvent::Escalating { .. } => panic!("escalated after {n} of {k} allowed restarts"),
+                        SupervisorEvent::Escalating { .. } => {
+                            panic!("escalated after {n} of {k} allowed restarts")
+                        }
                         _ => {}
                     }
                 }
@@ -214,11 +238,15 @@ fn escalation_exact(size: Size) -> String {
             a.tell(true).await.unwrap();
             running.await.unwrap()
         });
-        let Err(SupervisorError::Escalated { .. }) = result else { panic!("{result:?}") };
+        let Err(SupervisorError::Escalated { .. }) = result else {
+            panic!("{result:?}")
+        };
         assert_eq!(a.metrics().restarts + b.metrics().restarts, k);
         assert!(!a.is_alive() && !b.is_alive());
         total_restarts += k;
     }
     rt.shutdown_timeout(Duration::from_secs(10));
-    format!("{rounds} rounds: escalated each time at restart k + 1 ({total_restarts} restarts allowed in all)")
+    format!(
+        "{rounds} rounds: escalated each time at restart k + 1 ({total_restarts} restarts allowed in all)"
+    )
 }

@@ -141,6 +141,14 @@ impl<A: Actor> PoolRef<A> {
         self.len() == 0
     }
 
+    /// The members now, in the order they joined.
+    ///
+    /// # Examples
+    /// See [`PoolRef`].
+    pub fn members(&self) -> Vec<ActorRef<A>> {
+        self.inner.members.lock().clone()
+    }
+
     /// The pool's supervisor.
     ///
     /// # Examples
