@@ -8,6 +8,7 @@
 //! nimsync is compared with the best peer of the same kind by the median of
 //! the per-round ratios.
 
+pub mod actors;
 pub mod alloc;
 pub mod contenders;
 pub mod executors;

@@ -375,6 +375,7 @@ pub fn all(quick: bool) -> Vec<Scenario> {
     v.extend(select(quick));
     v.extend(group(quick));
     v.extend(streams(quick));
+    v.extend(actors(quick));
     v
 }
 
@@ -693,6 +694,78 @@ pub fn streams(quick: bool) -> Vec<Scenario> {
                     Outcome::Latencies(st::avalanche_waits(false, w))
                 }),
             ],
+        },
+    ]
+}
+
+/// The actor systems the actor scenarios compare.
+const ACTOR_SYSTEMS: [(&str, super::actors::System); 3] = [
+    ("nimsync-actor", super::actors::System::Nimsync),
+    ("ractor", super::actors::System::Ractor),
+    ("kameo", super::actors::System::Kameo),
+];
+
+/// One contender per actor system, each running `f`.
+fn per_system(f: impl Fn(super::actors::System) -> Outcome + Clone + 'static) -> Vec<Contender> {
+    ACTOR_SYSTEMS
+        .iter()
+        .map(|&(name, sys)| {
+            let f = f.clone();
+            c(name, sys == super::actors::System::Nimsync, move || f(sys))
+        })
+        .collect()
+}
+
+/// The actor scenarios: nimsync-actor against ractor and kameo.
+pub fn actors(quick: bool) -> Vec<Scenario> {
+    use super::actors as ac;
+    let n = |full: u64| if quick { full / 500 } else { full };
+    let tells = n(4_000_000);
+    let asks = n(200_000) as usize;
+    let spawns = n(100_000);
+    let restarts = if quick { 200 } else { 20_000 };
+    vec![
+        Scenario {
+            id: "actor-tell-4to1",
+            title: "4 sender tasks tell one actor (a message = one tell, handled)",
+            kind: "async",
+            shape: "5 tasks on 2 workers",
+            messages: tells,
+            contenders: per_system(move |s| Outcome::Run(ac::tells(s, 1, tells))),
+        },
+        Scenario {
+            id: "actor-tell-100",
+            title: "4 sender tasks tell 100 actors round-robin",
+            kind: "async",
+            shape: "104 tasks on 2 workers",
+            messages: tells,
+            contenders: per_system(move |s| Outcome::Run(ac::tells(s, 100, tells))),
+        },
+        Scenario {
+            id: "actor-ask",
+            title: "ask round trip from one task to one actor",
+            kind: "latency",
+            shape: "2 tasks on 2 workers",
+            messages: asks as u64,
+            contenders: per_system(move |s| Outcome::Latencies(ac::asks(s, asks))),
+        },
+        Scenario {
+            id: "actor-spawn-stop",
+            title: "spawn 100K actors from a task, stop them all, wait for each (a message = one actor)",
+            kind: "actor-lifecycle",
+            shape: "2 workers on 2 cores",
+            messages: spawns,
+            contenders: per_system(move |s| Outcome::Run(ac::spawn_stop(s, spawns))),
+        },
+        Scenario {
+            id: "actor-restart",
+            title: "restart after a panic: panicking tell to the next incarnation's answer (nimsync only: the peers restart by hand)",
+            kind: "latency",
+            shape: "3 tasks on 2 workers",
+            messages: restarts as u64,
+            contenders: vec![c("nimsync-actor", true, move || {
+                Outcome::Latencies(ac::restarts(restarts))
+            })],
         },
     ]
 }
