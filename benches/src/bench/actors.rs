@@ -14,12 +14,12 @@ pub enum System {
     Nimsync,
     /// ractor on a 2-worker tokio runtime.
     Ractor,
-    /// kameo on a 2-worker tokio runtime (mailboxes of 1024, as nimsync's
-    /// default).
+    /// kameo on a 2-worker tokio runtime (bounded mailboxes of 64, the
+    /// default of both).
     Kameo,
 }
 
-const MAILBOX: usize = 1024;
+const MAILBOX: usize = 64;
 
 /// The payload of the restart workload's panics, which the panic hook
 /// keeps quiet.

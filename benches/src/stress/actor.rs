@@ -116,7 +116,7 @@ fn crash_storm(size: Size) -> String {
     let threads: Vec<_> = (0..producers)
         .map(|p| {
             let (actors, ledger) = (actors.clone(), ledger.clone());
-            let mut rng = Rng::new(0xac7 ^ (p as u64 + 1) * 0x9e37);
+            let mut rng = Rng::new(0xac7 ^ ((p as u64 + 1) * 0x9e37));
             thread::spawn(move || {
                 for id in p * per..(p + 1) * per {
                     let target = id % (HEALTHY + FRAGILE);

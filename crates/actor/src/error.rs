@@ -54,6 +54,7 @@ impl fmt::Display for FailureKind {
 /// rt.block_on(async {
 ///     let fragile = nimsync_actor::spawn(Fragile);
 ///     let _ = fragile.ask(99u8).await;
+///     fragile.stopped().await; // unsupervised: a failure is final
 ///     let failure = fragile.metrics().last_failure.unwrap();
 ///     assert_eq!(failure.kind(), FailureKind::Panicked);
 ///     assert!(failure.message().contains("too big: 99"));

@@ -52,6 +52,11 @@
 //! The restart timelines, what happens to queued messages and pending
 //! asks on a restart or a stop, and a comparison with ractor, kameo, actix
 //! and OTP are in docs/actor.md.
+//!
+//! The crate has no `unsafe` code: the unsafe parts it stands on (the
+//! channels, the runtime) are checked under Miri and loom in their crates.
+
+#![forbid(unsafe_code)]
 
 mod actor;
 mod actor_ref;

@@ -32,9 +32,13 @@ use crate::envelope::Envelope;
 /// The boxed envelope type a mailbox of `A` carries.
 pub(crate) type Env<A> = Box<dyn Envelope<A>>;
 
+/// The default mailbox's bound: the ring is allocated whole when the actor
+/// is made, so the default stays small.
+const DEFAULT_CAPACITY: usize = 64;
+
 /// A mailbox's size and overflow policy.
 ///
-/// The default is bounded to 1024 messages with [`Overflow::Block`]:
+/// The default is bounded to 64 messages with [`Overflow::Block`]:
 /// senders wait when the actor falls behind.
 ///
 /// # Examples
@@ -43,7 +47,7 @@ pub(crate) type Env<A> = Box<dyn Envelope<A>>;
 ///
 /// let latest_only = Mailbox::bounded(16, Overflow::DropOldest);
 /// assert_eq!(latest_only.capacity(), Some(16));
-/// assert_eq!(Mailbox::default().capacity(), Some(1024));
+/// assert_eq!(Mailbox::default().capacity(), Some(64));
 /// assert_eq!(Mailbox::unbounded().capacity(), None);
 /// ```
 #[derive(Clone)]
@@ -64,7 +68,7 @@ pub(crate) enum Policy {
 
 impl Default for Mailbox {
     fn default() -> Self {
-        Self::bounded(1024, Overflow::Block)
+        Self::bounded(DEFAULT_CAPACITY, Overflow::Block)
     }
 }
 

@@ -81,7 +81,7 @@ impl Counters {
 ///     sink.ask(0u8).await.unwrap(); // the tells before it are handled
 ///     let m = sink.metrics();
 ///     assert_eq!((m.processed, m.failures, m.dead_letters, m.depth), (11, 0, 0, 0));
-///     assert_eq!(m.capacity, Some(1024));
+///     assert_eq!(m.capacity, Some(64));
 /// });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

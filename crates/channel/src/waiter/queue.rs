@@ -107,6 +107,37 @@ const HEAVY_RATE_LIMIT: u64 = 50_000;
 #[cfg(not(loom))]
 const HEAVY_SHARE_LIMIT: u64 = 5;
 
+/// Set while the process's `membarrier`s come too often or take too much
+/// of the time (see [`WaitQueue`]'s fence mode): registering queues then
+/// switch to symmetric mode.
+#[cfg(not(loom))]
+static COSTLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// When (in [`monotonic_nanos`]) the barriers were last found costly, or 0.
+/// A queue made within [`COSTLY_FRESH`] of it starts in symmetric mode, so
+/// that a process making many short-lived channels (an actor's mailbox,
+/// say) does not pay one `membarrier` per channel before it switches. The
+/// verdict ages out because queues that start symmetric issue no barriers
+/// to renew it: after that, new queues start asymmetric and measure again.
+#[cfg(not(loom))]
+static COSTLY_AT: AtomicU64 = AtomicU64::new(0);
+
+/// How long a "costly" verdict makes new queues start symmetric.
+#[cfg(not(loom))]
+const COSTLY_FRESH: u64 = 1_000_000_000;
+
+/// Whether a new queue starts in symmetric mode (see [`COSTLY_AT`]).
+#[inline]
+fn start_symmetric() -> bool {
+    #[cfg(not(loom))]
+    {
+        let at = COSTLY_AT.load(Ordering::Relaxed);
+        at != 0 && monotonic_nanos().saturating_sub(at) < COSTLY_FRESH
+    }
+    #[cfg(loom)]
+    false
+}
+
 /// A FIFO of waiters waiting for one kind of progress on one channel
 /// (room to send, a message to receive, or the close).
 ///
@@ -208,7 +239,8 @@ impl WaitQueue {
 
     fn with_notify(rmw_notify: bool) -> Self {
         sync::prepare_fences();
-        let mode = if sync::asymmetric_fences() {
+        // A queue no thread can see yet may start in either mode.
+        let mode = if sync::asymmetric_fences() && !start_symmetric() {
             FenceMode::Asymmetric
         } else {
             FenceMode::Symmetric
@@ -304,7 +336,6 @@ impl WaitQueue {
         static COUNT: AtomicU64 = AtomicU64::new(0);
         static SPENT: AtomicU64 = AtomicU64::new(0);
         static WINDOW: AtomicU64 = AtomicU64::new(0);
-        static COSTLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
         let spent = SPENT.fetch_add(took, Ordering::Relaxed) + took;
         let n = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
         if n % HEAVY_BURST == 0 {
@@ -316,10 +347,9 @@ impl WaitQueue {
                 let elapsed = now.saturating_sub(start).max(1);
                 let rate = HEAVY_BURST * 1_000_000_000 / elapsed;
                 let share = spent.saturating_mul(100) / elapsed;
-                COSTLY.store(
-                    rate > HEAVY_RATE_LIMIT || share >= HEAVY_SHARE_LIMIT,
-                    Ordering::Relaxed,
-                );
+                let costly = rate > HEAVY_RATE_LIMIT || share >= HEAVY_SHARE_LIMIT;
+                COSTLY.store(costly, Ordering::Relaxed);
+                COSTLY_AT.store(if costly { now } else { 0 }, Ordering::Relaxed);
             }
         }
         if COSTLY.load(Ordering::Relaxed) {
