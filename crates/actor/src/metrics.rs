@@ -87,8 +87,8 @@ impl Counters {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ActorMetrics {
-    /// Messages handled, across incarnations (including those whose
-    /// handler failed).
+    /// Messages taken up by a handler, across incarnations (including
+    /// those whose handler failed, and one being handled now).
     pub processed: u64,
     /// Incarnations that failed.
     pub failures: u64,

@@ -197,11 +197,13 @@ async fn message_loop<A: Actor>(
             }
         }
         let during = env.message_type();
+        // Counted as it is taken up, so that an asker answered by this
+        // handler already sees it in the metrics.
+        core.counters.processed(1);
         let outcome = CatchUnwind {
             inner: env.handle(actor, ctx),
         }
         .await;
-        core.counters.processed(1);
         if let Err(p) = outcome {
             return Exit::Ended(ExitReason::Failed(fail(
                 FailureKind::Panicked,

@@ -363,9 +363,14 @@ fn a_child_that_does_not_stop_in_time_is_killed() {
         let (spec, stuck) = ChildSpec::builder("stuck")
             .shutdown(Shutdown::Timeout(Duration::from_secs(2)))
             .actor(|| Stuck);
-        let sup = Supervisor::new("s").clock(manual.clock()).child(spec);
+        let (hook, ev) = events();
+        let sup = Supervisor::new("s")
+            .clock(manual.clock())
+            .child(spec)
+            .on_event(hook);
         let control = sup.control();
         let running = nimsync_scheduler::spawn(sup.run());
+        until(&ev, started("stuck")).await;
         control.stop();
         while manual.sleepers() == 0 {
             nimsync_scheduler::yield_now().await;
@@ -374,6 +379,20 @@ fn a_child_that_does_not_stop_in_time_is_killed() {
         manual.advance(Duration::from_secs(2));
         running.await.unwrap().unwrap();
         assert_eq!(stuck.stopped().await, ExitReason::Killed);
+    });
+}
+
+#[test]
+fn a_supervisor_stopped_before_it_runs_starts_nothing() {
+    runtime().block_on(async {
+        let log = log();
+        let (spec, a) = ChildSpec::actor("a", Worker::factory("a", &log));
+        let app = nimsync_group::CancelToken::new();
+        let sup = Supervisor::new("s").stop_on(&app).child(spec);
+        app.cancel();
+        assert_eq!(sup.run().await, Ok(()));
+        assert!(take(&log).is_empty());
+        assert_eq!(a.stopped().await, ExitReason::Stopped);
     });
 }
 

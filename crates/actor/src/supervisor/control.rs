@@ -17,6 +17,7 @@ use crate::supervisor::ChildSpec;
 pub struct SupervisorRef {
     pub(super) name: Arc<str>,
     pub(super) tx: Sender<Command>,
+    pub(super) shutdown: CancelToken,
     pub(super) stopped: CancelToken,
 }
 
@@ -71,7 +72,6 @@ impl fmt::Display for StartChildError {
 impl std::error::Error for StartChildError {}
 
 pub(super) enum Command {
-    Stop,
     Release,
     Start(ChildSpec, oneshot::Sender<Result<(), StartChildError>>),
     Terminate(Arc<str>, oneshot::Sender<bool>),
@@ -89,14 +89,14 @@ impl SupervisorRef {
         &self.name
     }
 
-    /// Stops the supervisor: every child is stopped for good in reverse
-    /// start order (each with its drain and shutdown timeout), then
+    /// Stops the supervisor (cancels its [token](crate::Supervisor::token)):
+    /// every child is stopped for good in reverse start order (each with its drain and shutdown timeout), then
     /// [`run`](Supervisor::run) returns `Ok`. Returns at once.
     ///
     /// # Examples
     /// See [`Supervisor`].
     pub fn stop(&self) {
-        let _ = self.tx.try_send(Command::Stop);
+        self.shutdown.cancel();
     }
 
     pub(crate) fn release(&self) {

@@ -165,6 +165,8 @@ pub(crate) struct Shared {
     children: Mutex<Vec<Arc<ChildSpec>>>,
     commands: Receiver<Command>,
     on_event: Option<EventHook>,
+    /// Cancelling it stops the supervisor (see [`Supervisor::token`]).
+    shutdown: CancelToken,
     /// Cancelled when the supervisor stopped for good.
     pub(crate) stopped: CancelToken,
 }
@@ -203,6 +205,7 @@ impl Supervisor {
                 children: Mutex::new(Vec::new()),
                 commands,
                 on_event: None,
+                shutdown: CancelToken::new(),
                 stopped: CancelToken::new(),
             }),
             tx,
@@ -302,6 +305,50 @@ impl Supervisor {
         self
     }
 
+    /// Stops the supervisor when `parent` is cancelled: its stop token
+    /// becomes a child of `parent` (see [`token`](Supervisor::token)).
+    ///
+    /// # Examples
+    /// ```
+    /// use nimsync_group::CancelToken;
+    ///
+    /// let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let app = CancelToken::new();
+    ///     let sup = nimsync_actor::Supervisor::new("s").stop_on(&app);
+    ///     let control = sup.control(); // keeps the empty supervisor running
+    ///     let running = nimsync_scheduler::spawn(sup.run());
+    ///     app.cancel();
+    ///     running.await.unwrap().unwrap();
+    ///     control.stopped().await;
+    /// });
+    /// ```
+    pub fn stop_on(mut self, parent: &CancelToken) -> Self {
+        self.edit().shutdown = parent.child();
+        self
+    }
+
+    /// The supervisor's stop token: cancelling it stops the supervisor as
+    /// [`SupervisorRef::stop`] does (every child stopped for good in
+    /// reverse start order, then `run` returns `Ok`).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = nimsync_scheduler::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let sup = nimsync_actor::Supervisor::new("s");
+    ///     let token = sup.token();
+    ///     let control = sup.control();
+    ///     let running = nimsync_scheduler::spawn(sup.run());
+    ///     token.cancel();
+    ///     running.await.unwrap().unwrap();
+    ///     drop(control);
+    /// });
+    /// ```
+    pub fn token(&self) -> CancelToken {
+        self.shared.shutdown.clone()
+    }
+
     /// A control ref, to stop the supervisor or add children while it
     /// runs.
     ///
@@ -311,6 +358,7 @@ impl Supervisor {
         SupervisorRef {
             name: Arc::clone(&self.shared.name),
             tx: self.tx.clone(),
+            shutdown: self.shared.shutdown.clone(),
             stopped: self.shared.stopped.clone(),
         }
     }

@@ -60,6 +60,8 @@ enum Event {
     Command(Command),
     CommandsClosed,
     Timer,
+    /// The stop token was cancelled.
+    Shutdown,
 }
 
 fn exit_of(result: Result<Exit, TaskFailure<std::convert::Infallible>>, name: &Arc<str>) -> Exit {
@@ -113,6 +115,9 @@ pub(super) async fn run_loop(
         deferred: VecDeque::new(),
         rng: fastrand::Rng::with_seed(jitter_seed(shared)),
     };
+    if shared.shutdown.is_cancelled() {
+        return Ok(Ended::Stopped);
+    }
     for i in 0..lp.slots.len() {
         lp.start(i, None).await?;
     }
@@ -149,7 +154,7 @@ pub(super) async fn run_loop(
             }
             Event::Timer => lp.start_due().await?,
             Event::CommandsClosed => commands_open = false,
-            Event::Command(Command::Stop) => {
+            Event::Shutdown => {
                 lp.shutdown().await;
                 return Ok(Ended::Stopped);
             }
@@ -464,7 +469,11 @@ impl Loop<'_> {
         let commands = &self.shared.commands;
         let mut recv = pin!(commands.recv_async());
         let mut join = pin!(self.group.join_next_with_id());
+        let mut shutdown = pin!(self.shared.shutdown.cancelled());
         poll_fn(|cx| {
+            if shutdown.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::Shutdown);
+            }
             if has_children {
                 if let Poll::Ready(Some(joined)) = join.as_mut().poll(cx) {
                     return Poll::Ready(Event::Joined(joined));
