@@ -1,19 +1,21 @@
 //! One incarnation of an actor: its hooks, its message loop, and how it
 //! ended.
 
-use core::future::{Future, poll_fn};
-use core::pin::pin;
+use core::future::poll_fn;
+use core::pin::Pin;
 use core::task::Poll;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_core::Stream;
 use nimsync_channel::TryRecvError;
+use nimsync_channel::mpmc::RecvStream;
 
 use crate::actor::{Actor, Context, Ending, LinkAction};
 use crate::core::{Core, Drain, Signal};
 use crate::envelope::{CatchUnwind, panic_message};
 use crate::error::{ExitReason, Failure, FailureKind};
-use crate::mailbox::DeadLetterReason;
+use crate::mailbox::{DeadLetterReason, Env};
 
 /// How an incarnation ended, as its supervisor sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +132,9 @@ async fn message_loop<A: Actor>(
     // Set by a `Stop` signal: handle what is queued until then (`None`:
     // until empty), then stop for good.
     let mut draining: Option<Option<Instant>> = None;
+    // The waits go through one stream of the mailbox, whose registration
+    // (and its waiter) is reused from wait to wait.
+    let mut waits = core.rx.clone().into_stream();
     loop {
         let next = if let Some(signal) = core.system.take() {
             Next::Signal(signal)
@@ -145,7 +150,7 @@ async fn message_loop<A: Actor>(
                 Err(TryRecvError::Empty) if draining.is_some() => Next::Closed,
                 Err(TryRecvError::Empty) => {
                     budget = BUDGET;
-                    wait(core).await
+                    wait(core, &mut waits).await
                 }
             }
         };
@@ -231,16 +236,15 @@ async fn message_loop<A: Actor>(
 }
 
 /// Waits for a signal or a message, whichever comes first.
-async fn wait<A: Actor>(core: &Core<A>) -> Next<A> {
-    let mut recv = pin!(core.rx.recv_async());
+async fn wait<A: Actor>(core: &Core<A>, waits: &mut RecvStream<Env<A>>) -> Next<A> {
     poll_fn(|cx| {
         core.system.register(cx.waker());
         if let Some(signal) = core.system.take() {
             return Poll::Ready(Next::Signal(signal));
         }
-        match recv.as_mut().poll(cx) {
-            Poll::Ready(Ok(env)) => Poll::Ready(Next::Message(env)),
-            Poll::Ready(Err(_)) => {
+        match Pin::new(&mut *waits).poll_next(cx) {
+            Poll::Ready(Some(env)) => Poll::Ready(Next::Message(env)),
+            Poll::Ready(None) => {
                 // Closed: a stop request closes the mailbox before it
                 // posts its signal, so look once more.
                 match core.system.take() {
