@@ -91,6 +91,14 @@ fn unwrap_message<A: Actor, M: 'static>(env: Env<A>) -> M {
         .unwrap_or_else(|_| unreachable!("an envelope holds the message it was built with"))
 }
 
+/// The error of a tell whose message the mailbox refused without waiting.
+fn tell_error<A: Actor, M: 'static>(refused: Refused<A>) -> TellError<M> {
+    match refused {
+        Refused::Closed(env) => TellError::Stopped(unwrap_message(env)),
+        Refused::Full(env) => TellError::Full(unwrap_message(env)),
+    }
+}
+
 impl<A: Actor> ActorRef<A> {
     /// The actor's name (its type name unless given one).
     ///
@@ -146,14 +154,13 @@ impl<A: Actor> ActorRef<A> {
     {
         match self.offer(Box::new(Tell(message))) {
             Ok(()) => Ok(()),
-            Err(Refused::Closed(env)) => Err(TellError::Stopped(unwrap_message(env))),
             Err(Refused::Full(env)) if self.core.policy == Policy::Block => {
                 match self.tx.send_async(env).await {
                     Ok(()) => Ok(()),
                     Err(e) => Err(TellError::Stopped(unwrap_message(e.into_inner()))),
                 }
             }
-            Err(Refused::Full(env)) => Err(TellError::Full(unwrap_message(env))),
+            Err(refused) => Err(tell_error(refused)),
         }
     }
 
@@ -170,11 +177,7 @@ impl<A: Actor> ActorRef<A> {
         A: Handler<M>,
         M: Send + 'static,
     {
-        match self.offer(Box::new(Tell(message))) {
-            Ok(()) => Ok(()),
-            Err(Refused::Closed(env)) => Err(TellError::Stopped(unwrap_message(env))),
-            Err(Refused::Full(env)) => Err(TellError::Full(unwrap_message(env))),
-        }
+        self.offer(Box::new(Tell(message))).map_err(tell_error)
     }
 
     /// Sends `message` from a plain thread, blocking it while a `Block`
@@ -195,13 +198,12 @@ impl<A: Actor> ActorRef<A> {
     {
         match self.offer(Box::new(Tell(message))) {
             Ok(()) => Ok(()),
-            Err(Refused::Closed(env)) => Err(TellError::Stopped(unwrap_message(env))),
             Err(Refused::Full(env)) if self.core.policy == Policy::Block => match self.tx.send(env)
             {
                 Ok(()) => Ok(()),
                 Err(e) => Err(TellError::Stopped(unwrap_message(e.into_inner()))),
             },
-            Err(Refused::Full(env)) => Err(TellError::Full(unwrap_message(env))),
+            Err(refused) => Err(tell_error(refused)),
         }
     }
 
