@@ -26,6 +26,16 @@ impl Drop for Unreported {
 thread_local! {
     /// This thread's receipts not yet added to [`PROGRESS`].
     static UNREPORTED: Unreported = const { Unreported(Cell::new(0)) };
+    /// Messages dropped on this thread that were neither received nor
+    /// handed back.
+    static UNRECEIVED_DROPS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many messages this thread has dropped so far that were neither
+/// received nor handed back: the difference across a call tells whether
+/// the call dropped a message (a receive unwinding after taking one).
+pub(super) fn unreceived_drops_here() -> usize {
+    UNRECEIVED_DROPS.with(Cell::get)
 }
 
 /// Messages received so far in this process (up to one batch per thread
@@ -196,6 +206,12 @@ impl Tracked {
 impl Drop for Tracked {
     fn drop(&mut self) {
         self.ledger.dropped[self.id].fetch_add(1, Ordering::Relaxed);
+        let ledger = &self.ledger;
+        if ledger.received[self.id].load(Ordering::Relaxed) == 0
+            && ledger.returned[self.id].load(Ordering::Relaxed) == 0
+        {
+            UNRECEIVED_DROPS.with(|n| n.set(n.get() + 1));
+        }
         // A panic while unwinding would abort the process, in any code: a
         // well-behaved value does not do it.
         if self.bomb && !std::thread::panicking() {

@@ -18,7 +18,7 @@ use nimsync_channel::{
 
 use super::inject::{self, Driven, ThreadWaker, drive, quietly};
 use super::rng::Rng;
-use super::{Ledger, Tracked, join_all};
+use super::{Ledger, Tracked, join_all, ledger};
 
 /// How a participant calls the channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,8 +94,11 @@ pub(super) struct Counts {
     pub waker: Arc<AtomicUsize>,
     /// Sends that raised a waker's panic after writing their value.
     pub at_send: AtomicUsize,
-    /// Receives that raised a waker's panic after taking their message,
-    /// which the unwinding dropped (each one a message lost).
+    /// Receives that raised a waker's panic: after taking their message
+    /// (then the unwinding dropped it), or while passing on a wake-up they
+    /// did not use (a wait that lost its race or ended without a message).
+    pub at_recv: AtomicUsize,
+    /// Messages those receives dropped while unwinding (each one lost).
     pub lost_at_recv: AtomicUsize,
     /// Cancels of a pending send that raised a waker's panic while passing
     /// their wake-up on; the value was dropped unsent with the future
@@ -364,8 +367,8 @@ fn send_async_once<T: Tx>(
 /// Receives through `rx` in `mode` until the channel is closed and
 /// drained, or `stop(rx)` (called before each receive) says so; adds each
 /// message taken to `taken`. A panic out of a receive or a poll is a
-/// waker's, raised after the message was taken (and dropped by the
-/// unwinding): counted as lost.
+/// waker's: counted, with the messages its unwinding dropped (the
+/// message it had taken, if any) counted as lost.
 pub(super) fn consume<R: Rx>(
     rx: &mut R,
     mode: Mode,
@@ -376,6 +379,7 @@ pub(super) fn consume<R: Rx>(
 ) {
     let (ledger, counts, tw) = (cx.ledger, cx.counts, cx.waker(rng));
     while !stop(rx) {
+        let dropped_before = ledger::unreceived_drops_here();
         let res = quietly(|| match mode {
             Mode::Blocking => rx.recv().map(Some).map_err(|_| ()),
             Mode::Try => match rx.try_recv() {
@@ -402,8 +406,10 @@ pub(super) fn consume<R: Rx>(
             Ok(Ok(None)) => {}
             Ok(Err(())) => break,
             Err(_) => {
-                add(&counts.lost_at_recv);
-                add(taken);
+                add(&counts.at_recv);
+                let lost = ledger::unreceived_drops_here() - dropped_before;
+                counts.lost_at_recv.fetch_add(lost, Ordering::Relaxed);
+                taken.fetch_add(lost, Ordering::Relaxed);
             }
         }
     }
@@ -434,8 +440,8 @@ fn recv_async_once<R: Rx>(
     if quietly(move || drop(fut)).is_err() {
         add(&counts.at_drop);
     }
-    // A panicking poll had taken its message: raise the panic again, now
-    // that the future is gone, for the caller to count.
+    // A panicking poll: raise the panic again, now that the future is
+    // gone, for the caller to count (with the message it dropped, if any).
     res.unwrap_or_else(|Lost| inject::inject_panic())
 }
 
@@ -566,10 +572,15 @@ impl Round {
             "messages received vs counted"
         );
         let (lost_recv, lost_cancel) = (get(&counts.lost_at_recv), get(&counts.lost_at_cancel));
+        assert!(
+            lost_recv <= get(&counts.at_recv),
+            "more messages lost to receives that raised a panic than such receives"
+        );
         if drained {
             assert_eq!(
                 unreceived, lost_recv,
-                "messages lost: one per receive that raised a waker's panic after taking its message"
+                "messages lost: each one dropped by a receive that raised a waker's panic after \
+                 taking it"
             );
             assert_eq!(
                 returned, lost_cancel,
@@ -578,7 +589,7 @@ impl Round {
         } else {
             assert!(
                 unreceived >= lost_recv,
-                "fewer messages lost than receives that raised a panic"
+                "fewer messages lost than receives that raised a panic dropped"
             );
             assert!(
                 returned >= lost_cancel,
