@@ -88,6 +88,11 @@ const STEPS: &[Step] = &[
         action: Action::Xtask(&["features"]),
     },
     Step {
+        name: "nats-server",
+        bound: minutes(3),
+        action: Action::Xtask(&["nats-server"]),
+    },
+    Step {
         name: "test",
         bound: minutes(15),
         action: Action::Cargo(&["test", "--workspace"]),
@@ -222,6 +227,9 @@ pub(crate) fn run(mut args: Args) -> Result {
     let xtask = std::env::current_exe()
         .map_err(|e| format!("cannot find the xtask binary to re-invoke: {e}"))?;
 
+    // With the server installed by its step, the broker tests must run:
+    // one that finds no server fails instead of skipping.
+    let require_nats = !skip.iter().any(|s| s == "nats-server");
     let started = Instant::now();
     let mut results: Vec<(&Step, Status, Option<Duration>)> = Vec::new();
     let mut failed: Option<&Step> = None;
@@ -239,7 +247,11 @@ pub(crate) fn run(mut args: Args) -> Result {
         println!("\n==> {header} (bound {})", util::human(step.bound));
         println!("$ {}", step.shown(&xtask));
         let start = Instant::now();
-        let status = match util::run_bounded(&mut step.command(&xtask), step.bound) {
+        let mut command = step.command(&xtask);
+        if require_nats {
+            command.env("NIMSYNC_REQUIRE_NATS", "1");
+        }
+        let status = match util::run_bounded(&mut command, step.bound) {
             Ok(Outcome::Success) => Status::Passed,
             Ok(Outcome::Failed(exit)) => Status::Failed(util::describe(exit)),
             Ok(Outcome::TimedOut) => Status::TimedOut,

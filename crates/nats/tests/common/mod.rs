@@ -1,0 +1,194 @@
+//! A real nats-server for the broker tests: started on 127.0.0.1 on a free
+//! port with JetStream and a temporary store, killed and restarted on
+//! demand, stopped (and its store removed) on drop.
+//!
+//! The binary is `$NIMSYNC_NATS_SERVER`, else the one `cargo xtask
+//! nats-server` installs under `target/nats-server`, else `nats-server` on
+//! the `PATH`. Without one the broker tests say loudly that they were
+//! skipped, unless `NIMSYNC_REQUIRE_NATS` is set (CI sets it): then they
+//! fail.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How a test server wants clients to log in.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// No credentials.
+    None,
+    /// A user name and password.
+    User(&'static str, &'static str),
+    /// A token.
+    Token(&'static str),
+}
+
+/// A running nats-server.
+#[derive(Debug)]
+pub struct Server {
+    bin: PathBuf,
+    child: Option<Child>,
+    port: u16,
+    store: PathBuf,
+    auth: Auth,
+}
+
+/// Tells apart the stores of the servers one test process starts.
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// The nats-server binary, if there is one.
+fn binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("NIMSYNC_NATS_SERVER") {
+        return Some(PathBuf::from(p));
+    }
+    let installed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/nats-server/bin/nats-server");
+    if installed.is_file() {
+        return Some(installed);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("nats-server"))
+            .find(|p| p.is_file())
+    })
+}
+
+impl Server {
+    /// Starts a server without authentication, or returns `None` (after
+    /// saying so) when there is no nats-server here.
+    pub fn start(test: &str) -> Option<Server> {
+        Self::start_with(test, Auth::None)
+    }
+
+    /// Starts a server that requires `auth`.
+    pub fn start_with(test: &str, auth: Auth) -> Option<Server> {
+        let Some(bin) = binary() else {
+            assert!(
+                std::env::var_os("NIMSYNC_REQUIRE_NATS").is_none(),
+                "NIMSYNC_REQUIRE_NATS is set but no nats-server was found: run `cargo xtask \
+                 nats-server` or set NIMSYNC_NATS_SERVER"
+            );
+            eprintln!(
+                "\n*** SKIPPED {test}: no nats-server found (run `cargo xtask nats-server`, or set \
+                 NIMSYNC_NATS_SERVER); this broker test did NOT run ***\n"
+            );
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port on 127.0.0.1")
+            .port();
+        let store = std::env::temp_dir().join(format!(
+            "nimsync-nats-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut server = Server {
+            bin,
+            child: None,
+            port,
+            store,
+            auth,
+        };
+        server.spawn();
+        Some(server)
+    }
+
+    /// Starts the process and waits until it accepts connections.
+    fn spawn(&mut self) {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args([
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-js",
+            "-sd",
+        ])
+        .arg(&self.store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        match self.auth {
+            Auth::None => {}
+            Auth::User(u, p) => {
+                cmd.args(["--user", u, "--pass", p]);
+            }
+            Auth::Token(t) => {
+                cmd.args(["--auth", t]);
+            }
+        }
+        self.child = Some(cmd.spawn().expect("nats-server starts"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("nats-server exited at start ({status}); port {}", self.port);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not listen on {} within 20 s",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The URL clients connect to.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server at once (no clean shutdown), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and store.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+/// Runs `f` on a plain thread's `block_on` with a bound: a hang fails the
+/// test with its name instead of stalling the suite.
+pub fn run<T: Send + 'static>(
+    name: &str,
+    limit: Duration,
+    f: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(futures_lite::future::block_on(f));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => {
+            worker.join().expect("test thread");
+            v
+        }
+        Err(_) => {
+            if worker.is_finished() {
+                // The future panicked: raise its panic.
+                std::panic::resume_unwind(worker.join().expect_err("panicked"));
+            }
+            panic!("{name}: did not finish within {limit:?} (a hang)")
+        }
+    }
+}
