@@ -1,5 +1,5 @@
-//! `cargo xtask examples`: runs the facade's example programs with small
-//! sizes, so an example that stops compiling or stops working fails CI.
+//! `cargo xtask examples`: runs the example programs with small sizes, so
+//! an example that stops compiling or stops working fails CI.
 //!
 //! Each example checks its own results (every echo, every job, every log
 //! line accounted for) and panics otherwise.
@@ -7,14 +7,40 @@
 use crate::Args;
 use crate::util::{self, Result};
 
-/// The examples of `crates/nimsync/examples` and the small sizes CI runs
-/// them with.
-const EXAMPLES: &[(&str, &[&str])] = &[
-    ("echo_server", &["--clients", "8", "--lines", "200"]),
-    ("job_queue", &["--jobs", "5000", "--workers", "4"]),
-    ("log_pipeline", &["--services", "4", "--lines", "20000"]),
-    ("worker_pool", &["--jobs", "5000", "--workers", "4"]),
-    ("chat_room", &["--members", "8", "--lines", "300"]),
+/// The example programs (package, example) and the small sizes CI runs
+/// them with: the facade's, and the NATS bridge's two-process pipeline
+/// (which starts the server `cargo xtask nats-server` installed).
+const EXAMPLES: &[(&str, &str, &[&str])] = &[
+    (
+        "nimsync",
+        "echo_server",
+        &["--clients", "8", "--lines", "200"],
+    ),
+    (
+        "nimsync",
+        "job_queue",
+        &["--jobs", "5000", "--workers", "4"],
+    ),
+    (
+        "nimsync",
+        "log_pipeline",
+        &["--services", "4", "--lines", "20000"],
+    ),
+    (
+        "nimsync",
+        "worker_pool",
+        &["--jobs", "5000", "--workers", "4"],
+    ),
+    (
+        "nimsync",
+        "chat_room",
+        &["--members", "8", "--lines", "300"],
+    ),
+    (
+        "nimsync-nats",
+        "log_pipeline",
+        &["demo", "--services", "4", "--lines", "20000"],
+    ),
 ];
 
 /// Builds and runs every example, stopping at the first failure.
@@ -29,9 +55,10 @@ pub(crate) fn run(args: Args) -> Result {
             rest.join(" ")
         ));
     }
-    for (name, sizes) in EXAMPLES {
+    crate::nats::ensure()?;
+    for (package, name, sizes) in EXAMPLES {
         let mut cmd = util::cargo();
-        cmd.args(["run", "-p", "nimsync", "--example", name, "--"])
+        cmd.args(["run", "-p", package, "--example", name, "--"])
             .args(*sizes);
         util::run(&mut cmd)?;
     }

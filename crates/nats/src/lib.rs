@@ -60,3 +60,8 @@ pub use jetstream::{
 pub use options::ConnectOptions;
 pub use respond::{Responder, ResponderStats, ServeOptions};
 pub use subscribe::{SubscribeOptions, Subscription};
+
+/// The crate README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
