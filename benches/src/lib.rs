@@ -3,4 +3,5 @@
 //! exactly-once delivery under load. Not published.
 
 pub mod bench;
+pub mod nats_server;
 pub mod stress;

@@ -14,6 +14,7 @@ pub mod contenders;
 pub mod executors;
 pub mod group;
 pub mod history;
+pub mod nats;
 pub mod report;
 pub mod scenarios;
 pub mod select;

@@ -376,6 +376,7 @@ pub fn all(quick: bool) -> Vec<Scenario> {
     v.extend(group(quick));
     v.extend(streams(quick));
     v.extend(actors(quick));
+    v.extend(nats(quick));
     v
 }
 
@@ -766,6 +767,80 @@ pub fn actors(quick: bool) -> Vec<Scenario> {
             contenders: vec![c("nimsync-actor", true, move || {
                 Outcome::Latencies(ac::restarts(restarts))
             })],
+        },
+    ]
+}
+
+/// The NATS bridge scenarios: nimsync-nats against plain async-nats code on
+/// tokio, each run against a server it starts; none where there is no
+/// nats-server (`cargo xtask nats-server` installs one).
+pub fn nats(quick: bool) -> Vec<Scenario> {
+    use super::nats::{self as na, Client};
+    if na::server_binary().is_none() {
+        return Vec::new();
+    }
+    let n = |full: u64| if quick { full / 500 } else { full };
+    let (core, js, reqs) = (n(1_000_000), n(200_000), n(20_000) as usize);
+    vec![
+        Scenario {
+            id: "nats-publish",
+            title: "core NATS publishes of 128 bytes, then a flush",
+            kind: "nats",
+            shape: "client + its I/O thread, server in another process",
+            messages: core,
+            contenders: vec![
+                c("nimsync-nats", true, move || {
+                    Outcome::Run(na::publish(Client::Bridge, core))
+                }),
+                c("async-nats (tokio)", false, move || {
+                    Outcome::Run(na::publish(Client::Plain, core))
+                }),
+            ],
+        },
+        Scenario {
+            id: "nats-js-publish",
+            title: "JetStream publishes with ids, 256 unacknowledged at most, until all are acknowledged",
+            kind: "nats",
+            shape: "client + its I/O thread, server in another process",
+            messages: js,
+            contenders: vec![
+                c("nimsync-nats", true, move || {
+                    Outcome::Run(na::js_publish(Client::Bridge, js))
+                }),
+                c("async-nats (tokio)", false, move || {
+                    Outcome::Run(na::js_publish(Client::Plain, js))
+                }),
+            ],
+        },
+        Scenario {
+            id: "nats-js-consume",
+            title: "a durable pull consumer reads a stream, acknowledging each message",
+            kind: "nats",
+            shape: "client + its I/O thread, server in another process",
+            messages: js,
+            contenders: vec![
+                c("nimsync-nats", true, move || {
+                    Outcome::Run(na::js_consume(Client::Bridge, js))
+                }),
+                c("async-nats (tokio)", false, move || {
+                    Outcome::Run(na::js_consume(Client::Plain, js))
+                }),
+            ],
+        },
+        Scenario {
+            id: "nats-request",
+            title: "request-reply round trip to an echo responder",
+            kind: "latency",
+            shape: "client + its I/O thread, server in another process",
+            messages: reqs as u64,
+            contenders: vec![
+                c("nimsync-nats", true, move || {
+                    Outcome::Latencies(na::requests(Client::Bridge, reqs))
+                }),
+                c("async-nats (tokio)", false, move || {
+                    Outcome::Latencies(na::requests(Client::Plain, reqs))
+                }),
+            ],
         },
     ]
 }

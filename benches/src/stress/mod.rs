@@ -12,6 +12,7 @@ mod faults;
 mod group;
 mod inject;
 mod ledger;
+mod nats;
 mod rendezvous;
 mod rng;
 mod rounds;
@@ -89,6 +90,7 @@ pub fn all() -> Vec<Test> {
     tests.extend(endpoints::tests());
     tests.extend(stream::tests());
     tests.extend(actor::tests());
+    tests.extend(nats::tests());
     tests
 }
 

@@ -216,16 +216,16 @@ pub(crate) fn check_subject(subject: &str, wildcards: bool) -> Result<(), Error>
     if subject.chars().any(char::is_whitespace) {
         return bad("contains whitespace");
     }
-    let tokens: Vec<&str> = subject.split('.').collect();
-    for (i, t) in tokens.iter().enumerate() {
+    let mut tokens = subject.split('.').peekable();
+    while let Some(t) = tokens.next() {
         if t.is_empty() {
             return bad("has an empty token (a leading, trailing or doubled dot)");
         }
-        let wild = *t == "*" || *t == ">";
+        let wild = t == "*" || t == ">";
         if wild && !wildcards {
             return bad("wildcards are for subscriptions; publish to a full subject");
         }
-        if *t == ">" && i + 1 != tokens.len() {
+        if t == ">" && tokens.peek().is_some() {
             return bad("'>' must be the last token");
         }
     }
