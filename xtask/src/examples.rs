@@ -38,7 +38,7 @@ const EXAMPLES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "nimsync-nats",
-        "log_pipeline",
+        "nats_pipeline",
         &["demo", "--services", "4", "--lines", "20000"],
     ),
 ];

@@ -9,10 +9,10 @@
 //!
 //! ```text
 //! cargo xtask nats-server      # installs the pinned server under target/
-//! cargo run -p nimsync-nats --example log_pipeline -- demo --services 4 --lines 20000
+//! cargo run -p nimsync-nats --example nats_pipeline -- demo --services 4 --lines 20000
 //! # or against a server of your own, in two terminals:
-//! cargo run -p nimsync-nats --example log_pipeline -- index --url nats://127.0.0.1:4222 --services 4 --lines 20000
-//! cargo run -p nimsync-nats --example log_pipeline -- ship  --url nats://127.0.0.1:4222 --services 4 --lines 20000
+//! cargo run -p nimsync-nats --example nats_pipeline -- index --url nats://127.0.0.1:4222 --services 4 --lines 20000
+//! cargo run -p nimsync-nats --example nats_pipeline -- ship  --url nats://127.0.0.1:4222 --services 4 --lines 20000
 //! ```
 
 use std::collections::HashMap;
@@ -37,7 +37,7 @@ fn parse() -> Result<Args, String> {
     let mut argv = std::env::args().skip(1);
     let mode = argv
         .next()
-        .ok_or("usage: log_pipeline ship|index|demo [--url U] [--services N] [--lines N]")?;
+        .ok_or("usage: nats_pipeline ship|index|demo [--url U] [--services N] [--lines N]")?;
     let mut args = Args {
         mode,
         url: "nats://127.0.0.1:4222".into(),
@@ -244,7 +244,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("log_pipeline: {e}");
+            eprintln!("nats_pipeline: {e}");
             ExitCode::FAILURE
         }
     }
