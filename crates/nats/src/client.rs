@@ -9,6 +9,7 @@ use tokio::runtime::Handle;
 
 use crate::error::{check_subject, from_nats};
 use crate::host::{self, Hosted};
+use crate::outbox::{self, Out, Outbox};
 use crate::{ConnectOptions, Error, ErrorKind};
 
 /// A connection to a NATS server. Cheap to clone: clones share the
@@ -34,6 +35,7 @@ pub struct Client {
     pub(crate) inner: async_nats::Client,
     pub(crate) host: Handle,
     request_timeout: Duration,
+    outbox: Outbox,
 }
 
 impl fmt::Debug for Client {
@@ -57,10 +59,11 @@ impl Client {
     /// credentials file, [`ErrorKind::Tls`] for a failed handshake.
     pub async fn connect(opts: ConnectOptions) -> Result<Client, Error> {
         let host = host::handle();
-        let nats = opts.to_nats().await?;
         let url = opts.url.clone();
-        let deadline = opts.connect_timeout;
+        let (deadline, request_timeout) = (opts.connect_timeout, opts.request_timeout);
         let connect = Hosted::new(&host, async move {
+            // Inside the runtime: reading a credentials file uses it.
+            let nats = opts.to_nats().await?;
             let addrs: Vec<async_nats::ServerAddr> = url
                 .split(',')
                 .map(|u| u.trim().parse::<async_nats::ServerAddr>())
@@ -78,7 +81,8 @@ impl Client {
         Ok(Client {
             inner,
             host,
-            request_timeout: opts.request_timeout,
+            request_timeout,
+            outbox: Outbox::default(),
         })
     }
 
@@ -91,6 +95,12 @@ impl Client {
     /// Whether the connection is up now (it reconnects by itself when not).
     pub fn is_connected(&self) -> bool {
         self.inner.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Whether [`close`](Self::close) was called on this client or a
+    /// clone.
+    pub fn is_closed(&self) -> bool {
+        self.outbox.is_closed()
     }
 
     /// The largest payload the server accepts, in bytes.
@@ -107,6 +117,12 @@ impl Client {
     /// copy; use [`JetStream`](crate::JetStream) for acknowledged
     /// publishes). Returns once the message is queued for the socket.
     ///
+    /// Awaited on a tokio runtime, it goes straight to async-nats's queue;
+    /// awaited anywhere else, into the client's outbox (4,096 messages; a
+    /// publish waits while it is full), which a task on the connection's
+    /// runtime empties in batches: the caller's thread and the I/O thread
+    /// then meet once per batch, not once per message.
+    ///
     /// # Errors
     /// [`ErrorKind::InvalidSubject`], [`ErrorKind::TooLarge`] (over the
     /// server's `max_payload`), [`ErrorKind::Disconnected`] once the client
@@ -116,11 +132,32 @@ impl Client {
         subject: impl AsRef<str>,
         payload: impl Into<Bytes>,
     ) -> Result<(), Error> {
-        check_subject(subject.as_ref(), false)?;
-        let subject = Subject::from(subject.as_ref());
-        self.hosted(self.inner.publish(subject, payload.into()))
-            .await
-            .map_err(from_nats)
+        let (subject, payload) = (subject.as_ref(), payload.into());
+        check_subject(subject, false)?;
+        let max = self.max_payload();
+        if payload.len() > max {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "{} bytes to {subject}; the server takes {max}",
+                    payload.len()
+                ),
+            ));
+        }
+        self.send(outbox::subject(subject), payload).await
+    }
+
+    /// Publishes a checked message: straight into async-nats on a tokio
+    /// runtime, else through the outbox.
+    pub(crate) async fn send(&self, subject: Subject, payload: Bytes) -> Result<(), Error> {
+        if Handle::try_current().is_ok() {
+            return self
+                .hosted(self.inner.publish(subject, payload))
+                .await
+                .map_err(from_nats);
+        }
+        let out = Out::Publish(subject, payload);
+        self.outbox.push(&self.host, &self.inner, out).await
     }
 
     /// Waits until everything published so far has been written to the
@@ -129,6 +166,16 @@ impl Client {
     /// # Errors
     /// [`ErrorKind::Disconnected`] when the connection is closed.
     pub async fn flush(&self) -> Result<(), Error> {
+        if self.outbox.started() {
+            // Behind whatever this client's outbox still holds.
+            let (answer, flushed) = nimsync_channel::oneshot::channel();
+            self.outbox
+                .push(&self.host, &self.inner, Out::Flush(answer))
+                .await?;
+            return flushed.await.unwrap_or_else(|_| {
+                Err(Error::new(ErrorKind::Disconnected, "the client is closed"))
+            });
+        }
         self.hosted(self.inner.flush())
             .await
             .map_err(|e| Error::new(ErrorKind::Disconnected, e.to_string()))
@@ -204,11 +251,17 @@ impl Client {
         })
     }
 
-    /// Flushes and closes the connection; clones see it closed.
+    /// Writes out everything published so far (the outbox included), then
+    /// closes the connection: subscriptions end, and later publishes on
+    /// this client or its clones fail with [`ErrorKind::Disconnected`].
     ///
     /// # Errors
-    /// [`ErrorKind::Disconnected`] when it was already closed.
+    /// [`ErrorKind::Disconnected`] when it was already closed or the flush
+    /// failed.
     pub async fn close(&self) -> Result<(), Error> {
+        let flushed = self.flush().await;
+        self.outbox.close();
+        flushed?;
         self.hosted(self.inner.drain())
             .await
             .map_err(|e| Error::new(ErrorKind::Disconnected, e.to_string()))

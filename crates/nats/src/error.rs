@@ -34,6 +34,8 @@ pub enum ErrorKind {
     JetStream,
     /// The stream or consumer this operation needs does not exist.
     NotFound,
+    /// A record an ordered sink cannot take: it has no id.
+    InvalidRecord,
 }
 
 impl ErrorKind {
@@ -87,6 +89,10 @@ impl ErrorKind {
             ErrorKind::NotFound => (
                 "the stream or consumer does not exist",
                 "create it first (JetStream::create_stream, JetStream::source creates consumers)",
+            ),
+            ErrorKind::InvalidRecord => (
+                "an ordered sink needs an id on every record",
+                "give the record an id with Record::id, or use a sink without SinkOptions::ordered",
             ),
         }
     }
@@ -194,8 +200,8 @@ impl From<async_nats::SubscribeErrorKind> for ErrorKind {
     fn from(k: async_nats::SubscribeErrorKind) -> Self {
         use async_nats::SubscribeErrorKind as K;
         match k {
-            K::InvalidSubject => ErrorKind::InvalidSubject,
-            _ => ErrorKind::Disconnected,
+            K::InvalidSubject | K::InvalidQueueName => ErrorKind::InvalidSubject,
+            K::Other => ErrorKind::Disconnected,
         }
     }
 }

@@ -25,8 +25,11 @@
 //! a plain thread under `block_on`) uses a runtime this crate starts once
 //! per process, one thread named `nimsync-nats` with I/O and timers. Every
 //! future this crate returns can be awaited on any executor: it enters the
-//! connection's runtime when polled, so only the socket, the timers and the
-//! sink and source tasks run there.
+//! connection's runtime when polled. What runs on that runtime: the
+//! socket, the timers, the sink, source and subscription tasks, the outbox
+//! of publishes made off a tokio runtime, responder handlers and
+//! subscription `on_drop` hooks; a handler or hook that blocks holds up the
+//! connection's I/O.
 //!
 //! # Delivery guarantees
 //!
@@ -46,6 +49,7 @@ mod error;
 mod host;
 mod jetstream;
 mod options;
+mod outbox;
 mod respond;
 mod subscribe;
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use async_nats::{Message, Subject};
 use bytes::Bytes;
@@ -23,6 +24,7 @@ use crate::{Client, Error};
 pub struct ServeOptions {
     workers: usize,
     queue_group: Option<String>,
+    grace: Duration,
 }
 
 impl ServeOptions {
@@ -39,7 +41,15 @@ impl ServeOptions {
         Self {
             workers,
             queue_group: None,
+            grace: Duration::from_secs(10),
         }
+    }
+
+    /// How long a stopping responder waits for the handlers still running
+    /// before it aborts them (10 s unless set).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
     }
 
     /// Joins this queue group, so that responders in several processes
@@ -62,6 +72,7 @@ struct Counts {
     panicked: AtomicU64,
     no_reply: AtomicU64,
     reply_failed: AtomicU64,
+    aborted: AtomicU64,
 }
 
 /// A snapshot of a [`Responder`]'s counts.
@@ -77,10 +88,19 @@ pub struct ResponderStats {
     pub no_reply: u64,
     /// Replies that could not be published.
     pub reply_failed: u64,
+    /// Handlers aborted at a stop because they outlasted the grace period
+    /// (their requesters get no reply).
+    pub aborted: u64,
 }
 
 /// A running responder ([`Client::serve`]). Dropping it, or
-/// [`stop`](Self::stop), unsubscribes; requests being handled finish.
+/// [`stop`](Self::stop), unsubscribes; requests that had arrived are
+/// answered, and handlers get the grace period to finish.
+///
+/// Handlers run on the connection's runtime (the `nimsync-nats` thread
+/// unless the client was made on a tokio runtime): a handler that blocks
+/// that thread holds up the connection's I/O; spawn blocking work
+/// elsewhere.
 pub struct Responder {
     task: JoinHandle<()>,
     counts: Arc<Counts>,
@@ -148,20 +168,13 @@ impl Client {
         let counts = Arc::new(Counts::default());
         let (stop_tx, mut stop_rx) = nimsync_channel::oneshot::channel::<()>();
         let (c, workers, handler) = (counts.clone(), opts.workers, Arc::new(handler));
+        let grace = opts.grace;
         let task = self.host.spawn(async move {
             let mut running = JoinSet::new();
-            loop {
-                while running.len() >= workers {
-                    reap(&mut running, &c).await;
-                }
-                let next = futures_lite::future::or(async { Some(sub.next().await) }, async {
-                    let _ = (&mut stop_rx).await;
-                    None
-                });
-                let Some(Some(msg)) = next.await else { break };
+            let handle = |msg: Message, running: &mut JoinSet<()>| {
                 let Some(reply) = msg.reply.clone() else {
                     c.no_reply.fetch_add(1, Ordering::Relaxed);
-                    continue;
+                    return;
                 };
                 let (client, handler, c) = (inner.clone(), handler.clone(), c.clone());
                 running.spawn(async move {
@@ -171,10 +184,69 @@ impl Client {
                         Err(_) => c.reply_failed.fetch_add(1, Ordering::Relaxed),
                     };
                 });
+            };
+            /// What the loop woke for.
+            enum Step {
+                Stop,
+                Reaped,
+                Next(Option<Message>),
             }
-            drop(sub);
-            while !running.is_empty() {
-                reap(&mut running, &c).await;
+            loop {
+                // The stop first, and also while every worker is busy: a
+                // steady flow of requests or a stuck handler cannot hold
+                // it off.
+                let step = if running.len() >= workers {
+                    let reaped = async {
+                        reap(&mut running, &c).await;
+                        Step::Reaped
+                    };
+                    futures_lite::future::or(
+                        async {
+                            let _ = (&mut stop_rx).await;
+                            Step::Stop
+                        },
+                        reaped,
+                    )
+                    .await
+                } else {
+                    futures_lite::future::or(
+                        async {
+                            let _ = (&mut stop_rx).await;
+                            Step::Stop
+                        },
+                        async { Step::Next(sub.next().await) },
+                    )
+                    .await
+                };
+                match step {
+                    Step::Reaped => {}
+                    Step::Next(Some(msg)) => handle(msg, &mut running),
+                    Step::Stop | Step::Next(None) => break,
+                }
+            }
+            // Stopping: unsubscribe, then within the grace period answer
+            // what had already arrived and let the handlers finish; abort
+            // what is left.
+            let _ = sub.unsubscribe().await;
+            let finish = async {
+                while let Some(msg) = sub.next().await {
+                    while running.len() >= workers {
+                        reap(&mut running, &c).await;
+                    }
+                    handle(msg, &mut running);
+                }
+                while !running.is_empty() {
+                    reap(&mut running, &c).await;
+                }
+            };
+            let timed_out = tokio::time::timeout(grace, finish).await.is_err();
+            if timed_out {
+                running.abort_all();
+                while let Some(ended) = running.join_next().await {
+                    if ended.is_err() {
+                        c.aborted.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
             }
         });
         Ok(Responder {
@@ -203,11 +275,13 @@ impl Responder {
             panicked: get(&self.counts.panicked),
             no_reply: get(&self.counts.no_reply),
             reply_failed: get(&self.counts.reply_failed),
+            aborted: get(&self.counts.aborted),
         }
     }
 
-    /// Unsubscribes and waits until the requests being handled have been
-    /// answered.
+    /// Unsubscribes, answers the requests that had already arrived, and
+    /// waits until the handlers finish (aborting those that outlast the
+    /// grace period).
     pub async fn stop(mut self) -> ResponderStats {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -27,6 +27,77 @@ async fn connect(url: String) -> Client {
         .expect("connects to the test server")
 }
 
+/// Publishes from several plain threads through one client's outbox: each
+/// thread's messages arrive in its order, and a flush covers every one
+/// queued before it.
+#[test]
+fn publishes_from_many_threads_keep_each_threads_order() {
+    let Some(server) = Server::start("many_threads") else {
+        return;
+    };
+    let url = server.url();
+    run("many_threads", LIMIT, async move {
+        let client = connect(url).await;
+        let mut sub = client
+            .subscribe("t.threads", SubscribeOptions::new(20_000, Overflow::Block))
+            .await
+            .unwrap();
+        let threads: Vec<_> = (0..4u32)
+            .map(|t| {
+                let c = client.clone();
+                std::thread::spawn(move || {
+                    futures_lite::future::block_on(async {
+                        for i in 0..2_000u32 {
+                            c.publish("t.threads", format!("{t} {i}")).await.unwrap();
+                        }
+                        c.flush().await.unwrap();
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let mut next = [0u32; 4];
+        for _ in 0..8_000 {
+            let m = sub.next().await.unwrap();
+            let text = std::str::from_utf8(&m.payload).unwrap();
+            let (t, i) = text.split_once(' ').unwrap();
+            let (t, i): (usize, u32) = (t.parse().unwrap(), i.parse().unwrap());
+            assert_eq!(i, next[t], "thread {t}'s messages in order");
+            next[t] += 1;
+        }
+        assert_eq!(next, [2_000; 4]);
+    });
+}
+
+#[test]
+fn close_writes_out_what_the_outbox_holds() {
+    let Some(server) = Server::start("close_flushes") else {
+        return;
+    };
+    let url = server.url();
+    run("close_flushes", LIMIT, async move {
+        let reader = connect(url.clone()).await;
+        let mut sub = reader
+            .subscribe("t.close", SubscribeOptions::new(10_000, Overflow::Block))
+            .await
+            .unwrap();
+        reader.flush().await.unwrap();
+        let writer = connect(url).await;
+        for i in 0..5_000u32 {
+            writer.publish("t.close", i.to_string()).await.unwrap();
+        }
+        writer.close().await.unwrap();
+        assert!(writer.is_closed());
+        let err = writer.publish("t.close", "late").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Disconnected);
+        for i in 0..5_000u32 {
+            assert_eq!(sub.next().await.unwrap().payload, i.to_string().as_bytes());
+        }
+    });
+}
+
 #[test]
 fn publish_subscribe_in_order() {
     let Some(server) = Server::start("publish_subscribe_in_order") else {
@@ -141,10 +212,12 @@ fn a_request_ends_at_the_callers_group_deadline() {
     rt.block_on(async move {
         let client = connect(url).await;
         // A responder that never answers.
-        let _silent = client
-            .serve("t.silent", ServeOptions::new(1), |_| {
-                std::future::pending::<String>()
-            })
+        let silent = client
+            .serve(
+                "t.silent",
+                ServeOptions::new(1).grace(Duration::from_millis(100)),
+                |_| std::future::pending::<String>(),
+            )
             .await
             .unwrap();
         client.flush().await.unwrap();
@@ -166,6 +239,9 @@ fn a_request_ends_at_the_callers_group_deadline() {
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TimedOut);
+        // Its stop aborts the handler that never ends, after the grace.
+        let stats = silent.stop().await;
+        assert_eq!((stats.served, stats.aborted), (0, 1), "{stats:?}");
     });
 }
 
@@ -233,6 +309,22 @@ fn sink_and_source_carry_every_record_once_in_order() {
         assert_eq!(again, 0);
         let stats = source.stats();
         assert!(stats.fetched >= n && stats.fetches >= n / 100, "{stats:?}");
+        // The same consumer asked for with other settings is refused.
+        let other = SourceOptions::new("reader").ack_wait(Duration::from_secs(7));
+        let err = js.source("ROUND", other).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::JetStream, "{err}");
+        assert!(err.to_string().contains("another configuration"), "{err}");
+        // An ordered sink refuses a record without an id.
+        let ordered = js.sink("round.a", SinkOptions::new(4).ordered());
+        let bad = ordered.send(Record::new("no id")).await.unwrap_err();
+        assert_eq!(bad.error.kind(), ErrorKind::InvalidRecord);
+        // Closing the client ends the source.
+        js.client().close().await.unwrap();
+        assert!(source.next().await.is_none());
+        assert_eq!(
+            source.error().map(|e| e.kind()),
+            Some(ErrorKind::Disconnected)
+        );
     });
 }
 
@@ -293,7 +385,7 @@ fn a_server_crash_mid_stream_loses_nothing_acknowledged() {
     };
     let url = server.url();
     let n = 30_000u64;
-    let (acked_tx, acked_rx) = std::sync::mpsc::channel::<u64>();
+    let (acked_tx, acked_rx) = std::sync::mpsc::channel::<(u64, nimsync_nats::Sink)>();
     let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
     // The producer: sends every record, reporting progress; the crash comes
     // in the middle.
@@ -314,7 +406,7 @@ fn a_server_crash_mid_stream_loses_nothing_acknowledged() {
                     sink.send(r).await.unwrap();
                 }
                 let half = sink.flush().await.unwrap();
-                acked_tx.send(half.acked).unwrap();
+                acked_tx.send((half.acked, sink.clone())).unwrap();
                 go_rx.recv().unwrap();
                 let report = sink
                     .send_all(futures_lite::stream::iter(records(n / 2, n)))
@@ -324,11 +416,18 @@ fn a_server_crash_mid_stream_loses_nothing_acknowledged() {
             })
         }
     });
-    assert_eq!(acked_rx.recv().unwrap(), n / 2);
-    // Crash while the second half is in flight.
+    let (acked, sink) = acked_rx.recv().unwrap();
+    assert_eq!(acked, n / 2);
+    // Crash while the second half is in flight: once some of it is
+    // acknowledged, with an outage of a few hundred milliseconds.
     go_tx.send(()).unwrap();
+    while sink.report().acked < n / 2 + 1_000 {
+        std::thread::yield_now();
+    }
     server.kill();
+    std::thread::sleep(Duration::from_millis(300));
     server.restart();
+    drop(sink);
     let (js, report) = producer.join().unwrap();
     assert_eq!(report.acked, n, "{report:?}");
     eprintln!("across the crash: {report:?}");
@@ -483,6 +582,33 @@ fn bad_input_gets_typed_errors() {
         let refused = sink.send(Record::new("late")).await.unwrap_err();
         assert_eq!(refused.undelivered.len(), 1);
         assert_eq!(refused.error.kind(), ErrorKind::NotFound);
+        // A sink that gives up while records keep coming: the send that
+        // finds it failed gets its own record back, the next flush every
+        // record before it.
+        let sink = js.sink("nostream.y", SinkOptions::new(4));
+        let mut sent = 0;
+        let refused = loop {
+            match sink
+                .send(Record::new(sent.to_string()).id(sent.to_string()))
+                .await
+            {
+                Ok(()) => sent += 1,
+                Err(e) => break e,
+            }
+            assert!(sent < 100_000, "the sink never gave up");
+        };
+        assert_eq!(refused.error.kind(), ErrorKind::NotFound);
+        assert_eq!(
+            refused.undelivered[0].message_id(),
+            Some(sent.to_string().as_str())
+        );
+        let err = sink.flush().await.unwrap_err();
+        let back: Vec<String> = err
+            .undelivered
+            .iter()
+            .map(|r| r.message_id().unwrap().to_owned())
+            .collect();
+        assert_eq!(back, (0..sent).map(|i| i.to_string()).collect::<Vec<_>>());
         js.create_stream(&StreamSpec::new("SMALL", ["small"]))
             .await
             .unwrap();
@@ -557,5 +683,21 @@ fn works_from_inside_a_tokio_runtime() {
         client.flush().await.unwrap();
         let r = client.request("t.echo", "ping").await.unwrap();
         assert_eq!(r.payload, "ping".as_bytes());
+        // Publishes from inside the runtime go straight to async-nats, in
+        // order.
+        let mut sub = client
+            .subscribe("t.inside", SubscribeOptions::default())
+            .await
+            .unwrap();
+        for i in 0..100u32 {
+            client.publish("t.inside", i.to_string()).await.unwrap();
+        }
+        client.flush().await.unwrap();
+        for i in 0..100u32 {
+            assert_eq!(sub.next().await.unwrap().payload, i.to_string().as_bytes());
+        }
+        let big = vec![0u8; client.max_payload() + 1];
+        let err = client.publish("t.inside", big).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooLarge);
     });
 }

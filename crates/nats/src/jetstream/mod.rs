@@ -154,13 +154,20 @@ impl Client {
         // The context starts a task on the connection's runtime.
         let _entered = self.host.enter();
         JetStream {
-            ctx: jetstream::new(self.inner.clone()),
+            ctx: context::ContextBuilder::new()
+                .timeout(Duration::from_secs(5))
+                .build(self.inner.clone()),
             client: self.clone(),
         }
     }
 }
 
 impl JetStream {
+    /// The client underneath.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Creates the stream `spec` describes, or finds it if a stream of that
     /// name exists already (its configuration is left as it is).
     ///
@@ -236,6 +243,7 @@ impl JetStream {
         let ctx = &self.ctx;
         self.client
             .hosted(async {
+                let subject = record.subject.as_deref().unwrap_or(subject);
                 let ack = ctx
                     .send_publish(subject.to_owned(), record.to_publish())
                     .await

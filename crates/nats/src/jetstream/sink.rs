@@ -62,7 +62,20 @@ impl Record {
     }
 
     /// Adds a header.
+    ///
+    /// # Panics
+    /// If `name` is empty or has a character other than printable ASCII
+    /// without `:`, or `value` has a line break: the wire format cannot
+    /// carry them.
     pub fn header(mut self, name: &str, value: &str) -> Self {
+        assert!(
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':'),
+            "Record::header: the name {name:?} must be printable ASCII without ':' or spaces"
+        );
+        assert!(
+            !value.contains(['\r', '\n']),
+            "Record::header: the value of {name:?} must not contain a line break"
+        );
         self.headers
             .get_or_insert_with(HeaderMap::new)
             .insert(name, value);
@@ -159,7 +172,13 @@ impl SinkOptions {
     /// sink sends each record with the id of the record before it as the
     /// stream's expected last id (`Nats-Expected-Last-Msg-Id`), so the
     /// server refuses a record whose predecessor is missing, and the sink
-    /// resends from the first one not stored.
+    /// resends from the first one not stored. A record without an id is
+    /// refused at `send` ([`ErrorKind::InvalidRecord`]).
+    ///
+    /// The server remembers ids for the stream's duplicate window: an
+    /// ordered sink that stays idle longer than the window across a server
+    /// restart finds its last id forgotten and gives up; start a new sink
+    /// then.
     pub fn ordered(mut self) -> Self {
         self.ordered = true;
         self
@@ -267,6 +286,13 @@ impl Shared {
         }
     }
 
+    /// The error the sink gave up on, if it did (the records stay for the
+    /// next flush).
+    fn error(&self) -> Option<Error> {
+        let failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
+        failed.as_ref().map(|f| f.error.clone())
+    }
+
     /// The failure, if the sink gave up; takes the handed-back records.
     fn failure(&self) -> Option<SinkError> {
         let mut failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
@@ -292,6 +318,7 @@ pub struct Sink {
     tx: mpmc::Sender<Input>,
     subject: Arc<str>,
     max_payload: usize,
+    ordered: bool,
     shared: Arc<Shared>,
 }
 
@@ -327,10 +354,16 @@ impl JetStream {
         // The context starts a task on the connection's runtime.
         let entered = self.client.host.enter();
         let ctx = async_nats::jetstream::context::ContextBuilder::new()
+            // Awaited acknowledgements (and the publish's own enqueue) wait
+            // `timeout`; `ack_timeout` is for ones never awaited (a resend
+            // replaces them). Room for a window and its resend.
+            .timeout(opts.ack_timeout)
             .ack_timeout(opts.ack_timeout)
+            .max_ack_inflight(2 * opts.max_in_flight + 16)
             .build(self.client.inner.clone());
         drop(entered);
         let subject: String = subject.into();
+        let ordered = opts.ordered;
         let task = Task {
             ctx,
             subject: subject.clone(),
@@ -344,6 +377,7 @@ impl JetStream {
             tx,
             subject: subject.into(),
             max_payload: self.client.max_payload(),
+            ordered,
             shared,
         }
     }
@@ -382,9 +416,29 @@ impl Sink {
     /// or its payload larger than the server takes (the sink goes on).
     fn checked(&self, record: Record) -> Result<Record, SinkError> {
         let subject = record.subject.as_deref().unwrap_or(&self.subject);
-        let size = record.payload.len();
+        // What the server counts: the payload and the headers, with room
+        // for the id and the expected-last-id headers the sink adds.
+        let headers: usize = record
+            .headers
+            .iter()
+            .flat_map(|h| h.iter())
+            .map(|(k, vs)| {
+                vs.iter()
+                    .map(|v| AsRef::<str>::as_ref(k).len() + v.as_str().len() + 4)
+                    .sum::<usize>()
+            })
+            .sum();
+        let ids = 2 * (record.id.as_ref().map_or(0, String::len) + 32);
+        let size = record.payload.len() + headers + ids + 12;
         let error = match check_subject(subject, false) {
             Err(e) => e,
+            Ok(()) if self.ordered && record.id.is_none() => Error::new(
+                ErrorKind::InvalidRecord,
+                format!(
+                    "a record to {subject} without an id: an ordered sink chains records by id \
+                     (give it Record::id)"
+                ),
+            ),
             Ok(()) if size > self.max_payload => Error::new(
                 ErrorKind::TooLarge,
                 format!(
@@ -402,10 +456,7 @@ impl Sink {
 
     /// The error for a record the task no longer takes.
     fn refused(&self, input: Input) -> SinkError {
-        let error = self.shared.failure().map_or_else(
-            || Error::new(ErrorKind::Disconnected, "the sink's task has ended"),
-            |f| f.error,
-        );
+        let error = self.shared.error().unwrap_or_else(ended);
         let undelivered = match input {
             Input::Record(r) => vec![r],
             Input::Flush(_) => Vec::new(),
@@ -443,25 +494,33 @@ impl Sink {
     /// acknowledged (handed back to the first flush that asks).
     pub async fn flush(&self) -> Result<SinkReport, SinkError> {
         let (tx, rx) = nimsync_channel::oneshot::channel();
-        if self.tx.send_async(Input::Flush(tx)).await.is_err() {
-            return match self.shared.failure() {
-                Some(f) => Err(f),
-                None => Ok(self.report()),
-            };
-        }
-        match rx.await {
-            Ok(answer) => answer,
-            Err(_) => Err(self.shared.failure().unwrap_or_else(|| SinkError {
-                error: Error::new(ErrorKind::Disconnected, "the sink's task has ended"),
+        let answered = match self.tx.send_async(Input::Flush(tx)).await {
+            Ok(()) => rx.await.ok(),
+            Err(_) => None,
+        };
+        answered.unwrap_or_else(|| {
+            // The task is gone: it gave up (the failure says why), or its
+            // runtime stopped under it.
+            Err(self.shared.failure().unwrap_or_else(|| SinkError {
+                error: ended(),
                 undelivered: Vec::new(),
-            })),
-        }
+            }))
+        })
     }
 
     /// The counts so far.
     pub fn report(&self) -> SinkReport {
         self.shared.report()
     }
+}
+
+/// The error for a sink whose task ended without giving up (its runtime
+/// shut down).
+fn ended() -> Error {
+    Error::new(
+        ErrorKind::Disconnected,
+        "the sink's task has ended (its runtime shut down); records it held were not acknowledged",
+    )
 }
 
 /// A record published and waiting for its acknowledgement.
@@ -623,9 +682,16 @@ impl Task {
                     let pause = self
                         .opts
                         .backoff
-                        .saturating_mul(1 << failures.min(16))
+                        .saturating_mul(1 << (failures - 1).min(16))
                         .min(Duration::from_secs(5));
                     tokio::time::sleep(pause).await;
+                    if self.ctx.client().connection_state()
+                        != async_nats::connection::State::Connected
+                    {
+                        // Resending into a dead connection would only queue
+                        // copies: wait for it (the pause grows meanwhile).
+                        continue;
+                    }
                     self.resend().await?;
                 }
                 Err((e, _)) => return Err(e),
@@ -638,10 +704,18 @@ impl Task {
     async fn resend(&mut self) -> Result<(), Error> {
         self.shared.resends.fetch_add(1, Ordering::Relaxed);
         let mut prev = self.last_acked.clone();
+        for p in &mut self.window {
+            p.ack = None;
+        }
         for i in 0..self.window.len() {
             let ack = self
                 .publish(&self.window[i].record, prev.as_deref())
                 .await?;
+            if ack.is_none() {
+                // The connection failed again: the rest waits for the next
+                // pass.
+                break;
+            }
             self.window[i].ack = ack;
             prev.clone_from(&self.window[i].record.id);
         }
@@ -659,9 +733,16 @@ impl Task {
         rx: &mpmc::Receiver<Input>,
         flush: Option<Answer>,
     ) {
-        rx.close();
+        // The failure is on record before the inputs close, so a send or
+        // flush that finds them closed finds it.
+        let mut failed = self
+            .shared
+            .failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut undelivered: Vec<Record> = self.window.drain(..).map(|p| p.record).collect();
         undelivered.extend(extra);
+        rx.close();
         let mut flushes: Vec<Answer> = flush.into_iter().collect();
         while let Ok(input) = rx.try_recv() {
             match input {
@@ -669,11 +750,8 @@ impl Task {
                 Input::Flush(f) => flushes.push(f),
             }
         }
-        *self
-            .shared
-            .failed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(SinkError { error, undelivered });
+        *failed = Some(SinkError { error, undelivered });
+        drop(failed);
         for f in flushes {
             if let Some(failure) = self.shared.failure() {
                 let _ = f.send(Err(failure));

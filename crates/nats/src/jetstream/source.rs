@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -14,12 +14,11 @@ use async_nats::jetstream::message::AckKind;
 use bytes::Bytes;
 use futures_lite::StreamExt;
 use nimsync_channel::mpmc;
-use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use super::JetStream;
 use crate::host::Hosted;
-use crate::{Error, ErrorKind};
+use crate::{Client, Error, ErrorKind};
 
 /// How a [`Source`] reads its stream.
 ///
@@ -144,7 +143,7 @@ impl SourceOptions {
 /// mid-message loses nothing.
 pub struct Delivery {
     msg: Option<async_nats::jetstream::Message>,
-    host: Handle,
+    client: Arc<Client>,
 }
 
 impl fmt::Debug for Delivery {
@@ -198,19 +197,17 @@ impl Delivery {
             .map_or(1, |i| u64::try_from(i.delivered).unwrap_or(1))
     }
 
-    /// Sends an acknowledgement kind, consuming the message.
+    /// Sends an acknowledgement kind, consuming the message: a publish to
+    /// its reply subject (through the client's outbox off a tokio runtime),
+    /// or with `confirmed` a request the server answers.
     async fn finish(mut self, kind: AckKind, confirmed: bool) -> Result<(), Error> {
         let msg = self.msg.take().expect("a delivery holds its message");
-        let host = self.host.clone();
-        Hosted::new(&host, async move {
-            if confirmed {
-                msg.double_ack_with(kind).await
-            } else {
-                msg.ack_with(kind).await
-            }
-        })
-        .await
-        .map_err(|e| Error::new(ErrorKind::Disconnected, format!("acknowledgement: {e}")))
+        if !confirmed && let Some(reply) = msg.reply.clone() {
+            return self.client.send(reply, kind.into()).await;
+        }
+        Hosted::new(&self.client.host, msg.double_ack_with(kind))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Disconnected, format!("acknowledgement: {e}")))
     }
 
     /// Acknowledges it: processed, not to be delivered again.
@@ -254,7 +251,7 @@ impl Delivery {
     /// [`ErrorKind::Disconnected`] when the connection is closed.
     pub async fn in_progress(&self) -> Result<(), Error> {
         let msg = self.message();
-        Hosted::new(&self.host, msg.ack_with(AckKind::Progress))
+        Hosted::new(&self.client.host, msg.ack_with(AckKind::Progress))
             .await
             .map_err(|e| Error::new(ErrorKind::Disconnected, format!("progress: {e}")))
     }
@@ -263,7 +260,7 @@ impl Delivery {
 impl Drop for Delivery {
     fn drop(&mut self) {
         if let Some(msg) = self.msg.take() {
-            drop(self.host.spawn(async move {
+            drop(self.client.host.spawn(async move {
                 let _ = msg.ack_with(AckKind::Nak(None)).await;
             }));
         }
@@ -283,12 +280,35 @@ pub struct SourceStats {
     pub fetch_errors: u64,
 }
 
-/// Counts shared by a source and its fetcher.
+/// Counts shared by a source and its fetcher, and why it ended.
 #[derive(Debug, Default)]
 struct Counts {
     fetched: AtomicU64,
     fetches: AtomicU64,
     fetch_errors: AtomicU64,
+    ended: Mutex<Option<Error>>,
+}
+
+impl Counts {
+    /// Records why the fetcher stops; the stream ends after the deliveries
+    /// it buffered.
+    fn end(&self, why: Error) {
+        *self.ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
+    }
+}
+
+/// Whether a fetch failure ends the source: the client was closed, or the
+/// consumer or its stream is gone. Anything else (a lost connection, a
+/// restarting server) is retried.
+fn terminal(client: &Client, text: &str) -> Option<Error> {
+    if client.is_closed() {
+        return Some(Error::new(ErrorKind::Disconnected, "the client was closed"));
+    }
+    let lower = text.to_ascii_lowercase();
+    ["consumer deleted", "consumer not found", "stream not found"]
+        .iter()
+        .any(|gone| lower.contains(gone))
+        .then(|| Error::new(ErrorKind::NotFound, format!("fetch: {text}")))
 }
 
 /// A JetStream consumer as a [`Stream`](futures_core::Stream) of
@@ -341,6 +361,7 @@ impl JetStream {
     pub async fn source(&self, stream: &str, opts: SourceOptions) -> Result<Source, Error> {
         let ctx = &self.ctx;
         let config = opts.config();
+        let wanted = config.clone();
         let consumer = self
             .client
             .hosted(async {
@@ -357,16 +378,29 @@ impl JetStream {
                     })
             })
             .await?;
+        // An existing consumer is resumed as it is: refuse one whose
+        // delivery settings differ from what was asked for.
+        let have = &consumer.cached_info().config;
+        if have.ack_wait != wanted.ack_wait
+            || have.filter_subject != wanted.filter_subject
+            || have.max_deliver != wanted.max_deliver
+        {
+            return Err(Error::new(
+                ErrorKind::JetStream,
+                format!(
+                    "consumer {} on {stream} exists with another configuration (ack wait {:?}, \
+                     filter {:?}, max deliver {}): delete it or use another name",
+                    opts.consumer, have.ack_wait, have.filter_subject, have.max_deliver
+                ),
+            ));
+        }
         let (tx, rx) = mpmc::channel(opts.batch);
         let counts = Arc::new(Counts::default());
-        let host = self.client.host.clone();
-        let fetcher = host.spawn(fetch(
-            consumer,
-            tx,
-            opts.max_wait,
-            counts.clone(),
-            host.clone(),
-        ));
+        let client = Arc::new(self.client.clone());
+        let fetcher =
+            self.client
+                .host
+                .spawn(fetch(consumer, tx, opts.max_wait, counts.clone(), client));
         Ok(Source {
             rx: rx.into_stream(),
             counts,
@@ -382,7 +416,7 @@ async fn fetch(
     tx: mpmc::Sender<Delivery>,
     max_wait: Duration,
     counts: Arc<Counts>,
-    host: Handle,
+    client: Arc<Client>,
 ) {
     let mut pause = Duration::from_millis(50);
     loop {
@@ -401,7 +435,10 @@ async fn fetch(
             .await;
         let mut batch = match batch {
             Ok(b) => b,
-            Err(_) => {
+            Err(e) => {
+                if let Some(end) = terminal(&client, &e.to_string()) {
+                    return counts.end(end);
+                }
                 counts.fetch_errors.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(2));
@@ -415,7 +452,7 @@ async fn fetch(
                     counts.fetched.fetch_add(1, Ordering::Relaxed);
                     let delivery = Delivery {
                         msg: Some(msg),
-                        host: host.clone(),
+                        client: client.clone(),
                     };
                     // The only sender, and it asked for no more than the
                     // room there was: the send finds room unless the source
@@ -424,7 +461,10 @@ async fn fetch(
                         return;
                     }
                 }
-                Err(_) => {
+                Err(e) => {
+                    if let Some(end) = terminal(&client, &e.to_string()) {
+                        return counts.end(end);
+                    }
                     failed = true;
                     break;
                 }
@@ -451,8 +491,19 @@ impl Source {
         }
     }
 
-    /// The next delivery (waits for one; the stream never ends by itself
-    /// while the source is open).
+    /// Why the source ended, once it has: its client was closed
+    /// ([`ErrorKind::Disconnected`]) or its consumer or stream deleted
+    /// ([`ErrorKind::NotFound`]). `None` while it runs.
+    pub fn error(&self) -> Option<Error> {
+        self.counts
+            .ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The next delivery: waits for one; `None` once the source has ended
+    /// ([`error`](Self::error) says why) and its buffer is empty.
     pub async fn recv(&mut self) -> Option<Delivery> {
         self.next().await
     }
