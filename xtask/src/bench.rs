@@ -15,6 +15,11 @@ use crate::util::{self, Result};
 pub(crate) fn run(args: Args) -> Result {
     let args = args.into_raw();
     let quick = args.iter().any(|arg| arg == "--quick");
+    // The NATS scenarios run against the pinned server; without Python to
+    // install it they are left out, and the harness says so.
+    if let Err(why) = crate::nats::ensure() {
+        eprintln!("bench: the NATS scenarios will not run: {why}");
+    }
     let mut cmd = util::cargo();
     if quick {
         cmd.env("CARGO_TARGET_DIR", util::target_dir("ci"));

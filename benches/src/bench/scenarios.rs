@@ -777,6 +777,13 @@ pub fn actors(quick: bool) -> Vec<Scenario> {
 pub fn nats(quick: bool) -> Vec<Scenario> {
     use super::nats::{self as na, Client};
     if na::server_binary().is_none() {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            eprintln!(
+                "bench: no nats-server here (cargo xtask nats-server installs it): the nats-* \
+             scenarios are left out"
+            );
+        });
         return Vec::new();
     }
     let n = |full: u64| if quick { full / 500 } else { full };

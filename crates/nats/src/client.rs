@@ -105,7 +105,7 @@ impl Client {
 
     /// The largest payload the server accepts, in bytes.
     pub fn max_payload(&self) -> usize {
-        self.inner.server_info().max_payload
+        self.inner.max_payload()
     }
 
     /// Runs `fut` with the connection's runtime entered.

@@ -27,6 +27,9 @@ const CAPACITY: usize = 4096;
 /// The most messages the task takes at once.
 const BATCH: usize = 256;
 
+/// The room a publisher that found the outbox full waits for.
+const REFILL: usize = 64;
+
 /// What the outbox carries.
 pub(crate) enum Out {
     /// A message to publish.
@@ -78,10 +81,22 @@ impl Outbox {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::new(ErrorKind::Disconnected, "the client is closed"));
         }
-        self.sender(host, client)
-            .send_async(out)
-            .await
-            .map_err(|_| Error::new(ErrorKind::Disconnected, "the client is closed"))
+        let closed = || Error::new(ErrorKind::Disconnected, "the client is closed");
+        let tx = self.sender(host, client);
+        match tx.try_send(out) {
+            Ok(()) => Ok(()),
+            Err(nimsync_channel::TrySendError::Full(out)) => {
+                // Full: wait until a batch's worth of room is free, not one
+                // slot, so that the I/O thread wakes a waiting publisher
+                // once per batch instead of once per message.
+                let mut permits = tx.reserve_many(REFILL).await.map_err(|_| closed())?;
+                let permit = permits
+                    .next()
+                    .expect("reserve_many(REFILL) grants REFILL permits");
+                permit.send(out).map_err(|_| closed())
+            }
+            Err(_) => Err(closed()),
+        }
     }
 }
 
