@@ -242,6 +242,10 @@ pub fn requests(client: Client, n: usize) -> Vec<Duration> {
                 }
             }
         });
+        // A first round trip: the server has the responder's subscription.
+        c.request("bench.echo", bytes::Bytes::from_static(PAYLOAD))
+            .await
+            .expect("the responder answers");
         c
     });
     let mut lat = Vec::with_capacity(n);

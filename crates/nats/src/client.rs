@@ -70,7 +70,20 @@ impl Client {
                 .collect::<Result<_, _>>()
                 .map_err(|e| Error::new(ErrorKind::BadUrl, format!("{url:?}: {e}")))?;
             match tokio::time::timeout(deadline, nats.connect(addrs)).await {
-                Ok(connected) => connected.map_err(from_nats),
+                Ok(connected) => connected.map_err(|e| {
+                    let e = from_nats(e);
+                    // A refused certificate arrives as an I/O error.
+                    let text = e.detail().to_ascii_lowercase();
+                    if e.kind() == ErrorKind::Unreachable
+                        && ["certificate", "handshake", "tls alert"]
+                            .iter()
+                            .any(|w| text.contains(w))
+                    {
+                        Error::new(ErrorKind::Tls, e.detail())
+                    } else {
+                        e
+                    }
+                }),
                 Err(_) => Err(Error::new(
                     ErrorKind::Unreachable,
                     format!("{url}: no answer within {deadline:?}"),
@@ -161,7 +174,9 @@ impl Client {
     }
 
     /// Waits until everything published so far has been written to the
-    /// server.
+    /// connection. The server then handles it in order; a message published
+    /// to one's own subscription and received back shows that it has
+    /// handled everything sent before it.
     ///
     /// # Errors
     /// [`ErrorKind::Disconnected`] when the connection is closed.

@@ -83,7 +83,7 @@ fn close_writes_out_what_the_outbox_holds() {
             .subscribe("t.close", SubscribeOptions::new(10_000, Overflow::Block))
             .await
             .unwrap();
-        reader.flush().await.unwrap();
+        server_caught_up(&reader, "reader").await;
         let writer = connect(url).await;
         for i in 0..5_000u32 {
             writer.publish("t.close", i.to_string()).await.unwrap();
@@ -184,8 +184,8 @@ fn request_reply_through_a_worker_pool_in_a_queue_group() {
             })
             .await
             .unwrap();
-        client.flush().await.unwrap();
-        other.flush().await.unwrap();
+        server_caught_up(&client, "a0").await;
+        server_caught_up(&other, "b0").await;
         for i in 0..200 {
             let reply = client.request("t.upper", format!("abc{i}")).await.unwrap();
             assert_eq!(reply.payload, format!("ABC{i}").as_bytes());
@@ -196,10 +196,28 @@ fn request_reply_through_a_worker_pool_in_a_queue_group() {
             sa.served > 0 && sb.served > 0,
             "the queue group shares: {sa:?} {sb:?}"
         );
-        // Nobody serves it any more.
+        // Nobody serves it any more, once the server has processed both
+        // unsubscribes.
+        server_caught_up(&client, "a").await;
+        server_caught_up(&other, "b").await;
         let err = client.request("t.upper", "x").await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NoResponders, "{err}");
     });
+}
+
+/// Returns once the server has processed everything `client` sent before
+/// the call: a message published to the client's own subscription comes
+/// back only after the server has handled the commands ahead of it (a flush
+/// only empties the client's buffer).
+async fn server_caught_up(client: &Client, tag: &str) {
+    let subject = format!("t.caught-up.{tag}");
+    let mut echo = client
+        .subscribe(&subject, SubscribeOptions::default())
+        .await
+        .unwrap();
+    client.publish(&subject, "").await.unwrap();
+    client.flush().await.unwrap();
+    echo.next().await.expect("our own message comes back");
 }
 
 #[test]
@@ -662,6 +680,56 @@ fn only_clients_with_the_right_credentials_get_in() {
         assert!(!format!("{tok:?}").contains("t0ken-xyz"));
         Client::connect(tok).await.unwrap().flush().await.unwrap();
     });
+}
+
+#[test]
+fn an_nkey_user_gets_in_and_a_stranger_does_not() {
+    let user = nkeys::KeyPair::new_user();
+    let seed = user.seed().expect("a user key has a seed");
+    let Some(server) = Server::start_with("auth_nkey", Auth::Nkey(user.public_key())) else {
+        return;
+    };
+    let url = server.url();
+    run("auth_nkey", LIMIT, async move {
+        let stranger = nkeys::KeyPair::new_user().seed().unwrap();
+        let err = Client::connect(ConnectOptions::new(url.clone()).nkey(stranger))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotAuthorized, "{err}");
+        let opts = ConnectOptions::new(url).nkey(seed.clone());
+        assert!(!format!("{opts:?}").contains(&seed), "the seed shows");
+        let client = Client::connect(opts).await.unwrap();
+        client.flush().await.unwrap();
+    });
+}
+
+#[test]
+fn tls_with_the_servers_ca_connects_and_without_it_fails() {
+    let dir = std::env::temp_dir().join(format!("nimsync-nats-tls-{}", std::process::id()));
+    let (ca, cert, key) = common::test_certificates(&dir);
+    let Some(server) = Server::start_with("tls", Auth::Tls { cert, key }) else {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    };
+    let url = server.url().replace("nats://", "tls://");
+    run("tls", LIMIT, async move {
+        // The server's certificate is signed by a CA nobody trusts yet.
+        let err = Client::connect(ConnectOptions::new(url.clone()).require_tls(true))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+        let client = Client::connect(ConnectOptions::new(url).tls_ca(ca).require_tls(true))
+            .await
+            .unwrap();
+        let mut sub = client
+            .subscribe("t.tls", SubscribeOptions::default())
+            .await
+            .unwrap();
+        client.publish("t.tls", "over TLS").await.unwrap();
+        client.flush().await.unwrap();
+        assert_eq!(sub.next().await.unwrap().payload, "over TLS".as_bytes());
+    });
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -25,6 +25,10 @@ pub enum Auth {
     User(&'static str, &'static str),
     /// A token.
     Token(&'static str),
+    /// An nkey user: the public key (`U...`) the server admits.
+    Nkey(String),
+    /// TLS with this certificate and key (PEM files), no credentials.
+    Tls { cert: PathBuf, key: PathBuf },
 }
 
 /// A running nats-server.
@@ -112,13 +116,27 @@ impl Server {
         .arg(&self.store)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-        match self.auth {
+        match &self.auth {
             Auth::None => {}
             Auth::User(u, p) => {
                 cmd.args(["--user", u, "--pass", p]);
             }
             Auth::Token(t) => {
                 cmd.args(["--auth", t]);
+            }
+            Auth::Nkey(public) => {
+                std::fs::create_dir_all(&self.store).expect("the store directory");
+                let conf = self.store.join("nkey.conf");
+                let text = format!("authorization {{ users = [ {{ nkey: {public} }} ] }}\n");
+                std::fs::write(&conf, text).expect("the server's configuration");
+                cmd.arg("-c").arg(conf);
+            }
+            Auth::Tls { cert, key } => {
+                cmd.arg("--tls")
+                    .arg("--tlscert")
+                    .arg(cert)
+                    .arg("--tlskey")
+                    .arg(key);
             }
         }
         self.child = Some(cmd.spawn().expect("nats-server starts"));
@@ -191,4 +209,78 @@ pub fn run<T: Send + 'static>(
             panic!("{name}: did not finish within {limit:?} (a hang)")
         }
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, made with the
+/// `openssl` command in `dir`: (CA certificate, server certificate, server
+/// key).
+pub fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).expect("the certificate directory");
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command (Debian package openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=nimsync test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("the extensions file");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
 }
