@@ -126,26 +126,27 @@ pub fn js_publish(client: Client, n: u64) -> Sample {
             })
             .await
         }),
-        Client::Plain => rt.block_on(async move {
-            timed_async(async {
-                let mut window = VecDeque::with_capacity(IN_FLIGHT);
-                for i in 0..n {
-                    if window.len() == IN_FLIGHT {
-                        let ack: async_nats::jetstream::context::PublishAckFuture =
-                            window.pop_front().expect("full");
-                        ack.await.expect("ack");
-                    }
-                    let msg = async_nats::jetstream::message::PublishMessage::build()
-                        .payload(bytes::Bytes::from_static(PAYLOAD))
-                        .message_id(i.to_string());
-                    window.push_back(js.send_publish("bench.js", msg).await.expect("publish"));
-                }
-                for ack in window {
-                    ack.await.expect("ack");
-                }
-            })
-            .await
-        }),
+        Client::Plain => rt.block_on(async move { timed_async(plain_publish_all(&js, n)).await }),
+    }
+}
+
+/// Publishes `n` records with ids to `bench.js` with plain async-nats, at
+/// most [`IN_FLIGHT`] unacknowledged, until every one is acknowledged.
+async fn plain_publish_all(js: &async_nats::jetstream::Context, n: u64) {
+    let mut window = VecDeque::with_capacity(IN_FLIGHT);
+    for i in 0..n {
+        if window.len() == IN_FLIGHT {
+            let ack: async_nats::jetstream::context::PublishAckFuture =
+                window.pop_front().expect("full");
+            ack.await.expect("ack");
+        }
+        let msg = async_nats::jetstream::message::PublishMessage::build()
+            .payload(bytes::Bytes::from_static(PAYLOAD))
+            .message_id(i.to_string());
+        window.push_back(js.send_publish("bench.js", msg).await.expect("publish"));
+    }
+    for ack in window {
+        ack.await.expect("ack");
     }
 }
 
@@ -158,22 +159,7 @@ pub fn js_consume(client: Client, n: u64) -> Sample {
         let c = async_nats::connect(&server.url()).await.expect("connect");
         let js = async_nats::jetstream::new(c);
         plain_stream(&js).await;
-        let mut window = VecDeque::new();
-        for _ in 0..n {
-            if window.len() == IN_FLIGHT {
-                let ack: async_nats::jetstream::context::PublishAckFuture =
-                    window.pop_front().expect("full");
-                ack.await.expect("ack");
-            }
-            window.push_back(
-                js.publish("bench.js", bytes::Bytes::from_static(PAYLOAD))
-                    .await
-                    .expect("publish"),
-            );
-        }
-        for ack in window {
-            ack.await.expect("ack");
-        }
+        plain_publish_all(&js, n).await;
         js
     });
     match client {

@@ -121,6 +121,25 @@ impl Client {
         self.inner.max_payload()
     }
 
+    /// An async-nats subscription to a checked subject, in `queue_group`
+    /// if given.
+    pub(crate) async fn raw_subscribe(
+        &self,
+        subject: &str,
+        queue_group: Option<String>,
+    ) -> Result<async_nats::Subscriber, Error> {
+        let subject = Subject::from(subject);
+        let inner = &self.inner;
+        self.hosted(async {
+            match queue_group {
+                Some(group) => inner.queue_subscribe(subject, group).await,
+                None => inner.subscribe(subject).await,
+            }
+        })
+        .await
+        .map_err(from_nats)
+    }
+
     /// Runs `fut` with the connection's runtime entered.
     pub(crate) fn hosted<F: Future>(&self, fut: F) -> Hosted<F> {
         Hosted::new(&self.host, fut)

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use async_nats::{Message, Subject};
+use async_nats::Message;
 use bytes::Bytes;
 use futures_lite::StreamExt;
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::error::{check_subject, from_nats};
+use crate::error::check_subject;
 use crate::{Client, Error};
 
 /// How a [`Responder`] serves its subject.
@@ -154,17 +154,10 @@ impl Client {
         R: Into<Bytes>,
     {
         check_subject(subject.as_ref(), true)?;
-        let subject = Subject::from(subject.as_ref());
-        let inner = self.inner.clone();
         let mut sub = self
-            .hosted(async {
-                match opts.queue_group {
-                    Some(group) => inner.queue_subscribe(subject, group).await,
-                    None => inner.subscribe(subject).await,
-                }
-            })
-            .await
-            .map_err(from_nats)?;
+            .raw_subscribe(subject.as_ref(), opts.queue_group.clone())
+            .await?;
+        let inner = self.inner.clone();
         let counts = Arc::new(Counts::default());
         let (stop_tx, mut stop_rx) = nimsync_channel::oneshot::channel::<()>();
         let (c, workers, handler) = (counts.clone(), opts.workers, Arc::new(handler));

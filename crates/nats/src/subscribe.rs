@@ -5,12 +5,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use async_nats::{Message, Subject};
+use async_nats::Message;
 use futures_lite::StreamExt;
 use nimsync_stream::{DropReason, Metrics, Overflow};
 use tokio::task::JoinHandle;
 
-use crate::error::{check_subject, from_nats};
+use crate::error::check_subject;
 use crate::{Client, Error};
 
 /// A hook given each message a subscription drops.
@@ -141,17 +141,9 @@ impl Client {
         opts: SubscribeOptions,
     ) -> Result<Subscription, Error> {
         check_subject(subject.as_ref(), true)?;
-        let subject = Subject::from(subject.as_ref());
-        let inner = &self.inner;
         let sub = self
-            .hosted(async {
-                match opts.queue_group {
-                    Some(group) => inner.queue_subscribe(subject, group).await,
-                    None => inner.subscribe(subject).await,
-                }
-            })
-            .await
-            .map_err(from_nats)?;
+            .raw_subscribe(subject.as_ref(), opts.queue_group)
+            .await?;
         let mut builder = nimsync_stream::Builder::new(opts.capacity, opts.overflow);
         if let Some(hook) = opts.on_drop {
             builder = builder.on_drop(move |m, why| hook(m, why));
