@@ -23,6 +23,7 @@ const FEATURES: &[&str] = &[
     "stream",
     "actor",
     "tracing",
+    "io",
 ];
 
 /// Runs the checks, stopping at the first failure.

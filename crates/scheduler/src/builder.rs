@@ -12,6 +12,7 @@ use crossbeam_utils::CachePadded;
 use crate::blocking::BlockingPool;
 use crate::gate::Gate;
 use crate::idle::Idle;
+use crate::io::IoPark;
 use crate::lifo::Lifo;
 use crate::metrics::SlowPoll;
 use crate::runtime::Runtime;
@@ -55,6 +56,9 @@ pub(crate) struct Config {
     pub(crate) victim_selection: VictimSelection,
     /// Slow-poll detection, when enabled.
     pub(crate) slow_poll: Option<SlowPollConfig>,
+    /// Whether a parked worker waits on async-io's reactor (the `io`
+    /// feature; see `io.rs`).
+    pub(crate) drive_io: bool,
 }
 
 impl fmt::Debug for Config {
@@ -62,6 +66,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("victim_selection", &self.victim_selection)
             .field("slow_poll", &self.slow_poll.as_ref().map(|s| s.threshold))
+            .field("drive_io", &self.drive_io)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +111,8 @@ pub struct Builder {
     victim_selection: VictimSelection,
     /// See [`Config`].
     slow_poll: Option<SlowPollConfig>,
+    /// See [`Config`].
+    drive_io: bool,
 }
 
 impl fmt::Debug for Builder {
@@ -115,6 +122,7 @@ impl fmt::Debug for Builder {
             .field("workers", &self.workers)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("victim_selection", &self.victim_selection)
+            .field("drive_io", &self.drive_io)
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +146,7 @@ impl Builder {
             max_blocking_threads: 512,
             victim_selection: VictimSelection::default(),
             slow_poll: None,
+            drive_io: false,
         }
     }
 
@@ -291,6 +300,51 @@ impl Builder {
         self
     }
 
+    /// Whether a parked worker waits on async-io's reactor itself
+    /// (default: off). A socket of async-net or async-io that becomes
+    /// ready then wakes its task on that worker, which runs it at once,
+    /// rather than on async-io's own thread, which has to hand it to a
+    /// worker. One parked worker at a time does it; the others park as
+    /// usual. Only the worker threads of a multi-thread runtime drive the
+    /// reactor.
+    ///
+    /// Turn it on for servers that wait on sockets more than they compute:
+    /// a request to an idle server is answered sooner. Leave it off when
+    /// tasks mostly wake each other or are woken from other threads: a
+    /// worker waiting on the reactor is woken through it, which is slower
+    /// than through its parker. See docs/runtime.md#io for the figures.
+    ///
+    /// # Examples
+    /// ```
+    /// use nimsync_scheduler::Runtime;
+    ///
+    /// let rt = Runtime::builder().worker_threads(2).drive_io(true).build().unwrap();
+    /// let echoed = rt.block_on(async {
+    ///     let listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let addr = listener.local_addr().unwrap();
+    ///     let server = nimsync_scheduler::spawn(async move {
+    ///         use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    ///         let (mut s, _) = listener.accept().await.unwrap();
+    ///         let mut buf = [0u8; 4];
+    ///         s.read_exact(&mut buf).await.unwrap();
+    ///         s.write_all(&buf).await.unwrap();
+    ///     });
+    ///     use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    ///     let mut c = async_net::TcpStream::connect(addr).await.unwrap();
+    ///     c.write_all(b"ping").await.unwrap();
+    ///     let mut buf = [0u8; 4];
+    ///     c.read_exact(&mut buf).await.unwrap();
+    ///     server.await.unwrap();
+    ///     buf
+    /// });
+    /// assert_eq!(&echoed, b"ping");
+    /// ```
+    #[cfg(feature = "io")]
+    pub fn drive_io(mut self, on: bool) -> Self {
+        self.drive_io = on;
+        self
+    }
+
     /// Enables slow-poll detection: every poll that takes at least
     /// `threshold` is counted in [`RuntimeMetrics::slow_polls`](crate::RuntimeMetrics::slow_polls) and reported
     /// to `hook` (on the worker thread, right after the poll). Off by
@@ -350,6 +404,7 @@ impl Builder {
                 stealer: local.stealer(),
                 lifo: Lifo::new(),
                 unparker: parker.unparker().clone(),
+                io: self.drive_io.then(|| Arc::new(IoPark::new())),
                 counters: CachePadded::new(Counters::default()),
             }));
             cores.push(Core {
@@ -370,10 +425,12 @@ impl Builder {
                 on_thread_stop: self.on_thread_stop,
                 victim_selection: self.victim_selection,
                 slow_poll: self.slow_poll,
+                drive_io: self.drive_io,
             },
             blocking: BlockingPool::new(self.max_blocking_threads),
             timer: Mutex::new(None),
             timer_driver: AtomicUsize::new(0),
+            io_driver: AtomicUsize::new(0),
             core: Mutex::new(None),
             block_on_waiters: Mutex::new(Vec::new()),
         });

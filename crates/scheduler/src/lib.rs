@@ -60,7 +60,10 @@
 //! # I/O
 //! The runtime has no I/O reactor of its own. Executor-agnostic I/O crates
 //! such as `async-io` and `async-net` (which run their own reactor thread)
-//! work on it; tokio's I/O types need tokio's reactor and do not.
+//! work on it; tokio's I/O types need tokio's reactor and do not. With the
+//! `io` feature, `Builder::drive_io` lets one parked worker at a time
+//! wait on async-io's reactor itself, so a ready socket wakes its task on
+//! a worker instead of on async-io's thread (docs/runtime.md#io).
 //!
 //! # Panics and shutdown
 //! A panic inside a task is caught and returned as a [`JoinError`]; it
@@ -79,6 +82,7 @@ mod coop;
 mod gate;
 mod handle;
 mod idle;
+mod io;
 mod lifo;
 mod local_queue;
 mod metrics;

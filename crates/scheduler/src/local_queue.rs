@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crossbeam_deque::{Injector, Steal};
 
+use crate::io::IoPark;
 use crate::sync::{Mutex, Unparker};
 use crate::task::harness::Runnable;
 use crate::task::registry::Registry;
@@ -19,15 +20,24 @@ pub(crate) struct LocalQueue {
     /// Wakes the owner thread (replaced when a current-thread `block_on`
     /// takes over the runtime's core and its parker).
     unparker: Mutex<Unparker>,
+    /// Wakes a worker owner that waits on the I/O reactor (see `io.rs`).
+    io: Option<Arc<IoPark>>,
 }
 
 impl LocalQueue {
     /// A queue whose owner is woken through `unparker`.
     pub(crate) fn new(unparker: Unparker) -> Arc<Self> {
+        Self::with_io(unparker, None)
+    }
+
+    /// The queue of a worker thread, woken through `unparker` and, while
+    /// it waits on the I/O reactor, through `io`.
+    pub(crate) fn with_io(unparker: Unparker, io: Option<Arc<IoPark>>) -> Arc<Self> {
         Arc::new(Self {
             queue: Injector::new(),
             registry: Registry::new(),
             unparker: Mutex::new(unparker),
+            io,
         })
     }
 
@@ -35,6 +45,9 @@ impl LocalQueue {
     pub(crate) fn schedule(&self, runnable: Runnable) {
         self.queue.push(runnable);
         self.unparker.lock().unpark();
+        if let Some(io) = &self.io {
+            io.unpark();
+        }
     }
 
     /// Wakes the owner through `unparker` from now on.

@@ -1,6 +1,7 @@
 //! loom models of the idle protocol (`idle.rs`), the abort protocol
 //! (`task/harness.rs`), the shutdown sequence's last steps with the gate
-//! (`shutdown.rs`, `gate.rs`), and the LIFO slot (`lifo.rs`).
+//! (`shutdown.rs`, `gate.rs`), the LIFO slot (`lifo.rs`), and the I/O
+//! driver's wake-up (`io.rs`).
 //!
 //! Each model runs the crate's own protocol code through the facade
 //! (`sync.rs`); only what loom cannot run stands in: a counter for
@@ -636,6 +637,79 @@ mod lifo {
             assert_eq!(owned + stolen, 2, "a task came out twice or never");
             assert_eq!(ran.load(StdOrdering::SeqCst), 2);
             assert!(first_task.is_finished() && second_task.is_finished());
+        });
+    }
+}
+
+/// The I/O driver's wake-up protocol (`io.rs`): a worker that waits on
+/// the reactor, modelled by loom's `block_on` over the same future the
+/// driver polls, is woken by every unpark, however it interleaves with
+/// the worker clearing a stale notification, looking at its queue, and
+/// registering its waker. A lost wake-up leaves `block_on` waiting
+/// forever, which loom reports as a deadlock.
+mod io_park {
+    use core::future::poll_fn;
+
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use crate::io::IoPark;
+    use crate::sync::{AtomicUsize, Ordering};
+
+    /// The worker's loop: clear, look, wait on the "reactor", until it has
+    /// seen `expected` tasks. Returns the waits it did.
+    fn drive_until(io: &IoPark, queued: &AtomicUsize, expected: usize) -> usize {
+        let mut waits = 0;
+        loop {
+            io.clear();
+            if queued.load(Ordering::Acquire) == expected {
+                return waits;
+            }
+            loom::future::block_on(poll_fn(|cx| io.poll_unparked(cx)));
+            io.done();
+            waits += 1;
+        }
+    }
+
+    #[test]
+    fn loom_io_park_unpark_reaches_the_driver() {
+        loom::model(|| {
+            let io = Arc::new(IoPark::new());
+            let queued = Arc::new(AtomicUsize::new(0));
+            let producer = {
+                let (io, queued) = (Arc::clone(&io), Arc::clone(&queued));
+                thread::spawn(move || {
+                    queued.fetch_add(1, Ordering::Release);
+                    io.unpark();
+                })
+            };
+            drive_until(&io, &queued, 1);
+            producer.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_io_park_two_producers_and_a_stale_notification() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(2);
+        builder.check(|| {
+            let io = Arc::new(IoPark::new());
+            // An unpark the worker's parker consumed earlier.
+            io.unpark();
+            let queued = Arc::new(AtomicUsize::new(0));
+            let producers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (io, queued) = (Arc::clone(&io), Arc::clone(&queued));
+                    thread::spawn(move || {
+                        queued.fetch_add(1, Ordering::Release);
+                        io.unpark();
+                    })
+                })
+                .collect();
+            drive_until(&io, &queued, 2);
+            for p in producers {
+                p.join().unwrap();
+            }
         });
     }
 }

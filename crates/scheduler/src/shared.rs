@@ -12,6 +12,7 @@ use crate::builder::Config;
 use crate::context::with_worker_of;
 use crate::gate::Gate;
 use crate::idle::Idle;
+use crate::io::IoPark;
 use crate::lifo::Lifo;
 use crate::local_queue::LocalQueue;
 use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering, Parker, Unparker};
@@ -63,8 +64,23 @@ pub(crate) struct WorkerShared {
     pub(crate) lifo: Lifo,
     /// Wakes it.
     pub(crate) unparker: Unparker,
+    /// Wakes it while it waits on the I/O reactor (see `io.rs`); only in
+    /// a runtime built with `drive_io`.
+    pub(crate) io: Option<Arc<IoPark>>,
     /// Its counters.
     pub(crate) counters: CachePadded<Counters>,
+}
+
+impl WorkerShared {
+    /// Wakes the worker, whether it waits on its parker or on the I/O
+    /// reactor.
+    #[inline]
+    pub(crate) fn wake(&self) {
+        self.unparker.unpark();
+        if let Some(io) = &self.io {
+            io.unpark();
+        }
+    }
 }
 
 /// The parts of a worker that move into the thread that runs it.
@@ -100,6 +116,9 @@ pub(crate) struct Shared {
     pub(crate) timer: Mutex<Option<nimsync_time::driver::Hook>>,
     /// 1 + the index of the worker parked as the timer driver, or 0.
     pub(crate) timer_driver: AtomicUsize,
+    /// 1 + the index of the worker waiting on the I/O reactor, or 0.
+    #[cfg_attr(not(feature = "io"), allow(dead_code))]
+    pub(crate) io_driver: AtomicUsize,
     /// The current-thread flavor's single core, taken by `block_on`.
     pub(crate) core: Mutex<Option<Core>>,
     /// `block_on` calls waiting for the current-thread core.
@@ -147,7 +166,7 @@ impl Shared {
     pub(crate) fn unpark(&self, index: usize) {
         let worker = &self.workers[index];
         worker.counters.unparks.fetch_add(1, Ordering::Relaxed);
-        worker.unparker.unpark();
+        worker.wake();
     }
 
     /// The first half of the schedule function of runtime tasks

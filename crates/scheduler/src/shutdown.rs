@@ -89,7 +89,7 @@ impl Runtime {
             deadline,
         };
         for worker in self.shared.workers.iter() {
-            worker.unparker.unpark();
+            worker.wake();
         }
         if !self.on_own_thread() {
             finish.run();

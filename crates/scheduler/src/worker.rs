@@ -86,6 +86,12 @@ pub(crate) struct WorkerCtx {
     scores: Box<[Cell<u32>]>,
     /// This thread's `spawn_local` queue.
     pub(crate) local_tasks: Arc<LocalQueue>,
+    /// Whether this worker may wait on the I/O reactor (a worker thread of
+    /// a runtime built with `drive_io`).
+    io_capable: bool,
+    /// Whether it waits on the reactor now: tasks the reactor wakes on
+    /// this thread then have to wake the worker too.
+    driving_io: Cell<bool>,
 }
 
 impl WorkerCtx {
@@ -106,6 +112,26 @@ impl WorkerCtx {
             rng: Cell::new(seed),
             scores: (0..workers).map(|_| Cell::new(0)).collect(),
             local_tasks,
+            io_capable: false,
+            driving_io: Cell::new(false),
+        }
+    }
+
+    /// Lets this worker wait on the I/O reactor when its runtime was built
+    /// to (worker threads only).
+    pub(crate) fn io_capable(mut self) -> Self {
+        self.io_capable = self.me.io.is_some();
+        self
+    }
+
+    /// Wakes this worker if it waits on the I/O reactor: the reactor has
+    /// just queued a task on it.
+    #[inline]
+    fn wake_if_driving_io(&self) {
+        if self.driving_io.get()
+            && let Some(io) = &self.me().io
+        {
+            io.unpark();
         }
     }
 
@@ -126,12 +152,14 @@ impl WorkerCtx {
             self.core.local.push(displaced);
             self.shared.notify_work();
         }
+        self.wake_if_driving_io();
     }
 
     /// Queues a task spawned from this worker.
     pub(crate) fn push_spawned(&self, runnable: Runnable) {
         self.core.local.push(runnable);
         self.shared.notify_work();
+        self.wake_if_driving_io();
     }
 
     /// A uniformly random worker index below `n`.
@@ -331,6 +359,11 @@ impl WorkerCtx {
     /// (the main future of a current-thread `block_on`).
     pub(crate) fn park(&self, woken: &dyn Fn() -> bool) {
         let shared = &self.shared;
+        if self.io_capable
+            && let Some(io) = &self.me().io
+        {
+            io.clear();
+        }
         self.search.park(
             &shared.idle,
             self.core.index,
@@ -364,10 +397,7 @@ impl WorkerCtx {
             let next = shared.turn_timers(counters, Turn::Always);
             // Timers fired by the turn may have queued tasks on this worker.
             if self.me().lifo.is_empty() && self.core.local.is_empty() {
-                match next {
-                    Some(deadline) => self.core.parker.park_deadline(deadline),
-                    None => self.core.parker.park(),
-                }
+                self.wait(next);
             }
             shared.timer_driver.store(0, Ordering::SeqCst);
             // Woken at the deadline: fire it here (the timer thread may
@@ -375,7 +405,34 @@ impl WorkerCtx {
             shared.turn_timers(counters, Turn::IfDue);
             return;
         }
-        self.core.parker.park();
+        self.wait(None);
+    }
+
+    /// The wait of a parked worker, until woken or `deadline`: on the I/O
+    /// reactor for one parked worker at a time when the runtime drives it
+    /// (see `io.rs`), on the worker's parker otherwise.
+    fn wait(&self, deadline: Option<Instant>) {
+        #[cfg(all(feature = "io", not(loom)))]
+        if self.io_capable
+            && let Some(io) = &self.me().io
+        {
+            let driver = &self.shared.io_driver;
+            let me = self.core.index + 1;
+            if driver
+                .compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                self.driving_io.set(true);
+                crate::io::drive(io, deadline);
+                self.driving_io.set(false);
+                driver.store(0, Ordering::SeqCst);
+                return;
+            }
+        }
+        match deadline {
+            Some(deadline) => self.core.parker.park_deadline(deadline),
+            None => self.core.parker.park(),
+        }
     }
 
     /// Gives the worker's own parts back (current-thread `block_on`).
@@ -404,12 +461,9 @@ pub(crate) fn worker_thread(shared: Arc<Shared>, core: Core) {
     if let Some(start) = &shared.config.on_thread_start {
         run_hook(&**start, "on_thread_start");
     }
-    let local = LocalQueue::new(core.parker.unparker().clone());
-    let ctx = Rc::new(WorkerCtx::new(
-        Arc::clone(&shared),
-        core,
-        Arc::clone(&local),
-    ));
+    let io = shared.workers[core.index].io.clone();
+    let local = LocalQueue::with_io(core.parker.unparker().clone(), io);
+    let ctx = Rc::new(WorkerCtx::new(Arc::clone(&shared), core, Arc::clone(&local)).io_capable());
     let guard = ContextGuard::enter(ThreadContext {
         handle: Handle::from_shared(Arc::clone(&shared)),
         worker: Some(Rc::clone(&ctx)),
