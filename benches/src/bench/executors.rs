@@ -71,6 +71,9 @@ impl Spawner for nimsync_scheduler::Handle {
 
 macro_rules! nim_exec {
     ($ty:ident, $name:literal, $selection:expr) => {
+        nim_exec!($ty, $name, $selection, drive_io: false);
+    };
+    ($ty:ident, $name:literal, $selection:expr, drive_io: $io:expr) => {
         impl Exec for $ty {
             const NAME: &'static str = $name;
             type Spawner = nimsync_scheduler::Handle;
@@ -78,6 +81,7 @@ macro_rules! nim_exec {
                 $ty(nimsync_scheduler::Runtime::builder()
                     .worker_threads(workers)
                     .victim_selection($selection)
+                    .drive_io($io)
                     .build()
                     .expect("a nimsync runtime"))
             }
@@ -94,6 +98,16 @@ nim_exec!(
     NimRt,
     "nimsync",
     nimsync_scheduler::VictimSelection::Adaptive
+);
+/// nimsync-scheduler whose parked workers wait on async-io's reactor
+/// (`drive_io`), for the networking scenarios.
+#[derive(Debug)]
+pub struct NimIoRt(nimsync_scheduler::Runtime);
+nim_exec!(
+    NimIoRt,
+    "nimsync (drive_io)",
+    nimsync_scheduler::VictimSelection::Adaptive,
+    drive_io: true
 );
 nim_exec!(
     NimRandomRt,
@@ -123,6 +137,31 @@ impl Exec for TokioRt {
         TokioRt(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(workers)
+                .build()
+                .expect("a tokio runtime"),
+        )
+    }
+    fn spawner(&self) -> Self::Spawner {
+        self.0.handle().clone()
+    }
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.0.block_on(f)
+    }
+}
+
+/// tokio's multi-thread runtime with its I/O and time drivers on, as
+/// `#[tokio::main]` builds it (the networking scenarios).
+#[derive(Debug)]
+pub struct TokioAllRt(tokio::runtime::Runtime);
+
+impl Exec for TokioAllRt {
+    const NAME: &'static str = "tokio";
+    type Spawner = tokio::runtime::Handle;
+    fn start(workers: usize) -> Self {
+        TokioAllRt(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_all()
                 .build()
                 .expect("a tokio runtime"),
         )

@@ -14,11 +14,13 @@ pub mod contenders;
 pub mod executors;
 pub mod group;
 pub mod history;
+pub mod http;
 pub mod nats;
 pub mod report;
 pub mod scenarios;
 pub mod select;
 pub mod streams;
+pub mod sweep;
 pub mod targets;
 pub mod workloads;
 
@@ -55,6 +57,9 @@ pub struct Options {
     pub list: bool,
     /// Print how each ratio moved since the previous kept run.
     pub compare: bool,
+    /// Run the contention sweep (producers x consumers x capacity) instead
+    /// of the scenarios.
+    pub sweep: bool,
 }
 
 /// What one run of a contender produced.
@@ -64,6 +69,9 @@ pub enum Outcome {
     Run(Sample),
     /// Round-trip latencies.
     Latencies(Vec<Duration>),
+    /// A throughput run that also timed each request (a server under
+    /// load): rates, CPU and percentiles from one run.
+    Served(Sample, Vec<Duration>),
 }
 
 /// One contender in a scenario.
@@ -104,6 +112,15 @@ pub struct Scenario {
 
 /// Runs the harness; returns false if `--check` found a missed target.
 pub fn main(opts: &Options) -> bool {
+    if opts.sweep {
+        sweep::main(
+            opts.quick,
+            opts.rounds,
+            opts.svg.as_deref(),
+            opts.json.as_deref(),
+        );
+        return true;
+    }
     if opts.list {
         for s in scenarios::all(true) {
             println!("{:<28} {} ({})", s.id, s.title, s.shape);

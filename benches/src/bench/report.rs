@@ -130,7 +130,7 @@ pub struct Verdict {
     pub pass: Option<bool>,
 }
 
-fn median(v: &[f64]) -> f64 {
+pub(crate) fn median(v: &[f64]) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
@@ -174,18 +174,23 @@ pub fn summarize(s: &Scenario, runs: Vec<Vec<Outcome>>) -> ScenarioResult {
                 cpu_per_m: Vec::new(),
                 latencies: Vec::new(),
             };
+            let ns = |l: Vec<Duration>| l.into_iter().map(|d| d.as_nanos() as u64);
             for o in outs {
-                match o {
-                    Outcome::Run(sample) => {
-                        row.per_round
-                            .push(s.messages as f64 / sample.wall.as_secs_f64());
-                        row.cpu_per_m
-                            .push(sample.cpu.as_secs_f64() / (s.messages as f64 / 1e6));
+                let sample = match o {
+                    Outcome::Run(sample) => sample,
+                    Outcome::Latencies(l) => {
+                        row.latencies.extend(ns(l));
+                        continue;
                     }
-                    Outcome::Latencies(l) => row
-                        .latencies
-                        .extend(l.iter().map(|d: &Duration| d.as_nanos() as u64)),
-                }
+                    Outcome::Served(sample, l) => {
+                        row.latencies.extend(ns(l));
+                        sample
+                    }
+                };
+                row.per_round
+                    .push(s.messages as f64 / sample.wall.as_secs_f64());
+                row.cpu_per_m
+                    .push(sample.cpu.as_secs_f64() / (s.messages as f64 / 1e6));
             }
             row.latencies.sort_unstable();
             row
@@ -201,8 +206,13 @@ pub fn summarize(s: &Scenario, runs: Vec<Vec<Outcome>>) -> ScenarioResult {
     }
 }
 
-fn fmt_rate(r: f64) -> String {
-    format!("{:.1}", r / 1e6)
+pub(crate) fn fmt_rate(r: f64) -> String {
+    // Below a million per second (servers, brokers), three decimals.
+    if r < 1e6 {
+        format!("{:.3}", r / 1e6)
+    } else {
+        format!("{:.1}", r / 1e6)
+    }
 }
 
 fn fmt_ns(ns: f64) -> String {
@@ -247,19 +257,39 @@ pub fn print_scenario(r: &ScenarioResult) {
             );
         }
     } else {
+        // Servers under load also timed each request.
+        let timed = r.rows.iter().any(|row| !row.latencies.is_empty());
         println!(
-            "   {:<24} {:>9} {:>9} {:>9} {:>12}",
-            "contender", "M msg/s", "min", "max", "CPU-s/M msg"
+            "   {:<24} {:>9} {:>9} {:>9} {:>12}{}",
+            "contender",
+            "M msg/s",
+            "min",
+            "max",
+            "CPU-s/M msg",
+            if timed {
+                format!(" {:>10} {:>10}", "p50", "p99")
+            } else {
+                String::new()
+            }
         );
         for row in &r.rows {
             let mark = mark(row, best.as_deref());
             println!(
-                "{mark} {:<24} {:>9} {:>9} {:>9} {:>12.4}",
+                "{mark} {:<24} {:>9} {:>9} {:>9} {:>12.4}{}",
                 row.name,
                 fmt_rate(row.median_rate()),
                 fmt_rate(min(&row.per_round)),
                 fmt_rate(max(&row.per_round)),
-                median(&row.cpu_per_m)
+                median(&row.cpu_per_m),
+                if timed {
+                    format!(
+                        " {:>10} {:>10}",
+                        fmt_ns(row.pct(50.0)),
+                        fmt_ns(row.pct(99.0))
+                    )
+                } else {
+                    String::new()
+                }
             );
         }
     }
@@ -384,7 +414,7 @@ pub fn print_verdicts(vs: &[Verdict], check: bool) {
     }
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -402,13 +432,15 @@ pub fn write_json(path: &str, results: &Results, verdicts: &[Verdict]) {
                 .rows
                 .iter()
                 .map(|row| {
+                    let timed = !row.latencies.is_empty();
+                    let pct = |p| timed.then(|| row.pct(p));
                     json!({
                         "name": row.name, "nimsync": row.nimsync,
                         "msgs_per_s": row.per_round, "cpu_s_per_m_msgs": row.cpu_per_m,
                         "median_msgs_per_s": if r.latency() { None } else { Some(row.median_rate()) },
-                        "p50_ns": if r.latency() { Some(row.pct(50.0)) } else { None },
-                        "p99_ns": if r.latency() { Some(row.pct(99.0)) } else { None },
-                        "p999_ns": if r.latency() { Some(row.pct(99.9)) } else { None },
+                        "p50_ns": pct(50.0),
+                        "p99_ns": pct(99.0),
+                        "p999_ns": pct(99.9),
                     })
                 })
                 .collect();

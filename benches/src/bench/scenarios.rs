@@ -2,6 +2,7 @@
 
 use super::contenders::*;
 use super::executors::*;
+use super::http::{AsyncNet, Net, TokioNet, flood};
 use super::select::{
     self as sel, CrossbeamSelect, CrossbeamSelectMacro, NimSelect, NimSelectMacro, NimSpscSelect,
     SelectPeer,
@@ -411,6 +412,12 @@ fn tree<E: Exec>(depth: u32, workers: usize) -> Contender {
     })
 }
 
+fn http_flood<E: Exec, N: Net>(name: &'static str, clients: usize, requests: u64) -> Contender {
+    c(name, E::NAME.starts_with("nimsync"), move || {
+        flood::<E, N>(clients, requests)
+    })
+}
+
 /// The runtime scenarios (nimsync-scheduler against tokio and
 /// async-executor, 2 workers each unless said otherwise).
 pub fn runtime(quick: bool) -> Vec<Scenario> {
@@ -483,6 +490,34 @@ pub fn runtime(quick: bool) -> Vec<Scenario> {
             ],
         },
     ];
+    for (id, title, clients, requests) in [
+        (
+            "http-flood",
+            "HTTP/1.1 keep-alive GETs over loopback from 64 clients to a minimal server (a message = one request; p50/p99 per request)",
+            64,
+            if quick { 20 } else { 2_000 },
+        ),
+        (
+            "http-one-client",
+            "HTTP/1.1 keep-alive GETs over loopback from 1 client, one at a time: the latency of an idle server (a message = one request)",
+            1,
+            if quick { 200 } else { 20_000 },
+        ),
+    ] {
+        v.push(Scenario {
+            id,
+            title,
+            kind: "io",
+            shape: "server on 2 workers, clients on 1 thread, 2 cores",
+            messages: clients as u64 * requests,
+            contenders: vec![
+                http_flood::<NimIoRt, AsyncNet>("nimsync drive_io + async-net", clients, requests),
+                http_flood::<NimRt, AsyncNet>("nimsync + async-net", clients, requests),
+                http_flood::<TokioAllRt, TokioNet>("tokio + tokio::net", clients, requests),
+                http_flood::<SmolRt, AsyncNet>("async-executor + async-net", clients, requests),
+            ],
+        });
+    }
     for (id, workers, shape) in [
         (
             "rt-steal-ablation-4w",
