@@ -1,6 +1,6 @@
 //! `cargo xtask bench [--quick] [--check] [--rounds N] [--json F] [--md F]
 //! [--svg F] [--readme F] [--targets F] [--list] [--compare] [FILTER...]`:
-//! nimsync against its peers.
+//! nimsync against its peers; `--sweep` runs the contention sweep instead.
 
 use nimsync_benches::bench::{self, Options};
 
@@ -8,7 +8,7 @@ use nimsync_benches::bench::{self, Options};
 #[global_allocator]
 static ALLOC: bench::alloc::CountingAlloc = bench::alloc::CountingAlloc;
 
-const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--readme FILE] [--targets FILE] [--contender NAME] [--list] [--compare] [--filter ID | ID...]";
+const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--readme FILE] [--targets FILE] [--contender NAME] [--list] [--compare] [--filter ID | ID...] | bench --sweep [--quick] [--rounds N] [--svg FILE] [--json FILE]";
 
 fn main() {
     let mut opts = Options::default();
@@ -39,6 +39,7 @@ fn main() {
             "--filter" => opts.filters.push(value("--filter")),
             "--list" => opts.list = true,
             "--compare" => opts.compare = true,
+            "--sweep" => opts.sweep = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return;
