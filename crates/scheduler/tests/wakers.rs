@@ -33,8 +33,12 @@ impl Future for Gate {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let polls = self.polls.fetch_add(1, Ordering::SeqCst) + 1;
+        // Read before the waker is published: whoever opens the gate after
+        // taking the waker is then always seen by a later poll, never by
+        // this one, so a poll that needed a wake-up is counted as such.
+        let ready = self.ready.load(Ordering::SeqCst);
         *self.waker.lock().unwrap() = Some(cx.waker().clone());
-        if self.ready.load(Ordering::SeqCst) {
+        if ready {
             Poll::Ready(polls)
         } else {
             Poll::Pending
