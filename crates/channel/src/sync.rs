@@ -132,7 +132,7 @@ pub(crate) use imp::*;
 mod backoff;
 mod membarrier;
 
-pub(crate) use backoff::Backoff;
+pub(crate) use backoff::{Backoff, note_woke_thread};
 #[cfg(all(loom, test))]
 pub(crate) use membarrier::model_asymmetric;
 #[cfg(loom)]

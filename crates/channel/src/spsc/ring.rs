@@ -81,8 +81,8 @@ impl<T> Shared<T> {
             cap: capacity,
             buf,
             closed: AtomicBool::new(false),
-            recv_wait: CachePadded::new(WaitQueue::single_notifier()),
-            send_wait: CachePadded::new(WaitQueue::single_notifier()),
+            recv_wait: CachePadded::new(WaitQueue::single_notifier().for_capacity(capacity)),
+            send_wait: CachePadded::new(WaitQueue::single_notifier().for_capacity(capacity)),
             close_wait: WaitQueue::new(),
         }
     }

@@ -237,7 +237,10 @@ impl Waiter {
     /// Wakes the owner.
     pub(crate) fn unpark(&self) {
         match &self.unparker {
-            Unparker::Thread(t) => t.unpark(),
+            Unparker::Thread(t) => {
+                t.unpark();
+                sync::note_woke_thread();
+            }
             Unparker::Task(w) => w.wake(),
         }
     }

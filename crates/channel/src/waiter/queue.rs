@@ -203,6 +203,10 @@ pub struct WaitQueue {
     /// Woken (one waiter) after every registration here: a rendezvous
     /// channel's senders wait for a receiver to wait (`mpmc/zero.rs`).
     on_register: Option<Arc<WaitQueue>>,
+    /// The queue of a channel with one or two slots, where every message
+    /// is a hand-off: a blocked thread that has just woken the other side
+    /// waits longer for it before parking (`Backoff::for_blocked_thread`).
+    handoff: bool,
 }
 
 /// Nanoseconds on a monotonic clock, from a per-process origin.
@@ -255,7 +259,21 @@ impl WaitQueue {
             entries: Mutex::new(VecDeque::new()),
             rmw_notify,
             on_register: None,
+            handoff: false,
         }
+    }
+
+    /// Marks this as the queue of a channel of `capacity` slots: with one
+    /// or two, every message is a hand-off (see `handoff`).
+    pub(crate) fn for_capacity(mut self, capacity: usize) -> Self {
+        self.handoff = capacity <= 2;
+        self
+    }
+
+    /// Whether every message through this queue's channel is a hand-off.
+    #[inline]
+    pub(crate) fn is_handoff(&self) -> bool {
+        self.handoff
     }
 
     /// The notifier's side: after publishing its change, whether anyone

@@ -22,7 +22,7 @@ pub(crate) fn block_thread<R>(
     deadline: Option<Instant>,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Option<R> {
-    let mut backoff = sync::Backoff::before_parking();
+    let mut backoff = sync::Backoff::for_blocked_thread(queue.is_handoff());
     loop {
         if let Some(r) = attempt() {
             return Some(r);

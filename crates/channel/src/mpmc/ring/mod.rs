@@ -182,8 +182,8 @@ impl<T> Shared<T> {
             one_lap,
             id: next_channel_id(),
             counts: Counts::new(),
-            send_wait: CachePadded::new(WaitQueue::new()),
-            recv_wait: CachePadded::new(WaitQueue::new()),
+            send_wait: CachePadded::new(WaitQueue::new().for_capacity(capacity)),
+            recv_wait: CachePadded::new(WaitQueue::new().for_capacity(capacity)),
             close_wait: WaitQueue::new(),
             values_forsaken: AtomicBool::new(false),
         }
