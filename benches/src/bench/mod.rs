@@ -116,6 +116,7 @@ pub fn main(opts: &Options) -> bool {
         sweep::main(
             opts.quick,
             opts.rounds,
+            &opts.filters,
             opts.svg.as_deref(),
             opts.json.as_deref(),
         );

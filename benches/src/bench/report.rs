@@ -243,13 +243,13 @@ pub fn print_scenario(r: &ScenarioResult) {
     );
     if r.latency() {
         println!(
-            "   {:<24} {:>10} {:>10} {:>10}",
+            "   {:<30} {:>10} {:>10} {:>10}",
             "contender", "p50", "p99", "p99.9"
         );
         for row in &r.rows {
             let mark = mark(row, best.as_deref());
             println!(
-                "{mark} {:<24} {:>10} {:>10} {:>10}",
+                "{mark} {:<30} {:>10} {:>10} {:>10}",
                 row.name,
                 fmt_ns(row.pct(50.0)),
                 fmt_ns(row.pct(99.0)),
@@ -260,7 +260,7 @@ pub fn print_scenario(r: &ScenarioResult) {
         // Servers under load also timed each request.
         let timed = r.rows.iter().any(|row| !row.latencies.is_empty());
         println!(
-            "   {:<24} {:>9} {:>9} {:>9} {:>12}{}",
+            "   {:<30} {:>9} {:>9} {:>9} {:>12}{}",
             "contender",
             "M msg/s",
             "min",
@@ -275,7 +275,7 @@ pub fn print_scenario(r: &ScenarioResult) {
         for row in &r.rows {
             let mark = mark(row, best.as_deref());
             println!(
-                "{mark} {:<24} {:>9} {:>9} {:>9} {:>12.4}{}",
+                "{mark} {:<30} {:>9} {:>9} {:>9} {:>12.4}{}",
                 row.name,
                 fmt_rate(row.median_rate()),
                 fmt_rate(min(&row.per_round)),

@@ -27,6 +27,9 @@ pub struct Grid {
     pub messages: u64,
     /// Runs per contender per cell.
     pub rounds: usize,
+    /// Only the cells named here, as `PxC@CAP` (`1x1@1`: one producer, one
+    /// consumer, capacity 1); every cell when empty.
+    pub only: Vec<String>,
 }
 
 impl Grid {
@@ -48,7 +51,14 @@ impl Grid {
             capacities: vec![1, 16, 1024],
             messages: if quick { 1_000 } else { 200_000 },
             rounds: rounds.unwrap_or(if quick { 1 } else { 3 }),
+            only: Vec::new(),
         }
+    }
+
+    /// Whether the cell of `p` producers, `c` consumers and `capacity`
+    /// is to run.
+    fn wants(&self, p: usize, c: usize, capacity: usize) -> bool {
+        self.only.is_empty() || self.only.contains(&format!("{p}x{c}@{capacity}"))
     }
 }
 
@@ -94,7 +104,14 @@ impl Cell {
 /// Runs the grid; returns every contender's cells, nimsync's first.
 pub fn run(grid: &Grid) -> Vec<Cell> {
     let entries = [entry::<NimMpmc>(), entry::<Kanal>(), entry::<Crossbeam>()];
-    let total = grid.capacities.len() * grid.producers.len() * grid.consumers.len();
+    let mut total = 0;
+    for &capacity in &grid.capacities {
+        for &p in &grid.producers {
+            for &c in &grid.consumers {
+                total += usize::from(grid.wants(p, c, capacity));
+            }
+        }
+    }
     let mut out = Vec::new();
     let mut done = 0;
     println!(
@@ -112,6 +129,9 @@ pub fn run(grid: &Grid) -> Vec<Cell> {
     for &capacity in &grid.capacities {
         for &p in &grid.producers {
             for &c in &grid.consumers {
+                if !grid.wants(p, c, capacity) {
+                    continue;
+                }
                 let mut cells: Vec<Cell> = entries
                     .iter()
                     .map(|e| Cell {
@@ -381,11 +401,23 @@ pub fn write_svg(path: &str, cells: &[Cell]) {
     println!("wrote {path}");
 }
 
-/// `bench --sweep`: runs the grid, prints the table and the summary, and
-/// writes the chart (to `svg`, `target/sweep.svg` by default) and, if
-/// asked, the JSON.
-pub fn main(quick: bool, rounds: Option<usize>, svg: Option<&str>, json: Option<&str>) {
-    let cells = run(&Grid::full(quick, rounds));
+/// `bench --sweep [PxC@CAP...]`: runs the grid (or the cells named),
+/// prints the table and the summary, and writes the chart (to `svg`,
+/// `target/sweep.svg` by default) and, if asked, the JSON.
+pub fn main(
+    quick: bool,
+    rounds: Option<usize>,
+    only: &[String],
+    svg: Option<&str>,
+    json: Option<&str>,
+) {
+    let mut grid = Grid::full(quick, rounds);
+    grid.only = only.to_vec();
+    let cells = run(&grid);
+    if cells.is_empty() {
+        eprintln!("no sweep cell matches {only:?}; cells are named PxC@CAP, as 1x1@1 or 8x8@1024");
+        return;
+    }
     print_summary(&cells);
     write_svg(svg.unwrap_or("target/sweep.svg"), &cells);
     if let Some(path) = json {
@@ -405,6 +437,7 @@ mod tests {
             capacities: vec![1, 16],
             messages: 500,
             rounds: 2,
+            only: Vec::new(),
         };
         let cells = run(&grid);
         assert_eq!(cells.len(), 3 * 2 * 2 * 2);
@@ -419,5 +452,18 @@ mod tests {
         assert_eq!(text.matches("<polyline").count(), 3 * 2 * 2);
         assert!(text.contains("capacity 16: CPU-s per M msg"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn named_cells_run_alone() {
+        let mut grid = Grid::full(true, Some(1));
+        grid.only = vec!["2x3@16".into(), "1x1@1".into()];
+        let cells = run(&grid);
+        let mut shapes: Vec<_> = cells
+            .iter()
+            .map(|c| (c.producers, c.consumers, c.capacity))
+            .collect();
+        shapes.dedup();
+        assert_eq!(shapes, vec![(1, 1, 1), (2, 3, 16)]);
     }
 }

@@ -8,7 +8,7 @@ use nimsync_benches::bench::{self, Options};
 #[global_allocator]
 static ALLOC: bench::alloc::CountingAlloc = bench::alloc::CountingAlloc;
 
-const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--readme FILE] [--targets FILE] [--contender NAME] [--list] [--compare] [--filter ID | ID...] | bench --sweep [--quick] [--rounds N] [--svg FILE] [--json FILE]";
+const USAGE: &str = "usage: bench [--quick] [--check] [--rounds N] [--json FILE] [--md FILE] [--svg FILE] [--readme FILE] [--targets FILE] [--contender NAME] [--list] [--compare] [--filter ID | ID...] | bench --sweep [--quick] [--rounds N] [--svg FILE] [--json FILE] [PxC@CAP...]";
 
 fn main() {
     let mut opts = Options::default();
