@@ -115,10 +115,6 @@ nim_exec!(
     nimsync_scheduler::VictimSelection::Random
 );
 
-/// tokio's multi-thread runtime.
-#[derive(Debug)]
-pub struct TokioRt(tokio::runtime::Runtime);
-
 impl Spawner for tokio::runtime::Handle {
     type Join<T: Send + 'static> = Unwrap<tokio::task::JoinHandle<T>>;
     fn spawn<F>(&self, f: F) -> Self::Join<F::Output>
@@ -130,49 +126,45 @@ impl Spawner for tokio::runtime::Handle {
     }
 }
 
-impl Exec for TokioRt {
-    const NAME: &'static str = "tokio";
-    type Spawner = tokio::runtime::Handle;
-    fn start(workers: usize) -> Self {
-        TokioRt(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(workers)
-                .build()
-                .expect("a tokio runtime"),
-        )
-    }
-    fn spawner(&self) -> Self::Spawner {
-        self.0.handle().clone()
-    }
-    fn block_on<F: Future>(&self, f: F) -> F::Output {
-        self.0.block_on(f)
-    }
-}
+/// A tokio multi-thread runtime type whose builder `$configure` adjusts.
+macro_rules! tokio_exec {
+    ($(#[$doc:meta])* $ty:ident, $configure:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $ty(tokio::runtime::Runtime);
 
-/// tokio's multi-thread runtime with its I/O and time drivers on, as
-/// `#[tokio::main]` builds it (the networking scenarios).
-#[derive(Debug)]
-pub struct TokioAllRt(tokio::runtime::Runtime);
-
-impl Exec for TokioAllRt {
-    const NAME: &'static str = "tokio";
-    type Spawner = tokio::runtime::Handle;
-    fn start(workers: usize) -> Self {
-        TokioAllRt(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(workers)
-                .enable_all()
-                .build()
-                .expect("a tokio runtime"),
-        )
-    }
-    fn spawner(&self) -> Self::Spawner {
-        self.0.handle().clone()
-    }
-    fn block_on<F: Future>(&self, f: F) -> F::Output {
-        self.0.block_on(f)
-    }
+        impl Exec for $ty {
+            const NAME: &'static str = "tokio";
+            type Spawner = tokio::runtime::Handle;
+            fn start(workers: usize) -> Self {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.worker_threads(workers);
+                let configure: fn(&mut tokio::runtime::Builder) = $configure;
+                configure(&mut builder);
+                $ty(builder.build().expect("a tokio runtime"))
+            }
+            fn spawner(&self) -> Self::Spawner {
+                self.0.handle().clone()
+            }
+            fn block_on<F: Future>(&self, f: F) -> F::Output {
+                self.0.block_on(f)
+            }
+        }
+    };
 }
+tokio_exec!(
+    /// tokio's multi-thread runtime.
+    TokioRt,
+    |_| {}
+);
+tokio_exec!(
+    /// tokio's multi-thread runtime with its I/O and time drivers on, as
+    /// `#[tokio::main]` builds it (the networking scenarios).
+    TokioAllRt,
+    |b| {
+        b.enable_all();
+    }
+);
 
 /// async-executor (smol's executor) run by `workers` threads.
 #[derive(Debug)]
