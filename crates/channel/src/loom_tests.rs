@@ -919,7 +919,7 @@ fn loom_mpmc_batch_gathers_across_wakeups() {
     });
 }
 
-// ---- the rendezvous flavor (mpmc::channel(0), `mpmc/zero.rs`) -------------
+// ---- the rendezvous flavor (mpmc::channel(0), `mpmc/zero/`) --------------
 
 /// Runs the select protocol over `handles` (reserve, register, reserve
 /// again, park, pass on a claim it did not use) until one operation is

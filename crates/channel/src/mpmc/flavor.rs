@@ -10,13 +10,14 @@
 //!
 //! | flavor | file | made by |
 //! |---|---|---|
-//! | `Array`: a ring of stamped slots | `ring.rs` | `channel(capacity)`, `capacity >= 1` |
-//! | `List`: a linked list of blocks of slots, unbounded | `list.rs` | `unbounded()` |
-//! | `Zero`: a rendezvous, offers and claimed receivers under a lock | `zero.rs` | `channel(0)` |
+//! | `Array`: a ring of stamped slots | `ring/` | `channel(capacity)`, `capacity >= 1` |
+//! | `List`: a linked list of blocks of slots, unbounded | `list/` | `unbounded()` |
+//! | `Zero`: a rendezvous, offers and claimed receivers under a lock | `zero/` | `channel(0)` |
 //!
 //! # Adding a flavor
 //!
-//! 1. In the flavor's own file, implement [`Queue`] for its shared state and
+//! 1. In the flavor's own module (its protocol in `mod.rs`, the trait impls
+//!    in `adapter.rs`), implement [`Queue`] for its shared state and
 //!    [`Reservation`] for its claim type, as the contract below says.
 //! 2. Here: a variant of [`Flavor`], [`FlavorRef`] and [`Tag`] (the
 //!    [`Claim`]'s tag), of the same name, that name in the list at the top
@@ -221,7 +222,7 @@ pub(crate) trait Queue<T>: SendChan<Item = T> + RecvChan<Item = T> + CloseChan {
     /// [`release_permit`](Self::release_permit) uses it up. `Full(())` or
     /// `Closed(())` otherwise. A rendezvous channel holds no room: its
     /// permit is a waiting receiver, claimed for the permit's value (see
-    /// `zero.rs`).
+    /// `zero/`).
     fn try_reserve(&self) -> Result<(), TrySendError<()>>;
 
     /// Sends with a permit this caller holds, which it consumes either way:

@@ -36,9 +36,9 @@
 //! | file | holds |
 //! |---|---|
 //! | `flavor.rs` | the flavor layer: the `Queue` contract every flavor implements, the `Flavor` an endpoint holds, the `FlavorRef` a future or permit holds, the `Claim` a select token holds |
-//! | `ring.rs` | the array flavor, a ring and its protocol: slots, claims, permits, skipped and orphaned positions |
-//! | `list.rs` | the list flavor, unbounded: blocks of slots, their freeing, slots given back to a slow sender, pending sends |
-//! | `zero.rs` | the rendezvous flavor (`channel(0)`) and its hand-off protocol: offers, claimed receivers, held reservations |
+//! | `ring/` | the array flavor, a ring and its protocol: slots, claims, skipped and orphaned positions (`mod.rs`), permits (`permits.rs`), force-sends (`force.rs`), its `Queue` and `Chan` impls (`adapter.rs`) |
+//! | `list/` | the list flavor, unbounded: blocks of slots, their freeing, slots given back to a slow sender, pending sends (`mod.rs`), its `Queue` and `Chan` impls (`adapter.rs`) |
+//! | `zero/` | the rendezvous flavor (`channel(0)`) and its hand-off protocol: offers, claimed receivers, held reservations (`mod.rs`), its `Queue` and `Chan` impls (`adapter.rs`) |
 //! | `sender.rs` | [`Sender`] |
 //! | `receiver.rs` | [`Receiver`] |
 //! | `permit.rs` | [`Permit`] and [`ReserveFuture`] |

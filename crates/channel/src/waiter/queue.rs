@@ -201,7 +201,7 @@ pub struct WaitQueue {
     /// writes would make the line bounce between them).
     rmw_notify: bool,
     /// Woken (one waiter) after every registration here: a rendezvous
-    /// channel's senders wait for a receiver to wait (`mpmc/zero.rs`).
+    /// channel's senders wait for a receiver to wait (`mpmc/zero/`).
     on_register: Option<Arc<WaitQueue>>,
     /// The queue of a channel with one or two slots, where every message
     /// is a hand-off: a blocked thread that has just woken the other side
