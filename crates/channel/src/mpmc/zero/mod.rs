@@ -94,7 +94,7 @@
 //! receiver claimed by a reservation is woken by the commit or the
 //! give-up.
 //!
-//! The loom models `loom_zero_*` in `loom_tests.rs` check a sender racing a
+//! The loom models `loom_zero_*` in `loom_tests/zero.rs` check a sender racing a
 //! receiver and a close, two senders and one receiver, a timed-out sender
 //! racing the receiver that takes its offer, and a select's send paired with
 //! another thread's select receive.
