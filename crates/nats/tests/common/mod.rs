@@ -10,6 +10,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod jwt;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -29,6 +31,15 @@ pub enum Auth {
     Nkey(String),
     /// TLS with this certificate and key (PEM files), no credentials.
     Tls { cert: PathBuf, key: PathBuf },
+    /// Operator mode (decentralised JWT auth): the operator's JWT, the
+    /// system account's public key, and the accounts the server knows
+    /// (public key, JWT; the system account among them), preloaded into a
+    /// memory resolver. Users log in with a `.creds` file.
+    Operator {
+        operator_jwt: String,
+        system_account: String,
+        accounts: Vec<(String, String)>,
+    },
 }
 
 /// A running nats-server.
@@ -128,6 +139,24 @@ impl Server {
                 std::fs::create_dir_all(&self.store).expect("the store directory");
                 let conf = self.store.join("nkey.conf");
                 let text = format!("authorization {{ users = [ {{ nkey: {public} }} ] }}\n");
+                std::fs::write(&conf, text).expect("the server's configuration");
+                cmd.arg("-c").arg(conf);
+            }
+            Auth::Operator {
+                operator_jwt,
+                system_account,
+                accounts,
+            } => {
+                std::fs::create_dir_all(&self.store).expect("the store directory");
+                let conf = self.store.join("operator.conf");
+                let preload: String = accounts
+                    .iter()
+                    .map(|(public, jwt)| format!("  {public}: \"{jwt}\"\n"))
+                    .collect();
+                let text = format!(
+                    "operator: \"{operator_jwt}\"\nsystem_account: {system_account}\n\
+                     resolver: MEMORY\nresolver_preload: {{\n{preload}}}\n"
+                );
                 std::fs::write(&conf, text).expect("the server's configuration");
                 cmd.arg("-c").arg(conf);
             }
