@@ -126,13 +126,49 @@ static COSTLY_AT: AtomicU64 = AtomicU64::new(0);
 #[cfg(not(loom))]
 const COSTLY_FRESH: u64 = 1_000_000_000;
 
+/// How many queues a thread makes on one reading of the clock while a
+/// "costly" verdict is fresh (see [`start_symmetric`]).
+#[cfg(not(loom))]
+const FRESH_REUSE: u8 = 64;
+
+#[cfg(not(loom))]
+std::thread_local! {
+    /// This thread's last answer to [`start_symmetric`]: the verdict it
+    /// was about (its `COSTLY_AT`), whether it was fresh, and how many
+    /// more queues may reuse a fresh answer before the clock is read again.
+    static LAST_VERDICT: core::cell::Cell<(u64, bool, u8)> =
+        const { core::cell::Cell::new((0, false, 0)) };
+}
+
 /// Whether a new queue starts in symmetric mode (see [`COSTLY_AT`]).
+///
+/// Reading the clock costs about as much as the rest of making a small
+/// channel (a oneshot per actor ask: two queues), so each thread reads it
+/// once per [`FRESH_REUSE`] queues while a verdict is fresh, and not again
+/// for a verdict it has seen age out. A queue that starts in the other
+/// mode is only slower, never wrong.
 #[inline]
 fn start_symmetric() -> bool {
     #[cfg(not(loom))]
     {
         let at = COSTLY_AT.load(Ordering::Relaxed);
-        at != 0 && monotonic_nanos().saturating_sub(at) < COSTLY_FRESH
+        if at == 0 {
+            return false;
+        }
+        let read = || monotonic_nanos().saturating_sub(at) < COSTLY_FRESH;
+        // During the thread's teardown the cache may be gone: read then.
+        LAST_VERDICT
+            .try_with(|last| {
+                let (seen, fresh, left) = last.get();
+                if seen == at && (!fresh || left > 0) {
+                    last.set((at, fresh, left.saturating_sub(1)));
+                    return fresh;
+                }
+                let fresh = read();
+                last.set((at, fresh, FRESH_REUSE - 1));
+                fresh
+            })
+            .unwrap_or_else(|_| read())
     }
     #[cfg(loom)]
     false
