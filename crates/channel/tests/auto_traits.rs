@@ -81,6 +81,10 @@ fn mpmc_types() {
 fn oneshot_types() {
     assert_send::<oneshot::Sender<NotSync>>();
     assert_send::<oneshot::Receiver<NotSync>>();
+    // As tokio's: a receiver of a `Send` value can be shared; `&Receiver`
+    // only reads whether it is terminated.
+    assert_sync::<oneshot::Receiver<NotSync>>();
+    assert_sync::<oneshot::Sender<NotSync>>();
     assert_future::<oneshot::Receiver<NotSync>>();
     assert_future::<oneshot::ClosedFuture<'static, NotSync>>();
 }

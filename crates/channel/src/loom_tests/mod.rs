@@ -542,6 +542,34 @@ fn loom_orphaned_send_reservation_is_passed_by_the_receiver() {
     });
 }
 
+/// A oneshot receiver shared by two threads (it is `Sync`) through the
+/// select hooks, which take `&self`: the value is read by one of them only.
+#[test]
+fn loom_oneshot_shared_receiver_gives_the_value_once() {
+    model(|| {
+        let (tx, rx) = oneshot::channel::<usize>();
+        let rx = Arc::new(rx);
+        let rx2 = rx.clone();
+        let take = |rx: &oneshot::Receiver<usize>| {
+            let mut token = Token::new();
+            if rx.try_reserve(&mut token) {
+                rx.commit_recv(&mut token).ok()
+            } else {
+                None
+            }
+        };
+        let t = thread::spawn(move || take(&rx2));
+        tx.send(7).unwrap();
+        let mine = take(&rx);
+        let theirs = t.join().unwrap();
+        let got: Vec<usize> = mine.into_iter().chain(theirs).collect();
+        assert!(got.len() <= 1, "the value was taken twice: {got:?}");
+        if got.is_empty() {
+            assert_eq!(Arc::try_unwrap(rx).ok().unwrap().try_recv(), Ok(7));
+        }
+    });
+}
+
 /// A receiver that reports `Closed` sees what the closing thread wrote
 /// before the close, on the array ring and on the list: the close read
 /// with a relaxed load is made an acquire.

@@ -13,7 +13,6 @@
 //! assert_eq!(rx.recv(), Ok("done"));
 //! ```
 
-use core::cell::Cell;
 use core::fmt;
 use core::future::Future;
 use core::mem::MaybeUninit;
@@ -27,7 +26,7 @@ use state::{Inner, RX_CLOSED, TX_DONE, VALUE};
 
 use crate::chan;
 use crate::error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
-use crate::sync::{Arc, AtomicU8, Ordering, UnsafeCell};
+use crate::sync::{Arc, AtomicBool, AtomicU8, Ordering, UnsafeCell};
 use crate::waiter::{Registration, WaitQueue, poll_op};
 
 /// Creates a oneshot channel.
@@ -55,7 +54,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Receiver {
             inner,
             registration: Registration::new(),
-            done: Cell::new(false),
+            done: AtomicBool::new(false),
         },
     )
 }
@@ -181,8 +180,11 @@ pub type ClosedFuture<'a, T> = chan::ClosedFuture<&'a Inner<T>>;
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
     registration: Registration,
-    /// Set once the value was taken (or the final `Closed` returned).
-    done: Cell<bool>,
+    /// Set once the value was taken (or the final `Closed` returned). An
+    /// atomic so that a `&Receiver` can be shared between threads; only
+    /// the receiver itself sets it, and the value's arrival is ordered by
+    /// `state`, so relaxed accesses do.
+    done: AtomicBool,
 }
 
 impl<T> Receiver<T> {
@@ -208,7 +210,7 @@ impl<T> Receiver<T> {
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let res = self.inner.try_recv();
         if res.is_ok() {
-            self.done.set(true);
+            self.done.store(true, Ordering::Relaxed);
         }
         res
     }
@@ -216,7 +218,7 @@ impl<T> Receiver<T> {
     fn recv_deadline_opt(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let res = chan::recv_deadline(&*self.inner, deadline);
         if res.is_ok() {
-            self.done.set(true);
+            self.done.store(true, Ordering::Relaxed);
         }
         res
     }
@@ -275,6 +277,22 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// True while there is no value to take: not sent yet, already taken,
+    /// or never to come (the sender was dropped). False from the send
+    /// until the value is received.
+    ///
+    /// ```
+    /// let (tx, mut rx) = nimsync_channel::oneshot::channel::<u8>();
+    /// assert!(rx.is_empty());
+    /// tx.send(1).unwrap();
+    /// assert!(!rx.is_empty());
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.inner.state.load(Ordering::Acquire) & VALUE == 0
+    }
+
     /// True once the value was taken, or the channel can no longer deliver
     /// one.
     ///
@@ -284,7 +302,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_terminated());
     /// ```
     pub fn is_terminated(&self) -> bool {
-        self.done.get() || {
+        self.done.load(Ordering::Relaxed) || {
             let s = self.inner.state.load(Ordering::Acquire);
             s & VALUE == 0 && s & (TX_DONE | RX_CLOSED) != 0
         }
@@ -300,7 +318,7 @@ impl<T> Future for Receiver<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(
-            !this.done.get(),
+            !this.done.load(Ordering::Relaxed),
             "oneshot::Receiver polled after it completed: the value can be received only once"
         );
         let inner = &*this.inner;
@@ -315,7 +333,7 @@ impl<T> Future for Receiver<T> {
             },
         );
         if res.is_ready() {
-            this.done.set(true);
+            this.done.store(true, Ordering::Relaxed);
         }
         res
     }
@@ -357,7 +375,7 @@ impl<T> Receiver<T> {
         }
     }
     pub(crate) fn finish_recv(&self) -> Result<T, RecvError> {
-        self.done.set(true);
+        self.done.store(true, Ordering::Relaxed);
         self.inner.try_recv().map_err(|_| RecvError)
     }
 }

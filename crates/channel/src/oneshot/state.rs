@@ -6,11 +6,13 @@
 //! `TX_DONE` (the sender sent or was dropped) and `RX_CLOSED` (the receiver
 //! closed or was dropped). The sender writes the value into the cell, then
 //! sets `VALUE | TX_DONE` with a compare-and-swap that fails if `RX_CLOSED`
-//! is set; on failure it still owns the value and hands it back. The
-//! receiver reads the value only after an `Acquire` load sees `VALUE`, then
-//! clears `VALUE`. Whoever finds `VALUE` set when the shared state is freed
-//! drops the value. So the value is taken, handed back, or dropped exactly
-//! once.
+//! is set; on failure it still owns the value and hands it back. A receiver
+//! takes the value by clearing `VALUE` with a `fetch_and` and reads it only
+//! if that cleared the bit (a `Receiver` is `Sync` and select reaches it
+//! through `&self`, so two threads may try at once: one wins, the other
+//! finds the value gone). Whoever finds `VALUE` set when the shared state
+//! is freed drops the value. So the value is taken, handed back, or dropped
+//! exactly once.
 
 use core::mem::MaybeUninit;
 
@@ -30,9 +32,10 @@ pub(super) const RX_CLOSED: u8 = 4;
 ///
 /// # Invariants
 ///
-/// `value` is initialised exactly while `state & VALUE != 0`, or while the
+/// `value` is initialised exactly while `state & VALUE != 0`, while the
 /// sender has written it but not yet published `VALUE` (then only the
-/// sender touches it).
+/// sender touches it), or from a receiver's clearing of `VALUE` until it
+/// has moved the value out (then only that receiver touches it).
 pub struct Inner<T> {
     pub(super) state: AtomicU8,
     pub(super) value: UnsafeCell<MaybeUninit<T>>,
@@ -50,14 +53,22 @@ unsafe impl<T: Send> Sync for Inner<T> {}
 
 impl<T> Inner<T> {
     pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let state = self.state.load(Ordering::Acquire);
+        let mut state = self.state.load(Ordering::Acquire);
         if state & VALUE != 0 {
-            // SAFETY: `VALUE` was published with Release after the write;
-            // only the receiver reads, and it clears `VALUE` right after.
-            let v = self.value.with(|p| unsafe { (*p).assume_init_read() });
-            self.state.fetch_and(!VALUE, Ordering::AcqRel);
-            Ok(v)
-        } else if state & (TX_DONE | RX_CLOSED) != 0 {
+            // Taken by clearing `VALUE` first: a `Receiver` is `Sync`, and
+            // the select hooks reach it through `&self`, so two threads
+            // may try at once; the one whose `fetch_and` clears the bit
+            // owns the value.
+            state = self.state.fetch_and(!VALUE, Ordering::AcqRel);
+            if state & VALUE != 0 {
+                // SAFETY: `VALUE` was published with Release after the
+                // write, and this thread cleared it: nobody else reads the
+                // value, and the drop of `Inner` leaves it alone.
+                let v = self.value.with(|p| unsafe { (*p).assume_init_read() });
+                return Ok(v);
+            }
+        }
+        if state & (TX_DONE | RX_CLOSED) != 0 {
             Err(TryRecvError::Closed)
         } else {
             Err(TryRecvError::Empty)
