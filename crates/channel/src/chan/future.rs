@@ -82,6 +82,17 @@ where
     }
 }
 
+/// Terminated once the value is sent, handed back in an error, or taken
+/// back by [`cancel`](SendFuture::cancel).
+impl<H: Handle + Unpin> futures_core::FusedFuture for SendFuture<H>
+where
+    H::Chan: SendChan,
+{
+    fn is_terminated(&self) -> bool {
+        self.value.is_none()
+    }
+}
+
 impl<H: Handle> Drop for SendFuture<H>
 where
     H::Chan: SendChan,
@@ -113,6 +124,8 @@ where
 {
     handle: H,
     registration: Registration,
+    /// Set when `poll` returned `Ready` (for `FusedFuture`).
+    done: bool,
 }
 
 impl<H: Handle> RecvFuture<H>
@@ -123,6 +136,7 @@ where
         Self {
             handle,
             registration: Registration::new(),
+            done: false,
         }
     }
 }
@@ -136,7 +150,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let chan = this.handle.chan();
-        poll_op(
+        let poll = poll_op(
             &mut this.registration,
             chan.recv_wait(),
             cx,
@@ -145,7 +159,19 @@ where
                 Err(TryRecvError::Closed) => Some(Err(RecvError)),
                 Err(TryRecvError::Empty) => None,
             },
-        )
+        );
+        this.done = poll.is_ready();
+        poll
+    }
+}
+
+/// Terminated once `poll` returned `Ready` (a value or `RecvError`).
+impl<H: Handle + Unpin> futures_core::FusedFuture for RecvFuture<H>
+where
+    H::Chan: RecvChan,
+{
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
@@ -233,6 +259,9 @@ where
 {
     rx: H,
     registration: Registration,
+    /// Set when `poll_next` returned `None`: the channel is closed and
+    /// drained, and stays so (for `FusedStream`).
+    ended: bool,
 }
 
 impl<H: Handle> RecvStream<H>
@@ -243,6 +272,7 @@ where
         Self {
             rx,
             registration: Registration::new(),
+            ended: false,
         }
     }
 
@@ -292,7 +322,7 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         let chan = this.rx.chan();
-        poll_op(
+        let poll = poll_op(
             &mut this.registration,
             chan.recv_wait(),
             cx,
@@ -301,11 +331,29 @@ where
                 Err(TryRecvError::Closed) => Some(None),
                 Err(TryRecvError::Empty) => None,
             },
-        )
+        );
+        if let Poll::Ready(None) = poll {
+            this.ended = true;
+        }
+        poll
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.ended {
+            return (0, Some(0));
+        }
         (self.rx.chan().len(), None)
+    }
+}
+
+/// Terminated once the stream has ended (returned `None`); polling it
+/// again returns `None` again.
+impl<H: Handle + Unpin> futures_core::stream::FusedStream for RecvStream<H>
+where
+    H::Chan: RecvChan,
+{
+    fn is_terminated(&self) -> bool {
+        self.ended
     }
 }
 

@@ -34,6 +34,10 @@ where
     }
 }
 
+/// Once the channel is closed and drained it stays so: every later `next`
+/// is `None` too.
+impl<H: Handle> core::iter::FusedIterator for Iter<H> where H::Chan: RecvChan {}
+
 impl<H: Handle> fmt::Debug for Iter<H>
 where
     H::Chan: RecvChan,

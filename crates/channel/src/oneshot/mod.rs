@@ -309,6 +309,14 @@ impl<T> Receiver<T> {
     }
 }
 
+/// The same as [`Receiver::is_terminated`]: a receiver that is terminated
+/// must not be polled again.
+impl<T> futures_core::FusedFuture for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        Receiver::is_terminated(self)
+    }
+}
+
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
