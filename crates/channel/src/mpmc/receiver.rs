@@ -259,15 +259,25 @@ impl<T> Receiver<T> {
         self.len() == 0
     }
 
-    /// True when every slot is taken.
+    /// True when no slot is free: each holds a buffered value or is
+    /// promised to an outstanding permit, the same answer as
+    /// [`Sender::is_full`](super::Sender::is_full). Always false for an
+    /// [`unbounded`](super::unbounded) channel, always true for a
+    /// rendezvous channel (`channel(0)`).
     ///
     /// ```
     /// let (tx, rx) = nimsync_channel::mpmc::channel(1);
     /// tx.send(1).unwrap();
     /// assert!(rx.is_full());
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// let permit = tx.try_reserve().unwrap();
+    /// assert!(rx.is_full(), "the only slot is promised");
+    /// drop(permit);
+    /// assert!(!rx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        self.len() == self.flavor.queue().capacity()
+        let queue = self.flavor.queue();
+        queue.capacity() == 0 || !queue.has_room()
     }
 
     /// The number of slots, exactly as given to [`channel`](super::channel);
