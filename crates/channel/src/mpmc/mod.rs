@@ -41,6 +41,7 @@
 //! | `zero/` | the rendezvous flavor (`channel(0)`) and its hand-off protocol: offers, claimed receivers, held reservations (`mod.rs`), its `Queue` and `Chan` impls (`adapter.rs`) |
 //! | `sender.rs` | [`Sender`] |
 //! | `receiver.rs` | [`Receiver`] |
+//! | `recv_many.rs` | [`RecvManyFuture`], the async batch receive |
 //! | `permit.rs` | [`Permit`] and [`ReserveFuture`] |
 //! | `permits.rs` | [`PermitIterator`] and [`ReserveManyFuture`] (a batch's permits and its wait: the batch turn), [`OwnedPermit`] and [`ReserveOwnedFuture`] |
 //! | `weak.rs` | [`WeakSender`] and [`WeakReceiver`] |
@@ -54,6 +55,7 @@ mod list;
 mod permit;
 mod permits;
 mod receiver;
+mod recv_many;
 mod ring;
 mod sender;
 mod weak;
@@ -63,6 +65,7 @@ pub(crate) use flavor::{Claim, Flavor, FlavorRef, Queue, keeper_give_up};
 pub use permit::{Permit, ReserveFuture};
 pub use permits::{OwnedPermit, PermitIterator, ReserveManyFuture, ReserveOwnedFuture};
 pub use receiver::Receiver;
+pub use recv_many::RecvManyFuture;
 pub use sender::Sender;
 pub use weak::{WeakReceiver, WeakSender};
 

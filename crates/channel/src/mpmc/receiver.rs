@@ -4,7 +4,10 @@ use core::fmt;
 use std::time::{Duration, Instant};
 
 use super::counts::Side;
-use super::{Claim, Flavor, IntoIter, Iter, RecvFuture, RecvStream, Sender, TryIter, WeakReceiver};
+use super::{
+    Claim, Flavor, IntoIter, Iter, RecvFuture, RecvManyFuture, RecvStream, Sender, TryIter,
+    WeakReceiver,
+};
 use crate::chan::{CloseChan, Handle, RecvChan, deadline_after};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::waiter::WaitQueue;
@@ -169,6 +172,42 @@ impl<T> Receiver<T> {
             return Ok(0);
         }
         self.flavor.queue().recv_many(buf, limit)
+    }
+
+    /// Moves up to `limit` values into `buf`, waiting asynchronously until
+    /// at least one is buffered (tokio's `recv_many`). Resolves to the
+    /// number moved: at least one, or 0 only for a `limit` of 0.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: values move into `buf` only in the poll that returns
+    /// them.
+    ///
+    /// # Errors
+    ///
+    /// Resolves to [`RecvError`] once the channel is closed and drained;
+    /// `buf` is then left as it was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = nimsync_channel::mpmc::channel(8);
+    /// tx.send_iter([1, 2, 3]).unwrap();
+    /// let mut buf = Vec::new();
+    /// assert_eq!(rx.recv_many_async(&mut buf, 2).await, Ok(2));
+    /// assert_eq!(rx.recv_many_async(&mut buf, 2).await, Ok(1));
+    /// assert_eq!(buf, [1, 2, 3]);
+    /// drop(tx);
+    /// assert!(rx.recv_many_async(&mut buf, 2).await.is_err());
+    /// # });
+    /// ```
+    pub fn recv_many_async<'a>(
+        &'a self,
+        buf: &'a mut Vec<T>,
+        limit: usize,
+    ) -> RecvManyFuture<'a, T> {
+        RecvManyFuture::new(self.flavor.queue(), buf, limit)
     }
 
     /// A blocking iterator: yields values until the channel is closed and
