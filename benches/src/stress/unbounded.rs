@@ -18,7 +18,7 @@ use super::{Ledger, Size, Test, Tracked, rate};
 
 pub(super) fn tests() -> Vec<Test> {
     vec![
-        Test::new("unbounded-4p3c-mixed", 240, mixed),
+        Test::new("unbounded-4p4c-mixed", 240, mixed),
         Test::new("unbounded-close-races", 240, close_races),
     ]
 }
@@ -29,6 +29,8 @@ enum Way {
     Blocking,
     Async,
     Select,
+    /// `recv_many_async` batches of up to 16, some given up pending.
+    AsyncBatch,
 }
 
 /// Receives with `way` until the channel reports closed (or `stop` says
@@ -55,6 +57,36 @@ fn consume(
             Way::Select => select! {
                 recv(rx) -> m => m.ok(),
             },
+            Way::AsyncBatch => {
+                let mut buf = Vec::new();
+                let driven = drive(pin!(rx.recv_many_async(&mut buf, 16)), &tw, &mut rng, 200);
+                match driven {
+                    Driven::Ready(Ok(k)) => assert_eq!(k, buf.len(), "the count is what moved"),
+                    Driven::Ready(Err(_)) => return n,
+                    Driven::Cancelled { .. } => {
+                        assert!(buf.is_empty(), "a batch receive given up moved values");
+                        continue;
+                    }
+                    Driven::Panicked => unreachable!("this waker does not panic"),
+                }
+                // Each message counts, for `stop` too; the last one goes
+                // through the common path below unless `stop` said so.
+                let last = buf.pop();
+                let mut stopped = false;
+                for msg in buf {
+                    ledger.take(msg);
+                    n += 1;
+                    stopped |= stop(n);
+                }
+                if stopped {
+                    if let Some(msg) = last {
+                        ledger.take(msg);
+                        n += 1;
+                    }
+                    return n;
+                }
+                last
+            }
         };
         let Some(msg) = got else { return n };
         ledger.take(msg);
@@ -65,8 +97,9 @@ fn consume(
     }
 }
 
-/// Four producers (blocking, async, select and batch sends) and three
-/// consumers (blocking, async with cancellation, select) on one unbounded
+/// Four producers (blocking, async, select and batch sends) and four
+/// consumers (blocking, async with cancellation, select, async batches
+/// with cancellation) on one unbounded
 /// channel: every message arrives exactly once.
 fn mixed(size: Size) -> String {
     let per = size.pick(300_000, 5_000_000);
@@ -102,7 +135,7 @@ fn mixed(size: Size) -> String {
         })
         .collect();
     drop(tx);
-    let cs: Vec<_> = [Way::Blocking, Way::Async, Way::Select]
+    let cs: Vec<_> = [Way::Blocking, Way::Async, Way::Select, Way::AsyncBatch]
         .into_iter()
         .enumerate()
         .map(|(i, way)| {
@@ -116,7 +149,7 @@ fn mixed(size: Size) -> String {
     let elapsed = start.elapsed();
     ledger.assert_all_received_once(total);
     format!(
-        "{total} msgs exactly once, per consumer (blocking, async, select) {counts:?}, {}",
+        "{total} msgs exactly once, per consumer (blocking, async, select, async batch) {counts:?}, {}",
         rate(total, elapsed)
     )
 }
@@ -192,7 +225,8 @@ fn close_races(size: Size) -> String {
         let cs: Vec<_> = (0..2)
             .map(|c| {
                 let (rx, ledger, received) = (rx.clone(), ledger.clone(), received.clone());
-                let way = [Way::Blocking, Way::Async, Way::Select][rng.below(3) as usize];
+                let way = [Way::Blocking, Way::Async, Way::Select, Way::AsyncBatch]
+                    [rng.below(4) as usize];
                 let seed = rng.below(u64::MAX);
                 thread::spawn(move || {
                     let drops = matches!(ending, Ending::ReceiversDrop);
