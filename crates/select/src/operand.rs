@@ -30,6 +30,9 @@ pub(crate) enum Op<'a> {
     Tick(&'a Tick),
     /// Never ready.
     Never,
+    /// Taken out by [`Select::remove`](crate::Select::remove): never
+    /// ready, and its index is not reused.
+    Removed,
 }
 
 impl Op<'_> {
@@ -38,7 +41,7 @@ impl Op<'_> {
         match self {
             Op::After(after) => after.pending_deadline(),
             Op::Tick(tick) => Some(tick.next_deadline()),
-            Op::Chan(..) | Op::Never => None,
+            Op::Chan(..) | Op::Never | Op::Removed => None,
         }
     }
 
@@ -48,7 +51,7 @@ impl Op<'_> {
             Op::Chan(handle, _) => handle.is_ready(),
             Op::After(after) => after.is_due(*now.get_or_insert_with(Instant::now)),
             Op::Tick(tick) => tick.is_due(*now.get_or_insert_with(Instant::now)),
-            Op::Never => false,
+            Op::Never | Op::Removed => false,
         }
     }
 
@@ -93,7 +96,7 @@ impl Op<'_> {
             Op::Tick(tick) => tick
                 .take(*now.get_or_insert_with(Instant::now))
                 .map(|due| selected(Token::new(), Endpoint::Tick(addr_of(tick)), Some(due))),
-            Op::Never => None,
+            Op::Never | Op::Removed => None,
         }
     }
 

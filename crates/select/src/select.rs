@@ -62,6 +62,8 @@ pub struct Select<'a> {
     pub(crate) biased: bool,
     /// Whether any operation is a timer.
     timers: bool,
+    /// Operations taken out by [`remove`](Select::remove).
+    removed: usize,
     /// A select stays on the thread that uses it: it is `Send` (see below)
     /// but not `Sync`.
     not_sync: PhantomData<Cell<()>>,
@@ -108,6 +110,7 @@ impl<'a> Select<'a> {
             len: 0,
             biased: false,
             timers: false,
+            removed: 0,
             not_sync: PhantomData,
         }
     }
@@ -160,6 +163,58 @@ impl<'a> Select<'a> {
     /// Adds a channel operation; returns its index.
     pub(crate) fn push_chan<H: SelectHandle>(&mut self, handle: &'a H) -> usize {
         self.push(Op::Chan(handle, handle.id()))
+    }
+
+    /// Operations added and not removed: a select with none cannot wait.
+    pub(crate) fn live(&self) -> usize {
+        self.len - self.removed
+    }
+
+    /// Takes out the operation at `index`, as crossbeam's `Select::remove`
+    /// does: it is never selected again, and the indices of the others,
+    /// and of operations added later, do not change (an index is never
+    /// reused). Useful after an operation was selected because its channel
+    /// closed, to wait on the rest.
+    ///
+    /// # Panics
+    ///
+    /// If no operation was added at `index`, or it was already removed.
+    ///
+    /// # Examples
+    /// ```
+    /// use nimsync_channel::mpmc;
+    /// let (tx, rx) = mpmc::channel::<u8>(1);
+    /// let (tx2, rx2) = mpmc::channel::<u8>(1);
+    /// drop(tx); // rx's channel is closed: always ready
+    /// tx2.send(5).unwrap();
+    /// let mut sel = nimsync_select::Select::new_biased();
+    /// let closed = sel.recv(&rx);
+    /// let other = sel.recv(&rx2);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), closed);
+    /// assert!(op.recv(&rx).is_err());
+    /// sel.remove(closed);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), other);
+    /// assert_eq!(op.recv(&rx2), Ok(5));
+    /// ```
+    pub fn remove(&mut self, index: usize) {
+        assert!(
+            index < self.len,
+            "no operation at index {index} to remove: this select has {} (indices from 0)",
+            self.len
+        );
+        let slot = if index < INLINE {
+            &mut self.inline[index]
+        } else {
+            &mut self.more[index - INLINE]
+        };
+        assert!(
+            !matches!(slot, Op::Removed),
+            "operation {index} was already removed from this select"
+        );
+        *slot = Op::Removed;
+        self.removed += 1;
     }
 
     /// The operation at `index`.
@@ -359,6 +414,26 @@ impl<'a> Select<'a> {
     /// ```
     pub fn ready_timeout(&mut self, timeout: Duration) -> Result<usize, SelectTimeoutError> {
         self.wait_ready(Some(Instant::now() + timeout))
+    }
+
+    /// Like [`ready`](Select::ready), giving up at `deadline`.
+    ///
+    /// # Errors
+    /// [`SelectTimeoutError`] when nothing became ready in time.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, rx) = nimsync_channel::mpmc::channel::<u8>(1);
+    /// let mut sel = nimsync_select::Select::new();
+    /// let i = sel.recv(&rx);
+    /// let soon = Instant::now() + Duration::from_millis(2);
+    /// assert!(sel.ready_deadline(soon).is_err());
+    /// tx.send(1).unwrap();
+    /// assert_eq!(sel.ready_deadline(soon), Ok(i));
+    /// ```
+    pub fn ready_deadline(&mut self, deadline: Instant) -> Result<usize, SelectTimeoutError> {
+        self.wait_ready(Some(deadline))
     }
 
     /// One pass of readiness checks: a ready operation chosen uniformly

@@ -78,11 +78,11 @@ impl Select<'_> {
     /// Handles a wait on no operations: sleeps until `deadline` and
     /// returns true, or panics when there is none.
     fn wait_on_nothing(&self, deadline: Option<Instant>) -> bool {
-        if self.len > 0 {
+        if self.live() > 0 {
             return false;
         }
         let deadline = deadline
-            .expect("a select with no operations would wait forever; add a recv or send first");
+            .expect("a select with no operations (none added, or all removed) would wait forever; add a recv or send first");
         std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
         true
     }
@@ -225,8 +225,8 @@ impl<'s, 'a> Registration<'s, 'a> {
     /// A registration for `select`, checking that it can wait.
     pub(crate) fn new(select: &'s mut Select<'a>, deadline: Option<Instant>) -> Self {
         assert!(
-            select.len > 0 || deadline.is_some(),
-            "a select with no operations would wait forever; add a recv or send first"
+            select.live() > 0 || deadline.is_some(),
+            "a select with no operations (none added, or all removed) would wait forever; add a recv or send first"
         );
         Self {
             select,

@@ -399,3 +399,98 @@ fn ready_reports_without_consuming() {
     assert_eq!(rx.try_recv(), Ok(4), "ready took nothing");
     drop(sender.join().unwrap());
 }
+
+/// crossbeam's `Select::remove`: a removed operation is never selected
+/// again, the other indices stay, and later ones are not reused.
+#[test]
+fn removed_operations_are_never_selected_and_indices_stay() {
+    let (tx0, rx0) = mpmc::channel::<u32>(1);
+    let (tx1, rx1) = mpmc::channel::<u32>(1);
+    let (tx2, rx2) = mpmc::channel::<u32>(1);
+    drop(tx0); // always ready: closed
+    let mut sel = Select::new();
+    assert_eq!((sel.recv(&rx0), sel.recv(&rx1)), (0, 1));
+    sel.remove(0);
+    assert_eq!(
+        sel.try_select().err(),
+        Some(TrySelectError),
+        "the closed one is gone"
+    );
+    assert_eq!(sel.try_ready(), Err(TrySelectError));
+    assert_eq!(sel.recv(&rx2), 2, "an index is never reused");
+    tx2.send(7).unwrap();
+    let op = sel.select();
+    assert_eq!(op.index(), 2);
+    assert_eq!(op.recv(&rx2), Ok(7));
+    tx1.send(8).unwrap();
+    assert_eq!(sel.ready(), 1);
+    sel.remove(1);
+    sel.remove(2);
+    assert!(sel.select_timeout(Duration::from_millis(1)).is_err());
+    assert_eq!(rx1.try_recv(), Ok(8), "removed operations take nothing");
+}
+
+#[test]
+fn select_with_every_operation_removed_panics_with_advice() {
+    let (_tx, rx) = mpmc::channel::<u32>(1);
+    let mut sel = Select::new();
+    let i = sel.recv(&rx);
+    sel.remove(i);
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sel.ready()))
+        .expect_err("waiting on nothing would never end");
+    let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default()
+        + panic.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(msg.contains("all removed"), "{msg}");
+}
+
+#[test]
+#[should_panic(expected = "operation 0 was already removed")]
+fn removing_twice_panics() {
+    let (_tx, rx) = mpmc::channel::<u32>(1);
+    let mut sel = Select::new();
+    sel.recv(&rx);
+    sel.remove(0);
+    sel.remove(0);
+}
+
+#[test]
+#[should_panic(expected = "no operation at index 3")]
+fn removing_an_index_never_added_panics() {
+    Select::new().remove(3);
+}
+
+#[test]
+fn ready_deadline_times_out_then_reports_the_ready_index() {
+    let (tx, rx) = mpmc::channel::<u32>(1);
+    let mut sel = Select::new();
+    let i = sel.recv(&rx);
+    let deadline = Instant::now() + Duration::from_millis(5);
+    assert_eq!(sel.ready_deadline(deadline), Err(SelectTimeoutError));
+    assert!(Instant::now() >= deadline, "it waited for the deadline");
+    tx.send(1).unwrap();
+    assert_eq!(sel.ready_deadline(Instant::now()), Ok(i));
+    assert_eq!(rx.try_recv(), Ok(1), "ready takes nothing");
+}
+
+#[test]
+fn removal_works_past_the_inline_operations() {
+    let chans: Vec<_> = (0..12).map(|_| mpmc::channel::<usize>(1)).collect();
+    let mut sel = Select::new();
+    for (_, rx) in &chans {
+        sel.recv(rx);
+    }
+    for (i, (tx, _)) in chans.iter().enumerate() {
+        tx.send(i).unwrap();
+    }
+    for i in (0..12).filter(|i| i % 5 != 3) {
+        sel.remove(i);
+    }
+    let mut got = Vec::new();
+    while let Ok(op) = sel.try_select() {
+        let i = op.index();
+        got.push(op.recv(&chans[i].1).unwrap());
+        sel.remove(i);
+    }
+    got.sort_unstable();
+    assert_eq!(got, [3, 8], "only the operations left were selected");
+}
