@@ -111,9 +111,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             Sender {
                 flavor: Flavor::Zero(Arc::clone(&shared)),
             },
-            Receiver {
-                flavor: Flavor::Zero(shared),
-            },
+            Receiver::of(Flavor::Zero(shared)),
         );
     }
     crate::check_capacity::<T>(capacity, "mpmc");
@@ -122,9 +120,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         Sender {
             flavor: Flavor::Array(Arc::clone(&shared)),
         },
-        Receiver {
-            flavor: Flavor::Array(shared),
-        },
+        Receiver::of(Flavor::Array(shared)),
     )
 }
 
@@ -163,9 +159,7 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
         Sender {
             flavor: Flavor::List(Arc::clone(&shared)),
         },
-        Receiver {
-            flavor: Flavor::List(shared),
-        },
+        Receiver::of(Flavor::List(shared)),
     )
 }
 

@@ -1,6 +1,7 @@
 //! The receiving endpoint of an MPMC channel.
 
 use core::fmt;
+use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::counts::Side;
@@ -10,7 +11,7 @@ use super::{
 };
 use crate::chan::{CloseChan, Handle, RecvChan, deadline_after};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
-use crate::waiter::WaitQueue;
+use crate::waiter::{Registration, WaitQueue, poll_op};
 
 /// The receiving endpoint of an MPMC channel. Cloning it adds a receiver;
 /// each value goes to exactly one receiver.
@@ -25,9 +26,95 @@ use crate::waiter::WaitQueue;
 /// ```
 pub struct Receiver<T> {
     pub(super) flavor: Flavor<T>,
+    /// The waker registration of [`poll_recv`](Receiver::poll_recv) and
+    /// [`poll_recv_many`](Receiver::poll_recv_many), made on their first
+    /// `Pending`: boxed, so that a receiver that is never polled stays
+    /// small.
+    polled: Option<Box<Registration>>,
 }
 
 impl<T> Receiver<T> {
+    /// A receiver of `flavor`'s channel (the caller counted it).
+    pub(super) fn of(flavor: Flavor<T>) -> Self {
+        Self {
+            flavor,
+            polled: None,
+        }
+    }
+
+    /// Polls for a value, as tokio's `poll_recv`: `Ready(Some(v))` when one
+    /// is buffered (on a rendezvous channel: offered by a waiting sender),
+    /// `Ready(None)` once the channel is closed and drained, otherwise
+    /// `Pending`, with `cx`'s waker woken when a value may have arrived.
+    /// For hand-written futures and streams; the receiver keeps one waker,
+    /// the last one polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::Poll;
+    /// use futures_lite::future::{block_on, poll_fn};
+    /// let (tx, mut rx) = nimsync_channel::mpmc::channel(2);
+    /// block_on(async {
+    ///     assert!(poll_fn(|cx| Poll::Ready(rx.poll_recv(cx).is_pending())).await);
+    ///     tx.send(1).unwrap();
+    ///     assert_eq!(poll_fn(|cx| rx.poll_recv(cx)).await, Some(1));
+    ///     drop(tx);
+    ///     assert_eq!(poll_fn(|cx| rx.poll_recv(cx)).await, None);
+    /// });
+    /// ```
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let queue = self.flavor.queue();
+        let registration = self.polled.get_or_insert_with(Default::default);
+        poll_op(registration, queue.recv_wait(), cx, || {
+            match queue.try_recv() {
+                Ok(v) => Some(Some(v)),
+                Err(TryRecvError::Closed) => Some(None),
+                Err(TryRecvError::Empty) => None,
+            }
+        })
+    }
+
+    /// Polls for up to `limit` values, as tokio's `poll_recv_many`: moves
+    /// what is buffered (at least one) into `buf` and returns how many;
+    /// `Ready(0)` once the channel is closed and drained, or for a `limit`
+    /// of 0; otherwise `Pending`, as [`poll_recv`](Receiver::poll_recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::future::{block_on, poll_fn};
+    /// let (tx, mut rx) = nimsync_channel::mpmc::channel(4);
+    /// tx.send_iter([1, 2, 3]).unwrap();
+    /// drop(tx);
+    /// let mut buf = Vec::new();
+    /// block_on(async {
+    ///     assert_eq!(poll_fn(|cx| rx.poll_recv_many(cx, &mut buf, 2)).await, 2);
+    ///     assert_eq!(poll_fn(|cx| rx.poll_recv_many(cx, &mut buf, 2)).await, 1);
+    ///     assert_eq!(poll_fn(|cx| rx.poll_recv_many(cx, &mut buf, 2)).await, 0);
+    /// });
+    /// assert_eq!(buf, [1, 2, 3]);
+    /// ```
+    pub fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        if limit == 0 {
+            return Poll::Ready(0);
+        }
+        let queue = self.flavor.queue();
+        let registration = self.polled.get_or_insert_with(Default::default);
+        poll_op(registration, queue.recv_wait(), cx, || {
+            match queue.try_recv_many(buf, limit) {
+                Ok(n) => Some(n),
+                Err(TryRecvError::Closed) => Some(0),
+                Err(TryRecvError::Empty) => None,
+            }
+        })
+    }
+
     /// Takes a value if one is buffered, without waiting. On a rendezvous
     /// channel: if a sender is waiting with one.
     ///
@@ -355,15 +442,18 @@ impl<T> Receiver<T> {
 impl<T> Clone for Receiver<T> {
     /// Adds a receiver; each value still goes to exactly one receiver.
     fn clone(&self) -> Self {
-        Self {
-            flavor: self.flavor.clone_receiver(),
-        }
+        Self::of(self.flavor.clone_receiver())
     }
 }
 
 impl<T> Drop for Receiver<T> {
     /// The last receiver closes the channel and drops what is buffered.
+    /// A pending [`poll_recv`](Receiver::poll_recv) registration is ended
+    /// first, passing on a wake-up it had been given.
     fn drop(&mut self) {
+        if let Some(registration) = &mut self.polled {
+            registration.cancel_and_pass_on(self.flavor.queue().recv_wait());
+        }
         self.flavor.drop_receiver();
     }
 }

@@ -131,9 +131,7 @@ impl<T> WeakReceiver<T> {
     /// assert_eq!(weak.upgrade().unwrap().recv(), Ok(5));
     /// ```
     pub fn upgrade(&self) -> Option<Receiver<T>> {
-        self.flavor
-            .upgrade(Side::Recv)
-            .map(|flavor| Receiver { flavor })
+        self.flavor.upgrade(Side::Recv).map(Receiver::of)
     }
 
     /// The number of live [`Receiver`]s.
