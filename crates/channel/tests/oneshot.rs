@@ -272,3 +272,39 @@ fn request_reply_round_trips_park_and_wake() {
     drop(req_tx);
     server.join().unwrap();
 }
+
+/// tokio's `Sender::poll_closed`: pending while the receiver wants the
+/// value, woken and ready once it closes or drops.
+#[test]
+fn poll_closed_is_woken_by_the_receivers_close_or_drop() {
+    use std::task::Context;
+
+    for close in [true, false] {
+        let (mut tx, mut rx) = oneshot::channel::<u8>();
+        let (count, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(tx.poll_closed(&mut cx), Poll::Pending);
+        assert_eq!(
+            tx.poll_closed(&mut cx),
+            Poll::Pending,
+            "polled again: still pending"
+        );
+        if close {
+            rx.close();
+        } else {
+            drop(rx);
+        }
+        assert_eq!(count.count(), 1, "woken once");
+        assert_eq!(tx.poll_closed(&mut cx), Poll::Ready(()));
+        assert!(tx.is_closed());
+    }
+    // A sender dropped while registered ends its registration.
+    let (mut tx, rx) = oneshot::channel::<u8>();
+    let (_count, waker) = counting_waker();
+    assert_eq!(
+        tx.poll_closed(&mut Context::from_waker(&waker)),
+        Poll::Pending
+    );
+    drop(tx);
+    assert!(rx.is_terminated());
+}

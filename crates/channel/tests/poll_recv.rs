@@ -3,26 +3,13 @@
 //! may be there (and then woken), `None` / 0 once closed and drained, and
 //! a receiver dropped while registered passes its wake-up on.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+mod common;
+
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use common::counting_waker as counting;
 use nimsync_channel::mpmc;
-
-/// A waker that counts its wake-ups.
-struct Count(AtomicUsize);
-
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counting() -> (Arc<Count>, Waker) {
-    let count = Arc::new(Count(AtomicUsize::new(0)));
-    (count.clone(), Waker::from(count))
-}
 
 #[test]
 fn pending_until_a_send_wakes_it_on_every_flavor() {
@@ -30,12 +17,9 @@ fn pending_until_a_send_wakes_it_on_every_flavor() {
         let (count, waker) = counting();
         let mut cx = Context::from_waker(&waker);
         assert_eq!(rx.poll_recv(&mut cx), Poll::Pending);
-        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        assert_eq!(count.count(), 0);
         tx.send(4).unwrap();
-        assert!(
-            count.0.load(Ordering::SeqCst) >= 1,
-            "the send woke the poller"
-        );
+        assert!(count.count() >= 1, "the send woke the poller");
         assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(4)));
         tx.send(5).unwrap();
         drop(tx);
@@ -55,7 +39,7 @@ fn a_rendezvous_sender_waiting_is_taken_by_a_poll() {
     // The sender waits for a receiver: the poller's registration is one,
     // and it is woken for the offer.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while count.0.load(Ordering::SeqCst) == 0 {
+    while count.count() == 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "the waiting sender never woke the poller"
@@ -106,6 +90,6 @@ fn the_last_waker_polled_is_the_one_woken() {
     assert_eq!(rx.poll_recv(&mut Context::from_waker(&w1)), Poll::Pending);
     assert_eq!(rx.poll_recv(&mut Context::from_waker(&w2)), Poll::Pending);
     tx.send(1).unwrap();
-    assert_eq!(second.0.load(Ordering::SeqCst), 1);
-    assert_eq!(first.0.load(Ordering::SeqCst), 0);
+    assert_eq!(second.count(), 1);
+    assert_eq!(first.count(), 0);
 }

@@ -50,6 +50,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     (
         Sender {
             inner: Arc::clone(&inner),
+            polled: None,
         },
         Receiver {
             inner,
@@ -69,6 +70,9 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 /// ```
 pub struct Sender<T> {
     inner: Arc<Inner<T>>,
+    /// The waker registration of [`poll_closed`](Sender::poll_closed),
+    /// made on its first `Pending` (boxed: most senders never poll).
+    polled: Option<Box<Registration>>,
 }
 
 impl<T> Sender<T> {
@@ -145,10 +149,38 @@ impl<T> Sender<T> {
     pub fn closed(&self) -> ClosedFuture<'_, T> {
         ClosedFuture::new(&self.inner)
     }
+
+    /// Polls for the receiver's close or drop, as tokio's `poll_closed`:
+    /// `Ready(())` once a send would fail, otherwise `Pending` with `cx`'s
+    /// waker woken at the close. The sender keeps one waker, the last one
+    /// polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::Poll;
+    /// use futures_lite::future::{block_on, poll_fn};
+    /// let (mut tx, rx) = nimsync_channel::oneshot::channel::<u8>();
+    /// block_on(async {
+    ///     assert!(poll_fn(|cx| Poll::Ready(tx.poll_closed(cx).is_pending())).await);
+    ///     drop(rx);
+    ///     poll_fn(|cx| tx.poll_closed(cx)).await;
+    /// });
+    /// ```
+    pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let inner = &*self.inner;
+        let registration = self.polled.get_or_insert_with(Default::default);
+        poll_op(registration, &inner.close_wait, cx, || {
+            (inner.state.load(Ordering::Acquire) & RX_CLOSED != 0).then_some(())
+        })
+    }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        if let Some(registration) = &mut self.polled {
+            registration.cancel_and_pass_on(&self.inner.close_wait);
+        }
         let prev = self.inner.state.fetch_or(TX_DONE, Ordering::AcqRel);
         if prev & TX_DONE == 0 {
             self.inner.recv_wait.notify_all();
