@@ -101,18 +101,10 @@ impl<T> Receiver<T> {
         buf: &mut Vec<T>,
         limit: usize,
     ) -> Poll<usize> {
-        if limit == 0 {
-            return Poll::Ready(0);
-        }
         let queue = self.flavor.queue();
         let registration = self.polled.get_or_insert_with(Default::default);
-        poll_op(registration, queue.recv_wait(), cx, || {
-            match queue.try_recv_many(buf, limit) {
-                Ok(n) => Some(n),
-                Err(TryRecvError::Closed) => Some(0),
-                Err(TryRecvError::Empty) => None,
-            }
-        })
+        super::recv_many::poll_recv_many(queue, registration, cx, buf, limit)
+            .map(|res| res.unwrap_or(0))
     }
 
     /// Takes a value if one is buffered, without waiting. On a rendezvous

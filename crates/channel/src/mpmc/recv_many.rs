@@ -45,25 +45,34 @@ impl<T> Future for RecvManyFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if this.limit == 0 {
-            this.done = true;
-            return Poll::Ready(Ok(0));
-        }
-        let queue = this.queue;
-        let (buf, limit) = (&mut *this.buf, this.limit);
-        let poll = poll_op(
-            &mut this.registration,
-            queue.recv_wait(),
-            cx,
-            || match queue.try_recv_many(buf, limit) {
-                Ok(n) => Some(Ok(n)),
-                Err(TryRecvError::Closed) => Some(Err(RecvError)),
-                Err(TryRecvError::Empty) => None,
-            },
-        );
+        let poll = poll_recv_many(this.queue, &mut this.registration, cx, this.buf, this.limit);
         this.done = poll.is_ready();
         poll
     }
+}
+
+/// One poll of a batch receive through `registration`, shared by the
+/// future and [`Receiver::poll_recv_many`](super::Receiver::poll_recv_many):
+/// `Ready(Ok(0))` for a `limit` of 0, `Ready(Ok(n))` with `n >= 1` values
+/// moved into `buf`, `Ready(Err(RecvError))` once closed and drained,
+/// otherwise `Pending` with `cx`'s waker registered.
+pub(super) fn poll_recv_many<T>(
+    queue: FlavorRef<'_, T>,
+    registration: &mut Registration,
+    cx: &mut Context<'_>,
+    buf: &mut Vec<T>,
+    limit: usize,
+) -> Poll<Result<usize, RecvError>> {
+    if limit == 0 {
+        return Poll::Ready(Ok(0));
+    }
+    poll_op(registration, queue.recv_wait(), cx, || {
+        match queue.try_recv_many(buf, limit) {
+            Ok(n) => Some(Ok(n)),
+            Err(TryRecvError::Closed) => Some(Err(RecvError)),
+            Err(TryRecvError::Empty) => None,
+        }
+    })
 }
 
 /// Terminated once `poll` returned `Ready`.
