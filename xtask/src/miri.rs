@@ -11,7 +11,7 @@
 //! `RUSTUP_TOOLCHAIN=nightly` and without `CARGO` (cargo-miri would use it).
 
 use std::fmt::Write as _;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write as _};
 use std::process::{Command, Stdio};
 
 use crate::Args;
@@ -35,7 +35,18 @@ pub(crate) struct MiriCrate {
     /// at exit, so Miri's leak check is off for them (`-Zmiri-ignore-leaks`,
     /// as in crossbeam's own runs); their tests count drops themselves.
     pub(crate) uses_epoch: bool,
+    /// The lane it runs in (see [`LANES`]).
+    pub(crate) lane: usize,
 }
+
+/// How many Miri processes run at once. Miri interprets each test binary
+/// on one host thread, so on a machine with two cores one lane would leave
+/// a core idle for the whole run. Each lane has its own target directory
+/// (`target/miri`, `target/miri-1`, ...), because cargo holds a target
+/// directory's lock until its tests end; the crates a lane shares with
+/// another are compiled by both, in parallel. Miri's clock is virtual, so a
+/// busy host does not change what the tests see.
+const LANES: usize = 2;
 
 /// The crates with `unsafe` code whose tests run under Miri: unit and
 /// integration tests of each.
@@ -59,18 +70,21 @@ pub(crate) const MIRI_CRATES: &[MiriCrate] = &[
         targets: &["--lib", "--tests"],
         miri_only: &[],
         uses_epoch: false,
+        lane: 0,
     },
     MiriCrate {
         name: "nimsync-select",
         targets: &["--lib"],
         miri_only: &["--tests"],
         uses_epoch: false,
+        lane: 1,
     },
     MiriCrate {
         name: "nimsync-scheduler",
         targets: &["--lib"],
         miri_only: &["--tests"],
         uses_epoch: true,
+        lane: 1,
     },
 ];
 
@@ -125,7 +139,32 @@ pub(crate) fn run(mut args: Args) -> Result {
         return Ok(());
     }
 
-    for krate in MIRI_CRATES {
+    let flags = flags.as_str();
+    std::thread::scope(|scope| {
+        let lanes: Vec<_> = (1..LANES)
+            .map(|lane| scope.spawn(move || run_lane(lane, flags, tree_borrows, false)))
+            .collect();
+        let mut result = run_lane(0, flags, tree_borrows, true);
+        for (i, lane) in lanes.into_iter().enumerate() {
+            let outcome = lane
+                .join()
+                .unwrap_or_else(|_| Err(format!("Miri lane {} panicked", i + 1)));
+            result = result.and(outcome);
+        }
+        result
+    })
+}
+
+/// Runs the crates of one lane in order, each with `cargo miri test`.
+/// Lane 0 prints as it goes; the others keep their output and print it
+/// whole when they end, so the lanes' lines do not interleave.
+fn run_lane(lane: usize, flags: &str, tree_borrows: bool, live: bool) -> Result {
+    let target = if lane == 0 {
+        util::target_dir("miri")
+    } else {
+        util::target_dir(&format!("miri-{lane}"))
+    };
+    for krate in MIRI_CRATES.iter().filter(|k| k.lane == lane) {
         let provenance = if !krate.uses_epoch {
             "-Zmiri-strict-provenance"
         } else if tree_borrows {
@@ -135,11 +174,35 @@ pub(crate) fn run(mut args: Args) -> Result {
         };
         let mut cmd = nightly_cargo();
         cmd.env("MIRIFLAGS", format!("{flags} {provenance}"))
-            .env("CARGO_TARGET_DIR", util::target_dir("miri"))
+            .env("CARGO_TARGET_DIR", &target)
             .args(["miri", "test", "-p", krate.name])
             .args(krate.targets)
             .args(krate.miri_only);
-        util::run(&mut cmd)?;
+        if live {
+            util::run(&mut cmd)?;
+            continue;
+        }
+        let shown = util::display(&cmd);
+        eprintln!("$ {shown} (lane {lane}: its output follows when it ends)");
+        // One file takes both streams, so they keep their order.
+        let log_path = target.join("lane.log");
+        let cannot_log = |e: std::io::Error| format!("cannot log to {}: {e}", log_path.display());
+        std::fs::create_dir_all(&target).map_err(cannot_log)?;
+        let log = std::fs::File::create(&log_path).map_err(cannot_log)?;
+        let log2 = log.try_clone().map_err(cannot_log)?;
+        let status = cmd
+            .stdout(log)
+            .stderr(log2)
+            .status()
+            .map_err(|e| format!("cannot run `{shown}`: {e}"))?;
+        let output = std::fs::read(&log_path).map_err(cannot_log)?;
+        eprintln!("\n---- Miri lane {lane}: {} ----", krate.name);
+        std::io::stderr()
+            .write_all(&output)
+            .map_err(|e| format!("cannot print the output of `{shown}`: {e}"))?;
+        if !status.success() {
+            return Err(format!("`{shown}` failed ({})", util::describe(status)));
+        }
     }
     Ok(())
 }
