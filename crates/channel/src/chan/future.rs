@@ -66,10 +66,54 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let chan = this.handle.chan();
-        let value = &mut this.value;
-        assert!(value.is_some(), "`SendFuture` polled after it completed");
-        poll_op(&mut this.registration, chan.send_wait(), cx, || match chan
+        assert!(
+            this.value.is_some(),
+            "`SendFuture` polled after it completed"
+        );
+        this.poll_pending(cx)
+    }
+}
+
+impl<H: Handle> SendFuture<H>
+where
+    H::Chan: SendChan,
+{
+    /// A send with no value yet: [`put`](Self::put) gives it one.
+    pub(crate) fn idle(handle: H) -> Self {
+        Self {
+            handle,
+            value: None,
+            registration: Registration::new(),
+        }
+    }
+
+    /// The endpoint the send goes through.
+    pub(crate) fn handle(&self) -> &H {
+        &self.handle
+    }
+
+    /// True while a value waits to be sent.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.value.is_some()
+    }
+
+    /// Gives an idle send its value.
+    pub(crate) fn put(&mut self, value: <H::Chan as SendChan>::Item) {
+        debug_assert!(self.value.is_none(), "a send holds one value");
+        self.value = Some(value);
+    }
+
+    /// Tries to send the value held; `Ready(Ok(()))` at once when none is.
+    pub(crate) fn poll_pending(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError<<H::Chan as SendChan>::Item>>> {
+        if self.value.is_none() {
+            return Poll::Ready(Ok(()));
+        }
+        let chan = self.handle.chan();
+        let value = &mut self.value;
+        poll_op(&mut self.registration, chan.send_wait(), cx, || match chan
             .try_send(value.take().expect("value present while pending"))
         {
             Ok(()) => Some(Ok(())),

@@ -838,10 +838,22 @@ impl<T> CloseChan for FlavorRef<'_, T> {
     }
 }
 
-/// An owned receiver's `IntoIter` and `RecvStream` reach the queue through
-/// the endpoint's flavor.
+/// An owned receiver's `IntoIter` and `RecvStream`, and an owned sender's
+/// `SendSink`, reach the queue through the endpoint's flavor.
 impl<T> crate::chan::Chan for Flavor<T> {
     const FLAVOR: &'static str = "mpmc";
+}
+
+impl<T> SendChan for Flavor<T> {
+    type Item = T;
+    #[inline(always)]
+    fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        SendChan::try_send(&self.queue(), value)
+    }
+    #[inline(always)]
+    fn send_wait(&self) -> &WaitQueue {
+        self.queue().send_wait()
+    }
 }
 
 impl<T> RecvChan for Flavor<T> {

@@ -58,6 +58,7 @@ mod receiver;
 mod recv_many;
 mod ring;
 mod sender;
+mod sink;
 mod weak;
 mod zero;
 
@@ -67,6 +68,7 @@ pub use permits::{OwnedPermit, PermitIterator, ReserveManyFuture, ReserveOwnedFu
 pub use receiver::Receiver;
 pub use recv_many::RecvManyFuture;
 pub use sender::Sender;
+pub use sink::SendSink;
 pub use weak::{WeakReceiver, WeakSender};
 
 use crate::sync::Arc;

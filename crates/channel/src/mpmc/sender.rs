@@ -370,6 +370,16 @@ impl<T> Sender<T> {
     }
 }
 
+/// An owned sender reaches its channel through its flavor (for
+/// `SendSink`).
+impl<T> crate::chan::Handle for Sender<T> {
+    type Chan = Flavor<T>;
+    #[inline(always)]
+    fn chan(&self) -> &Flavor<T> {
+        &self.flavor
+    }
+}
+
 impl<T> Clone for Sender<T> {
     /// Adds a sender; the channel stays open until the last one is dropped.
     fn clone(&self) -> Self {
