@@ -63,6 +63,9 @@ fn mpmc_types() {
     assert_iterator::<mpmc::TryIter<'static, NotSync>>();
     assert_iterator::<mpmc::IntoIter<NotSync>>();
     assert_unpin::<mpmc::SendFuture<'static, std::marker::PhantomPinned>>();
+    assert_send::<mpmc::SendSink<NotSync>>();
+    assert_clone::<mpmc::SendSink<NotSync>>();
+    assert_unpin::<mpmc::SendSink<std::marker::PhantomPinned>>();
     assert_iterator::<mpmc::PermitIterator<'static, NotSync>>();
     assert_future::<mpmc::ReserveManyFuture<'static, NotSync>>();
     assert_send::<mpmc::OwnedPermit<NotSync>>();

@@ -8,13 +8,14 @@ mod common;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use common::{counting_waker, poll_with, scale};
 use futures_lite::future::{block_on, poll_once};
 use futures_sink::Sink;
 use futures_util::{SinkExt, StreamExt};
-use nimsync_channel::SendError;
 use nimsync_channel::mpmc;
+use nimsync_channel::{RecvTimeoutError, SendError};
 
 /// The flavors: bounded with room, bounded with one slot, unbounded,
 /// rendezvous.
@@ -27,11 +28,24 @@ fn flavors<T>() -> Vec<(mpmc::Sender<T>, mpmc::Receiver<T>)> {
     ]
 }
 
+/// Receives until the channel ends; a channel still open after a long
+/// deadline fails the test instead of hanging it.
+fn drain_until_closed<T>(rx: &mpmc::Receiver<T>) -> Vec<T> {
+    let mut got = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(v) => got.push(v),
+            Err(RecvTimeoutError::Closed) => return got,
+            Err(RecvTimeoutError::Timeout) => panic!("the channel did not end: a sender lives on"),
+        }
+    }
+}
+
 #[test]
 fn forward_moves_every_item_in_order_on_every_flavor() {
     let n = scale(50, 5_000) as u64;
     for (tx, rx) in flavors::<u64>() {
-        let consumer = std::thread::spawn(move || rx.iter().collect::<Vec<_>>());
+        let consumer = std::thread::spawn(move || drain_until_closed(&rx));
         block_on(async {
             let items = futures_util::stream::iter((0..n).map(Ok));
             items.forward(tx.into_sink()).await.unwrap();
@@ -126,7 +140,7 @@ fn close_flushes_then_ends_the_channel_when_it_held_the_last_sender() {
     for (tx, rx) in flavors::<u32>() {
         let rendezvous = rx.capacity() == 0;
         let mut sink = tx.into_sink();
-        let consumer = std::thread::spawn(move || rx.iter().collect::<Vec<_>>());
+        let consumer = std::thread::spawn(move || drain_until_closed(&rx));
         block_on(async {
             for i in 0..3 {
                 sink.feed(i).await.unwrap();
@@ -211,12 +225,91 @@ fn start_send_without_poll_ready_while_holding_panics() {
 }
 
 #[test]
-#[should_panic(expected = "after `poll_close` completed")]
-fn use_after_close_panics() {
-    let (tx, _rx) = mpmc::channel::<u8>(1);
-    let mut sink = tx.into_sink();
+fn a_closed_sink_hands_items_back_and_stays_closed() {
+    let (tx, rx) = mpmc::channel::<u8>(1);
+    let mut sink = tx.sink();
     block_on(sink.close()).unwrap();
-    let _ = Pin::new(&mut sink).start_send(1);
+    assert_eq!(tx.sender_count(), 1, "the sink's sender is gone");
+    let (_, waker) = counting_waker();
+    let mut ready = std::future::poll_fn(|cx| Pin::new(&mut sink).poll_ready(cx));
+    assert_eq!(
+        poll_with(&mut ready, &waker),
+        std::task::Poll::Ready(Ok(()))
+    );
+    assert_eq!(Pin::new(&mut sink).start_send(1), Err(SendError(1)));
+    assert_eq!(block_on(sink.flush()), Ok(()));
+    assert_eq!(block_on(sink.close()), Ok(()));
+    assert!(
+        sink.clone().sender().is_none(),
+        "a closed sink's clone is closed"
+    );
+    assert!(rx.is_empty());
+}
+
+#[test]
+fn closing_with_an_item_held_on_a_closed_channel_returns_it_and_drops_the_sender() {
+    let (tx, rx) = mpmc::channel::<u8>(1);
+    let mut sink = tx.sink();
+    assert_eq!(tx.sender_count(), 2);
+    Pin::new(&mut sink).start_send(1).unwrap();
+    Pin::new(&mut sink).start_send(2).unwrap();
+    assert!(sink.is_holding());
+    rx.close();
+    assert_eq!(block_on(sink.close()), Err(SendError(2)));
+    assert_eq!(tx.sender_count(), 1);
+    assert_eq!(rx.recv(), Ok(1));
+}
+
+/// Two sinks wait on a full channel; the first is woken by a receive and
+/// then dropped (or cancelled) without sending: the wake-up it held goes
+/// on to the second.
+#[test]
+fn a_woken_sink_dropped_or_cancelled_passes_its_wake_up_on() {
+    for cancel in [false, true] {
+        let (tx, rx) = mpmc::channel::<u8>(1);
+        tx.send(0).unwrap();
+        let (mut first, mut second) = (tx.sink(), tx.sink());
+        let (count_first, waker_first) = counting_waker();
+        let (count_second, waker_second) = counting_waker();
+        for (sink, item, waker) in [
+            (&mut first, 1, &waker_first),
+            (&mut second, 2, &waker_second),
+        ] {
+            Pin::new(&mut *sink).start_send(item).unwrap();
+            let mut ready = std::future::poll_fn(|cx| Pin::new(&mut *sink).poll_ready(cx));
+            assert!(poll_with(&mut ready, waker).is_pending(), "full: held");
+        }
+        assert_eq!(rx.recv(), Ok(0));
+        assert_eq!((count_first.count(), count_second.count()), (1, 0));
+        if cancel {
+            assert_eq!(first.cancel(), Some(1));
+        } else {
+            drop(first);
+        }
+        assert_eq!(count_second.count(), 1, "cancel {cancel}: passed on");
+        let mut ready = std::future::poll_fn(|cx| Pin::new(&mut second).poll_ready(cx));
+        assert_eq!(
+            poll_with(&mut ready, &waker_second),
+            std::task::Poll::Ready(Ok(()))
+        );
+        assert_eq!(rx.try_recv(), Ok(2));
+    }
+}
+
+#[test]
+fn a_clone_has_its_own_sender_and_holds_nothing() {
+    let (tx, rx) = mpmc::channel::<u8>(1);
+    let mut sink = tx.into_sink();
+    Pin::new(&mut sink).start_send(1).unwrap();
+    Pin::new(&mut sink).start_send(2).unwrap();
+    let clone = sink.clone();
+    assert!(sink.is_holding() && !clone.is_holding());
+    assert_eq!(clone.sender().map(mpmc::Sender::sender_count), Some(2));
+    drop(sink); // drops the held 2 and one sender
+    assert_eq!(rx.recv(), Ok(1));
+    assert!(!rx.is_closed(), "the clone's sender keeps it open");
+    drop(clone);
+    assert!(rx.recv().is_err());
 }
 
 #[test]

@@ -45,6 +45,7 @@
 //! | `permit.rs` | [`Permit`] and [`ReserveFuture`] |
 //! | `permits.rs` | [`PermitIterator`] and [`ReserveManyFuture`] (a batch's permits and its wait: the batch turn), [`OwnedPermit`] and [`ReserveOwnedFuture`] |
 //! | `weak.rs` | [`WeakSender`] and [`WeakReceiver`] |
+//! | `sink.rs` | [`SendSink`], a sender as a `futures_sink::Sink` |
 //!
 //! The futures, the stream and the iterators are the crate's shared shapes
 //! (see `chan`), named here for this flavor.

@@ -16,16 +16,25 @@ use crate::error::SendError;
 /// It holds at most one item: `start_send` sends at once when the channel
 /// has room (or, on a rendezvous channel, a receiver waits), and otherwise
 /// keeps the item until `poll_ready`, `poll_flush` or `poll_close` can
-/// send it. `poll_flush` is `Ready` once no item is held, that is, once
-/// every item given to the sink is in the channel (rendezvous: taken by a
+/// send it. So `poll_ready` is `Ready` while nothing is held, even on a
+/// full channel: `StreamExt::forward` takes one item more from its stream
+/// than the channel has room for, and that item is the one held (dropping
+/// the `Forward` future drops it, as its `# Cancel safety` says).
+/// `poll_flush` is `Ready` once no item is held, that is, once every item
+/// given to the sink is in the channel (rendezvous: handed to a waiting
 /// receiver). `poll_close` flushes, then drops the sender: if it was the
 /// last one, receivers see the channel end after the values it holds.
+/// After that, `poll_ready`, `poll_flush` and `poll_close` are `Ready(Ok)`
+/// and `start_send` hands its item back in [`SendError`].
+///
+/// Cloning a sink clones its sender, not the item it holds.
 ///
 /// # Errors
 ///
-/// A send into a closed channel fails with [`SendError`] holding the item:
-/// from `start_send` when the channel was closed already, from
-/// `poll_ready`, `poll_flush` or `poll_close` for the item held.
+/// A send into a closed channel (or through a closed sink) fails with
+/// [`SendError`] holding the item: from `start_send` when the channel was
+/// closed already, from `poll_ready`, `poll_flush` or `poll_close` for the
+/// item held.
 ///
 /// # Cancel safety
 ///
@@ -37,9 +46,8 @@ use crate::error::SendError;
 /// # Panics
 ///
 /// `start_send` while an item is still held (that is, without a `Ready`
-/// from `poll_ready` first, as the `Sink` contract asks), and `poll_ready`,
-/// `start_send` or `poll_flush` after `poll_close` returned `Ready`, panic
-/// with a message saying so.
+/// from `poll_ready` first, as the `Sink` contract asks) panics with a
+/// message saying so, rather than drop or replace either item.
 ///
 /// # Examples
 ///
@@ -62,6 +70,7 @@ use crate::error::SendError;
 /// assert_eq!(consumer.join().unwrap(), [0, 1, 2]);
 /// # });
 /// ```
+#[must_use = "sinks do nothing unless polled"]
 pub struct SendSink<T> {
     /// The sender, inside the send of the item held (if any); `None` once
     /// the sink is closed.
@@ -118,11 +127,22 @@ impl<T> SendSink<T> {
         self.send.as_mut().and_then(SendFuture::cancel)
     }
 
-    /// The send, or a panic naming the misuse once the sink is closed.
-    fn open(&mut self, what: &str) -> &mut SendFuture<Sender<T>> {
-        self.send
-            .as_mut()
-            .unwrap_or_else(|| panic!("`SendSink::{what}` called after `poll_close` completed"))
+    /// Sends what is held, if anything; `Ready(Ok)` once closed.
+    fn poll_held(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        match self.send.as_mut() {
+            Some(send) => send.poll_pending(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+/// A sink over a clone of the sender, holding nothing (a closed sink's
+/// clone is closed too).
+impl<T> Clone for SendSink<T> {
+    fn clone(&self) -> Self {
+        Self {
+            send: self.sender().map(|s| SendFuture::idle(s.clone())),
+        }
     }
 }
 
@@ -130,11 +150,13 @@ impl<T> futures_sink::Sink<T> for SendSink<T> {
     type Error = SendError<T>;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.get_mut().open("poll_ready").poll_pending(cx)
+        self.get_mut().poll_held(cx)
     }
 
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
-        let send = self.get_mut().open("start_send");
+        let Some(send) = self.get_mut().send.as_mut() else {
+            return Err(SendError(item));
+        };
         assert!(
             !send.is_pending(),
             "`SendSink::start_send` called while an item is still held: \
@@ -151,15 +173,12 @@ impl<T> futures_sink::Sink<T> for SendSink<T> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.get_mut().open("poll_flush").poll_pending(cx)
+        self.get_mut().poll_held(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = self.get_mut();
-        let Some(send) = this.send.as_mut() else {
-            return Poll::Ready(Ok(()));
-        };
-        let flushed = core::task::ready!(send.poll_pending(cx));
+        let flushed = core::task::ready!(this.poll_held(cx));
         this.send = None;
         Poll::Ready(flushed)
     }
