@@ -131,9 +131,6 @@ const COSTLY_FRESH: u64 = 1_000_000_000;
 #[cfg(not(loom))]
 const FRESH_REUSE: u8 = 64;
 
-/// How many waiters [`WaitQueue::notify_many`] takes per hold of the lock.
-const WAKE_BATCH: usize = 8;
-
 #[cfg(not(loom))]
 std::thread_local! {
     /// This thread's last answer to [`start_symmetric`]: the verdict it
@@ -542,12 +539,6 @@ impl WaitQueue {
     }
 
     /// Wakes up to `n` waiters: one per value a batch made available.
-    ///
-    /// They are woken outside the lock, [`WAKE_BATCH`] at a time from an
-    /// array on the stack, so the common case (a oneshot's one receiver, a
-    /// close with a few waiters) allocates nothing. Waiters that register
-    /// between two batches may be among those woken: each still stands for
-    /// a value or the close it waits for.
     pub(crate) fn notify_many(&self, n: usize) {
         if n == 0 {
             return;
@@ -555,34 +546,19 @@ impl WaitQueue {
         if !self.has_waiters() {
             return;
         }
-        let mut left = n;
-        // A waker that panics does not stop the others: the first panic is
-        // raised again once every waiter taken was woken.
-        let mut panics = Panics::new();
-        loop {
-            let mut batch: [Option<Arc<Waiter>>; WAKE_BATCH] = Default::default();
-            let mut taken = 0;
-            let more = {
-                let mut entries = self.entries.lock();
-                while taken < left.min(WAKE_BATCH) {
-                    let Some(e) = entries.pop_front() else { break };
-                    if e.cx.try_select(e.op) {
-                        batch[taken] = Some(e.cx);
-                        taken += 1;
-                    }
+        let woken: Vec<Arc<Waiter>> = {
+            let mut entries = self.entries.lock();
+            let mut woken = Vec::new();
+            while woken.len() < n {
+                let Some(e) = entries.pop_front() else { break };
+                if e.cx.try_select(e.op) {
+                    woken.push(e.cx);
                 }
-                self.publish_waiting(entries.len());
-                !entries.is_empty()
-            };
-            left -= taken;
-            for cx in batch.into_iter().flatten() {
-                panics.run(|| cx.unpark());
             }
-            if left == 0 || !more {
-                break;
-            }
-        }
-        panics.finish();
+            self.publish_waiting(entries.len());
+            woken
+        };
+        unpark_all(woken);
     }
 
     /// Wakes every waiter (used when the channel closes).
@@ -603,6 +579,17 @@ pub(crate) fn notify_all_of(queues: &[&WaitQueue]) {
     let mut panics = Panics::new();
     for queue in queues {
         panics.run(|| queue.notify_all());
+    }
+    panics.finish();
+}
+
+/// Wakes every waiter in `woken`, all of them even if a waker panics: each
+/// was claimed, so each holds a wake-up that must reach its owner. The
+/// first panic is raised again once all are woken.
+fn unpark_all(woken: Vec<Arc<Waiter>>) {
+    let mut panics = Panics::new();
+    for cx in woken {
+        panics.run(|| cx.unpark());
     }
     panics.finish();
 }
@@ -658,48 +645,6 @@ mod tests {
         );
         q.notify_all();
         assert_eq!((woken(2), woken(3)), (1, 1));
-        assert_eq!(q.len(), 0);
-    }
-
-    /// More waiters than one batch of the stack array: the count is exact,
-    /// in FIFO order, and a panicking waker in the first batch neither
-    /// stops the later batches nor is swallowed.
-    #[test]
-    fn notify_many_spans_batches_and_survives_a_panicking_waker() {
-        struct Panicking;
-        impl std::task::Wake for Panicking {
-            fn wake(self: std::sync::Arc<Self>) {
-                panic!("waker panicked");
-            }
-        }
-        let q = WaitQueue::new();
-        let n = 3 * WAKE_BATCH + 2;
-        let wakers: Vec<_> = (0..n).map(|_| counting()).collect();
-        let cxs: Vec<_> = wakers.iter().map(|(_, w)| Waiter::for_task(w)).collect();
-        for (i, cx) in cxs.iter().enumerate() {
-            q.register(cx, i);
-        }
-        let woken = |i: usize| wakers[i].0.0.load(Ordering::SeqCst);
-        let some = WAKE_BATCH + 3;
-        q.notify_many(some);
-        assert!((0..some).all(|i| woken(i) == 1), "the first {some} woken");
-        assert!((some..n).all(|i| woken(i) == 0), "and no more");
-        assert_eq!(q.len(), n - some);
-
-        let bad = Waiter::for_task(&Waker::from(std::sync::Arc::new(Panicking)));
-        let q = WaitQueue::new();
-        q.register(&bad, 0);
-        for (cx, (_, waker)) in cxs.iter().zip(&wakers).take(some) {
-            cx.set_waker(waker);
-            cx.reset();
-            q.register(cx, 1);
-        }
-        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.notify_all()));
-        assert!(caught.is_err(), "the waker's panic is raised again");
-        assert!(
-            (0..some).all(|i| woken(i) == 2),
-            "every waiter after the panicking one was woken, across batches"
-        );
         assert_eq!(q.len(), 0);
     }
 
