@@ -9,6 +9,10 @@ use std::thread;
 use std::time::Duration;
 
 use common::{Tracker, scale};
+
+/// Slots per block of the list (`crates/channel/src/mpmc/list/mod.rs`): the
+/// counts below are chosen to cross block boundaries.
+const BLOCK: usize = 255;
 use futures_lite::future::block_on;
 use nimsync_channel::__select::{RecvHandle, SelectHandle, SendHandle, Token};
 use nimsync_channel::{
@@ -18,7 +22,7 @@ use nimsync_channel::{
 #[test]
 fn values_come_out_in_order_across_many_blocks() {
     let (tx, rx) = mpmc::unbounded();
-    let n = scale(200, 10_000);
+    let n = scale(3 * BLOCK, 40 * BLOCK);
     for i in 0..n {
         tx.try_send(i).unwrap();
         assert_eq!(tx.len(), i + 1);
@@ -33,7 +37,7 @@ fn values_come_out_in_order_across_many_blocks() {
     }
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
     // Interleaved sends and receives around block boundaries.
-    for round in 0..scale(20, 200) {
+    for round in 0..scale(40, 400) {
         for i in 0..round % 70 {
             tx.send(i).unwrap();
         }
@@ -87,7 +91,7 @@ fn last_sender_drop_lets_receivers_drain() {
 #[test]
 fn many_producers_and_consumers_receive_every_value_once() {
     let (tx, rx) = mpmc::unbounded::<usize>();
-    let per = scale(100, 20_000);
+    let per = scale(BLOCK, 20_000);
     let producers: Vec<_> = (0..4)
         .map(|p| {
             let tx = tx.clone();
@@ -130,7 +134,7 @@ fn many_producers_and_consumers_receive_every_value_once() {
 #[test]
 fn the_last_receiver_drops_every_buffered_value_once() {
     for senders_first in [false, true] {
-        let n = 100;
+        let n = 2 * BLOCK + 10;
         let t = Tracker::new(n);
         let (tx, rx) = mpmc::unbounded();
         for i in 0..n {
@@ -158,8 +162,8 @@ fn the_last_receiver_drops_every_buffered_value_once() {
 
 #[test]
 fn panicking_drops_in_the_last_receivers_drain_drop_every_value() {
-    let n = 70;
-    let t = Tracker::with_panics(n, &[3, 40]);
+    let n = 2 * BLOCK + 10;
+    let t = Tracker::with_panics(n, &[3, BLOCK + 40]);
     let (tx, rx) = mpmc::unbounded();
     for i in 0..n {
         tx.send(t.item(i)).unwrap();

@@ -132,9 +132,10 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 ///
 /// The endpoints are the same [`Sender`] and [`Receiver`] types as
 /// [`channel`]'s, with the same close and drop rules. The queue is a
-/// linked list of blocks of 31 slots, allocated as senders need them and
-/// freed as receivers drain them. With a consumer that stalls, it grows
-/// without bound (each block: 31 × `size_of::<T>()` plus a word per slot);
+/// linked list of blocks of 255 slots, allocated as senders need them and
+/// freed as receivers drain them; the channel always holds one block (4 KiB
+/// for an 8-byte `T`). With a consumer that stalls, it grows without bound
+/// (each block: 255 × `size_of::<T>()` plus a word per slot);
 /// [`Sender::len`] tells how much is buffered.
 ///
 /// On an unbounded channel, [`Sender::is_full`] is always false,

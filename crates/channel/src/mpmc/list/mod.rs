@@ -4,7 +4,7 @@
 //! # Protocol
 //!
 //! The queue is a singly linked list of blocks, each holding `BLOCK_CAP`
-//! slots (31; 3 under loom). Positions count every message ever claimed;
+//! slots (255; 3 under loom). Positions count every message ever claimed;
 //! each block covers one *lap* of `LAP = BLOCK_CAP + 1` positions, and the
 //! lap's last position (offset `BLOCK_CAP`) is no slot: a head or tail word
 //! at that offset means "moving to the next block, wait". The `head` and
@@ -62,8 +62,9 @@
 //!
 //! **Memory.** Memory is freed as receivers drain: with a stalled consumer
 //! the queue grows without bound, one block of `BLOCK_CAP` slots (each
-//! `size_of::<T>()` plus a state word, the block aligned to 64 bytes) per
-//! 31 values; `len()` reports how many are buffered.
+//! `size_of::<T>()` plus a state word, the block aligned to 256 bytes) per
+//! 255 values (4 KiB for an 8-byte `T`); `len()` reports how many are
+//! buffered. An empty channel holds one block.
 //!
 //! # Select reservations and permits
 //!
@@ -95,9 +96,13 @@ use crate::unwind::Panics;
 use crate::waiter::{WaitQueue, notify_all_of};
 
 /// Positions per block: its slots and the one position between blocks.
-const LAP: u64 = if cfg!(loom) { 4 } else { 32 };
+const LAP: u64 = if cfg!(loom) { 4 } else { 256 };
 /// Slots per block.
 const BLOCK_CAP: usize = LAP as usize - 1;
+/// A block's alignment (its `repr(align)`): the offsets of its slots fit
+/// below it.
+const BLOCK_ALIGN: usize = 256;
+const _: () = assert!(BLOCK_CAP < BLOCK_ALIGN && align_of::<Block<()>>() == BLOCK_ALIGN);
 /// The position's lowest bit in a position word.
 const SHIFT: u32 = 16;
 /// One position.
@@ -152,9 +157,9 @@ struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// A block of slots. Aligned to 64 so that a receive claim can keep the
-/// slot's offset in the low bits of the block's address.
-#[repr(align(64))]
+/// A block of slots. Aligned to `BLOCK_ALIGN` so that a receive claim can
+/// keep the slot's offset in the low bits of the block's address.
+#[repr(align(256))]
 struct Block<T> {
     /// The next block, linked by the sender that claimed this block's last
     /// slot.
@@ -246,7 +251,7 @@ impl Claim {
     }
 
     fn slot<T>((block, offset): SlotRef<T>) -> Self {
-        debug_assert!(offset < 64);
+        debug_assert!(offset < BLOCK_ALIGN);
         let at = block.cast::<()>().map_addr(|a| a | offset);
         Self {
             // SAFETY: blocks come from `Box`, never null.
@@ -256,7 +261,10 @@ impl Claim {
 
     fn slot_ref<T>(self) -> SlotRef<T> {
         let p = self.at.as_ptr();
-        (p.map_addr(|a| a & !63).cast::<Block<T>>(), p.addr() & 63)
+        (
+            p.map_addr(|a| a & !(BLOCK_ALIGN - 1)).cast::<Block<T>>(),
+            p.addr() & (BLOCK_ALIGN - 1),
+        )
     }
 }
 
