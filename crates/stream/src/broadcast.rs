@@ -12,8 +12,21 @@
 //! sequence has lagged: on its next receive it applies its own policy
 //! (skip to the oldest, skip to the newest, or disconnect) and counts what
 //! it missed. Every send wakes the subscribers waiting for an item, and
-//! every read of the oldest item or departure of a `Block` subscriber wakes
-//! the waiting senders; wakers are taken under the lock and woken after it.
+//! every departure of a `Block` subscriber wakes the waiting senders;
+//! wakers are taken under the lock and woken after it.
+//!
+//! **`Block` subscribers read in batches.** Such a subscriber copies up to
+//! [`PREFETCH`] items out of the ring per hold of the lock and hands them
+//! out one by one without it. Its cursor still counts only the items it
+//! handed out: the subscriber alone writes it, an atomic, one step per
+//! item, so a send sees exactly what has been read and the ring's meaning
+//! (never more than `capacity` items held back) is unchanged. A send
+//! about to wait for a `Block` subscriber sets `senders_flag`, issues a
+//! `SeqCst` fence and looks at the cursors again; a subscriber advancing
+//! its cursor issues a `SeqCst` fence and then reads the flag, and if it is
+//! set takes the senders' wakers under the lock. Of the two fences one
+//! comes first, so either the send sees the new cursor or the subscriber
+//! sees the flag: no send waits for an item already read.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -25,7 +38,7 @@ use std::task::{Context, Poll, Waker};
 use futures_core::Stream;
 
 use crate::block::block_on;
-use crate::sync::Mutex;
+use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering, fence};
 
 /// What a subscriber does when it falls behind the publisher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,10 +85,15 @@ impl fmt::Display for BroadcastError {
 
 impl std::error::Error for BroadcastError {}
 
+/// Items a `Block` subscriber copies out of the ring per hold of the lock.
+const PREFETCH: usize = 128;
+
 /// One subscriber's state, under the lock.
 struct Sub {
-    /// The sequence of the next item it reads.
-    cursor: u64,
+    /// The sequence of the next item it reads. Written only by its
+    /// [`Subscriber`]: under the lock for the lossy policies, outside it
+    /// for `Block` (see the protocol).
+    cursor: Arc<AtomicU64>,
     lagging: Lagging,
     lagged: u64,
     waker: Option<Waker>,
@@ -104,15 +122,24 @@ impl<T> State<T> {
     /// True if the oldest item may be evicted now: no `Block` subscriber
     /// still has to read it.
     fn may_evict(&self) -> bool {
-        self.subs
-            .iter()
-            .flatten()
-            .all(|s| !(s.lagging == Lagging::Block && !s.cut && s.cursor == self.oldest))
+        self.subs.iter().flatten().all(|s| {
+            !(s.lagging == Lagging::Block
+                && !s.cut
+                && s.cursor.load(Ordering::Acquire) == self.oldest)
+        })
+    }
+
+    /// Takes the waiting senders' wakers and lowers the flag.
+    fn take_senders(&mut self, flag: &AtomicBool) -> Vec<Waker> {
+        flag.store(false, Ordering::Relaxed);
+        std::mem::take(&mut self.senders_waiting)
     }
 }
 
 struct Shared<T> {
     state: Mutex<State<T>>,
+    /// Set while `senders_waiting` may hold a waker (see the protocol).
+    senders_flag: AtomicBool,
 }
 
 /// Wakes the wakers taken under the lock, after it.
@@ -179,6 +206,7 @@ pub fn broadcast<T: Clone>(capacity: usize) -> Publisher<T> {
                 senders_waiting: Vec::new(),
                 publishers: 1,
             }),
+            senders_flag: AtomicBool::new(false),
         }),
     }
 }
@@ -203,9 +231,9 @@ impl<T: Clone> Publisher<T> {
     /// ```
     pub fn subscribe(&self, lagging: Lagging) -> Subscriber<T> {
         let mut st = self.shared.state.lock();
-        let cursor = st.next();
+        let cursor = Arc::new(AtomicU64::new(st.next()));
         let sub = Sub {
-            cursor,
+            cursor: Arc::clone(&cursor),
             lagging,
             lagged: 0,
             waker: None,
@@ -224,6 +252,9 @@ impl<T: Clone> Publisher<T> {
         Subscriber {
             shared: Arc::clone(&self.shared),
             id,
+            cursor,
+            prefetched: VecDeque::new(),
+            block: lagging == Lagging::Block,
         }
     }
 
@@ -292,12 +323,24 @@ impl<T: Clone> Publisher<T> {
         let mut st = self.shared.state.lock();
         if st.items.len() == st.capacity {
             if !st.may_evict() {
-                if let Some(w) = waker {
-                    if !st.senders_waiting.iter().any(|x| x.will_wake(w)) {
-                        st.senders_waiting.push(w.clone());
-                    }
+                let Some(w) = waker else {
+                    return Err(item);
+                };
+                if !st.senders_waiting.iter().any(|x| x.will_wake(w)) {
+                    st.senders_waiting.push(w.clone());
                 }
-                return Err(item);
+                let flag = &self.shared.senders_flag;
+                flag.store(true, Ordering::Relaxed);
+                // Pairs with the fence of a `Block` subscriber advancing
+                // its cursor outside the lock (see the protocol).
+                fence(Ordering::SeqCst);
+                if !st.may_evict() {
+                    return Err(item);
+                }
+                st.senders_waiting.retain(|x| !x.will_wake(w));
+                if st.senders_waiting.is_empty() {
+                    flag.store(false, Ordering::Relaxed);
+                }
             }
             st.items.pop_front();
             st.oldest += 1;
@@ -419,6 +462,12 @@ impl<T> fmt::Debug for PublishFuture<'_, T> {
 pub struct Subscriber<T> {
     shared: Arc<Shared<T>>,
     id: usize,
+    /// Its cursor, shared with its state under the lock.
+    cursor: Arc<AtomicU64>,
+    /// `Block` only: items copied out of the ring and not handed out yet.
+    prefetched: VecDeque<T>,
+    /// Its policy is [`Lagging::Block`].
+    block: bool,
 }
 
 impl<T: Clone> Subscriber<T> {
@@ -474,6 +523,9 @@ impl<T: Clone> Subscriber<T> {
     }
 
     fn poll_recv_with(&mut self, waker: Option<&Waker>) -> Poll<Result<T, BroadcastError>> {
+        if self.block {
+            return self.poll_recv_block(waker);
+        }
         let mut guard = self.shared.state.lock();
         let st = &mut *guard;
         let oldest = st.oldest;
@@ -484,14 +536,17 @@ impl<T: Clone> Subscriber<T> {
         if sub.cut {
             return Poll::Ready(Err(BroadcastError::Disconnected { lagged: sub.lagged }));
         }
-        if sub.cursor < oldest || (sub.lagging == Lagging::Conflate && next > sub.cursor + 1) {
+        // Only this subscriber writes its cursor, and this one under the lock.
+        let mut cursor = sub.cursor.load(Ordering::Relaxed);
+        if cursor < oldest || (sub.lagging == Lagging::Conflate && next > cursor + 1) {
             let to = if sub.lagging == Lagging::Conflate {
                 next - 1
             } else {
                 oldest
             };
-            sub.lagged += to - sub.cursor;
-            sub.cursor = to;
+            sub.lagged += to - cursor;
+            cursor = to;
+            sub.cursor.store(cursor, Ordering::Relaxed);
             if let Lagging::Disconnect(limit) = sub.lagging {
                 if sub.lagged > limit {
                     sub.cut = true;
@@ -499,17 +554,9 @@ impl<T: Clone> Subscriber<T> {
                 }
             }
         }
-        if sub.cursor < next {
-            let item = st.items[(sub.cursor - oldest) as usize].clone();
-            // Reading the oldest item may be what a waiting send needs.
-            let wakers = if sub.cursor == oldest && sub.lagging == Lagging::Block {
-                std::mem::take(&mut st.senders_waiting)
-            } else {
-                Vec::new()
-            };
-            sub.cursor += 1;
-            drop(guard);
-            wake_all(wakers);
+        if cursor < next {
+            let item = st.items[(cursor - oldest) as usize].clone();
+            sub.cursor.store(cursor + 1, Ordering::Relaxed);
             return Poll::Ready(Ok(item));
         }
         if st.publishers == 0 {
@@ -519,6 +566,57 @@ impl<T: Clone> Subscriber<T> {
             sub.waker = Some(w.clone());
         }
         Poll::Pending
+    }
+
+    /// A `Block` subscriber's receive: hands out a prefetched item, copying
+    /// the next batch out of the ring first if none is left.
+    fn poll_recv_block(&mut self, waker: Option<&Waker>) -> Poll<Result<T, BroadcastError>> {
+        if self.prefetched.is_empty() {
+            let mut guard = self.shared.state.lock();
+            let st = &mut *guard;
+            // Only this subscriber writes its cursor.
+            let cursor = self.cursor.load(Ordering::Relaxed);
+            let next = st.next();
+            if cursor == next {
+                if st.publishers == 0 {
+                    return Poll::Ready(Err(BroadcastError::Closed));
+                }
+                if let Some(w) = waker {
+                    let sub = st.subs[self.id]
+                        .as_mut()
+                        .expect("a live subscriber has its state");
+                    sub.waker = Some(w.clone());
+                }
+                return Poll::Pending;
+            }
+            // A `Block` subscriber's items are never evicted unread.
+            let from = (cursor - st.oldest) as usize;
+            let to = from + ((next - cursor) as usize).min(PREFETCH);
+            self.prefetched.extend(st.items.range(from..to).cloned());
+        }
+        let item = self
+            .prefetched
+            .pop_front()
+            .expect("a batch holds at least one item");
+        self.advance();
+        Poll::Ready(Ok(item))
+    }
+
+    /// Counts one more item handed out and wakes the senders if one may be
+    /// waiting for it (see the protocol).
+    fn advance(&self) {
+        let cursor = self.cursor.load(Ordering::Relaxed);
+        self.cursor.store(cursor + 1, Ordering::Release);
+        // Pairs with the fence of a send about to wait.
+        fence(Ordering::SeqCst);
+        if self.shared.senders_flag.load(Ordering::Relaxed) {
+            let wakers = self
+                .shared
+                .state
+                .lock()
+                .take_senders(&self.shared.senders_flag);
+            wake_all(wakers);
+        }
     }
 
     /// Items this subscriber missed by falling behind.
@@ -540,6 +638,9 @@ impl<T: Clone> Subscriber<T> {
     }
 }
 
+// The prefetched items are never pinned: they are moved out by value.
+impl<T> Unpin for Subscriber<T> {}
+
 impl<T: Clone> Stream for Subscriber<T> {
     type Item = T;
 
@@ -557,7 +658,7 @@ impl<T> Drop for Subscriber<T> {
             .take()
             .is_some_and(|s| s.lagging == Lagging::Block);
         let wakers = if was_block {
-            std::mem::take(&mut st.senders_waiting)
+            st.take_senders(&self.shared.senders_flag)
         } else {
             Vec::new()
         };

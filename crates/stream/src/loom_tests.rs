@@ -95,6 +95,30 @@ fn loom_merge_sees_every_wake_of_its_streams() {
     });
 }
 
+/// A `Block` subscriber copies two items out of a full ring of two, then
+/// hands them out without the lock while a send waits for room: the read
+/// of the first must wake the send (the subscriber's fence and flag check
+/// against the send's flag and fence).
+#[test]
+fn loom_broadcast_prefetched_read_wakes_a_waiting_send() {
+    loom::model(|| {
+        let publisher = crate::broadcast::<u32>(2);
+        let mut all = publisher.subscribe(crate::Lagging::Block);
+        publisher.try_send(1).unwrap();
+        publisher.try_send(2).unwrap();
+        let t = thread::spawn(move || {
+            loom::future::block_on(publisher.send_async(3)).unwrap();
+        });
+        loom::future::block_on(async {
+            for want in 1..=3 {
+                assert_eq!(all.recv_async().await, Ok(want));
+            }
+            assert_eq!(all.recv_async().await, Err(crate::BroadcastError::Closed));
+        });
+        t.join().unwrap();
+    });
+}
+
 /// A publisher sends two items through a ring of one to a `Block` and a
 /// `DropOldest` subscriber: the first gets both (the second send waits for
 /// it), the second gets or counts both.

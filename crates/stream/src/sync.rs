@@ -1,6 +1,6 @@
 //! The concurrency facade: the only import path for the atomics, the lock
-//! and the waker slot of this crate (the conflation spill and the stage
-//! counters).
+//! and the waker slot of this crate (the conflation spill, the stage
+//! counters and the broadcast's cursors).
 //!
 //! Under `cfg(loom)` everything here is loom's instrumented version, so the
 //! same code runs in the model checker. Outside loom these are the standard
@@ -13,7 +13,7 @@ use std::sync::Mutex as Inner;
 #[cfg(not(loom))]
 pub(crate) use std::sync::MutexGuard;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 
 #[cfg(loom)]
 pub(crate) use loom::future::AtomicWaker;
@@ -22,7 +22,7 @@ use loom::sync::Mutex as Inner;
 #[cfg(loom)]
 pub(crate) use loom::sync::MutexGuard;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 
 /// Stores `waker` in `cell` (cloning only if it changed, outside loom).
 #[inline]
