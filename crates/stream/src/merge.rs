@@ -68,7 +68,9 @@ struct Slot<S> {
 /// cost nothing per item), each takes turns with the others (up to its
 /// weight in items per turn, one by default), and one `poll_next` polls at
 /// most a budget of streams that yield nothing (64 by default) before it
-/// gives its thread back. [`Merge::biased`] always takes the lowest ready
+/// gives its thread back, and gives it back at once when a stream that
+/// yields nothing has woken itself (as tokio's streams do once the task's
+/// cooperative budget is spent). [`Merge::biased`] always takes the lowest ready
 /// stream first instead. It ends when every stream has ended; streams can
 /// be added while it runs ([`push`](Merge::push)).
 ///
@@ -358,6 +360,15 @@ impl<S: Stream> Stream for Merge<S> {
                 Poll::Pending => {
                     slot.credit = slot.weight;
                     idle_polls += 1;
+                    let bit = 1u64 << (index % BITS);
+                    if this.words[index / BITS].load(Ordering::Relaxed) & bit != 0 {
+                        // Woken already, most likely by itself while polled:
+                        // the stream asks for the thread back (tokio's
+                        // cooperative budget does so, and then every stream
+                        // of this task would), so give it back now.
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
                 }
             }
         }

@@ -54,17 +54,65 @@ fn idle_streams_are_polled_once_however_many_items_pass() {
 
 #[test]
 fn a_poll_keeps_to_its_budget_and_yields() {
+    // Every stream starts ready (it is polled once when added) and yields
+    // nothing: one `poll_next` polls the budget's worth, then the next.
+    let polls = Arc::new(AtomicUsize::new(0));
+    let mut m: Merge<Idle> = merge((0..10).map(|_| Idle {
+        polls: polls.clone(),
+        busy: false,
+    }))
+    .with_budget(4);
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&woken));
+    let mut cx = Context::from_waker(&waker);
+    assert!(Pin::new(&mut m).poll_next(&mut cx).is_pending());
+    assert_eq!(polls.load(Ordering::Relaxed), 4);
+    assert_eq!(
+        woken.0.load(Ordering::Relaxed),
+        1,
+        "it yields, so it wakes itself"
+    );
+    assert!(Pin::new(&mut m).poll_next(&mut cx).is_pending());
+    assert_eq!(polls.load(Ordering::Relaxed), 8);
+    assert!(Pin::new(&mut m).poll_next(&mut cx).is_pending());
+    assert_eq!(polls.load(Ordering::Relaxed), 10);
+    assert_eq!(
+        woken.0.load(Ordering::Relaxed),
+        2,
+        "the last two were not a yield"
+    );
+}
+
+#[test]
+fn a_stream_that_wakes_itself_gets_the_thread_back_at_once() {
+    // A stream that wakes itself and yields nothing asks for the thread
+    // back (tokio's cooperative budget makes every tokio stream do so):
+    // the merge yields after that one poll, not after its budget.
     let polls = Arc::new(AtomicUsize::new(0));
     let mut m: Merge<Idle> = merge((0..10).map(|_| Idle {
         polls: polls.clone(),
         busy: true,
-    }))
-    .with_budget(4);
-    let mut cx = Context::from_waker(Waker::noop());
-    assert!(Pin::new(&mut m).poll_next(&mut cx).is_pending());
-    assert_eq!(polls.load(Ordering::Relaxed), 4);
-    assert!(Pin::new(&mut m).poll_next(&mut cx).is_pending());
-    assert_eq!(polls.load(Ordering::Relaxed), 8);
+    }));
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&woken));
+    let mut cx = Context::from_waker(&waker);
+    for round in 1..=3 {
+        assert!(Pin::new(&mut m).poll_next(&mut cx).is_pending());
+        assert_eq!(polls.load(Ordering::Relaxed), round);
+        assert!(
+            woken.0.load(Ordering::Relaxed) >= round,
+            "it must be polled again"
+        );
+    }
+}
+
+/// A waker that counts its wake-ups.
+struct Count(AtomicUsize);
+
+impl std::task::Wake for Count {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 #[test]
