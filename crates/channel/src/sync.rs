@@ -24,7 +24,9 @@ mod imp {
     }
 
     /// `core::cell::UnsafeCell` behind loom's closure-based API.
+    /// Transparent, so a slice of cells has the layout of a slice of `T`.
     #[derive(Debug)]
+    #[repr(transparent)]
     pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
 
     impl<T> UnsafeCell<T> {

@@ -37,6 +37,9 @@ enum Op {
     CloseFromReceiver,
     /// `try_send_iter` with an iterator of this many values (at least 1).
     SendBatch(usize),
+    /// spsc: `try_send_slice` with a slice of this many values, at least 1 (mpmc:
+    /// `try_send_iter`, as `SendBatch`).
+    SendSlice(usize),
     /// `try_recv_many` with this limit (may be 0).
     RecvBatch(usize),
     /// Take a permit (mpmc: keep it; spsc: use it at once).
@@ -56,6 +59,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::CloseFromSender),
         1 => Just(Op::CloseFromReceiver),
         2 => (1usize..=10).prop_map(Op::SendBatch),
+        2 => (1usize..=10).prop_map(Op::SendSlice),
         2 => (0usize..=10).prop_map(Op::RecvBatch),
         1 => Just(Op::Reserve),
         1 => Just(Op::PermitSend),
@@ -180,6 +184,12 @@ fn run_spsc(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                 let taken = want.unwrap_or(0);
                 prop_assert_eq!(iter.collect::<Vec<_>>(), &values[taken..], "step {}", step);
             }
+            Op::SendSlice(k) => {
+                let values: Vec<u32> = (0..k).map(|_| m.fresh()).collect();
+                let got = tx.try_send_slice(&values);
+                let want = m.send_batch(&values);
+                prop_assert_eq!(got, want, "step {}: {:?}", step, op);
+            }
             Op::RecvBatch(limit) => {
                 let mut buf = vec![0];
                 let got = rx.try_recv_many(&mut buf, limit);
@@ -252,7 +262,7 @@ fn run_mpmc(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
             Op::TryRecv => prop_assert_eq!(rx.try_recv(), m.try_recv(), "step {}", step),
             Op::CloseFromSender => prop_assert_eq!(tx.close(), m.close(), "step {}", step),
             Op::CloseFromReceiver => prop_assert_eq!(rx.close(), m.close(), "step {}", step),
-            Op::SendBatch(k) => {
+            Op::SendBatch(k) | Op::SendSlice(k) => {
                 let values: Vec<u32> = (0..k).map(|_| m.fresh()).collect();
                 let mut iter = values.iter().copied().peekable();
                 let got = tx.try_send_iter(&mut iter);

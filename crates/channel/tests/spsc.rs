@@ -564,6 +564,46 @@ fn try_send_iter_fills_free_slots_and_leaves_the_rest() {
 }
 
 #[test]
+fn try_send_slice_copies_what_fits_across_the_wrap() {
+    let (mut tx, mut rx) = spsc::channel::<u64>(5);
+    assert_eq!(tx.try_send_slice(&[]), Ok(0));
+    assert_eq!(tx.try_send_slice(&[0, 1, 2]), Ok(3));
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(rx.try_recv(), Ok(1));
+    // The tail is at slot 3: two values before the end, two after the wrap.
+    assert_eq!(tx.try_send_slice(&[3, 4, 5, 6, 7, 8]), Ok(4));
+    assert_eq!(tx.try_send_slice(&[9]), Err(TrySendError::Full(())));
+    assert_eq!(tx.try_send_slice(&[]), Err(TrySendError::Full(())));
+    assert_eq!(rx.len(), 5);
+    let got: Vec<u64> = rx.drain(usize::MAX).collect();
+    assert_eq!(got, [2, 3, 4, 5, 6]);
+    rx.close();
+    assert_eq!(tx.try_send_slice(&[1]), Err(TrySendError::Closed(())));
+}
+
+#[test]
+fn send_slice_blocks_for_room_and_reports_what_it_sent_before_a_close() {
+    let (mut tx, mut rx) = spsc::channel::<u32>(3);
+    let values: Vec<u32> = (0..1000).collect();
+    let t = thread::spawn(move || {
+        let r = tx.send_slice(&values);
+        (r, tx)
+    });
+    let got: Vec<u32> = rx.iter().take(1000).collect();
+    assert_eq!(got, (0..1000).collect::<Vec<_>>());
+    let (r, mut tx) = t.join().unwrap();
+    assert_eq!(r, Ok(()));
+    // A full channel closed under a waiting (or about to wait) send: it
+    // sent none of its values, and says so.
+    assert_eq!(tx.try_send_slice(&[1, 2, 3]), Ok(3));
+    let t = thread::spawn(move || tx.send_slice(&[4, 5, 6]));
+    rx.close();
+    assert_eq!(t.join().unwrap(), Err(SendError(0)));
+    let rest: Vec<u32> = rx.try_iter().collect();
+    assert_eq!(rest, [1, 2, 3]);
+}
+
+#[test]
 fn try_send_iter_uses_every_free_slot() {
     // Sequentially, with nothing racing: all free slots must be filled.
     let (mut tx, mut rx) = spsc::channel(4);

@@ -1,6 +1,7 @@
 //! The SPSC batch API: runs of values moved with one index publish and
-//! one wake-up (`try_send_iter`, `send_iter`, `try_recv_many`,
-//! `recv_many`), and [`Drain`], which reads values straight from the ring.
+//! one wake-up (`try_send_iter`, `send_iter`, `try_send_slice`,
+//! `send_slice`, `try_recv_many`, `recv_many`), and [`Drain`], which reads
+//! values straight from the ring.
 //!
 //! Batches walk slot indices directly rather than computing a position
 //! per value (docs/perf-notes.md#batches-walk-slot-indices-a-zero-copy-drain-spscreceiverdrain).
@@ -49,6 +50,104 @@ impl<T> Sender<T> {
             return Err(TrySendError::Full(()));
         }
         Ok(self.push_batch(iter, free))
+    }
+
+    /// Copies as many values of `src` as there is room for into the free
+    /// slots with at most two `memcpy`s, and publishes them all at once:
+    /// the batch send for `Copy` values, already in a slice.
+    ///
+    /// Returns how many values were sent (the first that many of `src`;
+    /// 0 only if `src` is empty).
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`]`(())` when there was no room for even one value,
+    /// [`TrySendError::Closed`]`(())` when the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nimsync_channel::{spsc, TrySendError};
+    ///
+    /// let (mut tx, mut rx) = spsc::channel(4);
+    /// assert_eq!(tx.try_send_slice(&[1, 2, 3, 4, 5, 6]), Ok(4));
+    /// assert_eq!(tx.try_send_slice(&[5, 6]), Err(TrySendError::Full(())));
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(tx.try_send_slice(&[5, 6]), Ok(1));
+    /// let rest: Vec<u32> = rx.drain(usize::MAX).collect();
+    /// assert_eq!(rest, [2, 3, 4, 5]);
+    /// ```
+    pub fn try_send_slice(&mut self, src: &[T]) -> Result<usize, TrySendError<()>>
+    where
+        T: Copy,
+    {
+        if self.shared.is_closed() {
+            return Err(TrySendError::Closed(()));
+        }
+        let free = self.free_fresh();
+        if free == 0 {
+            return Err(TrySendError::Full(()));
+        }
+        Ok(self.push_copies(src, free))
+    }
+
+    /// Sends every value of `src`, blocking whenever the channel is full,
+    /// and copying each run of values into the ring at once.
+    ///
+    /// # Errors
+    ///
+    /// When the channel closes, [`SendError`] holds how many values of
+    /// `src` had been sent (its first that many).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut tx, rx) = nimsync_channel::spsc::channel(4);
+    /// let values: Vec<u64> = (0..100).collect();
+    /// let t = std::thread::spawn(move || tx.send_slice(&values));
+    /// assert_eq!(rx.into_iter().sum::<u64>(), 4950);
+    /// assert!(t.join().unwrap().is_ok());
+    /// ```
+    pub fn send_slice(&mut self, src: &[T]) -> Result<(), SendError<usize>>
+    where
+        T: Copy,
+    {
+        let mut sent = 0;
+        while sent < src.len() {
+            let ok = block_thread(&self.shared.send_wait, None, || match self.check_ready() {
+                Ok(()) => Some(true),
+                Err(TrySendError::Closed(())) => Some(false),
+                Err(TrySendError::Full(())) => None,
+            });
+            if ok != Some(true) {
+                return Err(SendError(sent));
+            }
+            let free = self.free_fresh();
+            sent += self.push_copies(&src[sent..], free);
+        }
+        Ok(())
+    }
+
+    /// Copies up to `free` values of `src` into the ring and publishes them.
+    fn push_copies(&self, src: &[T], free: usize) -> usize
+    where
+        T: Copy,
+    {
+        let n = src.len().min(free);
+        if n == 0 {
+            return 0;
+        }
+        let s = &*self.shared;
+        let start = self.tail.get();
+        // SAFETY: `n <= free`, so the `n` slots from the tail on are outside
+        // the initialised range; only this endpoint writes; the index of a
+        // position is below `cap`.
+        unsafe { s.write_copies(s.slot_index(start), &src[..n]) };
+        let next = s.advance(start, n);
+        self.tail.set(next);
+        s.tail.store(next, Ordering::Release);
+        s.recv_wait.notify_one();
+        n
     }
 
     /// Writes up to `free` items, then publishes the tail once. A guard

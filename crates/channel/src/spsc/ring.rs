@@ -137,6 +137,44 @@ impl<T> Shared<T> {
         slot.with_mut(|p| unsafe { (*p).write(value) });
     }
 
+    /// Copies `src` into the slots from index `idx` on, wrapping to slot 0
+    /// at the end of the buffer: at most two `memcpy`s.
+    ///
+    /// # Safety
+    /// The caller is the sender, `idx < cap`, `src.len() <= cap`, and the
+    /// `src.len()` slots from `idx` on (wrapping) are outside the
+    /// initialised range.
+    #[inline]
+    pub(super) unsafe fn write_copies(&self, idx: usize, src: &[T])
+    where
+        T: Copy,
+    {
+        debug_assert!(idx < self.cap && src.len() <= self.cap);
+        let first = src.len().min(self.cap - idx);
+        #[cfg(not(loom))]
+        {
+            // `UnsafeCell` (the facade's and core's) and `MaybeUninit` are
+            // transparent, so the buffer is laid out as `[T; cap]`; the
+            // pointer comes from the whole slice, whose cells allow writes
+            // through a shared reference.
+            let base = self.buf.as_ptr().cast::<T>().cast_mut();
+            // SAFETY: `idx + first <= cap` and `src.len() - first <= idx`
+            // (the ring is not full there, per the caller), so both ranges
+            // are inside the buffer, outside the initialised range, and
+            // apart from `src`, which the caller borrows from elsewhere.
+            unsafe {
+                core::ptr::copy_nonoverlapping(src.as_ptr(), base.add(idx), first);
+                core::ptr::copy_nonoverlapping(src.as_ptr().add(first), base, src.len() - first);
+            }
+        }
+        #[cfg(loom)]
+        for (k, v) in src.iter().enumerate() {
+            let i = if k < first { idx + k } else { k - first };
+            // SAFETY: forwarded from the caller; `i < cap`.
+            unsafe { self.write_slot(i, *v) };
+        }
+    }
+
     /// # Safety
     /// As [`read`](Self::read), for the slot with index `idx < cap`.
     #[inline(always)]
