@@ -11,7 +11,7 @@ use std::thread;
 use std::time::Instant;
 
 use futures_lite::StreamExt;
-use nimsync_stream::{Builder, Metrics, Overflow, SendError};
+use nimsync_stream::{BroadcastError, Builder, Lagging, Metrics, Overflow, SendError, broadcast};
 
 use super::rng::Rng;
 use super::{Ledger, Size, Test, Tracked, rate};
@@ -35,6 +35,7 @@ pub(super) fn tests() -> Vec<Test> {
             avalanche(s, Policy::Conflate)
         }),
         Test::new("stream-consumer-leaves", 240, consumer_leaves),
+        Test::new("stream-broadcast", 240, broadcast_rounds),
     ]
 }
 
@@ -253,5 +254,78 @@ fn consumer_leaves(size: Size) -> String {
     format!(
         "{rounds} rounds, every message accounted for: {delivered} delivered, \
          {undelivered} left undelivered in the stage"
+    )
+}
+
+/// Rounds of a broadcast through a small ring (1 to 16 items) from a
+/// publisher thread to three `Block` subscribers (one leaves at a random
+/// point) and a `DropOldest` one, each on its own thread: a `Block`
+/// subscriber gets every item in order, the one that leaves a prefix in
+/// order, and the lossy one, in order, every item it does not count as
+/// missed. The publisher never waits for a subscriber that has left.
+fn broadcast_rounds(size: Size) -> String {
+    let rounds = size.pick(20, 100);
+    let n = size.pick(2_000, 10_000) as u64;
+    let mut rng = Rng::new(0xb40a);
+    let (mut blocked_reads, mut missed) = (0u64, 0u64);
+    for _ in 0..rounds {
+        let capacity = rng.range(1, 16);
+        let leave_after = rng.range(0, n as usize - 1) as u64;
+        let publisher = broadcast::<u64>(capacity);
+        let stayers: Vec<_> = (0..2)
+            .map(|_| {
+                let mut sub = publisher.subscribe(Lagging::Block);
+                thread::spawn(move || {
+                    let mut next = 0;
+                    loop {
+                        match sub.recv() {
+                            Ok(v) => {
+                                assert_eq!(v, next, "a Block subscriber got an item out of order");
+                                next += 1;
+                            }
+                            Err(BroadcastError::Closed) => break next,
+                            Err(e) => panic!("a Block subscriber ended with {e:?}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut leaver = publisher.subscribe(Lagging::Block);
+        let leaver = thread::spawn(move || {
+            for want in 0..leave_after {
+                assert_eq!(leaver.recv(), Ok(want), "the leaving subscriber's prefix");
+            }
+            leave_after
+        });
+        let mut lossy = publisher.subscribe(Lagging::DropOldest);
+        let lossy = thread::spawn(move || {
+            let (mut got, mut last) = (0u64, None::<u64>);
+            while let Ok(v) = lossy.recv() {
+                assert!(last.is_none_or(|l| l < v), "a lossy subscriber went back");
+                last = Some(v);
+                got += 1;
+            }
+            (got, lossy.lagged())
+        });
+        for i in 0..n {
+            publisher.send(i).expect("a broadcast send does not fail");
+        }
+        drop(publisher);
+        for s in stayers {
+            assert_eq!(
+                s.join().expect("subscriber"),
+                n,
+                "a Block subscriber missed items"
+            );
+            blocked_reads += n;
+        }
+        blocked_reads += leaver.join().expect("leaver");
+        let (got, lagged) = lossy.join().expect("lossy subscriber");
+        assert_eq!(got + lagged, n, "the lossy subscriber's items and misses");
+        missed += lagged;
+    }
+    format!(
+        "{rounds} rounds of {n} items: {blocked_reads} read by Block subscribers, \
+         every one in order; the DropOldest subscriber counted {missed} missed"
     )
 }
