@@ -102,6 +102,10 @@ pub struct Waiter {
 #[cfg(not(loom))]
 std::thread_local! {
     static THREAD_WAITER: Arc<Waiter> = Arc::new(Waiter::with_thread(sync::current()));
+    /// A task waiter nobody holds any more, kept for this thread's next
+    /// [`Waiter::for_task`]: its waker slot is empty.
+    static SPARE_TASK_WAITER: core::cell::Cell<Option<Arc<Waiter>>> =
+        const { core::cell::Cell::new(None) };
 }
 
 impl Waiter {
@@ -148,12 +152,42 @@ impl Waiter {
     /// assert_eq!(waiter.selected(), Selected::Waiting);
     /// ```
     pub fn for_task(waker: &Waker) -> Arc<Waiter> {
+        #[cfg(not(loom))]
+        if let Ok(Some(cx)) = SPARE_TASK_WAITER.try_with(core::cell::Cell::take) {
+            // Only `recycle` puts a waiter there: held by nobody else, and
+            // in no queue, so its state may be reset.
+            cx.state.store(WAITING, Ordering::Relaxed);
+            cx.set_waker(waker);
+            return cx;
+        }
         let atomic = AtomicWaker::new();
         sync::register_waker(&atomic, waker);
         Arc::new(Self {
             state: AtomicUsize::new(WAITING),
             unparker: Unparker::Task(atomic),
         })
+    }
+
+    /// Keeps a task's waiter that nobody else holds (so it is in no queue
+    /// and no notifier can reach it) for this thread's next
+    /// [`for_task`](Self::for_task), which then allocates nothing; drops
+    /// it otherwise. Its waker is released now, so the task it belonged
+    /// to is not kept alive by it.
+    pub(crate) fn recycle(cx: Arc<Waiter>) {
+        #[cfg(not(loom))]
+        {
+            let mut cx = cx;
+            if let Some(waiter) = Arc::get_mut(&mut cx) {
+                if let Unparker::Task(w) = &waiter.unparker {
+                    drop(w.take());
+                    // During the thread's teardown the slot may be gone:
+                    // then the waiter is simply dropped.
+                    let _ = SPARE_TASK_WAITER.try_with(|spare| spare.replace(Some(cx)));
+                }
+            }
+        }
+        #[cfg(loom)]
+        drop(cx);
     }
 
     /// Replaces the waker a task's waiter wakes. No-op for a thread's.
@@ -290,5 +324,23 @@ mod tests {
         // While held, a second request gets a fresh waiter.
         let c = Waiter::for_current_thread();
         assert_ne!(Arc::as_ptr(&c), p);
+    }
+
+    #[test]
+    fn a_task_waiter_nobody_holds_is_reused_by_the_next_task_wait() {
+        let (woken, k) = super::super::test_wakers::counting();
+        let cx = Waiter::for_task(&k);
+        let first = Arc::as_ptr(&cx);
+        assert_eq!(cx.try_abort(), Selected::Aborted);
+        Waiter::recycle(cx);
+        let again = Waiter::for_task(Waker::noop());
+        assert_eq!(Arc::as_ptr(&again), first, "the spare was taken");
+        assert_eq!(again.selected(), Selected::Waiting, "and reset");
+        // A waiter someone else still holds is not kept.
+        let held = Arc::clone(&again);
+        Waiter::recycle(again);
+        let fresh = Waiter::for_task(&k);
+        assert_ne!(Arc::as_ptr(&fresh), Arc::as_ptr(&held));
+        assert_eq!(woken.0.load(Ordering::SeqCst), 0);
     }
 }

@@ -20,6 +20,47 @@ struct Entry {
     op: usize,
 }
 
+/// The registrations of a queue in order, the first one held inline: most
+/// queues (a oneshot's, a channel with one consumer) never have a second
+/// waiter, and then registering allocates nothing.
+///
+/// Invariant: `rest` is empty whenever `first` is `None`.
+#[derive(Debug, Default)]
+struct Entries {
+    first: Option<Entry>,
+    rest: VecDeque<Entry>,
+}
+
+impl Entries {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn push_back(&mut self, entry: Entry) {
+        if self.first.is_none() {
+            self.first = Some(entry);
+        } else {
+            self.rest.push_back(entry);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Entry> {
+        let front = self.first.take();
+        self.first = self.rest.pop_front();
+        front
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
+        if self.first.as_ref().is_some_and(|e| !keep(e)) {
+            self.first = None;
+        }
+        self.rest.retain(keep);
+        if self.first.is_none() {
+            self.first = self.rest.pop_front();
+        }
+    }
+}
+
 /// How a queue's waiters and notifiers pair their store-load ordering
 /// (see [`WaitQueue`]). Moves only forward: `Asymmetric`, `Switching`,
 /// `Symmetric`.
@@ -230,7 +271,7 @@ fn start_symmetric() -> bool {
 pub struct WaitQueue {
     waiting: AtomicUsize,
     fence_mode: AtomicFenceMode,
-    entries: Mutex<VecDeque<Entry>>,
+    entries: Mutex<Entries>,
     /// In symmetric mode, notifiers use a read-modify-write of `waiting`
     /// (queues with one notifier, whose line then stays with it) rather
     /// than a `SeqCst` fence and a load (queues many threads notify, where
@@ -292,7 +333,7 @@ impl WaitQueue {
                 SYM_NOTIFY
             }),
             fence_mode: AtomicFenceMode::new(mode),
-            entries: Mutex::new(VecDeque::new()),
+            entries: Mutex::new(Entries::default()),
             rmw_notify,
             on_register: None,
             handoff: false,
@@ -546,19 +587,26 @@ impl WaitQueue {
         if !self.has_waiters() {
             return;
         }
-        let woken: Vec<Arc<Waiter>> = {
+        // The first waiter outside the `Vec`: waking one (a oneshot's
+        // receiver, say) allocates nothing.
+        let (first, rest) = {
             let mut entries = self.entries.lock();
-            let mut woken = Vec::new();
-            while woken.len() < n {
+            let mut first = None;
+            let mut rest = Vec::new();
+            while usize::from(first.is_some()) + rest.len() < n {
                 let Some(e) = entries.pop_front() else { break };
                 if e.cx.try_select(e.op) {
-                    woken.push(e.cx);
+                    if first.is_none() {
+                        first = Some(e.cx);
+                    } else {
+                        rest.push(e.cx);
+                    }
                 }
             }
             self.publish_waiting(entries.len());
-            woken
+            (first, rest)
         };
-        unpark_all(woken);
+        unpark_all(first.into_iter().chain(rest));
     }
 
     /// Wakes every waiter (used when the channel closes).
@@ -586,7 +634,7 @@ pub(crate) fn notify_all_of(queues: &[&WaitQueue]) {
 /// Wakes every waiter in `woken`, all of them even if a waker panics: each
 /// was claimed, so each holds a wake-up that must reach its owner. The
 /// first panic is raised again once all are woken.
-fn unpark_all(woken: Vec<Arc<Waiter>>) {
+fn unpark_all(woken: impl IntoIterator<Item = Arc<Waiter>>) {
     let mut panics = Panics::new();
     for cx in woken {
         panics.run(|| cx.unpark());
@@ -646,6 +694,31 @@ mod tests {
         q.notify_all();
         assert_eq!((woken(2), woken(3)), (1, 1));
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn entries_keep_their_order_with_the_first_inline() {
+        let (_, k) = counting();
+        let cxs: Vec<_> = (0..4).map(|_| Waiter::for_task(&k)).collect();
+        let mut entries = Entries::default();
+        for (op, cx) in cxs.iter().enumerate() {
+            entries.push_back(Entry {
+                cx: Arc::clone(cx),
+                op,
+            });
+        }
+        assert_eq!(entries.len(), 4);
+        entries.retain(|e| e.op != 0 && e.op != 2);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries.pop_front().map(|e| e.op), Some(1));
+        entries.push_back(Entry {
+            cx: Arc::clone(&cxs[0]),
+            op: 5,
+        });
+        let order: Vec<usize> = std::iter::from_fn(|| entries.pop_front().map(|e| e.op)).collect();
+        assert_eq!(order, [3, 5]);
+        assert_eq!(entries.len(), 0);
+        assert!(entries.first.is_none() && entries.rest.is_empty());
     }
 
     #[test]

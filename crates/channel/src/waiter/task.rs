@@ -16,6 +16,14 @@ pub(crate) struct Registration {
     registered: bool,
 }
 
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(cx) = self.cx.take() {
+            Waiter::recycle(cx);
+        }
+    }
+}
+
 impl Registration {
     pub(crate) const fn new() -> Self {
         Self {
