@@ -56,14 +56,8 @@ fn idle_streams_are_polled_once_however_many_items_pass() {
 fn a_poll_keeps_to_its_budget_and_yields() {
     // Every stream starts ready (it is polled once when added) and yields
     // nothing: one `poll_next` polls the budget's worth, then the next.
-    let polls = Arc::new(AtomicUsize::new(0));
-    let mut m: Merge<Idle> = merge((0..10).map(|_| Idle {
-        polls: polls.clone(),
-        busy: false,
-    }))
-    .with_budget(4);
-    let woken = Arc::new(Count(AtomicUsize::new(0)));
-    let waker = Waker::from(Arc::clone(&woken));
+    let (polls, m, woken, waker) = ten_idle(false);
+    let mut m = m.with_budget(4);
     let mut cx = Context::from_waker(&waker);
     assert!(Pin::new(&mut m).poll_next(&mut cx).is_pending());
     assert_eq!(polls.load(Ordering::Relaxed), 4);
@@ -88,13 +82,7 @@ fn a_stream_that_wakes_itself_gets_the_thread_back_at_once() {
     // A stream that wakes itself and yields nothing asks for the thread
     // back (tokio's cooperative budget makes every tokio stream do so):
     // the merge yields after that one poll, not after its budget.
-    let polls = Arc::new(AtomicUsize::new(0));
-    let mut m: Merge<Idle> = merge((0..10).map(|_| Idle {
-        polls: polls.clone(),
-        busy: true,
-    }));
-    let woken = Arc::new(Count(AtomicUsize::new(0)));
-    let waker = Waker::from(Arc::clone(&woken));
+    let (polls, mut m, woken, waker) = ten_idle(true);
     let mut cx = Context::from_waker(&waker);
     for round in 1..=3 {
         assert!(Pin::new(&mut m).poll_next(&mut cx).is_pending());
@@ -104,6 +92,19 @@ fn a_stream_that_wakes_itself_gets_the_thread_back_at_once() {
             "it must be polled again"
         );
     }
+}
+
+/// A merge of ten `Idle` streams (`busy` as given), the count of their
+/// polls, and a waker for the merge that counts its wake-ups.
+fn ten_idle(busy: bool) -> (Arc<AtomicUsize>, Merge<Idle>, Arc<Count>, Waker) {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let m = merge((0..10).map(|_| Idle {
+        polls: polls.clone(),
+        busy,
+    }));
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&woken));
+    (polls, m, woken, waker)
 }
 
 /// A waker that counts its wake-ups.

@@ -42,13 +42,7 @@ impl<T> Sender<T> {
         &mut self,
         iter: &mut I,
     ) -> Result<usize, TrySendError<()>> {
-        if self.shared.is_closed() {
-            return Err(TrySendError::Closed(()));
-        }
-        let free = self.free_fresh();
-        if free == 0 {
-            return Err(TrySendError::Full(()));
-        }
+        let free = self.batch_room()?;
         Ok(self.push_batch(iter, free))
     }
 
@@ -81,13 +75,7 @@ impl<T> Sender<T> {
     where
         T: Copy,
     {
-        if self.shared.is_closed() {
-            return Err(TrySendError::Closed(()));
-        }
-        let free = self.free_fresh();
-        if free == 0 {
-            return Err(TrySendError::Full(()));
-        }
+        let free = self.batch_room()?;
         Ok(self.push_copies(src, free))
     }
 
@@ -114,18 +102,36 @@ impl<T> Sender<T> {
     {
         let mut sent = 0;
         while sent < src.len() {
-            let ok = block_thread(&self.shared.send_wait, None, || match self.check_ready() {
-                Ok(()) => Some(true),
-                Err(TrySendError::Closed(())) => Some(false),
-                Err(TrySendError::Full(())) => None,
-            });
-            if ok != Some(true) {
+            if !self.wait_for_room() {
                 return Err(SendError(sent));
             }
             let free = self.free_fresh();
             sent += self.push_copies(&src[sent..], free);
         }
         Ok(())
+    }
+
+    /// The free slots a batch may fill now (reading the receiver's head),
+    /// or why there are none.
+    fn batch_room(&self) -> Result<usize, TrySendError<()>> {
+        if self.shared.is_closed() {
+            return Err(TrySendError::Closed(()));
+        }
+        match self.free_fresh() {
+            0 => Err(TrySendError::Full(())),
+            free => Ok(free),
+        }
+    }
+
+    /// Blocks the thread until there is room (true) or the channel is
+    /// closed (false).
+    fn wait_for_room(&self) -> bool {
+        let room = block_thread(&self.shared.send_wait, None, || match self.check_ready() {
+            Ok(()) => Some(true),
+            Err(TrySendError::Closed(())) => Some(false),
+            Err(TrySendError::Full(())) => None,
+        });
+        room == Some(true)
     }
 
     /// Copies up to `free` values of `src` into the ring and publishes them.
@@ -211,12 +217,7 @@ impl<T> Sender<T> {
     ) -> Result<(), SendError<core::iter::Peekable<I::IntoIter>>> {
         let mut iter = iter.into_iter().peekable();
         while iter.peek().is_some() {
-            let ok = block_thread(&self.shared.send_wait, None, || match self.check_ready() {
-                Ok(()) => Some(true),
-                Err(TrySendError::Closed(())) => Some(false),
-                Err(TrySendError::Full(())) => None,
-            });
-            if ok != Some(true) {
+            if !self.wait_for_room() {
                 return Err(SendError(iter));
             }
             let free = self.free_fresh();
