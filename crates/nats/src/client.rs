@@ -1,6 +1,8 @@
 //! A connection to a NATS server, usable from any executor.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::{Message, Subject};
@@ -9,8 +11,7 @@ use tokio::runtime::Handle;
 
 use crate::error::{check_subject, from_nats};
 use crate::host::{self, Hosted};
-use crate::outbox::{self, Out, Outbox};
-use crate::{ConnectOptions, Error, ErrorKind};
+use crate::{ConnectOptions, Error, ErrorKind, IntoSubject};
 
 /// A connection to a NATS server. Cheap to clone: clones share the
 /// connection, which reconnects by itself after a server restart or a
@@ -35,7 +36,8 @@ pub struct Client {
     pub(crate) inner: async_nats::Client,
     pub(crate) host: Handle,
     request_timeout: Duration,
-    outbox: Outbox,
+    /// Set by [`close`](Self::close), shared by the clones: publishes fail.
+    closed: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Client {
@@ -95,7 +97,7 @@ impl Client {
             inner,
             host,
             request_timeout,
-            outbox: Outbox::default(),
+            closed: Arc::default(),
         })
     }
 
@@ -113,7 +115,7 @@ impl Client {
     /// Whether [`close`](Self::close) was called on this client or a
     /// clone.
     pub fn is_closed(&self) -> bool {
-        self.outbox.is_closed()
+        self.closed.load(Ordering::Acquire)
     }
 
     /// The largest payload the server accepts, in bytes.
@@ -147,13 +149,11 @@ impl Client {
 
     /// Publishes `payload` to `subject` (at most once: core NATS keeps no
     /// copy; use [`JetStream`](crate::JetStream) for acknowledged
-    /// publishes). Returns once the message is queued for the socket.
+    /// publishes). Returns once the message is queued for the socket; waits
+    /// while async-nats's queue to the connection's thread is full.
     ///
-    /// Awaited on a tokio runtime, it goes straight to async-nats's queue;
-    /// awaited anywhere else, into the client's outbox (4,096 messages; a
-    /// publish waits while it is full), which a task on the connection's
-    /// runtime empties in batches: the caller's thread and the I/O thread
-    /// then meet once per batch, not once per message.
+    /// The subject is an [`IntoSubject`]: a literal or a `String` costs no
+    /// copy.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidSubject`], [`ErrorKind::TooLarge`] (over the
@@ -161,11 +161,11 @@ impl Client {
     /// is closed.
     pub async fn publish(
         &self,
-        subject: impl AsRef<str>,
+        subject: impl IntoSubject,
         payload: impl Into<Bytes>,
     ) -> Result<(), Error> {
-        let (subject, payload) = (subject.as_ref(), payload.into());
-        check_subject(subject, false)?;
+        let (subject, payload) = (subject.into_subject(), payload.into());
+        check_subject(subject.as_str(), false)?;
         let max = self.max_payload();
         if payload.len() > max {
             return Err(Error::new(
@@ -176,20 +176,22 @@ impl Client {
                 ),
             ));
         }
-        self.send(outbox::subject(subject), payload).await
+        self.send(subject, payload).await
     }
 
-    /// Publishes a checked message: straight into async-nats on a tokio
-    /// runtime, else through the outbox.
+    /// Publishes a checked message.
     pub(crate) async fn send(&self, subject: Subject, payload: Bytes) -> Result<(), Error> {
-        if Handle::try_current().is_ok() {
-            return self
-                .hosted(self.inner.publish(subject, payload))
-                .await
-                .map_err(from_nats);
+        if self.is_closed() {
+            return Err(Error::new(ErrorKind::Disconnected, "the client is closed"));
         }
-        let out = Out::Publish(subject, payload);
-        self.outbox.push(&self.host, &self.inner, out).await
+        // A core publish only pushes onto async-nats's queue to the
+        // connection's task (no timer, no socket), so it is awaited here
+        // without entering the connection's runtime: the caller's thread
+        // queues each message itself, as a task on that runtime would.
+        self.inner
+            .publish(subject, payload)
+            .await
+            .map_err(from_nats)
     }
 
     /// Waits until everything published so far has been written to the
@@ -200,16 +202,6 @@ impl Client {
     /// # Errors
     /// [`ErrorKind::Disconnected`] when the connection is closed.
     pub async fn flush(&self) -> Result<(), Error> {
-        if self.outbox.started() {
-            // Behind whatever this client's outbox still holds.
-            let (answer, flushed) = nimsync_channel::oneshot::channel();
-            self.outbox
-                .push(&self.host, &self.inner, Out::Flush(answer))
-                .await?;
-            return flushed.await.unwrap_or_else(|_| {
-                Err(Error::new(ErrorKind::Disconnected, "the client is closed"))
-            });
-        }
         self.hosted(self.inner.flush())
             .await
             .map_err(|e| Error::new(ErrorKind::Disconnected, e.to_string()))
@@ -285,7 +277,7 @@ impl Client {
         })
     }
 
-    /// Writes out everything published so far (the outbox included), then
+    /// Writes out everything published so far, then
     /// closes the connection: subscriptions end, and later publishes on
     /// this client or its clones fail with [`ErrorKind::Disconnected`].
     ///
@@ -294,7 +286,7 @@ impl Client {
     /// failed.
     pub async fn close(&self) -> Result<(), Error> {
         let flushed = self.flush().await;
-        self.outbox.close();
+        self.closed.store(true, Ordering::Release);
         flushed?;
         self.hosted(self.inner.drain())
             .await

@@ -210,6 +210,24 @@ impl From<async_nats::SubscribeErrorKind> for ErrorKind {
 /// wildcard tokens (`*`, and `>` last) only where `wildcards` allows
 /// (subscriptions, not publishes).
 pub(crate) fn check_subject(subject: &str, wildcards: bool) -> Result<(), Error> {
+    // One pass over the bytes accepts the usual subject (printable ASCII,
+    // no wildcard, no empty token); anything else gets the full check,
+    // which names the fault. A publish runs this per message.
+    let mut token_start = true;
+    for &b in subject.as_bytes() {
+        match b {
+            b'.' if token_start => break,
+            b'.' => token_start = true,
+            b'!'..=b'~' if b != b'*' && b != b'>' => token_start = false,
+            _ => {
+                token_start = true;
+                break;
+            }
+        }
+    }
+    if !token_start {
+        return Ok(());
+    }
     let bad = |why: &str| {
         Err(Error::new(
             ErrorKind::InvalidSubject,
@@ -236,4 +254,48 @@ pub(crate) fn check_subject(subject: &str, wildcards: bool) -> Result<(), Error>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_checked_the_same_on_both_paths() {
+        let publish_ok = [
+            "a",
+            "orders.created",
+            "a*b.c>d",
+            "ünï.cødé",
+            "a\u{1}b",
+            "x.y.z",
+        ];
+        for s in publish_ok {
+            assert!(check_subject(s, false).is_ok(), "{s:?}");
+            assert!(check_subject(s, true).is_ok(), "{s:?}");
+        }
+        let wild_ok = ["a.*", "*", ">", "a.*.>", "*.b"];
+        for s in wild_ok {
+            assert!(check_subject(s, true).is_ok(), "{s:?}");
+            let e = check_subject(s, false).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidSubject);
+            assert!(e.detail().contains("wildcards"), "{s:?}: {e}");
+        }
+        let never = [
+            ("", "empty"),
+            (".a", "empty token"),
+            ("a.", "empty token"),
+            ("a..b", "empty token"),
+            ("a b", "whitespace"),
+            ("a\tb", "whitespace"),
+            ("a\u{a0}b", "whitespace"),
+            ("a.>.b", "last token"),
+        ];
+        for (s, why) in never {
+            let e = check_subject(s, true).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidSubject, "{s:?}");
+            assert!(e.detail().contains(why), "{s:?}: {e}");
+            assert!(check_subject(s, false).is_err(), "{s:?}");
+        }
+    }
 }

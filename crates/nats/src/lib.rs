@@ -25,11 +25,11 @@
 //! a plain thread under `block_on`) uses a runtime this crate starts once
 //! per process, one thread named `nimsync-nats` with I/O and timers. Every
 //! future this crate returns can be awaited on any executor: it enters the
-//! connection's runtime when polled. What runs on that runtime: the
-//! socket, the timers, the sink, source and subscription tasks, the outbox
-//! of publishes made off a tokio runtime, responder handlers and
-//! subscription `on_drop` hooks; a handler or hook that blocks holds up the
-//! connection's I/O.
+//! connection's runtime when polled where async-nats needs it (a core
+//! publish only queues the message, from the caller's thread). What runs on
+//! that runtime: the socket, the timers, the sink, source and subscription
+//! tasks, responder handlers and subscription `on_drop` hooks; a handler or
+//! hook that blocks holds up the connection's I/O.
 //!
 //! # Delivery guarantees
 //!
@@ -49,8 +49,8 @@ mod error;
 mod host;
 mod jetstream;
 mod options;
-mod outbox;
 mod respond;
+mod subject;
 mod subscribe;
 
 pub use async_nats::{self, HeaderMap, Message};
@@ -63,6 +63,7 @@ pub use jetstream::{
 };
 pub use options::ConnectOptions;
 pub use respond::{Responder, ResponderStats, ServeOptions};
+pub use subject::IntoSubject;
 pub use subscribe::{SubscribeOptions, Subscription};
 
 /// The crate README's example, compiled as a doc test.

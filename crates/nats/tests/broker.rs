@@ -27,9 +27,9 @@ async fn connect(url: String) -> Client {
         .expect("connects to the test server")
 }
 
-/// Publishes from several plain threads through one client's outbox: each
-/// thread's messages arrive in its order, and a flush covers every one
-/// queued before it.
+/// Publishes from several plain threads through one client: each thread's
+/// messages arrive in its order, and a flush covers every one queued before
+/// it.
 #[test]
 fn publishes_from_many_threads_keep_each_threads_order() {
     let Some(server) = Server::start("many_threads") else {
@@ -72,7 +72,7 @@ fn publishes_from_many_threads_keep_each_threads_order() {
 }
 
 #[test]
-fn close_writes_out_what_the_outbox_holds() {
+fn close_writes_out_everything_published_before_it() {
     let Some(server) = Server::start("close_flushes") else {
         return;
     };

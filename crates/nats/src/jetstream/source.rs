@@ -198,7 +198,7 @@ impl Delivery {
     }
 
     /// Sends an acknowledgement kind, consuming the message: a publish to
-    /// its reply subject (through the client's outbox off a tokio runtime),
+    /// its reply subject,
     /// or with `confirmed` a request the server answers.
     async fn finish(mut self, kind: AckKind, confirmed: bool) -> Result<(), Error> {
         let msg = self.msg.take().expect("a delivery holds its message");
