@@ -1,6 +1,7 @@
 //! A connection to a NATS server, usable from any executor.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -159,31 +160,29 @@ impl Client {
     /// [`ErrorKind::InvalidSubject`], [`ErrorKind::TooLarge`] (over the
     /// server's `max_payload`), [`ErrorKind::Disconnected`] once the client
     /// is closed.
-    pub async fn publish(
+    pub fn publish(
         &self,
         subject: impl IntoSubject,
         payload: impl Into<Bytes>,
-    ) -> Result<(), Error> {
+    ) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        // Checked when called; the future only queues the message (one
+        // state machine around async-nats's, which checks the size).
         let (subject, payload) = (subject.into_subject(), payload.into());
-        check_subject(subject.as_str(), false)?;
-        let max = self.max_payload();
-        if payload.len() > max {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "{} bytes to {subject}; the server takes {max}",
-                    payload.len()
-                ),
-            ));
+        let checked = check_subject(subject.as_str(), false).and_then(|()| self.check_open());
+        let len = payload.len();
+        async move {
+            checked?;
+            self.inner
+                .publish(subject, payload)
+                .await
+                .map_err(|e| self.publish_error(e, len))
         }
-        self.send(subject, payload).await
     }
 
     /// Publishes a checked message.
     pub(crate) async fn send(&self, subject: Subject, payload: Bytes) -> Result<(), Error> {
-        if self.is_closed() {
-            return Err(Error::new(ErrorKind::Disconnected, "the client is closed"));
-        }
+        self.check_open()?;
+        let len = payload.len();
         // A core publish only pushes onto async-nats's queue to the
         // connection's task (no timer, no socket), so it is awaited here
         // without entering the connection's runtime: the caller's thread
@@ -191,7 +190,33 @@ impl Client {
         self.inner
             .publish(subject, payload)
             .await
-            .map_err(from_nats)
+            .map_err(|e| self.publish_error(e, len))
+    }
+
+    /// [`ErrorKind::Disconnected`] once [`close`](Self::close) was called.
+    fn check_open(&self) -> Result<(), Error> {
+        if self.is_closed() {
+            return Err(Error::new(ErrorKind::Disconnected, "the client is closed"));
+        }
+        Ok(())
+    }
+
+    /// A failed publish of `len` bytes as this crate's error.
+    #[cold]
+    fn publish_error(&self, e: async_nats::PublishError, len: usize) -> Error {
+        let e = from_nats(e);
+        if e.kind() != ErrorKind::TooLarge {
+            return e;
+        }
+        Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "a payload of {len} bytes; the server takes at most {} (its \
+                 max_payload): split it, or raise max_payload in the server's \
+                 configuration",
+                self.max_payload()
+            ),
+        )
     }
 
     /// Waits until everything published so far has been written to the

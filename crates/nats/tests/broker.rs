@@ -570,6 +570,11 @@ fn bad_input_gets_typed_errors() {
         let big = vec![0u8; client.max_payload() + 1];
         let err = client.publish("t.big", big.clone()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+        let told = format!("{} bytes", big.len());
+        assert!(
+            err.detail().contains(&told) && err.detail().contains("max_payload"),
+            "{err}"
+        );
         let err = client.request("t.big", big.clone()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
 
