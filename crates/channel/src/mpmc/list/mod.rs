@@ -416,7 +416,12 @@ impl<T> Shared<T> {
         let slot = unsafe { &(*block).slots[offset] };
         // SAFETY: as above.
         slot.value.with_mut(|p| unsafe { (*p).write(value) });
-        if slot.state.fetch_or(WRITTEN, Ordering::AcqRel) & GIVEN_UP == 0 {
+        // An add, not an or: only this sender sets `WRITTEN`, once, and an
+        // add that returns the old state is one locked instruction where an
+        // or that does is a load and a compare-and-swap loop.
+        let prev = slot.state.fetch_add(WRITTEN, Ordering::AcqRel);
+        debug_assert!(prev & WRITTEN == 0, "a slot written twice");
+        if prev & GIVEN_UP == 0 {
             return None;
         }
         // SAFETY: the receiver gave the slot up before `WRITTEN`, so it
@@ -608,7 +613,11 @@ impl<T> Shared<T> {
         } else {
             // SAFETY: the claim keeps the block live until `READ`.
             let slot = unsafe { &(*block).slots[offset] };
-            if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+            // An add: only this slot's reader sets `READ`, once (see
+            // `publish`).
+            let prev = slot.state.fetch_add(READ, Ordering::AcqRel);
+            debug_assert!(prev & READ == 0, "a slot read twice");
+            if prev & DESTROY != 0 {
                 // SAFETY: the block's freeing stopped at this slot.
                 unsafe { Block::destroy(block, offset + 1) };
             }
