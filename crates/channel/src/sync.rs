@@ -23,6 +23,13 @@ mod imp {
         cell.register(waker);
     }
 
+    /// Takes the waker out of `cell`, if one is stored and no wake is
+    /// under way.
+    #[inline]
+    pub(crate) fn take_waker(cell: &AtomicWaker) -> Option<core::task::Waker> {
+        cell.take()
+    }
+
     /// `core::cell::UnsafeCell` behind loom's closure-based API.
     /// Transparent, so a slice of cells has the layout of a slice of `T`.
     #[derive(Debug)]
@@ -110,6 +117,11 @@ mod imp {
     /// Stores `waker` in `cell`.
     pub(crate) fn register_waker(cell: &AtomicWaker, waker: &core::task::Waker) {
         cell.register_by_ref(waker);
+    }
+
+    /// Takes the waker out of `cell`.
+    pub(crate) fn take_waker(cell: &AtomicWaker) -> Option<core::task::Waker> {
+        cell.take_waker()
     }
 
     /// Loom does not model time: a timed park is a plain park. Models never

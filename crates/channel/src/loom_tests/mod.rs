@@ -451,6 +451,60 @@ fn poll_until_ready<F: core::future::Future>(fut: F) -> F::Output {
     }
 }
 
+/// The oneshot's future waits in its waker cell: a send, or the sender's
+/// drop, on another thread always reaches it (a lost wake-up is a
+/// deadlock here).
+#[test]
+fn loom_oneshot_future_woken_by_send_or_sender_drop() {
+    for send in [true, false] {
+        model(move || {
+            let (tx, rx) = oneshot::channel::<usize>();
+            let t = thread::spawn(move || {
+                if send {
+                    tx.send(7).unwrap();
+                } else {
+                    drop(tx);
+                }
+            });
+            let expected = if send { Ok(7) } else { Err(crate::RecvError) };
+            assert_eq!(poll_until_ready(rx), expected);
+            t.join().unwrap();
+        });
+    }
+}
+
+/// A oneshot future polled once, then dropped while the sender sends: the
+/// value is delivered to nobody and dropped once, or handed back.
+#[test]
+fn loom_oneshot_future_dropped_while_the_sender_sends() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx) = oneshot::channel::<Counted>();
+        let d2 = drops.clone();
+        // Handed back or not, the value is dropped here or with the channel.
+        let t = thread::spawn(move || drop(tx.send(Counted(d2))));
+        let waker = noop_waker();
+        let first = core::future::Future::poll(
+            core::pin::Pin::new(&mut rx),
+            &mut core::task::Context::from_waker(&waker),
+        );
+        drop(first);
+        drop(rx);
+        t.join().unwrap();
+        assert_eq!(drops.load(Ordering::Relaxed), 1, "dropped exactly once");
+    });
+}
+
+/// A waker that does nothing.
+fn noop_waker() -> core::task::Waker {
+    use std::task::Wake;
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    core::task::Waker::from(std::sync::Arc::new(Noop))
+}
+
 /// The async form: two receive futures, each polled to completion on its
 /// own thread, two messages, the sender alive throughout. A future whose
 /// re-check after registering takes a message passes on a claim it got

@@ -26,7 +26,9 @@ use state::{Inner, RX_CLOSED, TX_DONE, VALUE};
 
 use crate::chan;
 use crate::error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
-use crate::sync::{Arc, AtomicBool, AtomicU8, Ordering, UnsafeCell};
+use crate::sync::{
+    Arc, AtomicBool, AtomicU8, AtomicWaker, Ordering, UnsafeCell, register_waker, take_waker,
+};
 use crate::waiter::{Registration, WaitQueue, poll_op};
 
 /// Creates a oneshot channel.
@@ -44,6 +46,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
         state: AtomicU8::new(0),
         value: UnsafeCell::new(MaybeUninit::uninit()),
+        rx_task: AtomicWaker::new(),
         recv_wait: WaitQueue::new(),
         close_wait: WaitQueue::new(),
     });
@@ -54,7 +57,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         },
         Receiver {
             inner,
-            registration: Registration::new(),
+            registered: false,
             done: AtomicBool::new(false),
         },
     )
@@ -114,7 +117,7 @@ impl<T> Sender<T> {
                 Err(s) => state = s,
             }
         }
-        inner.recv_wait.notify_all();
+        inner.wake_receiver();
         Ok(())
     }
 
@@ -183,7 +186,7 @@ impl<T> Drop for Sender<T> {
         }
         let prev = self.inner.state.fetch_or(TX_DONE, Ordering::AcqRel);
         if prev & TX_DONE == 0 {
-            self.inner.recv_wait.notify_all();
+            self.inner.wake_receiver();
         }
     }
 }
@@ -211,7 +214,9 @@ pub type ClosedFuture<'a, T> = chan::ClosedFuture<&'a Inner<T>>;
 /// ```
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
-    registration: Registration,
+    /// The future's waker is in `inner.rx_task` (set by a `Pending` poll,
+    /// cleared when it is taken back out).
+    registered: bool,
     /// Set once the value was taken (or the final `Closed` returned). An
     /// atomic so that a `&Receiver` can be shared between threads; only
     /// the receiver itself sets it, and the value's arrival is ordered by
@@ -362,26 +367,41 @@ impl<T> Future for Receiver<T> {
             "oneshot::Receiver polled after it completed: the value can be received only once"
         );
         let inner = &*this.inner;
-        let res = poll_op(
-            &mut this.registration,
-            &inner.recv_wait,
-            cx,
-            || match inner.try_recv() {
-                Ok(v) => Some(Ok(v)),
-                Err(TryRecvError::Closed) => Some(Err(RecvError)),
-                Err(TryRecvError::Empty) => None,
-            },
-        );
+        let attempt = || match inner.try_recv() {
+            Ok(v) => Poll::Ready(Ok(v)),
+            Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
+            Err(TryRecvError::Empty) => Poll::Pending,
+        };
+        let mut res = attempt();
+        if res.is_pending() {
+            // Register, then look again: a send after the look wakes the
+            // waker registered here (see the state's protocol).
+            register_waker(&inner.rx_task, cx.waker());
+            this.registered = true;
+            res = attempt();
+        }
         if res.is_ready() {
             this.done.store(true, Ordering::Relaxed);
+            this.unregister();
         }
         res
     }
 }
 
+impl<T> Receiver<T> {
+    /// Takes the future's waker back out of the waker cell: a receiver
+    /// that stopped waiting is not woken later, and the waker is not kept
+    /// until the sender goes.
+    fn unregister(&mut self) {
+        if core::mem::take(&mut self.registered) {
+            drop(take_waker(&self.inner.rx_task));
+        }
+    }
+}
+
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.registration.cancel(&self.inner.recv_wait);
+        self.unregister();
         self.close();
     }
 }

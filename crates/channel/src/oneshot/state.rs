@@ -13,12 +13,24 @@
 //! finds the value gone). Whoever finds `VALUE` set when the shared state
 //! is freed drops the value. So the value is taken, handed back, or dropped
 //! exactly once.
+//!
+//! # Waiting
+//!
+//! The receiver's future waits in `rx_task`, a single waker cell: the
+//! future is polled through `&mut`, so one task at a time registers, and it
+//! registers and then checks the state again. A blocking receive and a
+//! select wait in `recv_wait`. The sender (or its drop) sets its flags and
+//! then wakes both, so whichever way the receiver waits, either its check
+//! after registering sees the flags or the wake finds it registered. The
+//! future keeps clear of the wait queue's lock and its per-wait
+//! allocation, which an actor's ask pays on every round trip
+//! (docs/perf-notes.md#the-oneshot-future-waits-in-a-waker-cell).
 
 use core::mem::MaybeUninit;
 
 use crate::chan::{Chan, CloseChan, RecvChan};
 use crate::error::TryRecvError;
-use crate::sync::{AtomicU8, Ordering, UnsafeCell};
+use crate::sync::{AtomicU8, AtomicWaker, Ordering, UnsafeCell};
 use crate::waiter::WaitQueue;
 
 /// A value is stored and not yet taken.
@@ -39,7 +51,9 @@ pub(super) const RX_CLOSED: u8 = 4;
 pub struct Inner<T> {
     pub(super) state: AtomicU8,
     pub(super) value: UnsafeCell<MaybeUninit<T>>,
-    /// The receiver (or a select over it) waiting for the value.
+    /// The receiver's future waiting for the value.
+    pub(super) rx_task: AtomicWaker,
+    /// The receiver blocking, or a select over it, waiting for the value.
     pub(super) recv_wait: WaitQueue,
     /// `Sender::closed()` futures.
     pub(super) close_wait: WaitQueue,
@@ -77,6 +91,15 @@ impl<T> Inner<T> {
 
     pub(super) fn is_ready(&self) -> bool {
         self.state.load(Ordering::Acquire) & (VALUE | TX_DONE | RX_CLOSED) != 0
+    }
+}
+
+impl<T> Inner<T> {
+    /// Wakes the receiver, however it waits, after the sender set its
+    /// flags.
+    pub(super) fn wake_receiver(&self) {
+        self.rx_task.wake();
+        self.recv_wait.notify_all();
     }
 }
 
