@@ -92,9 +92,7 @@ impl<T> Inner<T> {
     pub(super) fn is_ready(&self) -> bool {
         self.state.load(Ordering::Acquire) & (VALUE | TX_DONE | RX_CLOSED) != 0
     }
-}
 
-impl<T> Inner<T> {
     /// Wakes the receiver, however it waits, after the sender set its
     /// flags.
     pub(super) fn wake_receiver(&self) {
