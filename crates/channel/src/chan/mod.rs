@@ -52,6 +52,18 @@ pub trait RecvChan: Chan {
     fn recv_wait(&self) -> &WaitQueue;
     /// Messages buffered right now.
     fn len(&self) -> usize;
+    /// Called by a blocking receive that found nothing on its first try,
+    /// before it waits: a flavor whose receivers slow its senders down
+    /// when they take each message as it lands may wait here for a run of
+    /// messages to build up. Nothing by default.
+    #[inline(always)]
+    fn before_waiting(&self) {}
+    /// Called by a blocking receive that waited and then got a value on its
+    /// `tries`-th try (the first try is 1). Nothing by default.
+    #[inline(always)]
+    fn after_waiting(&self, tries: u32) {
+        let _ = tries;
+    }
 }
 
 /// The close of a flavor, as a `closed()` future waits for it.
@@ -123,10 +135,24 @@ pub(crate) fn recv_deadline<C: RecvChan + ?Sized>(
     chan: &C,
     deadline: Option<Instant>,
 ) -> Result<C::Item, RecvTimeoutError> {
-    let res = block_thread(chan.recv_wait(), deadline, || match chan.try_recv() {
-        Ok(v) => Some(Ok(v)),
-        Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
-        Err(TryRecvError::Empty) => None,
+    let mut tries = 0u32;
+    let res = block_thread(chan.recv_wait(), deadline, || {
+        tries += 1;
+        match chan.try_recv() {
+            Ok(v) => {
+                if tries > 1 {
+                    chan.after_waiting(tries);
+                }
+                Some(Ok(v))
+            }
+            Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
+            Err(TryRecvError::Empty) => {
+                if tries == 1 {
+                    chan.before_waiting();
+                }
+                None
+            }
+        }
     });
     res.unwrap_or(Err(RecvTimeoutError::Timeout))
 }

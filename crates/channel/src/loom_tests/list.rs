@@ -35,6 +35,29 @@ fn loom_list_two_senders_cross_a_block() {
     });
 }
 
+/// One receiver's look at the tail records in the head word how far the
+/// head's block is claimed; the other receiver claims below that without
+/// reading the tail. Each value is received once.
+#[test]
+fn loom_list_two_receivers_share_what_the_tail_showed() {
+    model(|| {
+        let (tx, rx) = mpmc::unbounded::<usize>();
+        let rx2 = rx.clone();
+        let s = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        let r = thread::spawn(move || rx2.recv().unwrap());
+        let mine = rx.recv().unwrap();
+        let theirs = r.join().unwrap();
+        s.join().unwrap();
+        let mut got = [mine, theirs];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
 #[test]
 fn loom_list_slot_given_back_to_a_slow_sender_keeps_its_order() {
     static GIVEN_BACK: StdAtomicUsize = StdAtomicUsize::new(0);

@@ -825,6 +825,14 @@ impl<T> RecvChan for FlavorRef<'_, T> {
     fn len(&self) -> usize {
         dispatch!(queue * self, |q| RecvChan::len(q))
     }
+    #[inline(always)]
+    fn before_waiting(&self) {
+        dispatch!(queue * self, |q| RecvChan::before_waiting(q))
+    }
+    #[inline(always)]
+    fn after_waiting(&self, tries: u32) {
+        dispatch!(queue * self, |q| RecvChan::after_waiting(q, tries))
+    }
 }
 
 impl<T> CloseChan for FlavorRef<'_, T> {
@@ -869,5 +877,13 @@ impl<T> RecvChan for Flavor<T> {
     #[inline(always)]
     fn len(&self) -> usize {
         RecvChan::len(&self.queue())
+    }
+    #[inline(always)]
+    fn before_waiting(&self) {
+        RecvChan::before_waiting(&self.queue())
+    }
+    #[inline(always)]
+    fn after_waiting(&self, tries: u32) {
+        RecvChan::after_waiting(&self.queue(), tries)
     }
 }

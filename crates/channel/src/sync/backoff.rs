@@ -25,6 +25,8 @@ impl Backoff {
     /// (31 hints): fewer leave the blocking round trip in yields, more
     /// lengthen its tail (docs/perf-notes.md#short-spin-then-yield-then-park-syncbackoff).
     const PARK_SPIN_LIMIT: u32 = 4;
+    /// [`spin_contended`](Self::spin_contended)'s last growing step.
+    const CONTENDED_SPIN_LIMIT: u32 = 6;
     const YIELD_LIMIT: u32 = if cfg!(loom) { 1 } else { 20 };
     /// A thread that has just unparked another thread, and now waits for
     /// that thread's answer ([`Backoff::after_waking`]), yields this much
@@ -99,6 +101,20 @@ impl Backoff {
             spin_hint();
         }
         if self.step <= Self::SPIN_LIMIT {
+            self.step += 1;
+        }
+    }
+
+    /// Spins with no yield, longer than [`spin`](Self::spin) (up to 64
+    /// hints), for retrying a compare-and-swap that several threads keep
+    /// contending for: the unbounded list's tail, which every send moves
+    /// (docs/perf-notes.md#the-unbounded-receiver-waits-for-a-run-of-messages).
+    #[inline]
+    pub(crate) fn spin_contended(&mut self) {
+        for _ in 0..1u32 << self.step.min(Self::CONTENDED_SPIN_LIMIT) {
+            spin_hint();
+        }
+        if self.step <= Self::CONTENDED_SPIN_LIMIT {
             self.step += 1;
         }
     }

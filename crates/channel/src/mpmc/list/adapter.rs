@@ -41,6 +41,14 @@ impl<T> RecvChan for Shared<T> {
     fn len(&self) -> usize {
         Shared::len(self)
     }
+    #[inline(always)]
+    fn before_waiting(&self) {
+        self.wait_for_run();
+    }
+    #[inline(always)]
+    fn after_waiting(&self, tries: u32) {
+        self.note_wait(tries);
+    }
 }
 
 impl<T> CloseChan for Shared<T> {

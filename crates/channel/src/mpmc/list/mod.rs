@@ -18,9 +18,12 @@
 //!   sender by a receiver that gave up on it, below). Receivers report
 //!   `Closed` only when the channel is closed, drained up to the tail and
 //!   nothing is pending, all read from the tail word at once;
-//! - in `head`, bit 0 says the tail is in a later block, so every position
-//!   up to the end of the head's block is claimed, and a receiver need not
-//!   read the tail before claiming one.
+//! - in `head`, bits 0 to 7 hold an offset in the head's block below which
+//!   every slot is known to be claimed by a sender (`BLOCK_CAP`: the tail
+//!   is in a later block). A receiver whose position is below it claims
+//!   without reading the tail; one that reads the tail records what it
+//!   saw there, so a receiver reads the tail once per run of sends, not
+//!   once per message.
 //!
 //! Each slot has a state word of bits: `WRITTEN` (its value is there),
 //! `READ` (its receiver is done with it), `DESTROY` (the block is being
@@ -51,6 +54,12 @@
 //! writer instead, so that a receiver that has seen `Closed` never sees a
 //! value after it. One sender's values keep their order: its next send
 //! starts after the value is sent again.
+//!
+//! **Waiting for a run.** A blocking receive that finds the channel empty
+//! after a streak of receives whose values came promptly waits, looking
+//! now and then, until a run of messages is buffered, and takes it reading
+//! the tail once (see `wait_for_run`): a receiver that takes each message
+//! as it lands moves the tail's line between the cores on every send.
 //!
 //! **Freeing blocks.** A block is freed once every slot is done with. The
 //! receiver of its last slot (every other slot has been claimed by then)
@@ -91,7 +100,9 @@ use super::counts::Counts;
 use crate::error::{TryRecvError, TrySendError};
 use crate::orphan;
 use crate::sync::UnsafeCell;
-use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Backoff, Ordering, fence};
+use crate::sync::{
+    AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Backoff, Ordering, fence, spin_hint,
+};
 use crate::unwind::Panics;
 use crate::waiter::{WaitQueue, notify_all_of};
 
@@ -109,8 +120,10 @@ const SHIFT: u32 = 16;
 const ONE: u64 = 1 << SHIFT;
 /// `tail`: the channel is closed.
 const MARK: u64 = 1;
-/// `head`: the tail is in a later block.
-const HAS_NEXT: u64 = 1;
+/// `head`: the bits of the offset below which the head's block is known
+/// to be claimed (`BLOCK_CAP`: the whole block).
+const KNOWN_MASK: u64 = 0xff;
+const _: () = assert!(BLOCK_CAP as u64 <= KNOWN_MASK && KNOWN_MASK < ONE);
 /// One pending send in `tail`.
 const ONE_PENDING: u64 = 2;
 /// The pending-send count's bits in `tail`.
@@ -220,7 +233,35 @@ impl<T> Block<T> {
 struct End<T> {
     index: AtomicU64,
     block: AtomicPtr<Block<T>>,
+    /// The head's only: blocking receives in a row whose value came
+    /// promptly (up to `RUN_STREAK`); see `wait_for_run`.
+    streak: AtomicU8,
 }
+
+impl<T> End<T> {
+    fn new(first: *mut Block<T>) -> Self {
+        Self {
+            index: AtomicU64::new(0),
+            block: AtomicPtr::new(first),
+            streak: AtomicU8::new(0),
+        }
+    }
+}
+
+/// Blocking receives in a row whose value came within `PROMPT_TRIES`
+/// tries, after which a receive that finds the channel empty waits for a
+/// run of messages.
+const RUN_STREAK: u8 = 4;
+/// Tries within which a waiting receive's value counts as prompt: it came
+/// during the first few spins of the wait (see `Backoff::before_parking`).
+const PROMPT_TRIES: u32 = 4;
+/// Messages buffered that make a run worth having waited for.
+const RUN: usize = 16;
+/// Spin-loop hints between two looks at what is buffered (about 0.8 us
+/// where a hint takes 12 ns).
+const RUN_POLL_HINTS: u32 = 64;
+/// Looks at what is buffered before a receive stops waiting for a run.
+const RUN_POLLS: u32 = 4;
 
 /// A claimed slot: its block and offset.
 type SlotRef<T> = (*mut Block<T>, usize);
@@ -317,14 +358,8 @@ impl<T> Shared<T> {
         let first = Box::into_raw(Block::new());
         Self {
             id: super::ring::next_channel_id(),
-            head: CachePadded::new(End {
-                index: AtomicU64::new(0),
-                block: AtomicPtr::new(first),
-            }),
-            tail: CachePadded::new(End {
-                index: AtomicU64::new(0),
-                block: AtomicPtr::new(first),
-            }),
+            head: CachePadded::new(End::new(first)),
+            tail: CachePadded::new(End::new(first)),
             counts: Counts::new(),
             send_wait: WaitQueue::new(),
             recv_wait: CachePadded::new(WaitQueue::new()),
@@ -379,7 +414,7 @@ impl<T> Shared<T> {
                 Err(w) => {
                     word = w;
                     block = self.tail.block.load(Ordering::Acquire);
-                    backoff.spin();
+                    backoff.spin_contended();
                 }
             }
         }
@@ -470,7 +505,7 @@ impl<T> Shared<T> {
                 continue;
             }
             let mut new = word.wrapping_add(ONE);
-            if word & HAS_NEXT == 0 {
+            if offset >= (word & KNOWN_MASK) as usize {
                 fence(Ordering::SeqCst);
                 let tail = self.tail.index.load(Ordering::Relaxed);
                 if pos(word) == pos(tail) {
@@ -493,9 +528,15 @@ impl<T> Shared<T> {
                     }
                     return Err(TryRecvError::Empty);
                 }
-                if lap(word) != lap(tail) {
-                    new |= HAS_NEXT;
-                }
+                // Every slot of this block below the tail's offset (all of
+                // them if the tail is in a later block) is claimed.
+                let known = if lap(word) == lap(tail) {
+                    pos(tail) % LAP
+                } else {
+                    BLOCK_CAP as u64
+                };
+                debug_assert!(known > offset as u64);
+                new = (new & !KNOWN_MASK) | known;
             }
             match self.head.index.compare_exchange_weak(
                 word,
@@ -508,11 +549,11 @@ impl<T> Shared<T> {
                         // SAFETY: the claimed slot keeps the block live, and
                         // its sender links the next block.
                         let next = unsafe { Block::wait_next(block) };
-                        let mut next_index = (new & !HAS_NEXT).wrapping_add(ONE);
+                        let mut next_index = (new & !KNOWN_MASK).wrapping_add(ONE);
                         // SAFETY: the next block holds no claimed receive
                         // yet, so it is live.
                         if !unsafe { (*next).next.load(Ordering::Relaxed) }.is_null() {
-                            next_index |= HAS_NEXT;
+                            next_index |= BLOCK_CAP as u64;
                         }
                         self.head.block.store(next, Ordering::Release);
                         self.head.index.store(next_index, Ordering::Release);
@@ -688,6 +729,54 @@ impl<T> Shared<T> {
         }
     }
 
+    /// Records how a blocking receive's wait ended: its value came on its
+    /// `tries`-th try.
+    fn note_wait(&self, tries: u32) {
+        let streak = self.head.streak.load(Ordering::Relaxed);
+        let new = if tries <= PROMPT_TRIES {
+            (streak + 1).min(RUN_STREAK)
+        } else {
+            0
+        };
+        if new != streak {
+            self.head.streak.store(new, Ordering::Relaxed);
+        }
+    }
+
+    /// Called by a blocking receive that found the channel empty: after
+    /// `RUN_STREAK` receives in a row whose value came promptly, the
+    /// receivers are at the senders' heels, and taking each message as it
+    /// lands moves the tail's line and the slot's line between the cores
+    /// on every message (each look at the tail takes the line the next
+    /// send must write). Then the receive waits, looking now and then,
+    /// until a run of `RUN` messages is buffered, so the head's known-claimed
+    /// offset lets it take the run reading the tail once. A look that finds
+    /// a shorter run (the senders are slower than that) ends the streak.
+    /// An empty channel is looked at up to `RUN_POLLS` times (about 3 us)
+    /// before the receive goes on to its usual wait.
+    fn wait_for_run(&self) {
+        if cfg!(loom) || self.head.streak.load(Ordering::Relaxed) < RUN_STREAK {
+            return;
+        }
+        for _ in 0..RUN_POLLS {
+            for _ in 0..RUN_POLL_HINTS {
+                spin_hint();
+            }
+            // The head first: the tail read after it is never behind it.
+            let head = self.head.index.load(Ordering::Acquire);
+            let tail = self.tail.index.load(Ordering::Acquire);
+            let buffered = count_between(head, tail);
+            if buffered == 0 && tail & MARK == 0 {
+                continue;
+            }
+            if buffered < RUN {
+                self.head.streak.store(0, Ordering::Relaxed);
+            }
+            return;
+        }
+        self.head.streak.store(0, Ordering::Relaxed);
+    }
+
     fn len(&self) -> usize {
         loop {
             let tail = self.tail.index.load(Ordering::SeqCst);
@@ -760,7 +849,7 @@ impl<T> Drop for Shared<T> {
             }
             orphan::take_addrs(self.id, orphan::Side::Send);
         }
-        let mut word = self.head.index.load(Ordering::Relaxed) & !HAS_NEXT;
+        let mut word = self.head.index.load(Ordering::Relaxed) & !KNOWN_MASK;
         let end = self.tail.index.load(Ordering::Relaxed);
         let mut block = self.head.block.load(Ordering::Relaxed);
         while pos(word) != pos(end) {
@@ -793,5 +882,75 @@ impl<T> Drop for Shared<T> {
 impl<T> core::fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn streak(s: &Shared<u64>) -> u8 {
+        s.head.streak.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn prompt_waits_build_a_streak_and_a_slow_one_ends_it() {
+        let s = Shared::<u64>::new();
+        for i in 1..=RUN_STREAK + 2 {
+            s.note_wait(PROMPT_TRIES);
+            assert_eq!(streak(&s), i.min(RUN_STREAK));
+        }
+        s.note_wait(PROMPT_TRIES + 1);
+        assert_eq!(streak(&s), 0);
+    }
+
+    #[test]
+    fn a_run_keeps_the_streak_and_a_short_one_or_none_ends_it() {
+        let s = Shared::<u64>::new();
+        let build = |s: &Shared<u64>| (0..RUN_STREAK).for_each(|_| s.note_wait(2));
+
+        build(&s);
+        for v in 0..RUN as u64 {
+            s.try_send(v).unwrap();
+        }
+        s.wait_for_run();
+        assert_eq!(streak(&s), RUN_STREAK, "a run of {RUN} was there");
+        for v in 0..RUN as u64 {
+            assert_eq!(s.try_recv(), Ok(v));
+        }
+
+        s.try_send(7).unwrap();
+        s.wait_for_run();
+        assert_eq!(streak(&s), 0, "one message is no run");
+        assert_eq!(s.try_recv(), Ok(7));
+
+        build(&s);
+        s.wait_for_run();
+        assert_eq!(streak(&s), 0, "nothing came while it looked");
+
+        build(&s);
+        s.close();
+        s.wait_for_run();
+        assert_eq!(streak(&s), 0, "closed and empty: it stops looking");
+        assert_eq!(s.try_recv(), Err(TryRecvError::Closed));
+    }
+
+    #[test]
+    fn a_receiver_below_the_known_offset_takes_values_in_order() {
+        let s = Shared::<u64>::new();
+        for v in 0..600 {
+            s.try_send(v).unwrap();
+        }
+        for v in 0..600 {
+            assert_eq!(s.try_recv(), Ok(v));
+            let head = s.head.index.load(Ordering::Relaxed);
+            let known = (head & KNOWN_MASK) as usize;
+            assert!(
+                known == BLOCK_CAP || known >= offset(head),
+                "known offset {known} behind the head's {}",
+                offset(head)
+            );
+        }
+        assert_eq!(s.try_recv(), Err(TryRecvError::Empty));
     }
 }
