@@ -35,6 +35,27 @@ fn loom_list_two_senders_cross_a_block() {
     });
 }
 
+/// A block retired by the receiver is kept as the spare and taken by the
+/// sender for the block after next (under loom a block holds 3 values, so
+/// the seventh is written into the reused block): each value comes out once
+/// and in order (a block reused without resetting its slots' states fails
+/// here).
+#[test]
+fn loom_list_retired_block_is_reused_by_the_sender() {
+    model(|| {
+        let (tx, rx) = mpmc::unbounded::<usize>();
+        let s = thread::spawn(move || {
+            for v in 0..7 {
+                tx.send(v).unwrap();
+            }
+        });
+        let got: Vec<usize> = (0..7).map(|_| rx.recv().unwrap()).collect();
+        s.join().unwrap();
+        assert_eq!(got, [0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
 /// One receiver's look at the tail records in the head word how far the
 /// head's block is claimed; the other receiver claims below that without
 /// reading the tail. Each value is received once.

@@ -133,8 +133,9 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// The endpoints are the same [`Sender`] and [`Receiver`] types as
 /// [`channel`]'s, with the same close and drop rules. The queue is a
 /// linked list of blocks of 255 slots, allocated as senders need them and
-/// freed as receivers drain them; the channel always holds one block (4 KiB
-/// for an 8-byte `T`). With a consumer that stalls, it grows without bound
+/// freed as receivers drain them, but for one kept to be reused; the
+/// channel always holds one block (4 KiB for an 8-byte `T`) and at most
+/// one more kept for reuse. With a consumer that stalls, it grows without bound
 /// (each block: 255 × `size_of::<T>()` plus a word per slot);
 /// [`Sender::len`] tells how much is buffered.
 ///

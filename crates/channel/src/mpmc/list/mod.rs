@@ -69,11 +69,13 @@
 //! block. A receive reservation held by a select pins its block until it
 //! is committed or resolved as an orphan.
 //!
-//! **Memory.** Memory is freed as receivers drain: with a stalled consumer
+//! **Memory.** Memory is freed as receivers drain, except one retired
+//! block kept as the spare for the next block the tail needs (so a steady
+//! stream neither allocates nor frees): with a stalled consumer
 //! the queue grows without bound, one block of `BLOCK_CAP` slots (each
 //! `size_of::<T>()` plus a state word, the block aligned to 256 bytes) per
 //! 255 values (4 KiB for an 8-byte `T`); `len()` reports how many are
-//! buffered. An empty channel holds one block.
+//! buffered. An empty channel holds one block, and up to one spare.
 //!
 //! # Select reservations and permits
 //!
@@ -207,25 +209,40 @@ impl<T> Block<T> {
         }
     }
 
-    /// Frees the block once the slots from `start` on are done with; a slot
-    /// still in use gets `DESTROY` and its receiver goes on from there.
+    /// Walks the slots from `start` on: true once all are done with (the
+    /// caller then owns the block, to free or keep as the spare); false at
+    /// a slot still in use, which gets `DESTROY`, and whose receiver goes
+    /// on from there.
     ///
     /// # Safety
     /// `this` is live and every slot before `start`, and the last slot, are
-    /// done with; the caller touches the block no more.
-    unsafe fn destroy(this: *mut Self, start: usize) {
+    /// done with; if this returns false the caller touches the block no
+    /// more.
+    unsafe fn destroy(this: *mut Self, start: usize) -> bool {
         for i in start..BLOCK_CAP - 1 {
             // SAFETY: the block is live until this loop says otherwise.
             let slot = unsafe { &(*this).slots[i] };
             if slot.state.load(Ordering::Acquire) & READ == 0
                 && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
             {
-                // That slot's receiver frees the block.
-                return;
+                // That slot's receiver goes on.
+                return false;
             }
         }
-        // SAFETY: every slot is done with and nobody else holds the block.
-        drop(unsafe { Box::from_raw(this) });
+        true
+    }
+
+    /// Makes a block whose slots are all done with as good as new.
+    ///
+    /// # Safety
+    /// The caller owns the block: no other thread holds it.
+    unsafe fn reset(this: *mut Self) {
+        // SAFETY: forwarded from the caller.
+        let block = unsafe { &*this };
+        block.next.store(ptr::null_mut(), Ordering::Relaxed);
+        for slot in &block.slots {
+            slot.state.store(0, Ordering::Relaxed);
+        }
     }
 }
 
@@ -255,7 +272,7 @@ const RUN_STREAK: u8 = 4;
 /// Tries within which a waiting receive's value counts as prompt: it came
 /// during the first few spins of the wait (see `Backoff::before_parking`).
 const PROMPT_TRIES: u32 = 4;
-/// Messages buffered that make a run worth having waited for.
+/// Messages buffered that end the wait for a run at once.
 const RUN: usize = 16;
 /// Spin-loop hints between two looks at what is buffered (about 0.8 us
 /// where a hint takes 12 ns).
@@ -343,6 +360,11 @@ pub struct Shared<T> {
     /// Set when the last reference is a select's keeper: the drop then
     /// leaves the values alone (see `Keeper`).
     values_forsaken: AtomicBool,
+    /// A retired block kept for the next sender that needs one (null if
+    /// none), so that a steady stream neither allocates nor frees: a block
+    /// freed by a receiver's thread and allocated by a sender's takes the
+    /// allocator's lock of the sender's arena on both.
+    spare: CachePadded<AtomicPtr<Block<T>>>,
 }
 
 // SAFETY: values move between threads only through the slot protocol
@@ -365,6 +387,39 @@ impl<T> Shared<T> {
             recv_wait: CachePadded::new(WaitQueue::new()),
             close_wait: WaitQueue::new(),
             values_forsaken: AtomicBool::new(false),
+            spare: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+        }
+    }
+
+    /// A block for the tail to move to: the spare if there is one.
+    fn new_block(&self) -> Box<Block<T>> {
+        if !self.spare.load(Ordering::Relaxed).is_null() {
+            // Acquire: the reset of the block's slots by the thread that
+            // kept it happens before this thread's writes to them.
+            let spare = self.spare.swap(ptr::null_mut(), Ordering::AcqRel);
+            if !spare.is_null() {
+                // SAFETY: a kept block is owned by the spare pointer, which
+                // this swap emptied; it came from `Box`.
+                return unsafe { Box::from_raw(spare) };
+            }
+        }
+        Block::new()
+    }
+
+    /// Keeps a block whose slots are all done with as the spare, freeing
+    /// the spare it replaces.
+    ///
+    /// # Safety
+    /// The caller owns the block and touches it no more.
+    unsafe fn retire(&self, block: *mut Block<T>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { Block::reset(block) };
+        // Release: the reset happens before the sender that takes it
+        // writes the slots.
+        let old = self.spare.swap(block, Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: the swap took the old spare's ownership.
+            drop(unsafe { Box::from_raw(old) });
         }
     }
 
@@ -388,7 +443,7 @@ impl<T> Shared<T> {
                 continue;
             }
             if offset + 1 == BLOCK_CAP && next.is_none() {
-                next = Some(Block::new());
+                next = Some(self.new_block());
             }
             let mut new = word.wrapping_add(ONE);
             if pending {
@@ -477,7 +532,7 @@ impl<T> Shared<T> {
         // SAFETY: as above; the write precedes this read on this thread.
         let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
         // SAFETY: the slot is done with; this thread touches it no more.
-        unsafe { Self::finish_read((block, offset)) };
+        unsafe { self.finish_read((block, offset)) };
         value
     }
 
@@ -639,18 +694,18 @@ impl<T> Shared<T> {
             .value
             .with(|p| unsafe { (*p).assume_init_read() });
         // SAFETY: this thread is done with the slot.
-        unsafe { Self::finish_read(slot) };
+        unsafe { self.finish_read(slot) };
         value
     }
 
-    /// Marks a slot done with, and frees its block if it was the last.
+    /// Marks a slot done with, and retires its block if it was the last.
     ///
     /// # Safety
     /// The caller claimed the slot, is done with it, and touches it no more.
-    unsafe fn finish_read((block, offset): SlotRef<T>) {
-        if offset + 1 == BLOCK_CAP {
+    unsafe fn finish_read(&self, (block, offset): SlotRef<T>) {
+        let owned = if offset + 1 == BLOCK_CAP {
             // SAFETY: the last slot: every other slot has been claimed.
-            unsafe { Block::destroy(block, 0) };
+            unsafe { Block::destroy(block, 0) }
         } else {
             // SAFETY: the claim keeps the block live until `READ`.
             let slot = unsafe { &(*block).slots[offset] };
@@ -658,10 +713,13 @@ impl<T> Shared<T> {
             // `publish`).
             let prev = slot.state.fetch_add(READ, Ordering::AcqRel);
             debug_assert!(prev & READ == 0, "a slot read twice");
-            if prev & DESTROY != 0 {
-                // SAFETY: the block's freeing stopped at this slot.
-                unsafe { Block::destroy(block, offset + 1) };
-            }
+            // SAFETY: if `DESTROY` is set, the block's freeing stopped at
+            // this slot.
+            prev & DESTROY != 0 && unsafe { Block::destroy(block, offset + 1) }
+        };
+        if owned {
+            // SAFETY: every slot is done with; this thread owns the block.
+            unsafe { self.retire(block) };
         }
     }
 
@@ -748,16 +806,18 @@ impl<T> Shared<T> {
     /// receivers are at the senders' heels, and taking each message as it
     /// lands moves the tail's line and the slot's line between the cores
     /// on every message (each look at the tail takes the line the next
-    /// send must write). Then the receive waits, looking now and then,
-    /// until a run of `RUN` messages is buffered, so the head's known-claimed
-    /// offset lets it take the run reading the tail once. A look that finds
-    /// a shorter run (the senders are slower than that) ends the streak.
-    /// An empty channel is looked at up to `RUN_POLLS` times (about 3 us)
-    /// before the receive goes on to its usual wait.
+    /// send must write). Then the receive waits, looking every
+    /// `RUN_POLL_HINTS` hints, while a run is building up: until `RUN`
+    /// messages are buffered, the count stops growing, or `RUN_POLLS` looks
+    /// (about 3 us); the head's known-claimed offset then lets it take the
+    /// run reading the tail once. A wait that ends with one message or none
+    /// (a reply, not a stream, or senders that stopped) ends the streak,
+    /// so a request-reply exchange pays for such a look once per streak.
     fn wait_for_run(&self) {
         if cfg!(loom) || self.head.streak.load(Ordering::Relaxed) < RUN_STREAK {
             return;
         }
+        let mut seen = 0;
         for _ in 0..RUN_POLLS {
             for _ in 0..RUN_POLL_HINTS {
                 spin_hint();
@@ -766,15 +826,16 @@ impl<T> Shared<T> {
             let head = self.head.index.load(Ordering::Acquire);
             let tail = self.tail.index.load(Ordering::Acquire);
             let buffered = count_between(head, tail);
-            if buffered == 0 && tail & MARK == 0 {
-                continue;
+            let lone = seen == 0 && buffered == 1;
+            let stalled = buffered != 0 && buffered == seen;
+            seen = buffered;
+            if buffered >= RUN || lone || stalled || tail & MARK != 0 {
+                break;
             }
-            if buffered < RUN {
-                self.head.streak.store(0, Ordering::Relaxed);
-            }
-            return;
         }
-        self.head.streak.store(0, Ordering::Relaxed);
+        if seen <= 1 {
+            self.head.streak.store(0, Ordering::Relaxed);
+        }
     }
 
     fn len(&self) -> usize {
@@ -845,7 +906,7 @@ impl<T> Drop for Shared<T> {
                     panics.run(|| drop(value));
                 }
                 // SAFETY: done with the slot.
-                unsafe { Self::finish_read(slot) };
+                unsafe { self.finish_read(slot) };
             }
             orphan::take_addrs(self.id, orphan::Side::Send);
         }
@@ -875,6 +936,12 @@ impl<T> Drop for Shared<T> {
         }
         // SAFETY: the tail's block, live, and nobody else holds it.
         drop(unsafe { Box::from_raw(block) });
+        let spare = self.spare.load(Ordering::Relaxed);
+        if !spare.is_null() {
+            // SAFETY: the spare is owned by the pointer, and nothing else
+            // runs.
+            drop(unsafe { Box::from_raw(spare) });
+        }
         panics.finish();
     }
 }
@@ -905,7 +972,7 @@ mod tests {
     }
 
     #[test]
-    fn a_run_keeps_the_streak_and_a_short_one_or_none_ends_it() {
+    fn a_run_keeps_the_streak_and_one_message_or_none_ends_it() {
         let s = Shared::<u64>::new();
         let build = |s: &Shared<u64>| (0..RUN_STREAK).for_each(|_| s.note_wait(2));
 
@@ -919,9 +986,22 @@ mod tests {
             assert_eq!(s.try_recv(), Ok(v));
         }
 
+        for v in 0..3 {
+            s.try_send(v).unwrap();
+        }
+        s.wait_for_run();
+        assert_eq!(
+            streak(&s),
+            RUN_STREAK,
+            "a shorter run stopped growing: slower senders, still a stream"
+        );
+        for v in 0..3 {
+            assert_eq!(s.try_recv(), Ok(v));
+        }
+
         s.try_send(7).unwrap();
         s.wait_for_run();
-        assert_eq!(streak(&s), 0, "one message is no run");
+        assert_eq!(streak(&s), 0, "one message is a reply, not a stream");
         assert_eq!(s.try_recv(), Ok(7));
 
         build(&s);
@@ -933,6 +1013,32 @@ mod tests {
         s.wait_for_run();
         assert_eq!(streak(&s), 0, "closed and empty: it stops looking");
         assert_eq!(s.try_recv(), Err(TryRecvError::Closed));
+    }
+
+    #[test]
+    fn a_retired_block_comes_back_as_the_block_after_next() {
+        let s = Shared::<u64>::new();
+        let send_recv = |s: &Shared<u64>, n: usize| {
+            for v in 0..n as u64 {
+                s.try_send(v).unwrap();
+                assert_eq!(s.try_recv(), Ok(v));
+            }
+        };
+        let first = s.tail.block.load(Ordering::Relaxed);
+        send_recv(&s, 2 * BLOCK_CAP);
+        assert_eq!(
+            s.tail.block.load(Ordering::Relaxed),
+            first,
+            "the first block, retired, is the third"
+        );
+        let second = s.spare.load(Ordering::Relaxed);
+        assert!(
+            !second.is_null() && second != first,
+            "the second block, drained, is the spare"
+        );
+        send_recv(&s, BLOCK_CAP);
+        assert_eq!(s.tail.block.load(Ordering::Relaxed), second);
+        assert_eq!(s.spare.load(Ordering::Relaxed), first);
     }
 
     #[test]
