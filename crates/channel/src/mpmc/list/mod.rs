@@ -338,9 +338,16 @@ impl Claim {
 ///   and neither `READ` nor a completed hand-back: from its sender's write
 ///   until its receiver (or the sender it gave the slot back to) moves it
 ///   out.
-/// - A block behind `head.block` is live exactly while one of its slots is
-///   not done with: claimed and not yet read, or held by a select's
-///   receive reservation.
+/// - A block behind `head.block` stays in the list's use exactly while one
+///   of its slots is not done with: claimed and not yet read, or held by a
+///   select's receive reservation. Then the thread that finished its last
+///   slot owns it, resets it and keeps it in `spare` (freeing the spare it
+///   replaces).
+/// - `spare` is null or the only pointer to a live block that is linked
+///   nowhere, its `next` null and every slot's state 0; the sender that
+///   swaps it out owns it.
+/// - In the head word, every slot of the head's block below the recorded
+///   offset has been claimed by a sender.
 /// - The tail word's pending count equals the select send reservations not
 ///   yet committed or given up plus the slots given back and not yet sent
 ///   again.
