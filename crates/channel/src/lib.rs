@@ -51,7 +51,7 @@
 //!   parks until it is woken.
 //! - **Async is cancel-safe**: dropping a pending future loses no message
 //!   and no wake-up. A pending `send_async` can be cancelled with
-//!   [`SendFuture::cancel`](mpmc::SendFuture::cancel) to get its value
+//!   [`SendFuture::cancel`](mpmc::SendFuture) to get its value
 //!   back.
 //!
 //! # Errors
