@@ -102,7 +102,7 @@ async fn plain_stream(js: &async_nats::jetstream::Context) {
     .expect("stream");
 }
 
-/// `n` JetStream publishes with ids, at most [`IN_FLIGHT`] unacknowledged,
+/// `n` JetStream publishes with ids, at most `IN_FLIGHT` unacknowledged,
 /// until every one is acknowledged.
 pub fn js_publish(client: Client, n: u64) -> Sample {
     let server = Server::start();

@@ -573,7 +573,7 @@ pub const README_BEGIN: &str =
 /// Where it ends.
 pub const README_END: &str = "<!-- bench:end -->";
 
-/// The headline table: for each of [`HEADLINES`] that ran, nimsync's median,
+/// The headline table: for each of `HEADLINES` that ran, nimsync's median,
 /// the best peer's, and the ratio, with a count of how many of all the
 /// scenarios that ran have nimsync at or ahead of the best peer.
 pub fn headline_table(results: &Results) -> String {

@@ -60,7 +60,7 @@ pub struct Test {
     /// Name used on the command line and in reports.
     pub name: &'static str,
     /// Time bound for the full size; quick runs get at most
-    /// [`QUICK_BOUND`].
+    /// `QUICK_BOUND`.
     pub bound: Duration,
     /// Runs the test; returns a one-line summary of what it counted, or
     /// panics with what went wrong.
@@ -107,7 +107,7 @@ pub enum Outcome {
 
 /// Runs `f` on a thread named `name` under a watchdog: reports whether it
 /// passed, panicked, or exceeded `bound`, printing a progress line (the
-/// messages received so far) every [`PROGRESS_EVERY`].
+/// messages received so far) every `PROGRESS_EVERY`.
 pub fn watch(name: &str, bound: Duration, f: impl FnOnce() -> String + Send + 'static) -> Outcome {
     inject::install_quiet_hook();
     let (done_tx, done_rx) = mpsc::channel();

@@ -9,10 +9,10 @@ use nimsync_group::CancelToken;
 
 use crate::supervisor::ChildSpec;
 
-/// A handle to a running [`Supervisor`].
+/// A handle to a running [`Supervisor`](super::Supervisor).
 ///
 /// # Examples
-/// See [`Supervisor`] and [`SupervisorRef::start_child`].
+/// See [`Supervisor`](super::Supervisor) and [`SupervisorRef::start_child`].
 #[derive(Clone)]
 pub struct SupervisorRef {
     pub(super) name: Arc<str>,
@@ -91,10 +91,10 @@ impl SupervisorRef {
 
     /// Stops the supervisor (cancels its [token](crate::Supervisor::token)):
     /// every child is stopped for good in reverse start order (each with its drain and shutdown timeout), then
-    /// [`run`](Supervisor::run) returns `Ok`. Returns at once.
+    /// [`run`](super::Supervisor::run) returns `Ok`. Returns at once.
     ///
     /// # Examples
-    /// See [`Supervisor`].
+    /// See [`Supervisor`](super::Supervisor).
     pub fn stop(&self) {
         self.shutdown.cancel();
     }
@@ -161,7 +161,7 @@ impl SupervisorRef {
     /// such a child.
     ///
     /// # Examples
-    /// See [`PoolRef`].
+    /// See [`PoolRef`](super::PoolRef).
     pub async fn terminate_child(&self, id: &str) -> bool {
         let (tx, rx) = oneshot::channel();
         if self.tx.try_send(Command::Terminate(id.into(), tx)).is_err() {

@@ -11,7 +11,7 @@ use super::FlavorRef;
 use crate::error::{SendError, TrySendError};
 use crate::waiter::{Registration, poll_op};
 
-/// Future returned by [`Sender::reserve`].
+/// Future returned by [`Sender::reserve`](super::Sender::reserve).
 #[must_use = "futures do nothing unless polled"]
 pub struct ReserveFuture<'a, T> {
     flavor: FlavorRef<'a, T>,

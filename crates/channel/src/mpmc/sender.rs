@@ -116,13 +116,13 @@ impl<T> Sender<T> {
     /// Sends `value`, waiting asynchronously while the channel is full.
     ///
     /// The future keeps the value until the moment it is written into the
-    /// channel; [`SendFuture::cancel`] hands it back if it was not sent yet.
+    /// channel; [`SendFuture::cancel`](SendFuture) hands it back if it was not sent yet.
     ///
     /// # Cancel safety
     ///
     /// Dropping the future before it completes drops the value unsent; a
     /// wake-up it had received passes on to the next waiting sender. To keep
-    /// the value, call [`SendFuture::cancel`] instead of dropping. On a
+    /// the value, call [`SendFuture::cancel`](SendFuture) instead of dropping. On a
     /// rendezvous channel the value is handed to a waiting receiver only in
     /// the poll that returns `Ready`, so a pending future that is dropped
     /// has handed nothing over and drops its value exactly once.

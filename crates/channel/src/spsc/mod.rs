@@ -91,7 +91,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// Future returned by [`Sender::send_async`].
 ///
 /// Holds the value until it is written into the channel;
-/// [`cancel`](crate::chan::SendFuture::cancel) hands it back.
+/// `cancel` hands it back.
 pub type SendFuture<'a, T> = crate::chan::SendFuture<&'a mut Sender<T>>;
 
 /// Future returned by [`Receiver::recv_async`].

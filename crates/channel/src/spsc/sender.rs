@@ -186,12 +186,12 @@ impl<T> Sender<T> {
     /// Sends `value`, waiting asynchronously while the channel is full.
     ///
     /// The future keeps the value until the moment it is written into the
-    /// channel; [`SendFuture::cancel`] hands it back if it was not sent yet.
+    /// channel; [`SendFuture::cancel`](SendFuture) hands it back if it was not sent yet.
     ///
     /// # Cancel safety
     ///
     /// Dropping the future before it completes drops the value unsent and
-    /// loses no wake-up. To keep the value, call [`SendFuture::cancel`]
+    /// loses no wake-up. To keep the value, call [`SendFuture::cancel`](SendFuture)
     /// instead of dropping.
     ///
     /// # Errors

@@ -224,7 +224,7 @@ impl<T> Sender<T> {
         &self.shared.overflow
     }
 
-    /// This producer as a [`futures_sink::Sink`]: see [`SendSink`].
+    /// This producer as a [`futures_sink::Sink`]: see [`SendSink`](super::SendSink).
     ///
     /// ```
     /// use futures_util::SinkExt;
