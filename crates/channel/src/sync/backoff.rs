@@ -97,12 +97,7 @@ impl Backoff {
     /// Spins with no yield, for retrying a lost compare-and-swap.
     #[inline]
     pub(crate) fn spin(&mut self) {
-        for _ in 0..1u32 << self.step.min(Self::SPIN_LIMIT) {
-            spin_hint();
-        }
-        if self.step <= Self::SPIN_LIMIT {
-            self.step += 1;
-        }
+        self.spin_up_to(Self::SPIN_LIMIT);
     }
 
     /// Spins with no yield, longer than [`spin`](Self::spin) (up to 64
@@ -111,10 +106,16 @@ impl Backoff {
     /// (docs/perf-notes.md#the-unbounded-receiver-waits-for-a-run-of-messages).
     #[inline]
     pub(crate) fn spin_contended(&mut self) {
-        for _ in 0..1u32 << self.step.min(Self::CONTENDED_SPIN_LIMIT) {
+        self.spin_up_to(Self::CONTENDED_SPIN_LIMIT);
+    }
+
+    /// Spins `2^step` hints, the step growing up to `limit`.
+    #[inline(always)]
+    fn spin_up_to(&mut self, limit: u32) {
+        for _ in 0..1u32 << self.step.min(limit) {
             spin_hint();
         }
-        if self.step <= Self::CONTENDED_SPIN_LIMIT {
+        if self.step <= limit {
             self.step += 1;
         }
     }
