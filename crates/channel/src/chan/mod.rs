@@ -22,6 +22,7 @@ use crate::waiter::{WaitQueue, block_thread};
 
 mod future;
 mod iter;
+pub(crate) mod run;
 
 pub(crate) use future::{ClosedFuture, RecvFuture, RecvStream, SendFuture};
 pub(crate) use iter::{Iter, TryIter};

@@ -83,6 +83,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         cached_tail: Cell::new(0),
         finished: Cell::new(false),
         lent: Cell::new(false),
+        streak: crate::chan::run::Streak::new(),
         _not_sync: PhantomData,
     };
     (tx, rx)

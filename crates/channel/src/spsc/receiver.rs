@@ -6,7 +6,7 @@ use core::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 use super::{IntoIter, Iter, RecvFuture, RecvStream, Sender, Shared, TryIter};
-use crate::chan::{self, Chan, Handle, RecvChan, deadline_after};
+use crate::chan::{self, Chan, Handle, RecvChan, deadline_after, run};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::sync::{Arc, Ordering};
 use crate::unwind::Panics;
@@ -41,6 +41,9 @@ pub struct Receiver<T> {
     /// shared head may lag behind `head` until the drain's drop publishes
     /// it.
     pub(super) lent: Cell<bool>,
+    /// Blocking receives in a row whose value came promptly (see
+    /// `chan::run`).
+    pub(super) streak: run::Streak,
     pub(super) _not_sync: PhantomData<*const ()>,
 }
 
@@ -459,6 +462,23 @@ impl<T> RecvChan for Receiver<T> {
     fn len(&self) -> usize {
         self.shared.len()
     }
+    #[inline(always)]
+    fn before_waiting(&self) {
+        // The receiver is at the sender's heels, where reading the tail on
+        // every message makes the sender wait for its own line. What the
+        // looks see is kept as the cached tail.
+        let s = &*self.shared;
+        let head = self.head.get();
+        self.streak.wait_for_run(|| {
+            let tail = s.tail.load(Ordering::Acquire);
+            self.cached_tail.set(tail);
+            (!s.is_closed()).then(|| s.distance(head, tail))
+        });
+    }
+    #[inline(always)]
+    fn after_waiting(&self, tries: u32) {
+        self.streak.note(tries);
+    }
 }
 
 /// An owned receiver is its own channel handle (for `IntoIter` and
@@ -491,5 +511,54 @@ impl<T> Receiver<T> {
             "spsc select commit without a buffered value"
         );
         self.pop_unchecked()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::chan::run::{RUN, RUN_STREAK};
+
+    /// Records the prompt waits that put a receiver at its sender's heels.
+    fn at_the_heels(rx: &Receiver<u64>) {
+        (0..RUN_STREAK).for_each(|_| RecvChan::after_waiting(rx, 2));
+    }
+
+    #[test]
+    fn a_receiver_at_the_heels_waits_for_a_run_and_keeps_the_tail_it_saw() {
+        let (tx, rx) = crate::spsc::channel(64);
+        at_the_heels(&rx);
+        for v in 0..RUN as u64 {
+            tx.try_send_ref(v).unwrap();
+        }
+        RecvChan::before_waiting(&rx);
+        assert_eq!(rx.streak.get(), RUN_STREAK, "a run keeps the streak");
+        assert_eq!(
+            rx.cached_tail.get(),
+            RUN,
+            "the run is known without another look at the tail"
+        );
+        for v in 0..RUN as u64 {
+            assert_eq!(rx.try_recv_ref(), Ok(v));
+        }
+
+        tx.try_send_ref(7).unwrap();
+        RecvChan::before_waiting(&rx);
+        assert_eq!(rx.streak.get(), 0, "one message is a reply, not a stream");
+        assert_eq!(rx.try_recv_ref(), Ok(7));
+
+        at_the_heels(&rx);
+        drop(tx);
+        RecvChan::before_waiting(&rx);
+        assert_eq!(rx.streak.get(), 0, "a closed channel ends the streak");
+        assert_eq!(rx.try_recv_ref(), Err(TryRecvError::Closed));
+    }
+
+    #[test]
+    fn a_slow_value_ends_the_streak() {
+        let (_tx, rx) = crate::spsc::channel::<u64>(4);
+        at_the_heels(&rx);
+        RecvChan::after_waiting(&rx, 100);
+        assert_eq!(rx.streak.get(), 0);
     }
 }

@@ -25,6 +25,10 @@
 //! the notifier's half of a store-load fence (on Linux only a compiler fence;
 //! the waiting side pays with `membarrier`) and one load of the other side's
 //! waiter count (the `waiter` module explains why no wake-up is lost).
+//! A blocking receive that keeps finding its value within a few spins is
+//! at the sender's heels; it then waits for a run of messages before it
+//! takes them (`chan::run`), so the two threads stop passing the tail's and
+//! the slots' lines back and forth once per message.
 
 use core::mem::MaybeUninit;
 

@@ -47,7 +47,7 @@ impl<T> RecvChan for Shared<T> {
     }
     #[inline(always)]
     fn after_waiting(&self, tries: u32) {
-        self.note_wait(tries);
+        self.head.streak.note(tries);
     }
 }
 

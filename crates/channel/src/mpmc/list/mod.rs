@@ -99,12 +99,11 @@ use core::ptr::{self, NonNull};
 use crossbeam_utils::CachePadded;
 
 use super::counts::Counts;
+use crate::chan::run;
 use crate::error::{TryRecvError, TrySendError};
 use crate::orphan;
 use crate::sync::UnsafeCell;
-use crate::sync::{
-    AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Backoff, Ordering, fence, spin_hint,
-};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Backoff, Ordering, fence};
 use crate::unwind::Panics;
 use crate::waiter::{WaitQueue, notify_all_of};
 
@@ -251,8 +250,8 @@ struct End<T> {
     index: AtomicU64,
     block: AtomicPtr<Block<T>>,
     /// The head's only: blocking receives in a row whose value came
-    /// promptly (up to `RUN_STREAK`); see `wait_for_run`.
-    streak: AtomicU8,
+    /// promptly (up to `run::RUN_STREAK`); see `wait_for_run`.
+    streak: run::Streak,
 }
 
 impl<T> End<T> {
@@ -260,25 +259,10 @@ impl<T> End<T> {
         Self {
             index: AtomicU64::new(0),
             block: AtomicPtr::new(first),
-            streak: AtomicU8::new(0),
+            streak: run::Streak::new(),
         }
     }
 }
-
-/// Blocking receives in a row whose value came within `PROMPT_TRIES`
-/// tries, after which a receive that finds the channel empty waits for a
-/// run of messages.
-const RUN_STREAK: u8 = 4;
-/// Tries within which a waiting receive's value counts as prompt: it came
-/// during the first few spins of the wait (see `Backoff::before_parking`).
-const PROMPT_TRIES: u32 = 4;
-/// Messages buffered that end the wait for a run at once.
-const RUN: usize = 16;
-/// Spin-loop hints between two looks at what is buffered (about 0.8 us
-/// where a hint takes 12 ns).
-const RUN_POLL_HINTS: u32 = 64;
-/// Looks at what is buffered before a receive stops waiting for a run.
-const RUN_POLLS: u32 = 4;
 
 /// A claimed slot: its block and offset.
 type SlotRef<T> = (*mut Block<T>, usize);
@@ -794,55 +778,17 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Records how a blocking receive's wait ended: its value came on its
-    /// `tries`-th try.
-    fn note_wait(&self, tries: u32) {
-        let streak = self.head.streak.load(Ordering::Relaxed);
-        let new = if tries <= PROMPT_TRIES {
-            (streak + 1).min(RUN_STREAK)
-        } else {
-            0
-        };
-        if new != streak {
-            self.head.streak.store(new, Ordering::Relaxed);
-        }
-    }
-
-    /// Called by a blocking receive that found the channel empty: after
-    /// `RUN_STREAK` receives in a row whose value came promptly, the
-    /// receivers are at the senders' heels, and taking each message as it
-    /// lands moves the tail's line and the slot's line between the cores
-    /// on every message (each look at the tail takes the line the next
-    /// send must write). Then the receive waits, looking every
-    /// `RUN_POLL_HINTS` hints, while a run is building up: until `RUN`
-    /// messages are buffered, the count stops growing, or `RUN_POLLS` looks
-    /// (about 3 us); the head's known-claimed offset then lets it take the
-    /// run reading the tail once. A wait that ends with one message or none
-    /// (a reply, not a stream, or senders that stopped) ends the streak,
-    /// so a request-reply exchange pays for such a look once per streak.
+    /// Called by a blocking receive that found the channel empty: once the
+    /// receivers are at the senders' heels, waits for a run of messages
+    /// (`chan::run`), which the head's known-claimed offset then lets them
+    /// take reading the tail once.
     fn wait_for_run(&self) {
-        if cfg!(loom) || self.head.streak.load(Ordering::Relaxed) < RUN_STREAK {
-            return;
-        }
-        let mut seen = 0;
-        for _ in 0..RUN_POLLS {
-            for _ in 0..RUN_POLL_HINTS {
-                spin_hint();
-            }
+        self.head.streak.wait_for_run(|| {
             // The head first: the tail read after it is never behind it.
             let head = self.head.index.load(Ordering::Acquire);
             let tail = self.tail.index.load(Ordering::Acquire);
-            let buffered = count_between(head, tail);
-            let lone = seen == 0 && buffered == 1;
-            let stalled = buffered != 0 && buffered == seen;
-            seen = buffered;
-            if buffered >= RUN || lone || stalled || tail & MARK != 0 {
-                break;
-            }
-        }
-        if seen <= 1 {
-            self.head.streak.store(0, Ordering::Relaxed);
-        }
+            (tail & MARK == 0).then(|| count_between(head, tail))
+        });
     }
 
     fn len(&self) -> usize {
