@@ -41,6 +41,17 @@ pub trait SendChan: Chan {
     fn try_send(&self, value: Self::Item) -> Result<(), TrySendError<Self::Item>>;
     /// The senders waiting for room.
     fn send_wait(&self) -> &WaitQueue;
+    /// Called by a blocking send that found no room on its first try,
+    /// before it waits: the mirror of [`RecvChan::before_waiting`], for a
+    /// sender at its receivers' heels. Nothing by default.
+    #[inline(always)]
+    fn before_waiting(&self) {}
+    /// Called by a blocking send that waited and then sent on its
+    /// `tries`-th try (the first try is 1). Nothing by default.
+    #[inline(always)]
+    fn after_waiting(&self, tries: u32) {
+        let _ = tries;
+    }
 }
 
 /// The receiving side of a flavor.
@@ -111,12 +122,22 @@ pub(crate) fn send_deadline<C: SendChan + ?Sized>(
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<C::Item>> {
     let mut slot = Some(value);
+    let mut tries = 0u32;
     let res = block_thread(chan.send_wait(), deadline, || {
+        tries += 1;
         match chan.try_send(slot.take().expect("value present while sending")) {
-            Ok(()) => Some(Ok(())),
+            Ok(()) => {
+                if tries > 1 {
+                    SendChan::after_waiting(chan, tries);
+                }
+                Some(Ok(()))
+            }
             Err(TrySendError::Closed(v)) => Some(Err(v)),
             Err(TrySendError::Full(v)) => {
                 slot = Some(v);
+                if tries == 1 {
+                    SendChan::before_waiting(chan);
+                }
                 None
             }
         }
@@ -142,14 +163,14 @@ pub(crate) fn recv_deadline<C: RecvChan + ?Sized>(
         match chan.try_recv() {
             Ok(v) => {
                 if tries > 1 {
-                    chan.after_waiting(tries);
+                    RecvChan::after_waiting(chan, tries);
                 }
                 Some(Ok(v))
             }
             Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
             Err(TryRecvError::Empty) => {
                 if tries == 1 {
-                    chan.before_waiting();
+                    RecvChan::before_waiting(chan);
                 }
                 None
             }

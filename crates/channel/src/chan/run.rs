@@ -1,5 +1,6 @@
 //! The run wait: how a blocking receive at its senders' heels lets a run of
-//! messages build up before it takes them.
+//! messages build up before it takes them, and how a blocking send at its
+//! receivers' heels lets a run of free slots build up.
 //!
 //! A receive that takes each message as it lands reads the sender's
 //! position (and the slot) while the sender writes them: both lines move
@@ -9,7 +10,9 @@
 //! buffered every [`RUN_POLL_HINTS`] spin hints while the count grows, and
 //! takes the run with one read of the sender's position. A wait that ends
 //! with one message or none (a reply, or senders that stopped) ends the
-//! streak, so request-reply traffic pays for one look per streak.
+//! streak, so request-reply traffic pays for one look per streak. A send
+//! that finds a bounded channel full is the mirror: each send writes the
+//! slot a receive has just given back; it looks at the free room instead.
 //! docs/perf-notes.md ("The unbounded receiver waits for a run of
 //! messages" and what follows it) has the measurements behind the figures.
 
@@ -32,8 +35,9 @@ pub(crate) const RUN_POLL_HINTS: u32 = 64;
 /// Looks at what is buffered before a receive stops waiting for a run.
 pub(crate) const RUN_POLLS: u32 = 4;
 
-/// A channel's (or an SPSC receiver's) streak: blocking receives in a row
-/// whose value came promptly, up to [`RUN_STREAK`].
+/// A streak: blocking receives (or sends) in a row whose value (or room)
+/// came promptly, up to [`RUN_STREAK`]. A channel keeps one per side that
+/// waits for runs; an SPSC endpoint keeps its own.
 ///
 /// A hint, never part of a protocol: whatever value a receive reads, it
 /// only decides whether that receive spins a little before it waits, so
@@ -54,8 +58,8 @@ impl Streak {
         self.0.load(Ordering::Relaxed)
     }
 
-    /// Records that a blocking receive got its value on its `tries`-th try
-    /// (the first try is 1). Writes only when the streak changes, so a
+    /// Records that a blocking receive got its value (or a send its room)
+    /// on its `tries`-th try (the first try is 1). Writes only when the streak changes, so a
     /// steady stream leaves the line shared.
     #[inline]
     pub(crate) fn note(&self, tries: u32) {
@@ -70,10 +74,11 @@ impl Streak {
         }
     }
 
-    /// Called by a blocking receive that found the channel empty: once the
-    /// streak is full, waits while a run builds up. `buffered` returns the
-    /// messages buffered now, or `None` once the channel is closed. A wait
-    /// that ends with one message or none ends the streak.
+    /// Called by a blocking receive that found the channel empty (or a
+    /// send that found it full): once the streak is full, waits while a run
+    /// builds up. `buffered` returns the messages buffered now (the free
+    /// slots, for a send), or `None` once the channel is closed. A wait
+    /// that ends with one or none ends the streak.
     #[inline(always)]
     pub(crate) fn wait_for_run(&self, buffered: impl FnMut() -> Option<usize>) {
         if !cfg!(loom) && self.get() >= RUN_STREAK && !wait_for_run(buffered) {

@@ -75,6 +75,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         shared: Arc::clone(&shared),
         tail: Cell::new(0),
         cached_head: Cell::new(0),
+        streak: crate::chan::run::Streak::new(),
         _not_sync: PhantomData,
     };
     let rx = Receiver {

@@ -555,6 +555,35 @@ mod tests {
     }
 
     #[test]
+    fn a_sender_at_the_heels_waits_for_room_and_keeps_the_head_it_saw() {
+        let (tx, rx) = crate::spsc::channel::<u64>(64);
+        let at_the_heels = |tx: &Sender<u64>| {
+            (0..RUN_STREAK).for_each(|_| crate::chan::SendChan::after_waiting(tx, 2));
+        };
+        at_the_heels(&tx);
+        (0..64).for_each(|v| tx.try_send_ref(v).unwrap());
+        for v in 0..RUN as u64 {
+            assert_eq!(rx.try_recv_ref(), Ok(v));
+        }
+        crate::chan::SendChan::before_waiting(&tx);
+        assert_eq!(tx.streak.get(), RUN_STREAK, "a run of free slots");
+        assert_eq!(
+            tx.cached_head.get(),
+            RUN,
+            "the room is known without another look"
+        );
+
+        (0..RUN as u64 - 1).for_each(|v| tx.try_send_ref(v).unwrap());
+        crate::chan::SendChan::before_waiting(&tx);
+        assert_eq!(tx.streak.get(), 0, "one free slot at a time");
+
+        at_the_heels(&tx);
+        drop(rx);
+        crate::chan::SendChan::before_waiting(&tx);
+        assert_eq!(tx.streak.get(), 0, "a closed channel ends the streak");
+    }
+
+    #[test]
     fn a_slow_value_ends_the_streak() {
         let (_tx, rx) = crate::spsc::channel::<u64>(4);
         at_the_heels(&rx);

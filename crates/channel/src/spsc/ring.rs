@@ -28,7 +28,8 @@
 //! A blocking receive that keeps finding its value within a few spins is
 //! at the sender's heels; it then waits for a run of messages before it
 //! takes them (`chan::run`), so the two threads stop passing the tail's and
-//! the slots' lines back and forth once per message.
+//! the slots' lines back and forth once per message; a blocking send at the
+//! receiver's heels (the ring full) waits for a run of free slots likewise.
 
 use core::mem::MaybeUninit;
 

@@ -6,7 +6,7 @@ use core::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 use super::{ClosedFuture, Permit, Receiver, ReserveFuture, SendFuture, Shared};
-use crate::chan::{self, Chan, SendChan, deadline_after};
+use crate::chan::{self, Chan, SendChan, deadline_after, run};
 use crate::error::{SendError, SendTimeoutError, TrySendError};
 use crate::sync::{Arc, Ordering};
 use crate::waiter::WaitQueue;
@@ -32,6 +32,9 @@ pub struct Sender<T> {
     pub(super) tail: Cell<usize>,
     /// Last `head` seen; the true head is never behind it.
     pub(super) cached_head: Cell<usize>,
+    /// Blocking sends in a row that found room promptly after waiting (see
+    /// `chan::run`).
+    pub(super) streak: run::Streak,
     pub(super) _not_sync: PhantomData<*const ()>,
 }
 
@@ -417,6 +420,23 @@ impl<T> SendChan for Sender<T> {
     #[inline(always)]
     fn send_wait(&self) -> &WaitQueue {
         &self.shared.send_wait
+    }
+    #[inline(always)]
+    fn before_waiting(&self) {
+        // The mirror of the receiver's wait for a run: at the receiver's
+        // heels, wait for a run of free slots. What the looks see is kept
+        // as the cached head.
+        let s = &*self.shared;
+        let tail = self.tail.get();
+        self.streak.wait_for_run(|| {
+            let head = s.head.load(Ordering::Acquire);
+            self.cached_head.set(head);
+            (!s.is_closed()).then(|| s.cap - s.distance(head, tail))
+        });
+    }
+    #[inline(always)]
+    fn after_waiting(&self, tries: u32) {
+        self.streak.note(tries);
     }
 }
 

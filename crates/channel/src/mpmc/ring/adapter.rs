@@ -26,6 +26,14 @@ impl<T> SendChan for Shared<T> {
     fn send_wait(&self) -> &WaitQueue {
         &self.send_wait
     }
+    #[inline(always)]
+    fn before_waiting(&self) {
+        self.wait_for_room();
+    }
+    #[inline(always)]
+    fn after_waiting(&self, tries: u32) {
+        self.send_streak.note(tries);
+    }
 }
 
 impl<T> RecvChan for Shared<T> {

@@ -55,6 +55,7 @@ use core::mem::MaybeUninit;
 use crossbeam_utils::CachePadded;
 
 use super::counts::Counts;
+use crate::chan::run;
 use crate::error::{TryRecvError, TrySendError};
 use crate::orphan;
 use crate::sync::{Arc, AtomicBool, AtomicU64, Backoff, Ordering, UnsafeCell, fence};
@@ -140,6 +141,10 @@ pub struct Shared<T> {
     /// `2 * mark_bit`: added to a position to move it one lap on.
     one_lap: u64,
     counts: Counts,
+    /// Blocking sends in a row that found room promptly after waiting: a
+    /// hint for the wait for room (`chan::run`). Written only when it
+    /// changes.
+    send_streak: run::Streak,
     /// Senders (and permit requests, and selects) waiting for room. Padded:
     /// receivers write its counter on every receive in symmetric mode.
     send_wait: CachePadded<WaitQueue>,
@@ -183,6 +188,7 @@ impl<T> Shared<T> {
             one_lap,
             id: next_channel_id(),
             counts: Counts::new(),
+            send_streak: run::Streak::new(),
             send_wait: CachePadded::new(WaitQueue::new().for_capacity(capacity)),
             recv_wait: CachePadded::new(WaitQueue::new().for_capacity(capacity)),
             close_wait: WaitQueue::new(),
@@ -245,6 +251,21 @@ impl<T> Shared<T> {
 
     fn is_closed(&self) -> bool {
         self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
+    }
+
+    /// Called by a blocking send that found the channel full: once the
+    /// senders are at the receivers' heels (each send writing the slot a
+    /// receive has just given back, and reading the head the receive has
+    /// just moved), waits for a run of free slots (`chan::run`).
+    fn wait_for_room(&self) {
+        self.send_streak.wait_for_run(|| {
+            // The head first: a tail that moved on since only makes the
+            // room look smaller.
+            let head = self.head.load(Ordering::Acquire);
+            let tail = self.tail.load(Ordering::Acquire);
+            (tail & self.mark_bit == 0)
+                .then(|| self.cap.saturating_sub(self.len_of(head, tail & POS_MASK)))
+        });
     }
 
     /// True if a receive would find a message (possibly one still being
@@ -809,5 +830,36 @@ impl<T> Drop for Shared<T> {
 impl<T> core::fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::chan::SendChan;
+    use crate::chan::run::{RUN, RUN_STREAK};
+
+    #[test]
+    fn a_sender_at_the_heels_waits_for_room_and_a_lone_free_slot_ends_the_streak() {
+        let s = Shared::<u64>::new(64);
+        let at_the_heels = |s: &Shared<u64>| {
+            (0..RUN_STREAK).for_each(|_| SendChan::after_waiting(s, 2));
+        };
+        at_the_heels(&s);
+        (0..64).for_each(|v| s.try_send(v).unwrap());
+        for v in 0..RUN as u64 {
+            assert_eq!(s.try_recv(), Ok(v));
+        }
+        SendChan::before_waiting(&s);
+        assert_eq!(s.send_streak.get(), RUN_STREAK, "a run of free slots");
+
+        (0..RUN as u64 - 1).for_each(|v| s.try_send(v).unwrap());
+        SendChan::before_waiting(&s);
+        assert_eq!(s.send_streak.get(), 0, "one free slot at a time");
+
+        at_the_heels(&s);
+        s.close();
+        SendChan::before_waiting(&s);
+        assert_eq!(s.send_streak.get(), 0, "a closed channel ends the streak");
     }
 }
