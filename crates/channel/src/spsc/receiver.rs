@@ -464,15 +464,12 @@ impl<T> RecvChan for Receiver<T> {
     }
     #[inline(always)]
     fn before_waiting(&self) {
-        // The receiver is at the sender's heels, where reading the tail on
-        // every message makes the sender wait for its own line. What the
-        // looks see is kept as the cached tail.
+        // At the sender's heels, reading the tail on every message makes
+        // the sender wait for its own line.
         let s = &*self.shared;
         let head = self.head.get();
-        self.streak.wait_for_run(|| {
-            let tail = s.tail.load(Ordering::Acquire);
-            self.cached_tail.set(tail);
-            (!s.is_closed()).then(|| s.distance(head, tail))
+        s.wait_for_run(&self.streak, &s.tail, &self.cached_tail, |tail| {
+            s.distance(head, tail)
         });
     }
     #[inline(always)]

@@ -31,10 +31,12 @@
 //! the slots' lines back and forth once per message; a blocking send at the
 //! receiver's heels (the ring full) waits for a run of free slots likewise.
 
+use core::cell::Cell;
 use core::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
 
+use crate::chan::run::Streak;
 use crate::chan::{Chan, CloseChan};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeCell};
 use crate::unwind::Panics;
@@ -218,6 +220,25 @@ impl<T> Shared<T> {
 
     pub(super) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Waits for a run (`chan::run`) for one endpoint with this `streak`:
+    /// `peer` is the other endpoint's position (the tail for the receiver,
+    /// the head for the sender), `cache` the endpoint's copy of it, which
+    /// keeps what the looks read, and `run` what a position read counts
+    /// (messages buffered, or free slots).
+    pub(super) fn wait_for_run(
+        &self,
+        streak: &Streak,
+        peer: &AtomicUsize,
+        cache: &Cell<usize>,
+        run: impl Fn(usize) -> usize,
+    ) {
+        streak.wait_for_run(|| {
+            let pos = peer.load(Ordering::Acquire);
+            cache.set(pos);
+            (!self.is_closed()).then(|| run(pos))
+        });
     }
 
     pub(super) fn len(&self) -> usize {

@@ -423,15 +423,12 @@ impl<T> SendChan for Sender<T> {
     }
     #[inline(always)]
     fn before_waiting(&self) {
-        // The mirror of the receiver's wait for a run: at the receiver's
-        // heels, wait for a run of free slots. What the looks see is kept
-        // as the cached head.
+        // The mirror of the receiver's wait: at the receiver's heels, wait
+        // for a run of free slots.
         let s = &*self.shared;
         let tail = self.tail.get();
-        self.streak.wait_for_run(|| {
-            let head = s.head.load(Ordering::Acquire);
-            self.cached_head.set(head);
-            (!s.is_closed()).then(|| s.cap - s.distance(head, tail))
+        s.wait_for_run(&self.streak, &s.head, &self.cached_head, |head| {
+            s.cap - s.distance(head, tail)
         });
     }
     #[inline(always)]
