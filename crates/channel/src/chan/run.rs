@@ -20,20 +20,20 @@ use core::sync::atomic::{AtomicU8, Ordering};
 
 use crate::sync::spin_hint;
 
-/// Blocking receives in a row whose value came within [`PROMPT_TRIES`]
-/// tries, after which a receive that finds the channel empty waits for a
-/// run of messages.
+/// Blocking receives (or sends) in a row whose value (or room) came within
+/// [`PROMPT_TRIES`] tries, after which a receive that finds the channel
+/// empty (or a send that finds it full) waits for a run.
 pub(crate) const RUN_STREAK: u8 = 4;
 /// Tries within which a waiting receive's value counts as prompt: it came
 /// during the first few spins of the wait (see `Backoff::before_parking`).
-pub(crate) const PROMPT_TRIES: u32 = 4;
+const PROMPT_TRIES: u32 = 4;
 /// Messages buffered that end the wait for a run at once.
 pub(crate) const RUN: usize = 16;
 /// Spin-loop hints between two looks at what is buffered (about 0.8 us
 /// where a hint takes 12 ns).
-pub(crate) const RUN_POLL_HINTS: u32 = 64;
+const RUN_POLL_HINTS: u32 = 64;
 /// Looks at what is buffered before a receive stops waiting for a run.
-pub(crate) const RUN_POLLS: u32 = 4;
+const RUN_POLLS: u32 = 4;
 
 /// A streak: blocking receives (or sends) in a row whose value (or room)
 /// came promptly, up to [`RUN_STREAK`]. A channel keeps one per side that
@@ -59,8 +59,8 @@ impl Streak {
     }
 
     /// Records that a blocking receive got its value (or a send its room)
-    /// on its `tries`-th try (the first try is 1). Writes only when the streak changes, so a
-    /// steady stream leaves the line shared.
+    /// on its `tries`-th try (the first try is 1). Writes only when the
+    /// streak changes, so a steady stream leaves the line shared.
     #[inline]
     pub(crate) fn note(&self, tries: u32) {
         let streak = self.get();
